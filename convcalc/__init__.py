@@ -1,0 +1,23 @@
+"""convcalc: exact cost of convolution layers and CNNs (shapes, receptive field, params, MACs)."""
+
+from __future__ import annotations
+
+from convcalc.engine import analyze_layer
+from convcalc.errors import ConvcalcError, ShapeError, SpecError
+from convcalc.layers import KINDS as kinds
+from convcalc.report import LayerReport
+from convcalc.shapes import Shape, parse_shape
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvcalcError",
+    "LayerReport",
+    "Shape",
+    "ShapeError",
+    "SpecError",
+    "__version__",
+    "analyze_layer",
+    "kinds",
+    "parse_shape",
+]

@@ -1,0 +1,146 @@
+"""The command line: parse → library call → render. The only module that imports typer."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from convcalc.errors import ConvcalcError, SpecError
+from convcalc.render.views import Format
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Exact output size, receptive field, parameters, MACs and memory of convolution layers "
+         "and CNNs. Shapes are H×W×C (channels last), e.g. 12x12x3.",
+)
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
+                                                               "numbers substituted.")]
+Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from convcalc import __version__
+
+        typer.echo(f"convcalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
+                                                is_eager=True, help="Print the version.")]
+          = False) -> None:
+    """convcalc: the cost of convolution layers and CNNs, without PyTorch."""
+
+
+def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | list[int] | str:
+    """`3` → 3, `3,5` or `3x5` → [3, 5]; `words` (e.g. same, valid) pass through."""
+    value = text.strip()
+    if value in words:
+        return value
+    parts = [p for p in re.split(r"\s*[,x×]\s*", value) if p]
+    if not parts or not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
+        allowed = "a whole number or one per axis like 3,5" + (
+            f", or {' / '.join(words)}" if words else "")
+        raise SpecError(f"option {option}: {text!r} is not {allowed}")
+    numbers = [int(p) for p in parts]
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def _emit(output: str | list[Any]) -> None:
+    if isinstance(output, str):
+        sys.stdout.write(output)
+        return
+    from convcalc.render.table import make_console
+
+    console = make_console()
+    for item in output:
+        console.print(item)
+
+
+@app.command()
+def layer(
+    kind: Annotated[str, typer.Argument(help="Layer kind: conv, pointwise, grouped, depthwise, "
+                                             "dilated, dwsep, spatial_sep, transposed, "
+                                             "pointwise_group, shuffle, shuffle_unit, octave, "
+                                             "maxpool, avgpool, ... (see `convcalc kinds`).")],
+    input: Annotated[str, typer.Option("--input", "-i", help="Input shape, H×W×C: 12x12x3; "
+                                                             "L×C or D×H×W×C too.")],
+    out: Annotated[int | None, typer.Option(help="Output channels.")] = None,
+    kernel: Axes = None,
+    stride: Axes = None,
+    padding: Annotated[str | None, typer.Option(help="3, 3,5, same or valid.")] = None,
+    dilation: Axes = None,
+    groups: Annotated[int | None, typer.Option(help="Groups (divides C_in and C_out).")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="Layers without bias.")] = False,
+    output_padding: Axes = None,
+    alpha_in: Annotated[str | None, typer.Option(help="Octave: low-frequency input share.")]
+    = None,
+    alpha_out: Annotated[str | None, typer.Option(help="Octave: low-frequency output share.")]
+    = None,
+    multiplier: Annotated[int | None, typer.Option(help="Depthwise channel multiplier.")] = None,
+    mid: Annotated[int | None, typer.Option(help="Middle channels (spatial_sep, "
+                                                 "shuffle_unit).")] = None,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Pooling: round up.")] = False,
+    scale: Axes = None,
+    mode: Annotated[str | None, typer.Option(help="Upsample mode: nearest or bilinear.")] = None,
+    output_size: Axes = None,
+    name: Annotated[str | None, typer.Option(help="A name for the layer.")] = None,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W: 8x7x7 = 8 channels of 7×7.")] = False,
+    format: FormatOption = Format.table,
+    explain: ExplainOption = False,
+) -> None:
+    """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
+    from convcalc.engine import analyze_layer
+    from convcalc.render.views import layer_view
+
+    spec: dict[str, Any] = {"kind": kind}
+    axes = {"kernel": kernel, "stride": stride, "dilation": dilation,
+            "output_padding": output_padding, "scale": scale, "output_size": output_size}
+    for field, text in axes.items():
+        if text is not None:
+            spec[field] = parse_axes("--" + field.replace("_", "-"), text)
+    if padding is not None:
+        spec["padding"] = parse_axes("--padding", padding, words=("same", "valid"))
+    plain = {"out": out, "groups": groups, "alpha_in": alpha_in, "alpha_out": alpha_out,
+             "multiplier": multiplier, "mid": mid, "mode": mode, "name": name}
+    spec.update({k: v for k, v in plain.items() if v is not None})
+    if no_bias:
+        spec["bias"] = False
+    if ceil_mode:
+        spec["ceil_mode"] = True
+    report = analyze_layer(spec, input, channels_first=channels_first)
+    _emit(layer_view(report, format, explain=explain))
+
+
+@app.command()
+def kinds(format: FormatOption = Format.table) -> None:
+    """List every layer kind with its fields, defaults and meaning."""
+    from convcalc.catalog import kinds_view
+
+    _emit(kinds_view(format))
+
+
+def report_error(error: ConvcalcError) -> None:
+    """One line per problem on stderr."""
+    problems = error.problems or (error,)
+    for problem in problems:
+        sys.stderr.write(f"convcalc: error: {problem.render()}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app; a ConvcalcError is one line on stderr and its exit code."""
+    try:
+        app(args=argv, prog_name="convcalc", standalone_mode=True)
+    except ConvcalcError as error:
+        report_error(error)
+        raise SystemExit(error.exit_code) from None

@@ -1,0 +1,81 @@
+"""Errors convcalc raises on purpose; each message names where, what and what is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a problem sits: a file (and line/column), a layer path and name, a field."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    name: str | None = None
+    field: str | None = None
+
+    def prefix(self) -> str:
+        """`file:line:col: layers[3].body[1] (conv1): field 'kernel'` — the parts that are known."""
+        bits: list[str] = []
+        if self.file is not None:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            bits.append(where)
+        if self.path:
+            bits.append(f"{self.path} ({self.name})" if self.name else self.path)
+        elif self.name:
+            bits.append(f"layer '{self.name}'")
+        if self.field:
+            bits.append(f"field '{self.field}'")
+        return ": ".join(bits)
+
+
+class ConvcalcError(ValueError):
+    """Base of every error convcalc raises for bad input. Exit code 2 unless a subclass says."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, location: Location | None = None,
+                 problems: tuple[ConvcalcError, ...] = ()) -> None:
+        self.message = message
+        self.location = location or Location()
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The one-line form: location prefix, then the message."""
+        prefix = self.location.prefix()
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def at(self, **where: str | int | None) -> ConvcalcError:
+        """A copy of this error with more of its location filled in (known parts are kept)."""
+        current = {k: getattr(self.location, k) for k in Location.__slots__}
+        for key, value in where.items():
+            if current.get(key) is None and value is not None:
+                current[key] = value
+        clone = type(self)(self.message, Location(**current), self.problems)
+        return clone
+
+
+class SpecError(ConvcalcError):
+    """The spec or the command line is malformed: unknown kind or field, wrong type. Exit 2."""
+
+    exit_code = 2
+
+
+class ShapeError(ConvcalcError):
+    """The spec is well-formed but does not fit the input: sizes, groups, shapes. Exit 1."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorList:
+    """Several errors collected from one file, in file order."""
+
+    errors: tuple[ConvcalcError, ...] = field(default_factory=tuple)

@@ -1,0 +1,108 @@
+"""The base of every layer model, its field types, and helpers shared by the layer modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Strict,
+    WithJsonSchema,
+)
+
+from convcalc.errors import Location, ShapeError
+from convcalc.report import LayerReport
+from convcalc.shapes import Shape
+
+PosInt = Annotated[int, Strict(), Field(ge=1)]
+NonNegInt = Annotated[int, Strict(), Field(ge=0)]
+PosAxes = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
+NonNegAxes = NonNegInt | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
+Padding = NonNegAxes | Literal["same", "valid"]
+Bias = Annotated[bool, Strict()]
+
+
+def _to_fraction(value: Any) -> Fraction:
+    """α as an exact fraction: 0.125 → 1/8 (via its decimal text), "1/8" → 1/8."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, Fraction):
+        result = value
+    elif isinstance(value, int | float | str):
+        try:
+            result = Fraction(str(value))
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise ValueError(f"expected a number in [0, 1), got {type(value).__name__}")
+    if not 0 <= result < 1:
+        raise ValueError(f"must be in [0, 1), got {value}")
+    return result
+
+
+Alpha = Annotated[
+    Fraction,
+    PlainValidator(_to_fraction),
+    PlainSerializer(float, return_type=float),
+    WithJsonSchema({"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
+]
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    return AXIS_NAMES.get(rank, tuple(f"axis{i}" for i in range(rank)))
+
+
+class LayerSpec(BaseModel):
+    """Base of every layer kind. The first docstring line of a subclass is its meaning."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str | None = None
+    composite: ClassVar[bool] = False
+
+    @property
+    def kind_name(self) -> str:
+        return str(getattr(self, "kind"))  # noqa: B009 - every subclass declares `kind`
+
+    def apply(self, shape: Shape) -> LayerReport:
+        """Analyse this layer on an input of `shape`."""
+        raise NotImplementedError
+
+
+def fit_error(field: str, message: str) -> ShapeError:
+    """A layer that does not fit its input (exit code 1), naming the field."""
+    return ShapeError(message, Location(field=field))
+
+
+def per_axis(value: int | Sequence[int], rank: int, field: str) -> tuple[int, ...]:
+    """Broadcast a scalar to every spatial axis; check a list has one value per axis."""
+    if isinstance(value, int):
+        return (value,) * rank
+    if len(value) != rank:
+        raise fit_error(field, f"{field}={list(value)} has {len(value)} axes but the input has "
+                               f"{rank} spatial axes; give one value or {rank}")
+    return tuple(value)
+
+
+def need_spatial(shape: Shape, kind: str) -> None:
+    if shape.rank == 0:
+        raise fit_error("input", f"{kind} needs a spatial input (L×C, H×W×C or D×H×W×C), got a "
+                                 f"vector of {shape.channels}")
+
+
+def dot(values: Sequence[int]) -> str:
+    """Numbers joined by a middle dot, as the documents write products."""
+    return "·".join(str(v) for v in values)
+
+
+def check_divides(groups: int, channels: int, field: str, what: str) -> None:
+    if channels % groups:
+        raise fit_error(field, f"groups={groups} must divide the {what} ({channels})")

@@ -1,0 +1,1 @@
+"""Renderers: every format iterates the one column registry in `columns`."""

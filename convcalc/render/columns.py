@@ -1,0 +1,98 @@
+"""The column registry: key, header, how to read a raw value from a row, how to show it.
+
+Rows are plain dicts of raw values (ints, exact fractions as "p/q" strings, lists). Human
+formatting (thousands separators, 1.23 M) happens only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+Row = Mapping[str, Any]
+
+
+def thousands(value: Any) -> str:
+    """1228800 → 1,228,800; None → ''."""
+    return "" if value is None else f"{value:,}"
+
+
+def si(value: int) -> str:
+    """1228800 → 1.23 M (display only)."""
+    for div, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:.2f} {unit}"
+    return str(value)
+
+
+def shape_text(shape: Mapping[str, Any] | None) -> str:
+    """{"channels": 3, "spatial": [12, 12]} → 12×12×3 (the documents' H×W×C)."""
+    if not shape:
+        return ""
+    return "×".join(str(n) for n in (*shape["spatial"], shape["channels"]))
+
+
+def axes_text(values: Sequence[Any]) -> str:
+    """Per-axis values: [5, 5] → 5×5; ["1/2", "1/2"] → 1/2×1/2; [] → '–'."""
+    return "×".join(str(v) for v in values) if values else "–"
+
+
+def percent_text(value: Fraction | float | None) -> str:
+    if value is None:
+        return ""
+    return f"{float(value):.2f} %"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its key in CSV, its header, the raw value of a row, and its display."""
+
+    key: str
+    header: str
+    raw: Callable[[Row], Any]
+    show: Callable[[Any], str] = str
+    justify: Literal["left", "right"] = "right"
+
+
+def _rf(field: str) -> Callable[[Row], Any]:
+    return lambda r: r["receptive_field"][field] if r.get("receptive_field") else []
+
+
+def _mem(field: str) -> Callable[[Row], Any]:
+    return lambda r: r["memory"][field] if r.get("memory") else None
+
+
+COLUMNS: dict[str, Column] = {c.key: c for c in [
+    Column("path", "layer", lambda r: r.get("path") or r.get("name") or r["kind"],
+           justify="left"),
+    Column("variant", "variant", lambda r: r.get("variant"), justify="left"),
+    Column("kind", "kind", lambda r: r["kind"], justify="left"),
+    Column("input", "input", lambda r: r.get("input"), shape_text),
+    Column("output", "output", lambda r: r.get("output"), shape_text),
+    Column("params", "params", lambda r: r.get("params"), thousands),
+    Column("weight_params", "weights", lambda r: r.get("weight_params"), thousands),
+    Column("bias_params", "bias", lambda r: r.get("bias_params"), thousands),
+    Column("macs", "MACs", lambda r: r.get("macs"), thousands),
+    Column("flops", "FLOPs", lambda r: r.get("flops"), thousands),
+    Column("rf_size", "RF", _rf("size"), axes_text),
+    Column("rf_jump", "jump", _rf("jump"), axes_text),
+    Column("rf_start", "start", _rf("start"), axes_text),
+    Column("activations", "act. mem", _mem("activation_elements"), thousands),
+    Column("input_elements", "in elems", _mem("input_elements"), thousands),
+    Column("output_elements", "out elems", _mem("output_elements"), thousands),
+    Column("access_cost", "mem access", _mem("access_cost"), thousands),
+    Column("macs_share", "MACs %", lambda r: r.get("macs_share"), percent_text),
+    Column("params_ratio", "params %", lambda r: r.get("params_ratio"), percent_text),
+    Column("macs_ratio", "MACs %", lambda r: r.get("macs_ratio"), percent_text),
+    Column("error", "note", lambda r: r.get("error"), lambda v: v or "", "left"),
+]}
+
+
+def pick(keys: Sequence[str]) -> list[Column]:
+    return [COLUMNS[k] for k in keys]
+
+
+LAYER_ROWS = ["path", "kind", "input", "output", "params", "macs", "rf_size", "rf_jump",
+              "activations", "access_cost"]

@@ -1,0 +1,160 @@
+"""Reports: immutable rows of exact ints. No display strings; renderers format them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from convcalc.rf import AxisRF, Path, RFState
+from convcalc.shapes import Shape
+
+
+def exact(value: Fraction | int | None) -> int | str | None:
+    """JSON form of an exact number: an int when whole, else a string like "1/2"."""
+    if value is None:
+        return None
+    if isinstance(value, int) or value.denominator == 1:
+        return int(value)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def rf_to_dict(state: RFState) -> dict[str, list[Any]]:
+    """Receptive field per axis: size (int), jump and start (int or "p/q")."""
+    return {
+        "size": [a.size for a in state],
+        "jump": [exact(a.jump) for a in state],
+        "start": [exact(a.start) for a in state],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """One metric's formula: symbols, the same with numbers substituted, and the exact value."""
+
+    metric: str
+    symbolic: str
+    substituted: str
+    value: int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class LayerReport:
+    """What one layer costs and sees. Composite layers carry their parts; totals are their sums."""
+
+    kind: str
+    name: str | None
+    input: Shape
+    output: Shape
+    weight_params: int
+    bias_params: int
+    macs: int
+    receptive_field: RFState
+    input_elements: int
+    output_elements: int
+    access_cost: int
+    parts: tuple[LayerReport, ...] = ()
+    formulas: tuple[Formula, ...] = ()
+    rf_paths: tuple[Path, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def params(self) -> int:
+        """Learnable parameters: weights + bias."""
+        return self.weight_params + self.bias_params
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 · MACs (one multiply and one add per MAC)."""
+        return 2 * self.macs
+
+    @property
+    def weight_elements(self) -> int:
+        return self.params
+
+    @property
+    def activation_elements(self) -> int:
+        """Activation values read and written: input + output elements."""
+        return self.input_elements + self.output_elements
+
+    def leaves(self) -> list[LayerReport]:
+        """The innermost layers: self if it has no parts."""
+        if not self.parts:
+            return [self]
+        return [leaf for part in self.parts for leaf in part.leaves()]
+
+    def memory(self) -> dict[str, int]:
+        return {
+            "input_elements": self.input_elements,
+            "output_elements": self.output_elements,
+            "weight_elements": self.weight_elements,
+            "activation_elements": self.activation_elements,
+            "access_cost": self.access_cost,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of one layer."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "input": self.input.to_dict(),
+            "output": self.output.to_dict(),
+            "params": self.params,
+            "weight_params": self.weight_params,
+            "bias_params": self.bias_params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "receptive_field": rf_to_dict(self.receptive_field),
+            "memory": self.memory(),
+            "parts": [p.to_dict() for p in self.parts],
+        }
+
+
+def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
+    """The field of one layer on its own: the identity state threaded through its paths."""
+    from convcalc.rf import advance_state
+
+    state: RFState = tuple(AxisRF.identity() for _ in range(rank))
+    return advance_state(state, paths)[0]
+
+
+def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_params: int = 0,
+         bias_params: int = 0, macs: int = 0, paths: Sequence[Path] = (),
+         formulas: Sequence[Formula] = (), input_elements: int | None = None,
+         output_elements: int | None = None) -> LayerReport:
+    """A report for a layer with no parts; memory follows from its shapes and weights."""
+    ins = shape.elements if input_elements is None else input_elements
+    outs = output.elements if output_elements is None else output_elements
+    return LayerReport(
+        kind=kind, name=name, input=shape, output=output, weight_params=weight_params,
+        bias_params=bias_params, macs=macs,
+        receptive_field=single_layer_rf(shape.rank, paths),
+        input_elements=ins, output_elements=outs,
+        access_cost=ins + outs + weight_params + bias_params,
+        formulas=tuple(formulas), rf_paths=tuple(paths),
+    )
+
+
+def composite(kind: str, name: str | None, shape: Shape, output: Shape,
+              parts: Sequence[LayerReport], *, paths: Sequence[Path],
+              formulas: Sequence[Formula] = (), input_elements: int | None = None,
+              output_elements: int | None = None) -> LayerReport:
+    """A report whose counts are the sums of its parts (never stored twice)."""
+    names = " + ".join(p.name or p.kind for p in parts)
+    sums = [
+        Formula("params", names, " + ".join(str(p.params) for p in parts),
+                sum(p.params for p in parts)),
+        Formula("MACs", names, " + ".join(str(p.macs) for p in parts),
+                sum(p.macs for p in parts)),
+    ]
+    return LayerReport(
+        kind=kind, name=name, input=shape, output=output,
+        weight_params=sum(p.weight_params for p in parts),
+        bias_params=sum(p.bias_params for p in parts),
+        macs=sum(p.macs for p in parts),
+        receptive_field=single_layer_rf(shape.rank, paths),
+        input_elements=shape.elements if input_elements is None else input_elements,
+        output_elements=output.elements if output_elements is None else output_elements,
+        access_cost=sum(p.access_cost for p in parts),
+        parts=tuple(parts), formulas=(*sums, *formulas), rf_paths=tuple(paths),
+    )

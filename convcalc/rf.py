@@ -1,0 +1,238 @@
+"""Exact receptive fields, per spatial axis, through strided, dilated and transposed layers.
+
+Distill's recurrences (Araujo et al. 2019: size += (K_eff − 1)·jump, jump *= S) are exact for
+conv and pooling stacks. After a transposed conv or an upsample, which input units an output unit
+sees depends on its phase (position mod the period), and the plain recurrence over- or
+under-counts. This module keeps, for one period of output positions, the exact interval
+[lo, hi] of input positions each one sees (dilation holes spanned, input borders ignored):
+
+    lo(q·P + r) = q·A + lo[r],  hi(q·P + r) = q·A + hi[r]      (jump = A / P)
+
+A layer is described by a `TapMap`: output y = q·n + r reads inputs x = q·m + c for c in
+taps[r]. Composing a state with a tap map gives the next state exactly; the reported size is the
+maximum of hi − lo + 1 over the phases, which equals the support of a PyTorch gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd, lcm
+
+from convcalc.errors import ShapeError
+
+MAX_PERIOD = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Progression:
+    """Offsets first, first + step, ..., `count` of them (step > 0 unless count == 1)."""
+
+    first: int
+    step: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TapMap:
+    """Output y = q·n + r reads inputs x = q·m + c for every c in taps[r] (one axis of one layer)."""
+
+    m: int
+    n: int
+    taps: tuple[tuple[Progression, ...], ...]
+
+    @staticmethod
+    def forward(kernel: int, stride: int, pad_left: int, dilation: int) -> TapMap:
+        """Conv or pool: output y reads y·S − P_l + j·D for j in 0..K−1."""
+        return TapMap(stride, 1, ((Progression(-pad_left, dilation, kernel),),))
+
+    @staticmethod
+    def identity() -> TapMap:
+        return TapMap(1, 1, ((Progression(0, 1, 1),),))
+
+    @staticmethod
+    def transposed(kernel: int, stride: int, padding: int, dilation: int) -> TapMap:
+        """Transposed conv: output y = x·S − P + j·D, so phase r reads x with S | (r + P − j·D)."""
+        phases: list[tuple[Progression, ...]] = []
+        g = gcd(dilation, stride)
+        s_red, d_red = stride // g, dilation // g
+        for r in range(stride):
+            if (r + padding) % g:
+                phases.append(())
+                continue
+            j0 = ((r + padding) // g * pow(d_red, -1, s_red)) % s_red if s_red > 1 else 0
+            if j0 > kernel - 1:
+                phases.append(())
+                continue
+            count = (kernel - 1 - j0) // s_red + 1
+            j_last = j0 + (count - 1) * s_red
+            first = (r + padding - j_last * dilation) // stride
+            phases.append((Progression(first, d_red, count),))
+        return TapMap(1, stride, tuple(phases))
+
+    @staticmethod
+    def nearest(scale: int) -> TapMap:
+        """Nearest upsampling by an integer scale: output y reads ⌊y / s⌋."""
+        return TapMap(1, scale, tuple((Progression(0, 1, 1),) for _ in range(scale)))
+
+    @staticmethod
+    def bilinear(scale: int, low_offsets: Sequence[int]) -> TapMap:
+        """Linear interpolation: phase r reads two neighbours starting at low_offsets[r]."""
+        return TapMap(1, scale, tuple((Progression(lo, 1, 2),) for lo in low_offsets))
+
+    @staticmethod
+    def bins(length: int, windows: Sequence[tuple[int, int]]) -> TapMap:
+        """Adaptive or global pooling: output i reads [start_i, end_i) of an input of `length`."""
+        return TapMap(length, len(windows),
+                      tuple((Progression(a, 1, b - a),) for a, b in windows))
+
+
+@dataclass(frozen=True, slots=True)
+class AxisRF:
+    """Receptive field of every position of a feature map along one axis, in input coordinates."""
+
+    period: int
+    advance: int
+    lo: tuple[int | None, ...]
+    hi: tuple[int | None, ...]
+
+    @staticmethod
+    def identity() -> AxisRF:
+        return AxisRF(1, 1, (0,), (0,))
+
+    @property
+    def jump(self) -> Fraction:
+        """Distance in input units between neighbouring outputs (the effective stride)."""
+        return Fraction(self.advance, self.period)
+
+    @property
+    def size(self) -> int:
+        """Largest number of input positions one output position spans (0 if it sees nothing)."""
+        spans = [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True)
+                 if lo is not None and h is not None]
+        return max(spans, default=0)
+
+    @property
+    def start(self) -> Fraction | None:
+        """Centre of output unit 0's field (the first unit that sees anything), input pixel units."""
+        for lo, hi in zip(self.lo, self.hi, strict=True):
+            if lo is not None and hi is not None:
+                return Fraction(lo + hi, 2)
+        return None
+
+    def _at(self, x: int, table: tuple[int | None, ...]) -> int | None:
+        q, r = divmod(x, self.period)
+        v = table[r]
+        return None if v is None else q * self.advance + v
+
+    def _extreme(self, base: int, prog: Progression, lowest: bool) -> int | None:
+        """min lo (or max hi) over positions base + i·step, i in 0..count−1.
+
+        Within one residue class mod the period, lo and hi grow with x, so only one period's
+        worth of taps at the low (or high) end can hold the extreme.
+        """
+        reach = self.period // gcd(prog.step, self.period) if prog.step else 1
+        n = min(prog.count, reach)
+        best: int | None = None
+        for i in range(n):
+            index = i if lowest else prog.count - 1 - i
+            x = base + index * prog.step
+            v = self._at(x, self.lo if lowest else self.hi)
+            if v is not None and (best is None or (v < best if lowest else v > best)):
+                best = v
+        return best
+
+    def then(self, tap: TapMap) -> AxisRF:
+        """The state after one more layer described by `tap`."""
+        g = gcd(tap.m, self.period)
+        period = tap.n * self.period // g
+        if period > MAX_PERIOD:
+            raise ShapeError(
+                f"receptive-field period {period} exceeds {MAX_PERIOD}: too many unmatched "
+                "upsampling strides to track exactly"
+            )
+        advance = tap.m // g * self.advance
+        lo: list[int | None] = []
+        hi: list[int | None] = []
+        for phase in range(period):
+            q, r = divmod(phase, tap.n)
+            low: int | None = None
+            high: int | None = None
+            for prog in tap.taps[r]:
+                base = q * tap.m + prog.first
+                a = self._extreme(base, prog, lowest=True)
+                b = self._extreme(base, prog, lowest=False)
+                if a is not None and (low is None or a < low):
+                    low = a
+                if b is not None and (high is None or b > high):
+                    high = b
+            lo.append(low)
+            hi.append(high)
+        return AxisRF(period, advance, tuple(lo), tuple(hi))
+
+    def expanded(self, period: int) -> tuple[list[int | None], list[int | None]]:
+        """lo and hi tables re-expressed over a multiple of the period."""
+        los = [self._at(x, self.lo) for x in range(period)]
+        his = [self._at(x, self.hi) for x in range(period)]
+        return los, his
+
+
+def _pick(a: int | None, b: int | None, lowest: bool) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b) if lowest else max(a, b)
+
+
+def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, bool]:
+    """Union of parallel paths' fields (add / concat). Returns (state, aligned).
+
+    Paths whose jumps differ cannot be merged exactly; then the widest path is kept and
+    `aligned` is False. Paths with equal jumps but different centres are merged exactly and also
+    flagged as misaligned.
+    """
+    first = states[0]
+    if any(s.jump != first.jump for s in states[1:]):
+        return max(states, key=lambda s: s.size), False
+    period = lcm(*(s.period for s in states))
+    advance = first.jump * period
+    lo: list[int | None] = [None] * period
+    hi: list[int | None] = [None] * period
+    for s in states:
+        los, his = s.expanded(period)
+        lo = [_pick(a, b, True) for a, b in zip(lo, los, strict=True)]
+        hi = [_pick(a, b, False) for a, b in zip(hi, his, strict=True)]
+    aligned = len({s.start for s in states}) == 1
+    return AxisRF(period, int(advance), tuple(lo), tuple(hi)), aligned
+
+
+RFState = tuple[AxisRF, ...]
+Path = tuple[tuple[TapMap, ...], ...]
+"""A sequence of steps; each step has one TapMap per spatial axis (fewer axes = unchanged)."""
+
+
+def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, bool]:
+    """Thread a state through a layer given as parallel paths of steps; merge the paths."""
+    results: list[RFState] = []
+    for path in paths:
+        current = state
+        for step in path:
+            if len(step) == len(current):
+                current = tuple(a.then(t) for a, t in zip(current, step, strict=True))
+        results.append(current)
+    if len(results) == 1:
+        return results[0], True
+    return merge_states(results)
+
+
+def merge_states(states: Sequence[RFState]) -> tuple[RFState, bool]:
+    """Merge several full states axis by axis."""
+    aligned = True
+    merged: list[AxisRF] = []
+    for axis in range(len(states[0])):
+        m, ok = merge([s[axis] for s in states])
+        merged.append(m)
+        aligned = aligned and ok
+    return tuple(merged), aligned

@@ -1,0 +1,109 @@
+"""Turning user mappings into layer models, with errors that name the field, value and rule."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from convcalc.errors import Location, SpecError
+from convcalc.layers import KIND_ALIASES, KINDS, LAYER_ADAPTER, LayerSpec, canonical_kind
+
+AXES = "a whole number ≥ 1, or a list with one per spatial axis"
+FIELD_HELP = {
+    "out": "a whole number ≥ 1 (output channels)",
+    "kernel": AXES,
+    "stride": AXES,
+    "dilation": AXES,
+    "scale": AXES,
+    "output_size": AXES,
+    "padding": "a whole number ≥ 0, a list with one per spatial axis, 'same' or 'valid'",
+    "output_padding": "a whole number ≥ 0, or a list with one per spatial axis",
+    "groups": "a whole number ≥ 1 that divides the input and output channels",
+    "multiplier": "a whole number ≥ 1",
+    "mid": "a whole number ≥ 1",
+    "bias": "true or false",
+    "ceil_mode": "true or false",
+    "affine": "true or false",
+    "alpha_in": "a number in [0, 1), e.g. 0.5",
+    "alpha_out": "a number in [0, 1), e.g. 0.5",
+    "mode": "nearest, linear, bilinear or trilinear",
+    "name": "text",
+}
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """` — did you mean 'kernel'?` when something close exists, else ''."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location) -> SpecError:
+    loc = [str(p) for p in err["loc"]]
+    if loc and loc[0] == kind:
+        loc = loc[1:]
+    field = loc[0] if loc else None
+    etype = err["type"]
+    if etype == "extra_forbidden" and field is not None:
+        allowed = [f for f in model.model_fields if f != "kind"]
+        return SpecError(f"unknown field '{field}'{suggest(field, allowed)}; fields of {kind}: "
+                         f"{', '.join(allowed)}", location)
+    if etype == "missing" and field is not None:
+        return SpecError(f"{kind} needs field '{field}': {FIELD_HELP.get(field, 'required')}",
+                         location.__class__(**{**_loc_dict(location), "field": field}))
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if field is None:
+        named = re.match(r"(\w+)=", message)
+        if named and named.group(1) in model.model_fields:
+            return SpecError(message, Location(**{**_loc_dict(location),
+                                                  "field": named.group(1)}))
+        return SpecError(f"{kind}: {message}", location)
+    help_text = FIELD_HELP.get(field, message)
+    value = err.get("input")
+    where = Location(**{**_loc_dict(location), "field": field})
+    if err["type"] == "value_error":
+        return SpecError(f"{message}; expected {help_text}", where)
+    return SpecError(f"{_short(value)} is not allowed; expected {help_text}", where)
+
+
+def _loc_dict(location: Location) -> dict[str, Any]:
+    return {k: getattr(location, k) for k in Location.__slots__}
+
+
+def validate_layer(data: Mapping[str, Any], location: Location | None = None) -> LayerSpec:
+    """A layer model from a mapping with a `kind` (aliases accepted). Raises SpecError."""
+    location = location or Location()
+    if "kind" not in data:
+        raise SpecError(f"missing 'kind'; one of: {', '.join(sorted(KINDS))}", location)
+    kind = data["kind"]
+    if not isinstance(kind, str):
+        raise SpecError(f"'kind' must be text, got {_short(kind)}", location)
+    kind = canonical_kind(kind)
+    if kind not in KINDS:
+        choices = sorted({*KINDS, *KIND_ALIASES})
+        raise SpecError(f"unknown kind '{data['kind']}'{suggest(kind, choices)}; one of: "
+                        f"{', '.join(sorted(KINDS))}", location)
+    if location.name is None and isinstance(data.get("name"), str):
+        location = Location(**{**_loc_dict(location), "name": data["name"]})
+    try:
+        spec: LayerSpec = LAYER_ADAPTER.validate_python({**data, "kind": kind})
+    except ValidationError as exc:
+        # unknown fields first: a misspelt field also shows up as a missing one
+        raw = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = [_field_error(kind, KINDS[kind], e, location) for e in raw]
+        unique: dict[str, SpecError] = {}
+        for e in errors:
+            unique.setdefault(e.location.field or e.message, e)
+        first, *rest = unique.values()
+        if rest:
+            raise SpecError(first.message, first.location, tuple(unique.values())) from None
+        raise first from None
+    return spec
