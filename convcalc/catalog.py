@@ -53,12 +53,6 @@ def kinds_view(fmt: Format) -> str | list[Any]:
         return to_csv(rows, columns)
     if fmt is Format.markdown:
         return to_markdown(rows, columns)
-    from rich import box
-    from rich.table import Table
+    from convcalc.render.table import rows_table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for c in columns:
-        table.add_column(c.header, overflow="fold")
-    for r in rows:
-        table.add_row(*(c.show(c.raw(r)) for c in columns))
-    return [table]
+    return [rows_table(rows, columns)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from convcalc.rf import AxisRF, Path, RFState
+from convcalc.rf import AxisRF, Path, RFState, advance_state
 from convcalc.shapes import Shape
 
 
@@ -112,8 +112,6 @@ class LayerReport:
 
 def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
     """The field of one layer on its own: the identity state threaded through its paths."""
-    from convcalc.rf import advance_state
-
     state: RFState = tuple(AxisRF.identity() for _ in range(rank))
     return advance_state(state, paths)[0]
 

@@ -214,7 +214,12 @@ Path = tuple[tuple[TapMap, ...], ...]
 
 
 def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, bool]:
-    """Thread a state through a layer given as parallel paths of steps; merge the paths."""
+    """Thread a state through a layer given as parallel paths of steps; merge the paths.
+
+    No paths at all means the layer is pointwise in space (activations, BN, shuffle).
+    """
+    if not paths:
+        return state, True
     results: list[RFState] = []
     for path in paths:
         current = state

@@ -10,7 +10,6 @@ from convcalc import formulas as F
 from convcalc.layers.base import (
     Bias,
     LayerSpec,
-    NonNegAxes,
     Padding,
     PosAxes,
     PosInt,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 from typing import Literal
 
@@ -46,8 +47,8 @@ class Octave(LayerSpec):
     kind: Literal["octave"] = "octave"
     out: PosInt
     kernel: PosAxes
-    alpha_in: Alpha = Field(default_factory=lambda: F.Fraction(1, 2))
-    alpha_out: Alpha = Field(default_factory=lambda: F.Fraction(1, 2))
+    alpha_in: Alpha = Field(default_factory=lambda: Fraction(1, 2))
+    alpha_out: Alpha = Field(default_factory=lambda: Fraction(1, 2))
     stride: Literal[1, 2] = 1
     padding: NonNegAxes = 0
     bias: Bias = True

@@ -21,8 +21,13 @@ from convcalc.shapes import Shape
 
 def pool_report(kind: str, name: str | None, shape: Shape, *, kernel: int | list[int],
                 stride: int | list[int] | None, padding: int | list[int],
-                dilation: int | list[int], ceil_mode: bool) -> LayerReport:
-    """Output size by PyTorch's pooling rule; padding at most half the effective kernel."""
+                dilation: int | list[int], ceil_mode: bool,
+                input_covers_kernel: bool = False) -> LayerReport:
+    """Output size by PyTorch's pooling rule; padding at most half the kernel (K//2).
+
+    `input_covers_kernel`: also refuse an input smaller than the kernel before padding, as
+    PyTorch's AvgPool3d does.
+    """
     need_spatial(shape, kind)
     rank = shape.rank
     k = per_axis(kernel, rank, "kernel")
@@ -33,9 +38,12 @@ def pool_report(kind: str, name: str | None, shape: Shape, *, kernel: int | list
     formulas: list[Formula] = []
     for ax, n_in, kk, ss, pp, dd in zip(axis_names(rank), shape.spatial, k, s, p, d, strict=True):
         keff = F.effective_kernel(kk, dd)
-        if pp > keff // 2:
-            raise fit_error("padding", f"padding={pp} is more than half the effective kernel "
-                                       f"({keff}); PyTorch allows at most {keff // 2}")
+        if pp > kk // 2:
+            raise fit_error("padding", f"padding={pp} is more than half the kernel ({kk}); "
+                                       f"PyTorch allows at most {kk // 2}")
+        if input_covers_kernel and n_in < kk:
+            raise fit_error("kernel", f"input {ax} = {n_in} is smaller than the kernel ({kk}); "
+                                      "PyTorch's 3-D average pooling needs input ≥ kernel")
         n = F.pool_output_length(n_in, kk, ss, pp, pp, dd, ceil_mode)
         if n < 1:
             raise fit_error("kernel", f"output {ax} would be {n}: padded input {n_in + 2 * pp} "
@@ -77,7 +85,8 @@ class AvgPool(LayerSpec):
 
     def apply(self, shape: Shape) -> LayerReport:
         return pool_report(self.kind, self.name, shape, kernel=self.kernel, stride=self.stride,
-                           padding=self.padding, dilation=1, ceil_mode=self.ceil_mode)
+                           padding=self.padding, dilation=1, ceil_mode=self.ceil_mode,
+                           input_covers_kernel=shape.rank == 3)
 
 
 def adaptive_report(kind: str, name: str | None, shape: Shape,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from convcalc.errors import ConvcalcError
@@ -40,7 +41,7 @@ class ShuffleUnit(LayerSpec):
         padding: int | list[int] = (self.kernel // 2 if isinstance(self.kernel, int)
                                     else [k // 2 for k in self.kernel])
         parts: list[LayerReport] = []
-        steps = [
+        steps: list[tuple[str, Callable[[Shape], LayerReport]]] = [
             ("gconv1", lambda s: conv_report("pointwise_group", "gconv1", s, out=mid, kernel=1,
                                              groups=g, bias=self.bias)),
             ("shuffle", lambda s: Shuffle(groups=g, name="shuffle").apply(s)),

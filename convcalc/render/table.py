@@ -28,8 +28,8 @@ def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
     """One table row per row; `bar_key` adds a bar column scaled to the largest value."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     for c in columns:
-        table.add_column(c.header, justify=c.justify, no_wrap=c.key != "error",
-                         overflow="fold" if c.key in ("path", "error") else "ellipsis")
+        table.add_column(c.header, justify=c.justify, no_wrap=c.key not in ("error", "fields", "meaning"),
+                         overflow="fold" if c.key in ("path", "error", "fields", "meaning") else "ellipsis")
     largest = max((int(r.get(bar_key) or 0) for r in rows), default=0) if bar_key else 0
     if bar_key:
         table.add_column("", justify="left", no_wrap=True, style="cyan")

@@ -1,0 +1,130 @@
+"""`convcalc layer` through typer's CliRunner: exit codes, stdout vs stderr, formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import convcalc
+from convcalc.cli import app, main
+
+runner = CliRunner()
+
+SEED = ["layer", "conv", "--input", "12x12x3", "--kernel", "5", "--out", "256", "--no-bias"]
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    """Run through main() so ConvcalcError handling is exercised like the console script."""
+    result = runner.invoke(app, args)
+    if isinstance(result.exception, convcalc.ConvcalcError):
+        err = result.exception
+        return err.exit_code, result.stdout, err.render()
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_is_the_contract_and_equals_the_api() -> None:
+    code, out, _ = run([*SEED, "--format", "json"])
+    assert code == 0
+    data = json.loads(out)
+    api = convcalc.analyze_layer({"kind": "conv", "out": 256, "kernel": 5, "bias": False},
+                                 "12x12x3").to_dict()
+    assert data == api
+    assert set(data) == {"kind", "name", "input", "output", "params", "weight_params",
+                         "bias_params", "macs", "flops", "receptive_field", "memory", "parts"}
+    assert data["output"] == {"channels": 256, "spatial": [8, 8]}
+    assert (data["params"], data["macs"], data["flops"]) == (19_200, 1_228_800, 2_457_600)
+    assert data["receptive_field"]["size"] == [5, 5]
+
+
+def test_table_shows_the_numbers() -> None:
+    code, out, _ = run(SEED)
+    assert code == 0
+    for text in ("8×8×256", "19,200", "1,228,800", "2,457,600", "5×5"):
+        assert text in out
+
+
+def test_explain_substitutes_numbers() -> None:
+    code, out, _ = run([*SEED, "--explain"])
+    assert code == 0
+    assert "5·5·3·256·8·8 = 1,228,800" in out
+
+
+def test_dwsep_explain_shows_ratio() -> None:
+    code, out, _ = run(["layer", "dwsep", "-i", "12x12x3", "--kernel", "5", "--out", "256",
+                        "--no-bias", "--explain", "--format", "markdown"])
+    assert code == 0
+    assert "4.39 %" in out
+    assert "5·5·1·3·8·8 = 4,800" in out
+
+
+def test_csv_carries_raw_ints() -> None:
+    code, out, _ = run(["layer", "dwsep", "-i", "12x12x3", "--kernel", "5", "--out", "256",
+                        "--no-bias", "--format", "csv"])
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["path"] for r in rows] == ["dwsep", "dwsep.depthwise", "dwsep.pointwise"]
+    assert [r["macs"] for r in rows] == ["53952", "4800", "49152"]
+
+
+def test_per_axis_options_and_channels_first() -> None:
+    code, out, _ = run(["layer", "transposed", "-i", "4x5x5", "--channels-first", "--out", "8",
+                        "--kernel", "2,2", "--stride", "2", "--output-padding", "1,0",
+                        "--groups", "2", "--no-bias", "-f", "json"])
+    assert code == 0
+    data = json.loads(out)
+    assert data["output"]["spatial"] == [11, 10]
+    assert data["macs"] == 1600
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), [
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3", "--groups", "3"], 1,
+     "groups=3 must divide the input channels (4)"),
+    (["layer", "conv", "-i", "2x2x1", "--out", "2", "--kernel", "3"], 1,
+     "smaller than the effective kernel"),
+    (["layer", "cnov", "-i", "5x5x4", "--out", "2"], 2, "did you mean 'conv'"),
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "x"], 2,
+     "option --kernel: 'x' is not a whole number"),
+    (["layer", "conv", "-i", "5y5", "--out", "2", "--kernel", "3"], 2, "bad shape"),
+    (["layer", "transposed", "-i", "5x5x4", "--out", "2", "--kernel", "3",
+      "--output-padding", "1"], 2, "output_padding=1 must be smaller than stride"),
+    (["layer", "maxpool", "-i", "5x5x4", "--kernel", "3", "--groups", "2"], 2,
+     "unknown field 'groups'"),
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3,3,3"], 1,
+     "has 3 axes but the input has 2"),
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "0"], 2, "field 'kernel'"),
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3", "--stride", "2",
+      "--padding", "same"], 1, "padding='same' needs stride 1"),
+])
+def test_bad_input_is_one_line_and_exit_code(args: list[str], code: int, fragment: str) -> None:
+    got, out, err = run(args)
+    assert got == code
+    assert out == ""
+    assert fragment in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    result = runner.invoke(app, [*SEED, "--format", "yaml"])
+    assert result.exit_code == 2
+    assert "yaml" in result.output
+
+
+def test_main_prints_error_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3", "--groups", "3"])
+    assert exc.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("convcalc: error: field 'groups': groups=3")
+
+
+def test_version_and_help() -> None:
+    assert convcalc.__version__ in runner.invoke(app, ["--version"]).stdout
+    result = runner.invoke(app, ["layer", "--help"])
+    assert result.exit_code == 0
+    assert "--kernel" in result.stdout

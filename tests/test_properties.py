@@ -1,0 +1,93 @@
+"""Property tests: identities between kinds that must hold for every input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convcalc
+from convcalc.report import LayerReport
+
+sizes = st.integers(1, 40)
+kernels = st.integers(1, 7)
+small = st.integers(1, 3)
+
+
+def analyze(spec: dict[str, Any], channels: int, spatial: list[int]) -> LayerReport | None:
+    try:
+        return convcalc.analyze_layer(spec, {"channels": channels, "spatial": spatial})
+    except convcalc.ConvcalcError:
+        return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=st.integers(1, 16), h=sizes, w=sizes, k=kernels, s=small, p=st.integers(0, 3),
+       d=small, mult=small, bias=st.booleans())
+def test_depthwise_is_grouped_with_g_equal_cin(c: int, h: int, w: int, k: int, s: int, p: int,
+                                               d: int, mult: int, bias: bool) -> None:
+    common = {"kernel": k, "stride": s, "padding": p, "dilation": d, "bias": bias}
+    dw = analyze({"kind": "depthwise", "multiplier": mult, **common}, c, [h, w])
+    grouped = analyze({"kind": "conv", "out": c * mult, "groups": c, **common}, c, [h, w])
+    assert (dw is None) == (grouped is None)
+    if dw and grouped:
+        assert (dw.output, dw.params, dw.macs, dw.receptive_field) == (
+            grouped.output, grouped.params, grouped.macs, grouped.receptive_field)
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=st.integers(1, 8), out=st.integers(1, 8), h=sizes, k=kernels, s=small,
+       p=st.integers(0, 3), kind=st.sampled_from(["conv", "transposed"]))
+def test_dilation_one_changes_nothing(c: int, out: int, h: int, k: int, s: int, p: int,
+                                      kind: str) -> None:
+    base = {"kind": kind, "out": out, "kernel": k, "stride": s, "padding": p}
+    a = analyze(base, c, [h, h])
+    b = analyze({**base, "dilation": 1}, c, [h, h])
+    c2 = analyze({**base, "dilation": [1, 1]}, c, [h, h])
+    assert a == b == c2
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=st.integers(1, 24), out=st.integers(1, 64), h=st.integers(2, 30), k=kernels,
+       s=small, p=st.integers(0, 3), bias=st.booleans(),
+       spec=st.sampled_from([
+           {"kind": "dwsep"}, {"kind": "spatial_sep"}, {"kind": "spatial_sep", "mid": 7},
+           {"kind": "shuffle_unit", "groups": 2}, {"kind": "shuffle_unit", "groups": 3},
+           {"kind": "octave", "alpha_in": 0.5, "alpha_out": 0.25},
+           {"kind": "octave", "alpha_in": 0, "alpha_out": 0.5}]))
+def test_composite_totals_are_sums_of_parts(c: int, out: int, h: int, k: int, s: int, p: int,
+                                            bias: bool, spec: dict[str, Any]) -> None:
+    full = {**spec, "out": out, "kernel": k if spec["kind"] != "shuffle_unit" else 3,
+            "bias": bias}
+    if spec["kind"] not in ("octave",):
+        full["stride"] = s
+    if spec["kind"] in ("octave", "dwsep", "spatial_sep"):
+        full["padding"] = p
+    r = analyze(full, c, [h, h])
+    if r is None:
+        return
+    assert r.parts
+    assert r.params == sum(x.params for x in r.leaves())
+    assert r.macs == sum(x.macs for x in r.leaves())
+    assert r.weight_params == sum(x.weight_params for x in r.leaves())
+    assert r.access_cost == sum(x.access_cost for x in r.leaves())
+    for a, b in zip(r.parts, r.parts[1:], strict=False):
+        if r.kind != "octave":
+            assert a.output == b.input
+
+
+@settings(max_examples=100, deadline=None)
+@given(c=st.integers(1, 8), h=sizes, k=kernels, s=small, p=st.integers(0, 3))
+def test_named_kinds_are_thin_over_conv(c: int, h: int, k: int, s: int, p: int) -> None:
+    pw = analyze({"kind": "pointwise", "out": 4, "stride": s}, c, [h, h])
+    conv1 = analyze({"kind": "conv", "out": 4, "kernel": 1, "stride": s}, c, [h, h])
+    assert pw is not None and conv1 is not None
+    assert (pw.output, pw.params, pw.macs) == (conv1.output, conv1.params, conv1.macs)
+    dil = analyze({"kind": "dilated", "out": 4, "kernel": k, "dilation": 2, "padding": p}, c,
+                  [h, h])
+    conv2 = analyze({"kind": "conv", "out": 4, "kernel": k, "dilation": 2, "padding": p}, c,
+                    [h, h])
+    assert (dil is None) == (conv2 is None)
+    if dil and conv2:
+        assert (dil.output, dil.params, dil.macs) == (conv2.output, conv2.params, conv2.macs)
