@@ -123,6 +123,35 @@ def layer(
 
 
 @app.command()
+def net(
+    spec: Annotated[str, typer.Argument(help="Network spec, a YAML file (see README).")],
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
+                                                                    "input shape.")] = None,
+    depth: Annotated[int | None, typer.Option(min=0, help="Collapse blocks deeper than N into "
+                                                          "subtotal rows.")] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="List the K most expensive layers.")]
+    = None,
+    format: FormatOption = Format.table,
+    explain: ExplainOption = False,
+) -> None:
+    """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
+    from convcalc.engine import analyze_network
+    from convcalc.render.views import net_view
+
+    report = analyze_network(spec, input)
+    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the network spec format (for editor completion)."""
+    from convcalc.schema import network_schema
+    from convcalc.render.text import to_json
+
+    sys.stdout.write(to_json(network_schema()) + "\n")
+
+
+@app.command()
 def kinds(format: FormatOption = Format.table) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view

@@ -1,13 +1,28 @@
-"""Analysis entry points: one layer on one input."""
+"""Analysis entry points: one layer on one input, and whole networks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from convcalc.errors import ConvcalcError, Location, SpecError
+from convcalc.errors import ConvcalcError, Location, ShapeError, SpecError
 from convcalc.layers import LayerSpec
-from convcalc.report import LayerReport
+from convcalc.layers.conv import Conv
+from convcalc.layers.simple import BatchNorm
+from convcalc.network import (
+    BranchesNode,
+    LayerNode,
+    Network,
+    Node,
+    ResidualNode,
+    SeqNode,
+    SplitNode,
+    load_network,
+)
+from convcalc.report import LayerReport, NetRow, NetworkReport
+from convcalc.rf import AxisRF, RFState, advance_state, merge_states
 from convcalc.shapes import Shape, coerce_shape
 from convcalc.spec import validate_layer
 
@@ -40,3 +55,114 @@ def analyze_layer(spec: LayerSpec | Mapping[str, Any], input: str | Shape | Mapp
     """
     shape = coerce_shape(input, channels_first=channels_first)
     return run_layer(as_layer(spec), shape)
+
+
+# --- networks --------------------------------------------------------------------------------
+
+@dataclass
+class _Walk:
+    """Threads shape and receptive-field state through a network tree, collecting rows."""
+
+    rows: list[NetRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def node(self, node: Node, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
+        if isinstance(node, LayerNode):
+            report = run_layer(node.spec, shape, node.where)
+            state, aligned = advance_state(state, report.rf_paths)
+            if not aligned:
+                self.warnings.append(f"{node.path}: the layer's paths see misaligned fields")
+            self.rows.append(NetRow(node.path or node.spec.kind_name, report, state))
+            return report.output, state
+        if isinstance(node, SeqNode):
+            for child in node.children:
+                shape, state = self.node(child, shape, state)
+            return shape, state
+        if isinstance(node, ResidualNode):
+            out, body_state = self.node(node.body, shape, state)
+            if node.shortcut is None:
+                short, short_state = shape, state
+            elif node.shortcut == "auto":
+                short, short_state = self.auto_shortcut(node, shape, out, state)
+            else:
+                short, short_state = self.node(node.shortcut, shape, state)
+            if short != out:
+                raise ShapeError(f"residual add needs equal shapes: body gives "
+                                 f"{out.channels_last()}, shortcut gives {short.channels_last()}"
+                                 f" (use 'shortcut: auto' or a projection)", node.where)
+            return out, self.merge(node.path, [body_state, short_state])
+        if isinstance(node, BranchesNode):
+            results = [self.node(p, shape, state) for p in node.paths]
+            return self.join(node, [r[0] for r in results], node.merge), self.merge(
+                node.path, [r[1] for r in results])
+        return self.split(node, shape, state)
+
+    def split(self, node: SplitNode, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
+        n = len(node.paths)
+        sizes = node.sizes or ((shape.channels // n,) * n if shape.channels % n == 0 else None)
+        if sizes is None or sum(sizes) != shape.channels:
+            raise ShapeError(f"split: {shape.channels} channels cannot be split "
+                             f"{'into ' + '+'.join(map(str, sizes)) if sizes else f'{n} ways'}",
+                             node.where)
+        results = [self.node(p, shape.with_channels(c), state)
+                   for p, c in zip(node.paths, sizes, strict=True)]
+        return self.join(node, [r[0] for r in results], "concat"), self.merge(
+            node.path, [r[1] for r in results])
+
+    def auto_shortcut(self, node: ResidualNode, shape: Shape, out: Shape,
+                      state: RFState) -> tuple[Shape, RFState]:
+        if out == shape:
+            return shape, state
+        strides = []
+        for a, b in zip(shape.spatial, out.spatial, strict=True):
+            stride = -(-a // b)  # a 1×1 conv with this stride maps a to ⌊(a − 1)/s⌋ + 1
+            if (a - 1) // stride + 1 != b:
+                raise ShapeError(f"shortcut: auto cannot project {shape.channels_last()} to "
+                                 f"{out.channels_last()} with a strided 1×1 conv", node.where)
+            strides.append(stride)
+        where = node.where
+        conv = Conv(out=out.channels, kernel=1, stride=strides, bias=node.auto_bias)
+        base = f"{node.path}.shortcut" if node.path else "shortcut"
+        short, state = self.node(LayerNode(conv, f"{base}.0", where), shape, state)
+        return self.node(LayerNode(BatchNorm(), f"{base}.1", where), short, state)
+
+    def join(self, node: BranchesNode | SplitNode, shapes: list[Shape], merge: str) -> Shape:
+        first = shapes[0]
+        if any(s.spatial != first.spatial for s in shapes):
+            sizes = ", ".join(s.channels_last() for s in shapes)
+            raise ShapeError(f"{merge} needs equal spatial sizes, paths give {sizes}",
+                             node.where)
+        if merge == "add":
+            if any(s != first for s in shapes):
+                raise ShapeError("add needs equal shapes, paths give "
+                                 f"{', '.join(s.channels_last() for s in shapes)}", node.where)
+            return first
+        return Shape(sum(s.channels for s in shapes), first.spatial)
+
+    def merge(self, path: str, states: list[RFState]) -> RFState:
+        merged, aligned = merge_states(states)
+        if not aligned:
+            self.warnings.append(f"{path or 'network'}: merged paths are misaligned (different "
+                                 "jump or centre); the field shown is the widest path's")
+        return merged
+
+
+def analyze_network(source: str | Path | Mapping[str, Any] | Network,
+                    input: str | Shape | Mapping[str, Any] | None = None) -> NetworkReport:
+    """Analyse a network: a YAML path, the YAML's content as a mapping, or a parsed Network.
+
+    `input` overrides the spec's input shape. Returns a NetworkReport whose `.to_dict()` is the
+    JSON of `convcalc net`.
+    """
+    net = source if isinstance(source, Network) else load_network(source)
+    shape = coerce_shape(input) if input is not None else net.input
+    if shape is None:
+        raise SpecError("no input shape: give 'input: 224x224x3' in the spec or --input",
+                        Location(file=net.file))
+    walk = _Walk()
+    state: RFState = tuple(AxisRF.identity() for _ in shape.spatial)
+    try:
+        out, _ = walk.node(net.root, shape, state)
+    except ConvcalcError as e:
+        raise e.at(file=net.file) from None
+    return NetworkReport(net.name, shape, out, tuple(walk.rows), tuple(walk.warnings))

@@ -156,3 +156,58 @@ def composite(kind: str, name: str | None, shape: Shape, output: Shape,
         access_cost=sum(p.access_cost for p in parts),
         parts=tuple(parts), formulas=(*sums, *formulas), rf_paths=tuple(paths),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NetRow:
+    """One layer of a network: its report, hierarchical path, and cumulative receptive field."""
+
+    path: str
+    report: LayerReport
+    receptive_field: RFState
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict()
+        data["receptive_field"] = rf_to_dict(self.receptive_field)
+        return {"path": self.path, **data}
+
+
+TOTAL_KEYS = ("params", "weight_params", "bias_params", "macs", "flops", "activation_elements",
+              "access_cost")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkReport:
+    """A whole network: rows in order, the output shape, warnings; totals are computed."""
+
+    name: str
+    input: Shape
+    output: Shape
+    rows: tuple[NetRow, ...]
+    warnings: tuple[str, ...] = ()
+
+    def totals(self) -> dict[str, int]:
+        """Sums over the rows (never stored): params, MACs, FLOPs, memory."""
+        sums = dict.fromkeys(TOTAL_KEYS, 0)
+        for row in self.rows:
+            r = row.report
+            sums["params"] += r.params
+            sums["weight_params"] += r.weight_params
+            sums["bias_params"] += r.bias_params
+            sums["macs"] += r.macs
+            sums["activation_elements"] += r.activation_elements
+            sums["access_cost"] += r.access_cost
+        sums["flops"] = 2 * sums["macs"]
+        sums["layers"] = len(self.rows)
+        return sums
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of `convcalc net`."""
+        return {
+            "name": self.name,
+            "input": self.input.to_dict(),
+            "output": self.output.to_dict(),
+            "layers": [row.to_dict() for row in self.rows],
+            "totals": self.totals(),
+            "warnings": list(self.warnings),
+        }

@@ -10,7 +10,7 @@ from typing import Any
 from convcalc.render.columns import LAYER_ROWS, pick, thousands
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
-from convcalc.report import Formula, LayerReport
+from convcalc.report import Formula, LayerReport, NetworkReport
 
 
 class Format(StrEnum):
@@ -78,3 +78,47 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
 
 def plain_lines(items: Sequence[str]) -> str:
     return "".join(f"{i}\n" for i in items)
+
+
+NET_COLUMNS = ["path", "kind", "output", "params", "macs", "macs_share", "rf_size"]
+NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_params", "macs",
+           "flops", "rf_size", "rf_jump", "rf_start", "activations", "access_cost"]
+
+
+def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
+             top_k: int | None = None, explain: bool = False) -> str | list[Any]:
+    """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
+    human formats and CSV."""
+    from convcalc.render.rows import collapse, net_rows, top
+
+    if fmt is Format.json:
+        return to_json(report.to_dict()) + "\n"
+    totals = report.totals()
+    rows = net_rows(report)
+    if depth is not None:
+        rows = collapse(rows, depth, totals["macs"])
+    shown = top(rows, top_k) if top_k else rows
+    total_row = {"path": "total", "kind": "",
+                 "output": report.output.to_dict(), "params": totals["params"],
+                 "macs": totals["macs"], "flops": totals["flops"], "macs_share": Fraction(100),
+                 "memory": {"activation_elements": totals["activation_elements"],
+                            "access_cost": totals["access_cost"]},
+                 "receptive_field": rows[-1]["receptive_field"] if rows else None}
+    if fmt is Format.csv:
+        return to_csv(shown, pick(NET_CSV))
+    title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
+             + (f", top {top_k} layers by MACs" if top_k else ""))
+    notes = [f"warning: {w}" for w in report.warnings]
+    notes.append(f"totals: {thousands(totals['params'])} params, {thousands(totals['macs'])} MACs"
+                 f", {thousands(totals['flops'])} FLOPs")
+    notes.append(CONVENTIONS)
+    if explain:
+        notes += [f"{r.path}: {line}" for r in report.rows
+                  for line in formula_lines(r.report) if line.startswith(("MACs", "weights"))]
+    if fmt is Format.markdown:
+        return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title, notes=notes)
+    from convcalc.render import table
+
+    return [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
+                             total=total_row, drop=["kind", "macs_share", "rf_size"]),
+            table.lines(notes[:-2] + notes[-1:] if not explain else notes, style="dim")]

@@ -1,0 +1,176 @@
+"""Safe YAML loading with limits, keeping the line and column of every mapping key and list item.
+
+Safe loading only (python tags refused); alias bombs bounded by counting the expanded size of the
+document; file size and nesting depth bounded before anything is built; duplicate keys refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from convcalc.errors import Location, SpecError
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 2_000_000
+
+
+class MarkedDict(dict[Any, Any]):
+    """A mapping that remembers where each key stood: marks[key] = (line, column), 1-based."""
+
+    marks: dict[Any, tuple[int, int]]
+    start: tuple[int, int]
+
+
+class MarkedList(list[Any]):
+    """A list that remembers where each item stood."""
+
+    marks: list[tuple[int, int]]
+    start: tuple[int, int]
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE):  # type: ignore[misc]
+    """SafeLoader (libyaml's C parser when present) that records marks and refuses duplicates."""
+
+    file: str | None = None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        result = MarkedDict()
+        result.marks = {}
+        result.start = _mark(node)
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                line, col = _mark(key_node)
+                raise SpecError("a mapping key must be text",
+                                Location(file=self.file, line=line, column=col))
+            if key in result:
+                line, col = _mark(key_node)
+                raise SpecError(f"duplicate key '{key}' (first at line {result.marks[key][0]})",
+                                Location(file=self.file, line=line, column=col))
+            result[key] = self.construct_object(value_node, deep=True)
+            result.marks[key] = _mark(key_node)
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
+        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)
+        result.marks = [_mark(child) for child in node.value]
+        result.start = _mark(node)
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+
+
+def _check_shape(text: str, file: str | None) -> None:
+    """Refuse deep nesting from the event stream (iterative), before composing recursively."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_BASE):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                    raise SpecError(f"nesting deeper than {MAX_DEPTH} levels; flatten the spec "
+                                    "or use named blocks",
+                                    Location(file=file, line=line, column=col))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, file) from None
+
+
+def _expanded_size(node: yaml.Node) -> int:
+    """Nodes in the document once every alias is expanded (memoised: linear in the graph)."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if key in memo:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        if done:
+            total = 1 + sum(memo[id(c)] for c in children)
+            memo[key] = min(total, MAX_EXPANDED_NODES + 1)
+            continue
+        stack.append((current, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo[id(node)]
+
+
+def _yaml_error(e: yaml.YAMLError, file: str | None) -> SpecError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if "could not determine a constructor" in str(e):
+        problem = "tags such as !!python/... are not allowed (safe YAML only)"
+    loc = Location(file=file, line=mark.line + 1 if mark else None,
+                   column=mark.column + 1 if mark else None)
+    return SpecError(f"not valid YAML: {problem}", loc)
+
+
+def load_yaml_text(text: str, file: str | None = None) -> Any:
+    """Parse one YAML document safely, within the limits."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise SpecError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                        Location(file=file))
+    if not text.strip():
+        raise SpecError("the file is empty; a network needs at least 'input' and 'layers'",
+                        Location(file=file))
+    _check_shape(text, file)
+    try:
+        loader = _Loader(text)
+        loader.file = file
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise SpecError("the file holds no document", Location(file=file))
+            size = _expanded_size(node)
+            if size > MAX_EXPANDED_NODES:
+                raise SpecError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                                "(an alias bomb?)", Location(file=file))
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, file) from None
+    except RecursionError:
+        raise SpecError(f"nesting too deep (limit {MAX_DEPTH})", Location(file=file)) from None
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    p = Path(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpecError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB "
+                            f"({size:,} bytes)", Location(file=name))
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("no such file", Location(file=name)) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", Location(file=name)) from None
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror}", Location(file=name)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("not UTF-8 text", Location(file=name)) from None
+    return load_yaml_text(text, name)
