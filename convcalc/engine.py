@@ -69,9 +69,8 @@ class _Walk:
     def node(self, node: Node, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
         if isinstance(node, LayerNode):
             report = run_layer(node.spec, shape, node.where)
-            state, aligned = advance_state(state, report.rf_paths)
-            if not aligned:
-                self.warnings.append(f"{node.path}: the layer's paths see misaligned fields")
+            # a composite's own paths (octave's high and low routes) differ by design
+            state, _ = advance_state(state, report.rf_paths)
             self.rows.append(NetRow(node.path or node.spec.kind_name, report, state))
             return report.output, state
         if isinstance(node, SeqNode):
@@ -122,7 +121,7 @@ class _Walk:
             strides.append(stride)
         where = node.where
         conv = Conv(out=out.channels, kernel=1, stride=strides, bias=node.auto_bias)
-        base = f"{node.path}.shortcut" if node.path else "shortcut"
+        base = node.shortcut_path
         short, state = self.node(LayerNode(conv, f"{base}.0", where), shape, state)
         return self.node(LayerNode(BatchNorm(), f"{base}.1", where), short, state)
 
@@ -140,10 +139,9 @@ class _Walk:
         return Shape(sum(s.channels for s in shapes), first.spatial)
 
     def merge(self, path: str, states: list[RFState]) -> RFState:
-        merged, aligned = merge_states(states)
-        if not aligned:
-            self.warnings.append(f"{path or 'network'}: merged paths are misaligned (different "
-                                 "jump or centre); the field shown is the widest path's")
+        merged, problem = merge_states(states)
+        if problem:
+            self.warnings.append(f"{path or 'network'}: merged paths are misaligned: {problem}")
         return merged
 
 

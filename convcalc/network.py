@@ -46,6 +46,7 @@ class ResidualNode:
     path: str
     where: Location
     auto_bias: bool = False
+    shortcut_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,33 @@ def _substitute(value: Any, env: Mapping[str, Any]) -> Any:
 
 
 @dataclass
+class Namespace:
+    """Hands out unique hierarchical names within one level: `layer1.0.conv1`, `relu_1`, `2`."""
+
+    prefix: str
+    used: set[str] = field(default_factory=set)
+
+    def name(self, label: str) -> str:
+        """A unique label at this level: the label itself, else label_1, label_2, ..."""
+        candidate, n = label, 0
+        while candidate in self.used:
+            n += 1
+            candidate = f"{label}_{n}"
+        self.used.add(candidate)
+        return _join(self.prefix, candidate)
+
+    def number(self) -> str:
+        """The next free ordinal at this level (repeat copies): 0, 1, 2, ..."""
+        n = 0
+        while str(n) in self.used:
+            n += 1
+        return self.name(str(n))
+
+    def sub(self, path: str) -> Namespace:
+        return Namespace(path)
+
+
+@dataclass
 class _Block:
     params: dict[str, Any]
     layers: Any
@@ -160,7 +188,7 @@ class _Parser:
         if self.count > MAX_LAYERS:
             raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", where)
 
-    def sequence(self, items: Any, spec_path: str, path: str, env: Mapping[str, Any],
+    def sequence(self, items: Any, spec_path: str, ns: Namespace, env: Mapping[str, Any],
                  where: Location) -> SeqNode:
         if items is None:
             items = []
@@ -170,24 +198,25 @@ class _Parser:
         for i, item in enumerate(items):
             item_path = f"{spec_path}[{i}]"
             name = _name_of(item)
-            label = name if name is not None else str(i)
             item_where = self.loc(items, i, item_path, name)
             try:
-                children.append(self.item(item, item_path, _join(path, label), env, item_where))
+                children.append(self.item(item, item_path, ns, env, item_where))
             except ConvcalcError as e:
                 if e.problems:
                     self.errors.extend(e.problems)
                 else:
                     self.errors.append(e)
-        return SeqNode(tuple(children), path, where)
+        return SeqNode(tuple(children), ns.prefix, where)
 
-    def item(self, item: Any, spec_path: str, path: str, env: Mapping[str, Any],
+    def item(self, item: Any, spec_path: str, ns: Namespace, env: Mapping[str, Any],
              where: Location) -> Node:
         if isinstance(item, str):
-            return self.named(item, None, {}, spec_path, path, env, where)
+            return self.named(item, None, {}, spec_path, ns, env, where)
         if not isinstance(item, dict):
             raise SpecError(f"a layer must be a kind name or a mapping, got {_type(item)}", where)
         if "kind" in item:
+            label = item.get("name") if isinstance(item.get("name"), str) else None
+            path = ns.name(label or str(canonical_kind(str(item["kind"]))))
             return self.layer(dict(item), spec_path, path, env, where, item)
         keys = [k for k in item if k != "name"]
         if not keys:
@@ -195,21 +224,23 @@ class _Parser:
                             "'- conv: {out: 64, kernel: 3}')", where)
         head = keys[0]
         if head == "repeat":
-            return self.repeat(item, spec_path, path, env, where)
+            return self.repeat(item, spec_path, ns, env, where)
         if len(keys) > 1:
             raise SpecError(f"one kind per entry, found {', '.join(map(str, keys))}; "
                             "write '- kind: {fields}' or '- {kind: ..., field: ...}'", where)
         if not isinstance(head, str):
             raise SpecError(f"a kind must be text, got {head!r}", where)
-        return self.named(head, item[head], item, spec_path, path, env, where)
+        return self.named(head, item[head], item, spec_path, ns, env, where)
 
-    def named(self, head: str, value: Any, item: Mapping[str, Any], spec_path: str, path: str,
-              env: Mapping[str, Any], where: Location) -> Node:
+    def named(self, head: str, value: Any, item: Mapping[str, Any], spec_path: str,
+              ns: Namespace, env: Mapping[str, Any], where: Location) -> Node:
         value_where = self.loc(item, head, spec_path, where.name) if item else where
-        if head in ("sequence", "residual", "branches", "split"):
-            return self.block_keyword(head, value, spec_path, path, env, value_where)
-        if head in self.blocks:
-            return self.use_block(head, value, spec_path, path, env, value_where)
+        if head in ("sequence", "residual", "branches", "split") or head in self.blocks:
+            # a named block gets its own level; an unnamed one is transparent
+            inner = ns.sub(ns.name(where.name)) if where.name is not None else ns
+            if head in self.blocks:
+                return self.use_block(head, value, spec_path, inner, env, value_where)
+            return self.block_keyword(head, value, spec_path, inner, env, value_where)
         kind = canonical_kind(head)
         if kind not in KINDS:
             choices = sorted({*KINDS, *KIND_ALIASES, *self.blocks, *BLOCK_KEYWORDS})
@@ -225,6 +256,8 @@ class _Parser:
                             f"{{out: 64, kernel: 3}}, got {_type(value)}", value_where)
         if "name" in item and "name" not in fields:
             fields["name"] = item["name"]
+        label = fields.get("name") if isinstance(fields.get("name"), str) else None
+        path = ns.name(label or kind)
         return self.layer({"kind": head, **fields}, spec_path, path, env, where,
                           value if isinstance(value, dict) else item)
 
@@ -263,8 +296,8 @@ class _Parser:
                 field=fld))
         return error
 
-    def repeat(self, item: dict[str, Any], spec_path: str, path: str, env: Mapping[str, Any],
-               where: Location) -> SeqNode:
+    def repeat(self, item: dict[str, Any], spec_path: str, ns: Namespace,
+               env: Mapping[str, Any], where: Location) -> SeqNode:
         count = _substitute(item["repeat"], env)
         allowed = {"repeat", "body", "name", "layers"}
         extra = [k for k in item if k not in allowed]
@@ -283,27 +316,30 @@ class _Parser:
         if self.count + count * size > MAX_LAYERS:
             raise SpecError(f"repeat: {count:,} × {size:,} layers is more than the limit of "
                             f"{MAX_LAYERS:,} layers", Location(**{**_ld(where), "field": "repeat"}))
-        copies = tuple(self.sequence(body, spec_path + ".body", _join(path, str(i)), env,
-                                     body_where) for i in range(count))
-        return SeqNode(copies, path, where)
+        level = ns.sub(ns.name(where.name)) if where.name is not None else ns
+        copies = tuple(self.sequence(body, spec_path + ".body", level.sub(level.number()), env,
+                                     body_where) for _ in range(count))
+        return SeqNode(copies, level.prefix, where)
 
-    def block_keyword(self, head: str, value: Any, spec_path: str, path: str,
+    def block_keyword(self, head: str, value: Any, spec_path: str, ns: Namespace,
                       env: Mapping[str, Any], where: Location) -> Node:
+        path = ns.prefix
         sp = f"{spec_path}.{head}"
         if head == "sequence":
             items = value.get("layers") if isinstance(value, dict) else value
-            return self.sequence(items, sp, path, env, where)
+            return self.sequence(items, sp, ns, env, where)
         if not isinstance(value, dict):
             raise SpecError(f"{head} needs a mapping, got {_type(value)}", where)
-        allowed = {"residual": {"body", "shortcut"}, "branches": {"paths", "merge"},
-                   "split": {"paths", "sizes"}}[head]
+        allowed = {"residual": {"body", "shortcut", "name"},
+                   "branches": {"paths", "merge", "name"},
+                   "split": {"paths", "sizes", "name"}}[head]
         for key in value:
             if key not in allowed:
                 raise SpecError(f"unknown key '{key}' in {head}{suggest(str(key), sorted(allowed))}"
                                 f"; allowed: {', '.join(sorted(allowed))}",
                                 self.loc(value, key, sp, where.name))
         if head == "residual":
-            body = self.sequence(value.get("body"), sp + ".body", path, env,
+            body = self.sequence(value.get("body"), sp + ".body", ns, env,
                                  self.loc(value, "body", sp + ".body", where.name))
             raw = value.get("shortcut")
             shortcut: SeqNode | Literal["auto"] | None
@@ -313,14 +349,15 @@ class _Parser:
                 self.grow(2, where)
                 shortcut = "auto"
             else:
-                shortcut = self.sequence(raw, sp + ".shortcut", _join(path, "shortcut"), env,
+                shortcut = self.sequence(raw, sp + ".shortcut", ns.sub(ns.name("shortcut")), env,
                                          self.loc(value, "shortcut", sp + ".shortcut", where.name))
             return ResidualNode(body, shortcut, path, where,
-                                auto_bias=bool(self.defaults.get("bias", True)))
+                                auto_bias=bool(self.defaults.get("bias", True)),
+                                shortcut_path=ns.name("shortcut") if raw == "auto" else "")
         paths = value.get("paths")
         if not isinstance(paths, list) or not paths:
             raise SpecError(f"{head} needs 'paths': a list of layer lists", where)
-        seqs = tuple(self.sequence(p, f"{sp}.paths[{i}]", _join(path, str(i)), env,
+        seqs = tuple(self.sequence(p, f"{sp}.paths[{i}]", ns.sub(ns.name(f"path{i}")), env,
                                    self.loc(paths, i, f"{sp}.paths[{i}]", where.name))
                      for i, p in enumerate(paths))
         if head == "branches":
@@ -336,7 +373,7 @@ class _Parser:
                             self.loc(value, "sizes", sp, where.name))
         return SplitNode(seqs, tuple(sizes) if sizes else None, path, where)
 
-    def use_block(self, head: str, value: Any, spec_path: str, path: str,
+    def use_block(self, head: str, value: Any, spec_path: str, ns: Namespace,
                   env: Mapping[str, Any], where: Location) -> SeqNode:
         block = self.blocks[head]
         if head in self.active:
@@ -366,7 +403,7 @@ class _Parser:
                 local[key] = default
         self.active.append(head)
         try:
-            return self.sequence(block.layers, f"blocks.{head}.layers", path, local, where)
+            return self.sequence(block.layers, f"blocks.{head}.layers", ns, local, where)
         finally:
             self.active.pop()
 
@@ -472,7 +509,7 @@ def parse_network(data: Any, file: str | None = None) -> Network:
             shape = coerce_shape(data["input"], channels_first=cf)
         except ConvcalcError as e:
             raise SpecError(e.message, parser.loc(top, "input", "input")) from None
-    root = parser.sequence(data["layers"], "layers", "", {},
+    root = parser.sequence(data["layers"], "layers", Namespace(""), {},
                            parser.loc(top, "layers", "layers"))
     if parser.errors:
         errors = sorted(parser.errors, key=lambda e: (e.location.line or 0, e.location.column or 0))

@@ -186,16 +186,17 @@ def _pick(a: int | None, b: int | None, lowest: bool) -> int | None:
     return min(a, b) if lowest else max(a, b)
 
 
-def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, bool]:
-    """Union of parallel paths' fields (add / concat). Returns (state, aligned).
+def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
+    """Union of parallel paths' fields (add / concat). Returns (state, problem or None).
 
-    Paths whose jumps differ cannot be merged exactly; then the widest path is kept and
-    `aligned` is False. Paths with equal jumps but different centres are merged exactly and also
-    flagged as misaligned.
+    Paths whose jumps differ cannot be merged exactly: the widest path is kept and the problem
+    says so. Paths with equal jumps but different centres are merged exactly and reported.
     """
     first = states[0]
-    if any(s.jump != first.jump for s in states[1:]):
-        return max(states, key=lambda s: s.size), False
+    jumps = sorted({s.jump for s in states})
+    if len(jumps) > 1:
+        shown = " vs ".join(str(j) for j in jumps)
+        return max(states, key=lambda s: s.size), f"jumps differ ({shown}); widest path shown"
     period = lcm(*(s.period for s in states))
     advance = first.jump * period
     lo: list[int | None] = [None] * period
@@ -204,8 +205,11 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, bool]:
         los, his = s.expanded(period)
         lo = [_pick(a, b, True) for a, b in zip(lo, los, strict=True)]
         hi = [_pick(a, b, False) for a, b in zip(hi, his, strict=True)]
-    aligned = len({s.start for s in states}) == 1
-    return AxisRF(period, int(advance), tuple(lo), tuple(hi)), aligned
+    starts = sorted({s.start for s in states if s.start is not None})
+    problem = None
+    if len(starts) > 1:
+        problem = "centres differ (" + " vs ".join(str(x) for x in starts) + " at output 0)"
+    return AxisRF(period, int(advance), tuple(lo), tuple(hi)), problem
 
 
 RFState = tuple[AxisRF, ...]
@@ -213,13 +217,13 @@ Path = tuple[tuple[TapMap, ...], ...]
 """A sequence of steps; each step has one TapMap per spatial axis (fewer axes = unchanged)."""
 
 
-def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, bool]:
+def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, str | None]:
     """Thread a state through a layer given as parallel paths of steps; merge the paths.
 
     No paths at all means the layer is pointwise in space (activations, BN, shuffle).
     """
     if not paths:
-        return state, True
+        return state, None
     results: list[RFState] = []
     for path in paths:
         current = state
@@ -228,16 +232,17 @@ def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, bool]
                 current = tuple(a.then(t) for a, t in zip(current, step, strict=True))
         results.append(current)
     if len(results) == 1:
-        return results[0], True
+        return results[0], None
     return merge_states(results)
 
 
-def merge_states(states: Sequence[RFState]) -> tuple[RFState, bool]:
-    """Merge several full states axis by axis."""
-    aligned = True
+def merge_states(states: Sequence[RFState]) -> tuple[RFState, str | None]:
+    """Merge several full states axis by axis; the first axis problem, if any, is returned."""
+    problems: list[str] = []
     merged: list[AxisRF] = []
     for axis in range(len(states[0])):
-        m, ok = merge([s[axis] for s in states])
+        m, problem = merge([s[axis] for s in states])
         merged.append(m)
-        aligned = aligned and ok
-    return tuple(merged), aligned
+        if problem and problem not in problems:
+            problems.append(problem)
+    return tuple(merged), "; ".join(problems) or None

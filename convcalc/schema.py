@@ -50,17 +50,19 @@ def network_schema() -> dict[str, Any]:
         {"type": "object", "required": ["residual"], "additionalProperties": False,
          "properties": {"name": {"type": "string"}, "residual": {
              "type": "object", "additionalProperties": False, "required": ["body"],
-             "properties": {"body": layer_list, "shortcut": {"anyOf": [
+             "properties": {"name": {"type": "string"}, "body": layer_list, "shortcut": {"anyOf": [
                  layer_list, {"enum": ["auto", "identity"]}, {"type": "null"}]}}}}},
         {"type": "object", "required": ["branches"], "additionalProperties": False,
          "properties": {"name": {"type": "string"}, "branches": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"paths": {"type": "array", "items": layer_list, "minItems": 1},
+             "properties": {"name": {"type": "string"},
+                            "paths": {"type": "array", "items": layer_list, "minItems": 1},
                             "merge": {"enum": ["concat", "add"]}}}}},
         {"type": "object", "required": ["split"], "additionalProperties": False,
          "properties": {"name": {"type": "string"}, "split": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"paths": {"type": "array", "items": layer_list, "minItems": 1},
+             "properties": {"name": {"type": "string"},
+                            "paths": {"type": "array", "items": layer_list, "minItems": 1},
                             "sizes": {"type": "array", "items": {"type": "integer",
                                                                  "minimum": 1}}}}}},
     ]
