@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from convcalc.engine import analyze_layer, analyze_network
-from convcalc.network import load_network
 from convcalc.errors import ConvcalcError, ShapeError, SpecError
 from convcalc.layers import KINDS as kinds
+from convcalc.network import load_network
 from convcalc.report import LayerReport, NetworkReport
 from convcalc.shapes import Shape, parse_shape
 
@@ -21,7 +21,7 @@ __all__ = [
     "__version__",
     "analyze_layer",
     "analyze_network",
-    "load_network",
     "kinds",
+    "load_network",
     "parse_shape",
 ]

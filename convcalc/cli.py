@@ -145,8 +145,8 @@ def net(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the network spec format (for editor completion)."""
-    from convcalc.schema import network_schema
     from convcalc.render.text import to_json
+    from convcalc.schema import network_schema
 
     sys.stdout.write(to_json(network_schema()) + "\n")
 

@@ -71,7 +71,7 @@ class _Walk:
             report = run_layer(node.spec, shape, node.where)
             # a composite's own paths (octave's high and low routes) differ by design
             state, _ = advance_state(state, report.rf_paths)
-            self.rows.append(NetRow(node.path or node.spec.kind_name, report, state))
+            self.rows.append(NetRow(node.path or node.spec.kind_name, report, state, node.spec))
             return report.output, state
         if isinstance(node, SeqNode):
             for child in node.children:

@@ -120,12 +120,12 @@ def percent(part: int, whole: int) -> Fraction:
 
 
 def bilinear_taps(scale: int, phase: int) -> tuple[int, int]:
-    """Offsets of the two source pixels an output pixel at `phase` reads (align_corners=False).
-
-    Source coordinate (y + ½)/s − ½; its floor and the next pixel (PyTorch's upsample_bilinear).
-    """
-    low = floor(Fraction(2 * phase + 1 - scale, 2 * scale))
-    return low, low + 1
+    """(first offset, count) of the source pixels an output pixel at `phase` reads with a weight
+    > 0 (align_corners=False): source coordinate (y + ½)/s − ½, its floor and, unless it falls
+    exactly on a pixel, the next one (PyTorch's upsample_bilinear)."""
+    source = Fraction(2 * phase + 1 - scale, 2 * scale)
+    low = floor(source)
+    return low, 1 if source == low else 2
 
 
 def ceil_div(a: int, b: int) -> int:

@@ -177,10 +177,10 @@ class _Parser:
     def loc(self, container: Any, key: Any, spec_path: str, name: str | None = None) -> Location:
         marks = getattr(container, "marks", None)
         line = col = None
-        if isinstance(marks, dict) and key in marks:
-            line, col = marks[key]
-        elif isinstance(marks, list) and isinstance(key, int) and key < len(marks):
-            line, col = marks[key]
+        known = (key in marks if isinstance(marks, dict)
+                 else isinstance(marks, list) and isinstance(key, int) and key < len(marks))
+        if known:
+            line, col = marks[key]  # type: ignore[index]
         return Location(file=self.file, line=line, column=col, path=spec_path, name=name)
 
     def grow(self, n: int, where: Location) -> None:
@@ -456,7 +456,7 @@ def parse_network(data: Any, file: str | None = None) -> Network:
     if not isinstance(data, dict):
         raise SpecError(f"a network spec must be a mapping with 'input' and 'layers', got "
                         f"{_type(data)}", where)
-    top = data if hasattr(data, "marks") else data
+    top = data
     for key in data:
         if key not in TOP_KEYS:
             raise SpecError(f"unknown top-level key '{key}'{suggest(str(key), list(TOP_KEYS))}; "

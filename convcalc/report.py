@@ -165,6 +165,8 @@ class NetRow:
     path: str
     report: LayerReport
     receptive_field: RFState
+    spec: Any = field(default=None, repr=False, compare=False)
+    """The layer model the row was computed from (not serialised)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict()

@@ -77,9 +77,9 @@ class TapMap:
         return TapMap(1, scale, tuple((Progression(0, 1, 1),) for _ in range(scale)))
 
     @staticmethod
-    def bilinear(scale: int, low_offsets: Sequence[int]) -> TapMap:
-        """Linear interpolation: phase r reads two neighbours starting at low_offsets[r]."""
-        return TapMap(1, scale, tuple((Progression(lo, 1, 2),) for lo in low_offsets))
+    def bilinear(scale: int, taps: Sequence[tuple[int, int]]) -> TapMap:
+        """Linear interpolation: phase r reads taps[r] = (first, count) neighbouring pixels."""
+        return TapMap(1, scale, tuple((Progression(lo, 1, n),) for lo, n in taps))
 
     @staticmethod
     def bins(length: int, windows: Sequence[tuple[int, int]]) -> TapMap:
@@ -120,6 +120,11 @@ class AxisRF:
             if lo is not None and hi is not None:
                 return Fraction(lo + hi, 2)
         return None
+
+    def interval(self, position: int) -> tuple[int, int] | None:
+        """[lo, hi] of the input positions output `position` sees (None if it sees nothing)."""
+        lo, hi = self._at(position, self.lo), self._at(position, self.hi)
+        return None if lo is None or hi is None else (lo, hi)
 
     def _at(self, x: int, table: tuple[int | None, ...]) -> int | None:
         q, r = divmod(x, self.period)

@@ -15,11 +15,10 @@ def _fields_schema(kind: str) -> dict[str, Any]:
     raw = model.model_json_schema(mode="validation")
     defs = raw.get("$defs", {})
     props: dict[str, Any] = {}
-    for name, prop in raw.get("properties", {}).items():
+    for name, raw_prop in raw.get("properties", {}).items():
         if name == "kind":
             continue
-        if "$ref" in prop:
-            prop = defs[prop["$ref"].split("/")[-1]]
+        prop = defs[raw_prop["$ref"].split("/")[-1]] if "$ref" in raw_prop else raw_prop
         props[name] = {"anyOf": [prop, PARAM]} if name != "name" else prop
     return {"type": "object", "properties": props, "additionalProperties": False}
 

@@ -82,7 +82,9 @@ def _check_shape(text: str, file: str | None) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                    mark = event.start_mark
+                    line = mark.line + 1 if mark else None
+                    col = mark.column + 1 if mark else None
                     raise SpecError(f"nesting deeper than {MAX_DEPTH} levels; flatten the spec "
                                     "or use named blocks",
                                     Location(file=file, line=line, column=col))

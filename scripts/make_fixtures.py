@@ -15,7 +15,58 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from torch_ref import measure, random_case  # noqa: E402
+from torch_nets import NETS, totals  # noqa: E402
+from torch_ref import (  # noqa: E402
+    build_network,
+    gradient_supports,
+    interior_positions,
+    measure,
+    measure_network,
+    random_case,
+    random_stack,
+)
+
+import convcalc  # noqa: E402
+from convcalc.network import load_network  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+# examples whose receptive field is checked against gradient support, and the input they use
+RF_EXAMPLES = {"dcgan_generator": "8x8x100", "unet_small": None, "deeplab_resnet50": None}
+RF_STACKS = 80
+
+
+def network_fixtures() -> dict[str, object]:
+    """Per example: torch's totals and per-layer output shapes for the net built from the YAML."""
+    data: dict[str, object] = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        net = load_network(path)
+        report = convcalc.analyze_network(net)
+        model, leaves = build_network(net, report)
+        data[path.stem] = measure_network(model, leaves, report.input)
+    return data
+
+
+def example_supports(name: str, inp: str | None) -> dict[str, object]:
+    net = load_network(EXAMPLES / f"{name}.yaml")
+    report = convcalc.analyze_network(net, inp)
+    positions = interior_positions(report, 2) or [[n // 2 for n in report.output.spatial]]
+    return {"input": inp, "positions": positions,
+            "supports": gradient_supports(net, report, positions, dust=0.0)}
+
+
+def stack_supports(rng: random.Random) -> list[dict[str, object]]:
+    cases: list[dict[str, object]] = []
+    while len(cases) < RF_STACKS:
+        spec = random_stack(rng)
+        try:
+            report = convcalc.analyze_network(spec)
+        except convcalc.ConvcalcError:
+            continue
+        positions = interior_positions(report)
+        if positions:
+            supports = gradient_supports(load_network(spec), report, positions)
+            cases.append({"spec": spec, "positions": positions, "supports": supports})
+    return cases
 
 COUNT = 1500
 SEED = 20261122
@@ -36,6 +87,18 @@ def main() -> None:
                    + "\n")
     refused = sum("error" in c["torch"] for c in cases)
     print(f"wrote {out} ({COUNT} cases, {refused} refused by torch)")
+
+    write("torchvision_totals.json", {name: totals(name) for name in NETS}, meta)
+    write("torch_networks.json", network_fixtures(), meta)
+    supports = {"examples": {n: example_supports(n, i) for n, i in RF_EXAMPLES.items()},
+                "stacks": stack_supports(random.Random(SEED + 1))}
+    write("rf_supports.json", supports, meta)
+
+
+def write(name: str, data: object, meta: dict[str, object]) -> None:
+    out = ROOT / "tests" / "fixtures" / name
+    out.write_text(json.dumps({"meta": meta, "data": data}, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

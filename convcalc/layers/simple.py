@@ -93,7 +93,7 @@ class Upsample(LayerSpec):
         if self.mode == "nearest":
             taps = tuple(TapMap.nearest(s) for s in scales)
         else:
-            taps = tuple(TapMap.bilinear(s, [F.bilinear_taps(s, r)[0] for r in range(s)])
+            taps = tuple(TapMap.bilinear(s, [F.bilinear_taps(s, r) for r in range(s)])
                          for s in scales)
         return leaf(self.kind, self.name, shape, output, paths=((taps,),))
 

@@ -1,0 +1,215 @@
+"""Networks: totals against torchvision (plain-torch rebuilds), per-layer shapes against torch,
+receptive fields against published values and PyTorch gradient support, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import convcalc
+from convcalc.network import load_network
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())["data"]
+
+
+TORCHVISION = fixture("torchvision_totals.json")
+TORCH_NETS = fixture("torch_networks.json")
+RF = fixture("rf_supports.json")
+
+# The figures the issue quotes from torchvision (params, MACs = FlopCounterMode FLOPs / 2).
+PUBLISHED = {
+    "alexnet": (61_100_840, 714_188_480), "vgg16": (138_357_544, 15_470_264_320),
+    "resnet18": (11_689_512, 1_814_073_344), "resnet50": (25_557_032, 4_089_184_256),
+    "mobilenet_v2": (3_504_872, 300_774_272), "shufflenet_v2_x1_0": (2_278_604, 144_907_992),
+    "squeezenet1_1": (1_235_496, 349_151_936), "mobilenet_v1": (4_231_976, 568_740_352),
+}
+
+
+def totals(name: str) -> dict[str, int]:
+    return convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml").totals()
+
+
+def test_every_issue_example_exists() -> None:
+    names = {p.stem for p in EXAMPLES}
+    assert names >= {"mobilenet_v1", "mobilenet_v2", "resnet18", "resnet50", "vgg16", "alexnet",
+                     "squeezenet1_1", "shufflenet_v2_x1_0", "shufflenet_v1_g3", "dcgan_generator",
+                     "unet_small", "deeplab_resnet50", "octave_resnet"}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_totals_equal_torchvision(name: str) -> None:
+    t = totals(name)
+    assert (t["params"], t["macs"]) == PUBLISHED[name]
+    assert TORCHVISION[name] == {"params": t["params"], "macs": t["macs"]}
+    assert t["flops"] == 2 * t["macs"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_totals_equal_live_plain_torch_rebuild(name: str) -> None:
+    pytest.importorskip("torch")
+    from torch_nets import totals as torch_totals
+
+    t = totals(name)
+    assert torch_totals(name) == {"params": t["params"], "macs": t["macs"]}
+
+
+def _ours(path: Path) -> dict[str, Any]:
+    report = convcalc.analyze_network(path)
+    t = report.totals()
+    return {"output": [1, report.output.channels, *report.output.spatial], "params": t["params"],
+            "macs": t["macs"],
+            "layer_shapes": [[1, r.report.output.channels, *r.report.output.spatial]
+                             for r in report.rows]}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_layer_matches_torch_fixture(path: Path) -> None:
+    assert _ours(path) == TORCH_NETS[path.stem]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_layer_matches_live_torch(path: Path) -> None:
+    pytest.importorskip("torch")
+    from torch_ref import build_network, measure_network
+
+    net = load_network(path)
+    report = convcalc.analyze_network(net)
+    model, leaves = build_network(net, report)
+    assert measure_network(model, leaves, report.input) == _ours(path)
+
+
+@pytest.mark.parametrize(("name", "layer", "size"), [
+    ("mobilenet_v1", "block13.pw", 315),
+    ("vgg16", "stage5.maxpool", 212),
+    ("alexnet", "pool5", 195),
+    ("resnet50", "layer4.2.conv3", 427),
+])
+def test_published_receptive_fields(name: str, layer: str, size: int) -> None:
+    report = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml")
+    row = next(r for r in report.rows if r.path == layer)
+    assert row.to_dict()["receptive_field"]["size"] == [size, size]
+
+
+def _interval(report: convcalc.NetworkReport, pos: list[int], clip: bool) -> list[list[int]]:
+    last = report.rows[-1].receptive_field
+    out = []
+    for axis, p in enumerate(pos):
+        interval = last[axis].interval(p)
+        assert interval is not None
+        lo, hi = interval
+        if clip:
+            lo, hi = max(lo, 0), min(hi, report.input.spatial[axis] - 1)
+        out.append([lo, hi])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(RF["examples"]))
+def test_example_fields_equal_gradient_support_fixture(name: str) -> None:
+    case = RF["examples"][name]
+    report = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml", case["input"])
+    assert [_interval(report, p, clip=True) for p in case["positions"]] == case["supports"]
+
+
+@pytest.mark.parametrize("case", RF["stacks"], ids=lambda c: f"{len(c['spec']['layers'])}-layers")
+def test_random_stack_fields_equal_gradient_support_fixture(case: dict[str, Any]) -> None:
+    report = convcalc.analyze_network(case["spec"])
+    assert [_interval(report, p, clip=False) for p in case["positions"]] == case["supports"]
+
+
+@pytest.mark.torch
+def test_random_stack_fields_equal_live_gradient_support() -> None:
+    pytest.importorskip("torch")
+    from torch_ref import gradient_supports, interior_positions, random_stack
+
+    rng = random.Random()
+    checked = 0
+    while checked < 40:
+        spec = random_stack(rng)
+        try:
+            report = convcalc.analyze_network(spec)
+        except convcalc.ConvcalcError:
+            continue
+        positions = interior_positions(report)
+        if not positions:
+            continue
+        theirs = gradient_supports(load_network(spec), report, positions)
+        assert [_interval(report, p, clip=False) for p in positions] == theirs, spec
+        checked += 1
+
+
+def test_transposed_field_beats_the_plain_recurrence() -> None:
+    """After transposed convs the plain recurrence (size += (K−1)·jump, jump /= S) gives 27/4,
+    i.e. 7 rounded up; each unit really sees 6 pixels. The supports below were measured with
+    PyTorch's gradient (tests/torch_ref.gradient_supports) for one period of 8 output units."""
+    spec = {"input": "64x1", "layers": [
+        {"conv": {"out": 1, "kernel": 3}},
+        {"transposed": {"out": 1, "kernel": 3, "stride": 2}},
+        {"conv": {"out": 1, "kernel": 3}},
+        {"transposed": {"out": 1, "kernel": 4, "stride": 2}},
+        {"conv": {"out": 1, "kernel": 5}},
+    ]}
+    torch_supports = {28: (6, 11), 51: (11, 16), 74: (17, 22), 97: (23, 28), 120: (29, 34),
+                      143: (34, 39), 166: (40, 45), 189: (46, 51)}
+    report = convcalc.analyze_network(spec)
+    axis = report.rows[-1].receptive_field[0]
+    assert {p: axis.interval(p) for p in torch_supports} == torch_supports
+    assert axis.size == 6
+    assert axis.jump == Fraction(1, 4)
+    recurrence, jump = Fraction(1), Fraction(1)
+    for transposed, k, s in [(0, 3, 1), (1, 3, 2), (0, 3, 1), (1, 4, 2), (0, 5, 1)]:
+        if transposed:
+            jump /= s
+        recurrence += (k - 1) * jump
+        if not transposed:
+            jump *= s
+    assert recurrence == Fraction(27, 4)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_totals_are_sums_of_rows(path: Path) -> None:
+    report = convcalc.analyze_network(path)
+    t = report.totals()
+    assert t["params"] == sum(r.report.params for r in report.rows)
+    assert t["macs"] == sum(r.report.macs for r in report.rows)
+    for r in report.rows:
+        assert r.report.params == sum(leaf.params for leaf in r.report.leaves())
+
+
+def test_json_contract_and_api_mapping() -> None:
+    spec = {"name": "tiny", "input": "8x8x3", "layers": [
+        {"conv": {"out": 4, "kernel": 3, "padding": 1}}, "relu",
+        {"transposed": {"out": 2, "kernel": 2, "stride": 2}}]}
+    data = convcalc.analyze_network(spec).to_dict()
+    assert set(data) == {"name", "input", "output", "layers", "totals", "warnings"}
+    assert [row["path"] for row in data["layers"]] == ["conv", "relu", "transposed"]
+    last = data["layers"][-1]
+    assert {"kind", "name", "input", "output", "params", "weight_params", "bias_params", "macs",
+            "flops", "receptive_field", "memory", "parts", "path"} <= set(last)
+    assert last["receptive_field"]["jump"] == ["1/2", "1/2"]
+    assert last["receptive_field"]["size"] == [3, 3]
+    assert data["totals"]["macs"] == 4 * 3 * 9 * 64 + 4 * 2 * 4 * 64
+
+
+def test_schema_validates_every_example() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from convcalc.schema import network_schema
+
+    schema = network_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in EXAMPLES:
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
