@@ -123,6 +123,57 @@ def layer(
 
 
 @app.command()
+def compare(
+    input: Annotated[str, typer.Option("--input", "-i", help="Input shape, H×W×C: 12x12x3.")],
+    kernel: Axes = None,
+    out: Annotated[int | None, typer.Option(help="Output channels.")] = None,
+    stride: Axes = None,
+    padding: Annotated[str | None, typer.Option(help="3, 3,5, same or valid.")] = None,
+    dilation: Axes = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="Layers without bias.")] = False,
+    variants: Annotated[str | None, typer.Option(
+        help="Comma-separated, with overrides: conv,grouped:groups=4,octave:alpha=0.5. "
+             "Default: every variant.")] = None,
+    baseline: Annotated[str, typer.Option(help="Variant the ratios refer to.")] = "conv",
+    sweep: Annotated[str | None, typer.Option(
+        help="Vary one field: kernel=3,5,7 | groups=1,2,4,8 | alpha=0,0.25,0.5.")] = None,
+    parts: Annotated[bool, typer.Option("--parts", help="Expand composites into parts.")]
+    = False,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W.")] = False,
+    format: FormatOption = Format.table,
+    explain: ExplainOption = False,
+) -> None:
+    """Every convolution variant on one input, side by side, with ratios to a baseline."""
+    from convcalc import compare as C
+    from convcalc.render.views import compare_view, sweep_view
+
+    options: dict[str, Any] = {}
+    for field, text in {"kernel": kernel, "stride": stride, "dilation": dilation}.items():
+        if text is not None:
+            options[field] = parse_axes("--" + field, text)
+    if padding is not None:
+        options["padding"] = parse_axes("--padding", padding, words=("same", "valid"))
+    if out is not None:
+        options["out"] = out
+    if no_bias:
+        options["bias"] = False
+    missing = [f"--{f}" for f in ("out", "kernel") if f not in options]
+    if missing:
+        raise SpecError(f"compare needs {' and '.join(missing)} (the standard conv to compare "
+                        "against)")
+    chosen = C.parse_variants(variants)
+    if sweep is not None:
+        field, values = C.parse_sweep(sweep)
+        result = C.sweep(input, options, field, values, chosen, baseline,
+                         channels_first=channels_first)
+        _emit(sweep_view(result, format))
+        return
+    comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first)
+    _emit(compare_view(comparison, format, parts=parts, explain=explain))
+
+
+@app.command()
 def net(
     spec: Annotated[str, typer.Argument(help="Network spec, a YAML file (see README).")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "

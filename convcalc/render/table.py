@@ -40,7 +40,8 @@ class FitTable:
 
     def _widths(self, columns: Sequence[Column]) -> dict[str, int]:
         every = [*self.rows, *([self.total] if self.total else [])]
-        return {c.key: max([len(c.header), *(len(self._cells(r, c)) for r in every)])
+        return {c.key: max([len(c.header), *(len(line) for r in every
+                                             for line in self._cells(r, c).splitlines() or [""])])
                 for c in columns}
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -51,10 +52,11 @@ class FitTable:
 
         def needed() -> int:
             widths = self._widths(columns)
-            folding = {"path", "variant", "error"}
+            folding = {"path"}
             fixed = sum(w for k, w in widths.items() if k not in folding)
             flexible = sum(min(w, 18) for k, w in widths.items() if k in folding)
-            return fixed + flexible + 2 * len(columns) + (bar_width + 2 if bar_width else 0)
+            edges = 4  # the box edges and rich's own margin
+            return fixed + flexible + 2 * len(columns) + edges + (bar_width + 2 if bar_width else 0)
 
         while needed() > width:
             if bar_width > 6:
@@ -83,7 +85,7 @@ def build_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
                 title: str | None, bar_key: str | None, bar_width: int,
                 total: Mapping[str, Any] | None) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    folding = ("path", "variant", "error", "fields", "meaning")
+    folding = ("path", "fields", "meaning")
     for c in columns:
         table.add_column(c.header, justify=c.justify, no_wrap=c.key not in folding,
                          overflow="fold" if c.key in folding else "ellipsis")

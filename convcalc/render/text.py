@@ -49,7 +49,7 @@ def to_markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column],
             text = c.show(c.raw(row))
             if c.key == "path":
                 text = "  " * int(row.get("depth", 0)) + text
-            cells.append(text.replace("|", "\\|"))
+            cells.append(text.replace("|", "\\|").replace("\n", "<br>"))
         lines.append("| " + " | ".join(cells) + " |")
     if notes:
         lines.append("")

@@ -122,3 +122,116 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     return [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
                              total=total_row, drop=["kind", "macs_share", "rf_size"]),
             table.lines(notes[:-2] + notes[-1:] if not explain else notes, style="dim")]
+
+
+COMPARE_COLUMNS = ["variant", "output", "params", "macs", "flops", "rf_size", "activations",
+                   "access_cost", "params_ratio", "macs_ratio", "error"]
+
+
+def _percent_row(data: dict[str, Any], r: Any) -> dict[str, Any]:
+    data["params_ratio"] = None if r.params_ratio is None else 100 * r.params_ratio
+    data["macs_ratio"] = None if r.macs_ratio is None else 100 * r.macs_ratio
+    return data
+
+
+def compare_rows(comparison: Any, parts: bool, *, footnotes: bool = False) -> list[dict[str, Any]]:
+    """One row per variant (and its parts with `parts`); an inapplicable variant carries its
+    reason, or with `footnotes` a marker `n/a [k]` pointing at the k-th reason."""
+    rows: list[dict[str, Any]] = []
+    failed = 0
+    for r in comparison.results:
+        if r.report is None:
+            failed += 1
+            rows.append({"variant": r.variant, "kind": r.spec.get("kind"), "depth": 0,
+                         "error": f"n/a [{failed}]" if footnotes else r.error})
+            continue
+        for i, row in enumerate(layer_rows(r.report, parts=parts)):
+            if i == 0:
+                row = _percent_row(row, r)
+                row["variant"] = r.variant
+            else:
+                row["variant"] = row["path"].split(".", 1)[1]
+            rows.append(row)
+    return rows
+
+
+def closed_form_lines(comparison: Any) -> list[str]:
+    out = [f"[{i}] {r.variant} does not apply: {r.error}" for i, r in
+           enumerate((r for r in comparison.results if r.report is None), start=1)]
+    for variant, formula, closed, measured in comparison.closed_forms:
+        got = "" if measured is None else f"; measured {float(100 * measured):.2f} %"
+        out.append(f"{variant}: MACs / {comparison.baseline} = {formula} = "
+                   f"{float(100 * closed):.2f} %{got}")
+    return out
+
+
+def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
+                 explain: bool = False) -> str | list[Any]:
+    """The `convcalc compare` output."""
+    if fmt is Format.json:
+        return to_json(comparison.to_dict()) + "\n"
+    rows = compare_rows(comparison, parts, footnotes=fmt is not Format.csv)
+    if fmt is Format.csv:
+        return to_csv(rows, pick([*COMPARE_COLUMNS[:-1], "rf_jump", "weight_params",
+                                  "bias_params", "error"]))
+    title = (f"every variant on {comparison.input.channels_last()}; ratios to "
+             f"{comparison.baseline}")
+    notes = closed_form_lines(comparison)
+    if explain:
+        for r in comparison.results:
+            if r.report is not None:
+                notes += [f"{r.variant}: {line}" for line in formula_lines(r.report)
+                          if line.startswith(("MACs", "weights", "params"))]
+    notes.append(CONVENTIONS)
+    if fmt is Format.markdown:
+        return to_markdown(rows, pick(COMPARE_COLUMNS), title=title, notes=notes)
+    from convcalc.render import table
+
+    return [table.rows_table(rows, pick(COMPARE_COLUMNS), title=title, bar_key="macs",
+                             drop=["activations", "access_cost", "flops", "rf_size",
+                                   "params_ratio"]),
+            table.lines(notes[:-1]), table.lines(notes[-1:], style="dim")]
+
+
+def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
+    """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
+    if fmt is Format.json:
+        return to_json(result.to_dict()) + "\n"
+    labels = [str(float(v)) if isinstance(v, Fraction) else str(v) for v in result.values]
+    variants = [r.variant for r in result.comparisons[0].results]
+    matrix: list[dict[str, Any]] = []
+    for i, name in enumerate(variants):
+        row: dict[str, Any] = {"variant": name, "depth": 0}
+        for label, comp in zip(labels, result.comparisons, strict=True):
+            r = comp.results[i]
+            row[f"macs@{label}"] = None if r.report is None else r.report.macs
+            row[f"ratio@{label}"] = None if r.macs_ratio is None else 100 * r.macs_ratio
+        matrix.append(row)
+    from convcalc.render.columns import Column, percent_text, si
+
+    def cell(label: str) -> Column:
+        def show(v: Any) -> str:
+            macs, ratio = v
+            if macs is None:
+                return "n/a"
+            return f"{si(macs)}\n{percent_text(ratio)}"
+
+        return Column(f"macs@{label}", f"{result.field}={label}",
+                      lambda r: (r[f"macs@{label}"], r[f"ratio@{label}"]), show)
+
+    if fmt is Format.csv:
+        raw = [pick(["variant"])[0]]
+        for label in labels:
+            raw += [Column(f"macs@{label}", f"macs@{label}", lambda r, k=f"macs@{label}": r[k]),
+                    Column(f"ratio@{label}", f"ratio@{label}",
+                           lambda r, k=f"ratio@{label}": None if r[k] is None
+                           else f"{float(r[k]):.4f}")]
+        return to_csv(matrix, raw)
+    columns = [pick(["variant"])[0], *(cell(label) for label in labels)]
+    title = f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
+    if fmt is Format.markdown:
+        return to_markdown(matrix, columns, title=title, notes=[CONVENTIONS])
+    from convcalc.render import table
+
+    return [table.rows_table(matrix, columns, title=title), table.lines([CONVENTIONS],
+                                                                         style="dim")]
