@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
@@ -41,6 +43,25 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
     """convcalc: the cost of convolution layers and CNNs, without PyTorch."""
 
 
+P = ParamSpec("P")
+
+
+def friendly(command: Callable[P, None]) -> Callable[P, None]:
+    """Run a command; a ConvcalcError becomes one line per problem on stderr and its exit code
+    (1: does not fit, 2: malformed). Nothing half-printed reaches stdout: output is rendered
+    only after the analysis succeeded."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except ConvcalcError as error:
+            report_error(error)
+            raise typer.Exit(error.exit_code) from None
+
+    return run
+
+
 def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | list[int] | str:
     """`3` → 3, `3,5` or `3x5` → [3, 5]; `words` (e.g. same, valid) pass through."""
     value = text.strip()
@@ -67,6 +88,7 @@ def _emit(output: str | list[Any]) -> None:
 
 
 @app.command()
+@friendly
 def layer(
     kind: Annotated[str, typer.Argument(help="Layer kind: conv, pointwise, grouped, depthwise, "
                                              "dilated, dwsep, spatial_sep, transposed, "
@@ -123,6 +145,7 @@ def layer(
 
 
 @app.command()
+@friendly
 def compare(
     input: Annotated[str, typer.Option("--input", "-i", help="Input shape, H×W×C: 12x12x3.")],
     kernel: Axes = None,
@@ -174,6 +197,7 @@ def compare(
 
 
 @app.command()
+@friendly
 def net(
     spec: Annotated[str, typer.Argument(help="Network spec, a YAML file (see README).")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
@@ -194,6 +218,7 @@ def net(
 
 
 @app.command()
+@friendly
 def schema() -> None:
     """Print the JSON Schema of the network spec format (for editor completion)."""
     from convcalc.render.text import to_json
@@ -203,6 +228,7 @@ def schema() -> None:
 
 
 @app.command()
+@friendly
 def kinds(format: FormatOption = Format.table) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view
@@ -218,9 +244,5 @@ def report_error(error: ConvcalcError) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app; a ConvcalcError is one line on stderr and its exit code."""
-    try:
-        app(args=argv, prog_name="convcalc", standalone_mode=True)
-    except ConvcalcError as error:
-        report_error(error)
-        raise SystemExit(error.exit_code) from None
+    """Console entry point."""
+    app(args=argv, prog_name="convcalc")

@@ -194,7 +194,7 @@ def _closed_forms(results: Sequence[VariantResult],
     for r in results:
         if r.report is None:
             continue
-        kernel = r.spec.get("kernel", options.get("kernel", 1))
+        kernel: Any = r.spec.get("kernel", options.get("kernel", 1))
         ks = [kernel] * max(1, r.report.input.rank) if isinstance(kernel, int) else list(kernel)
         if r.spec["kind"] == "dwsep":
             forms.append((r.variant, "1/N + 1/K² (MobileNet)",

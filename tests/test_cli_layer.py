@@ -18,11 +18,8 @@ SEED = ["layer", "conv", "--input", "12x12x3", "--kernel", "5", "--out", "256", 
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
-    """Run through main() so ConvcalcError handling is exercised like the console script."""
     result = runner.invoke(app, args)
-    if isinstance(result.exception, convcalc.ConvcalcError):
-        err = result.exception
-        return err.exit_code, result.stdout, err.render()
+    assert not isinstance(result.exception, convcalc.ConvcalcError), "errors are handled"
     return result.exit_code, result.stdout, result.stderr
 
 

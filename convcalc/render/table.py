@@ -55,17 +55,18 @@ class FitTable:
             folding = {"path"}
             fixed = sum(w for k, w in widths.items() if k not in folding)
             flexible = sum(min(w, 18) for k, w in widths.items() if k in folding)
-            edges = 4  # the box edges and rich's own margin
+            edges = 6  # the box edges, the bar column's padding and rich's own margin
             return fixed + flexible + 2 * len(columns) + edges + (bar_width + 2 if bar_width else 0)
 
+        # the bar shows proportions at a glance: secondary columns go first, then the bar shrinks
         while needed() > width:
-            if bar_width > 6:
+            if drop:
+                victim = drop.pop(0)
+                columns = [c for c in columns if c.key != victim]
+            elif bar_width > 6:
                 bar_width = 6
             elif bar_width:
                 bar_width = 0
-            elif drop:
-                victim = drop.pop(0)
-                columns = [c for c in columns if c.key != victim]
             else:
                 break
         yield build_table(self.rows, columns, title=self.title,

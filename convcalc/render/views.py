@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -147,7 +147,7 @@ def compare_rows(comparison: Any, parts: bool, *, footnotes: bool = False) -> li
             continue
         for i, row in enumerate(layer_rows(r.report, parts=parts)):
             if i == 0:
-                row = _percent_row(row, r)
+                _percent_row(row, r)
                 row["variant"] = r.variant
             else:
                 row["variant"] = row["path"].split(".", 1)[1]
@@ -176,6 +176,8 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                                   "bias_params", "error"]))
     title = (f"every variant on {comparison.input.channels_last()}; ratios to "
              f"{comparison.baseline}")
+    columns = pick(COMPARE_COLUMNS if any(r.report is None for r in comparison.results)
+                   else COMPARE_COLUMNS[:-1])
     notes = closed_form_lines(comparison)
     if explain:
         for r in comparison.results:
@@ -184,10 +186,10 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                           if line.startswith(("MACs", "weights", "params"))]
     notes.append(CONVENTIONS)
     if fmt is Format.markdown:
-        return to_markdown(rows, pick(COMPARE_COLUMNS), title=title, notes=notes)
+        return to_markdown(rows, columns, title=title, notes=notes)
     from convcalc.render import table
 
-    return [table.rows_table(rows, pick(COMPARE_COLUMNS), title=title, bar_key="macs",
+    return [table.rows_table(rows, columns, title=title, bar_key="macs",
                              drop=["activations", "access_cost", "flops", "rf_size",
                                    "params_ratio"]),
             table.lines(notes[:-1]), table.lines(notes[-1:], style="dim")]
@@ -220,12 +222,17 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
                       lambda r: (r[f"macs@{label}"], r[f"ratio@{label}"]), show)
 
     if fmt is Format.csv:
+        def getter(key: str, as_ratio: bool) -> Callable[[Mapping[str, Any]], Any]:
+            def get(r: Mapping[str, Any]) -> Any:
+                value = r[key]
+                return f"{float(value):.6f}" if as_ratio and value is not None else value
+
+            return get
+
         raw = [pick(["variant"])[0]]
         for label in labels:
-            raw += [Column(f"macs@{label}", f"macs@{label}", lambda r, k=f"macs@{label}": r[k]),
-                    Column(f"ratio@{label}", f"ratio@{label}",
-                           lambda r, k=f"ratio@{label}": None if r[k] is None
-                           else f"{float(r[k]):.4f}")]
+            raw += [Column(f"macs@{label}", f"macs@{label}", getter(f"macs@{label}", False)),
+                    Column(f"ratio@{label}", f"ratio@{label}", getter(f"ratio@{label}", True))]
         return to_csv(matrix, raw)
     columns = [pick(["variant"])[0], *(cell(label) for label in labels)]
     title = f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
