@@ -82,7 +82,7 @@ class _Walk:
             if node.shortcut is None:
                 short, short_state = shape, state
             elif node.shortcut == "auto":
-                short, short_state = self.auto_shortcut(node, shape, out, state)
+                short, short_state = self.auto_shortcut(node, shape, out, state, body_state)
             else:
                 short, short_state = self.node(node.shortcut, shape, state)
             if short != out:
@@ -108,13 +108,17 @@ class _Walk:
         return self.join(node, [r[0] for r in results], "concat"), self.merge(
             node.path, [r[1] for r in results])
 
-    def auto_shortcut(self, node: ResidualNode, shape: Shape, out: Shape,
-                      state: RFState) -> tuple[Shape, RFState]:
+    def auto_shortcut(self, node: ResidualNode, shape: Shape, out: Shape, state: RFState,
+                      body_state: RFState) -> tuple[Shape, RFState]:
+        """Identity where the body keeps the shape, else 1×1 conv + BN (torchvision's
+        `downsample`). Its stride is the body's effective stride (the ratio of the receptive-field
+        jumps), which stays right where shapes alone are ambiguous (1×1 maps)."""
         if out == shape:
             return shape, state
         strides = []
-        for a, b in zip(shape.spatial, out.spatial, strict=True):
-            stride = -(-a // b)  # a 1×1 conv with this stride maps a to ⌊(a − 1)/s⌋ + 1
+        for axis, (a, b) in enumerate(zip(shape.spatial, out.spatial, strict=True)):
+            ratio = body_state[axis].jump / state[axis].jump if state else None
+            stride = int(ratio) if ratio is not None and ratio.denominator == 1 else -(-a // b)
             if (a - 1) // stride + 1 != b:
                 raise ShapeError(f"shortcut: auto cannot project {shape.channels_last()} to "
                                  f"{out.channels_last()} with a strided 1×1 conv", node.where)

@@ -264,6 +264,9 @@ class _Parser:
     def layer(self, data: dict[str, Any], spec_path: str, path: str, env: Mapping[str, Any],
               where: Location, marks_from: Any) -> LayerNode:
         self.grow(1, where)
+        # name the layer by its place in the network (`stage5.maxpool`): a block's layers are
+        # written once but used many times, and the spec path alone says only where it is written
+        where = Location(**{**_ld(where), "name": path})
         kind = canonical_kind(str(data.get("kind")))
         model = KINDS.get(kind)
         if model is not None:
@@ -305,7 +308,8 @@ class _Parser:
             raise SpecError(f"unknown key '{extra[0]}' in repeat{suggest(str(extra[0]), ['body'])};"
                             " write '- repeat: N' with 'body: [...]'", where)
         if type(count) is not int or count < 1:
-            raise SpecError(f"repeat must be a whole number ≥ 1, got {count!r}",
+            shown = str(count).lower() if isinstance(count, bool) else repr(count)
+            raise SpecError(f"repeat must be a whole number ≥ 1, got {shown}",
                             Location(**{**_ld(where), "field": "repeat"}))
         body = item.get("body", item.get("layers"))
         if body is None:
@@ -428,8 +432,12 @@ def _name_of(item: Any) -> str | None:
 
 
 def _type(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
-            bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+    for kind, text in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"),
+                       (str, "text"), (int, "a number"), (float, "a number"),
+                       (type(None), "nothing")):
+        if isinstance(value, kind):
+            return text
+    return type(value).__name__
 
 
 def _size_hint(body: Any, blocks: Mapping[str, _Block], depth: int = 0) -> int:
@@ -471,7 +479,7 @@ def parse_network(data: Any, file: str | None = None) -> Network:
     all_fields = {f for m in KINDS.values() for f in m.model_fields} - {"kind", "name"}
     for key in defaults:
         if key not in all_fields:
-            raise SpecError(f"defaults: no layer kind has a field '{key}'"
+            raise SpecError(f"no layer kind has a field '{key}'"
                             f"{suggest(str(key), sorted(all_fields))}",
                             _Parser(file, {}, {}).loc(defaults, key, f"defaults.{key}"))
     raw_blocks = data.get("blocks") or {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd, lcm
 
-from convcalc.errors import ShapeError
+from convcalc.errors import Location, ShapeError
 
 MAX_PERIOD = 1 << 16
 
@@ -32,6 +32,14 @@ class Progression:
     first: int
     step: int
     count: int
+
+
+def check_phases(n: int, what: str, field: str | None = None) -> int:
+    """Refuse a tap map with more phases than can be tracked, before building it."""
+    if n > MAX_PERIOD:
+        raise ShapeError(f"{what} of {n:,} is more than the {MAX_PERIOD:,} phases the exact "
+                         "receptive field can track", Location(field=field))
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,7 @@ class TapMap:
     def transposed(kernel: int, stride: int, padding: int, dilation: int) -> TapMap:
         """Transposed conv: output y = x·S − P + j·D, so phase r reads x with S | (r + P − j·D)."""
         phases: list[tuple[Progression, ...]] = []
+        check_phases(stride, "a transposed stride", "stride")
         g = gcd(dilation, stride)
         s_red, d_red = stride // g, dilation // g
         for r in range(stride):
@@ -74,11 +83,13 @@ class TapMap:
     @staticmethod
     def nearest(scale: int) -> TapMap:
         """Nearest upsampling by an integer scale: output y reads ⌊y / s⌋."""
+        check_phases(scale, "an upsampling scale")
         return TapMap(1, scale, tuple((Progression(0, 1, 1),) for _ in range(scale)))
 
     @staticmethod
     def bilinear(scale: int, taps: Sequence[tuple[int, int]]) -> TapMap:
         """Linear interpolation: phase r reads taps[r] = (first, count) neighbouring pixels."""
+        check_phases(scale, "an upsampling scale")
         return TapMap(1, scale, tuple((Progression(lo, 1, n),) for lo, n in taps))
 
     @staticmethod

@@ -42,6 +42,8 @@ def suggest(word: str, choices: list[str]) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -55,9 +57,10 @@ def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location
     if etype == "extra_forbidden" and field is not None:
         allowed = [f for f in model.model_fields if f != "kind"]
         return SpecError(f"unknown field '{field}'{suggest(field, allowed)}; fields of {kind}: "
-                         f"{', '.join(allowed)}", location)
+                         f"{', '.join(allowed)}", Location(**{**_loc_dict(location),
+                                                              "field": field}))
     if etype == "missing" and field is not None:
-        return SpecError(f"{kind} needs field '{field}': {FIELD_HELP.get(field, 'required')}",
+        return SpecError(f"missing; {kind} needs it: {FIELD_HELP.get(field, 'required')}",
                          location.__class__(**{**_loc_dict(location), "field": field}))
     message = str(err["msg"]).removeprefix("Value error, ")
     if field is None:
@@ -71,6 +74,13 @@ def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location
     where = Location(**{**_loc_dict(location), "field": field})
     if err["type"] == "value_error":
         return SpecError(f"{message}; expected {help_text}", where)
+    if err["type"] == "greater_than_equal":
+        bound = err.get("ctx", {}).get("ge")
+        return SpecError(f"{_short(value)} is not allowed; {kind} needs {field} ≥ {bound} "
+                         f"({help_text})", where)
+    if err["type"] == "literal_error" and all(p.isdigit() or p in ("int", "str") for p in loc[1:]):
+        expected = str(err.get("ctx", {}).get("expected", help_text))
+        return SpecError(f"{_short(value)} is not allowed; expected {expected}", where)
     return SpecError(f"{_short(value)} is not allowed; expected {help_text}", where)
 
 
@@ -96,8 +106,13 @@ def validate_layer(data: Mapping[str, Any], location: Location | None = None) ->
     try:
         spec: LayerSpec = LAYER_ADAPTER.validate_python({**data, "kind": kind})
     except ValidationError as exc:
-        # unknown fields first: a misspelt field also shows up as a missing one
+        # unknown fields first; a misspelt field ('kernal') also shows up as a missing one
+        # ('kernel'), which says nothing new
         raw = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        unknown = [str(e["loc"][-1]) for e in raw if e["type"] == "extra_forbidden"]
+        meant = {m for u in unknown for m in difflib.get_close_matches(
+            u, list(KINDS[kind].model_fields), n=1, cutoff=0.6)}
+        raw = [e for e in raw if not (e["type"] == "missing" and str(e["loc"][-1]) in meant)]
         errors = [_field_error(kind, KINDS[kind], e, location) for e in raw]
         unique: dict[str, SpecError] = {}
         for e in errors:

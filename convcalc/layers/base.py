@@ -21,6 +21,8 @@ from convcalc.report import LayerReport
 from convcalc.shapes import Shape
 
 PosInt = Annotated[int, Strict(), Field(ge=1)]
+GroupCount = Annotated[int, Strict(), Field(ge=2)]
+"""Groups of a kind that is grouped by definition (grouped, pointwise_group): at least 2."""
 NonNegInt = Annotated[int, Strict(), Field(ge=0)]
 PosAxes = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 NonNegAxes = NonNegInt | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from convcalc import formulas as F
 from convcalc.layers.base import (
     Bias,
+    GroupCount,
     LayerSpec,
     Padding,
     PosAxes,
@@ -119,7 +120,7 @@ class Grouped(LayerSpec):
     kind: Literal["grouped"] = "grouped"
     out: PosInt
     kernel: PosAxes
-    groups: PosInt = Field(ge=2)
+    groups: GroupCount
     stride: PosAxes = 1
     padding: Padding = 0
     dilation: PosAxes = 1
@@ -179,7 +180,7 @@ class PointwiseGroup(LayerSpec):
 
     kind: Literal["pointwise_group"] = "pointwise_group"
     out: PosInt
-    groups: PosInt = Field(ge=2)
+    groups: GroupCount
     stride: PosAxes = 1
     bias: Bias = True
 

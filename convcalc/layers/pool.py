@@ -15,7 +15,7 @@ from convcalc.layers.base import (
     per_axis,
 )
 from convcalc.report import Formula, LayerReport, leaf
-from convcalc.rf import TapMap
+from convcalc.rf import TapMap, check_phases
 from convcalc.shapes import Shape
 
 
@@ -93,6 +93,8 @@ def adaptive_report(kind: str, name: str | None, shape: Shape,
                     size: int | list[int]) -> LayerReport:
     need_spatial(shape, kind)
     out = per_axis(size, shape.rank, "output_size")
+    for o in out:
+        check_phases(o, "an adaptive output size", "output_size")
     taps = tuple(TapMap.bins(n, F.adaptive_bins(n, o))
                  for n, o in zip(shape.spatial, out, strict=True))
     return leaf(kind, name, shape, Shape(shape.channels, out), paths=((taps,),))

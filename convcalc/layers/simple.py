@@ -16,7 +16,7 @@ from convcalc.layers.base import (
     per_axis,
 )
 from convcalc.report import Formula, LayerReport, leaf
-from convcalc.rf import Path, TapMap
+from convcalc.rf import Path, TapMap, check_phases
 from convcalc.shapes import Shape
 
 
@@ -90,6 +90,8 @@ class Upsample(LayerSpec):
         scales = per_axis(self.scale, shape.rank, "scale")
         output = Shape(shape.channels, tuple(n * s for n, s in zip(shape.spatial, scales,
                                                                     strict=True)))
+        for s in scales:
+            check_phases(s, "an upsampling scale", "scale")
         if self.mode == "nearest":
             taps = tuple(TapMap.nearest(s) for s in scales)
         else:
