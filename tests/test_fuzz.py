@@ -1,0 +1,107 @@
+"""Fuzzing the CLI: random specs and random argument lists never crash it.
+
+Every run ends with exit code 0, 1 or 2, never a traceback, and a failure always says why on
+stderr. Bounded for CI; `CONVCALC_FUZZ_EXAMPLES=20000 pytest tests/test_fuzz.py` runs longer.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+from convcalc.layers import KINDS
+
+EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "150"))
+runner = CliRunner()
+
+FIELDS = ["out", "kernel", "stride", "padding", "dilation", "groups", "bias", "output_padding",
+          "alpha_in", "alpha_out", "multiplier", "mid", "ceil_mode", "scale", "mode",
+          "output_size", "name", "kind", "affine"]
+WORDS = [*KINDS, "bn", "same", "valid", "nearest", "bilinear", "concat", "add", "auto",
+         "residual", "branches", "split", "sequence", "repeat", "body", "paths", "shortcut",
+         "merge", "sizes", "$out", "${out * 2}", "12x12x3", "0x1", "", "☃", "!!"]
+numbers = st.one_of(st.sampled_from([0, 1, 2, 3, 4, -1, 7, 64, 10**9, 10**30, 2**63]),
+                    st.integers(-5, 300), st.floats(allow_nan=True, allow_infinity=True),
+                    st.booleans(), st.none())
+scalars = st.one_of(numbers, st.sampled_from(WORDS), st.text(max_size=8))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.sampled_from([*FIELDS, *WORDS]), inner, max_size=4)), max_leaves=12)
+layer_fields = st.dictionaries(st.sampled_from(FIELDS), values, max_size=5)
+entries = st.one_of(
+    st.sampled_from(WORDS),
+    st.builds(lambda k, f: {k: f}, st.sampled_from([*KINDS, "cnov"]), layer_fields),
+    st.builds(lambda k, f: {"kind": k, **f}, st.sampled_from(list(KINDS)), layer_fields),
+    st.builds(lambda n, b: {"repeat": n, "body": b}, numbers, st.lists(st.sampled_from(
+        ["relu", "bn", {"conv": {"out": 4, "kernel": 3, "padding": 1}}]), max_size=3)),
+    st.builds(lambda p, m: {"branches": {"merge": m, "paths": p}},
+              st.lists(st.lists(st.sampled_from(["relu", {"pointwise": {"out": 4}}]),
+                                max_size=2), max_size=3), st.sampled_from(["concat", "add", 3])),
+    values,
+)
+specs = st.one_of(
+    st.fixed_dictionaries({"input": st.one_of(st.sampled_from(
+        ["12x12x3", "8x8x4", "1x1x100", "16x3", "4x8x8x2", "0x0", "x"]), values),
+        "layers": st.lists(entries, max_size=6)},
+        optional={"name": values, "defaults": st.dictionaries(st.sampled_from(FIELDS), values,
+                                                              max_size=2),
+                  "blocks": values, "junk": values}),
+    values,
+)
+
+
+def assert_clean(result: Any) -> None:
+    assert result.exit_code in (0, 1, 2), (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        repr(result.exception))
+    assert "Traceback" not in result.output
+    if result.exit_code != 0:
+        assert result.stderr.strip(), "a failure says why"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=specs)
+def test_random_specs_never_crash(spec: Any) -> None:
+    text = yaml.safe_dump(spec, allow_unicode=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text)
+        for fmt in ("table", "json"):
+            assert_clean(runner.invoke(app, ["net", str(path), "--format", fmt]))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(text=st.text(max_size=200))
+def test_random_text_never_crashes(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text)
+        assert_clean(runner.invoke(app, ["net", str(path)]))
+
+
+OPTIONS = ["--input", "-i", "--out", "--kernel", "--stride", "--padding", "--dilation",
+           "--groups", "--no-bias", "--output-padding", "--alpha-in", "--alpha-out",
+           "--multiplier", "--mid", "--ceil-mode", "--scale", "--mode", "--output-size",
+           "--format", "--explain", "--channels-first", "--variants", "--baseline", "--sweep",
+           "--parts", "--depth", "--top", "--name", "--help"]
+TOKENS = ["3", "5", "0", "-1", "2,2", "3x5", "12x12x3", "8x8x4", "5x5x4", "same", "valid", "x",
+          "json", "csv", "markdown", "table", "yaml", "1.5", "0.5", "conv,dwsep",
+          "grouped:groups=2", "kernel=3,5", "alpha=0,0.5", "99999999999999999999", ""]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(command=st.sampled_from(["layer", "compare", "net", "kinds", "schema", "bogus"]),
+       kind=st.sampled_from([*KINDS, "cnov", "examples/alexnet.yaml", "missing.yaml"]),
+       rest=st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(TOKENS),
+                               st.text(max_size=6)), max_size=10))
+def test_random_arguments_never_crash(command: str, kind: str, rest: list[str]) -> None:
+    args = [command, *([kind] if command in ("layer", "net") else []), *rest]
+    assert_clean(runner.invoke(app, args))
