@@ -1,15 +1,29 @@
-"""convcalc: exact cost of convolution layers and CNNs (shapes, receptive field, params, MACs)."""
+"""convcalc: exact cost of convolution layers and CNNs (shapes, receptive field, params, MACs).
+
+The public API is imported on first use, so `convcalc layer` does not pay for the network parser
+and `import convcalc` stays cheap.
+"""
 
 from __future__ import annotations
 
-from convcalc.engine import analyze_layer, analyze_network
-from convcalc.errors import ConvcalcError, ShapeError, SpecError
-from convcalc.layers import KINDS as kinds
-from convcalc.network import load_network
-from convcalc.report import LayerReport, NetworkReport
-from convcalc.shapes import Shape, parse_shape
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "analyze_layer": "convcalc.engine",
+    "analyze_network": "convcalc.engine",
+    "load_network": "convcalc.network",
+    "ConvcalcError": "convcalc.errors",
+    "ShapeError": "convcalc.errors",
+    "SpecError": "convcalc.errors",
+    "LayerReport": "convcalc.report",
+    "NetworkReport": "convcalc.report",
+    "Shape": "convcalc.shapes",
+    "parse_shape": "convcalc.shapes",
+    "compare": "convcalc.compare",
+}
 
 __all__ = [
     "ConvcalcError",
@@ -21,7 +35,27 @@ __all__ = [
     "__version__",
     "analyze_layer",
     "analyze_network",
+    "compare",
     "kinds",
     "load_network",
     "parse_shape",
 ]
+
+if TYPE_CHECKING:
+    from convcalc import compare
+    from convcalc.engine import analyze_layer, analyze_network
+    from convcalc.errors import ConvcalcError, ShapeError, SpecError
+    from convcalc.layers import KINDS as kinds
+    from convcalc.network import load_network
+    from convcalc.report import LayerReport, NetworkReport
+    from convcalc.shapes import Shape, parse_shape
+
+
+def __getattr__(name: str) -> Any:
+    if name == "kinds":
+        return importlib.import_module("convcalc.layers").KINDS
+    if name == "compare":
+        return importlib.import_module("convcalc.compare")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'convcalc' has no attribute {name!r}")

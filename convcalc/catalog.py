@@ -7,7 +7,7 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 
 from convcalc.layers import KIND_ALIASES, KINDS
-from convcalc.render.views import Format
+from convcalc.render.formats import Format
 
 
 def kind_catalog() -> list[dict[str, Any]]:

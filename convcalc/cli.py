@@ -11,7 +11,7 @@ from typing import Annotated, Any, ParamSpec
 import typer
 
 from convcalc.errors import ConvcalcError, SpecError
-from convcalc.render.views import Format
+from convcalc.render.formats import Format
 
 app = typer.Typer(
     add_completion=False,

@@ -1,30 +1,24 @@
-"""Analysis entry points: one layer on one input, and whole networks."""
+"""Analysis entry points: one layer on one input, and whole networks.
+
+The network machinery (parser, walk) is imported only by `analyze_network`, so a one-layer
+answer does not pay for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcalc.errors import ConvcalcError, Location, ShapeError, SpecError
+from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.layers import LayerSpec
-from convcalc.layers.conv import Conv
-from convcalc.layers.simple import BatchNorm
-from convcalc.network import (
-    BranchesNode,
-    LayerNode,
-    Network,
-    Node,
-    ResidualNode,
-    SeqNode,
-    SplitNode,
-    load_network,
-)
-from convcalc.report import LayerReport, NetRow, NetworkReport
-from convcalc.rf import AxisRF, RFState, advance_state, merge_states
+from convcalc.report import LayerReport
 from convcalc.shapes import Shape, coerce_shape
 from convcalc.spec import validate_layer
+
+if TYPE_CHECKING:
+    from convcalc.network import Network
+    from convcalc.report import NetworkReport
 
 
 def as_layer(spec: LayerSpec | Mapping[str, Any], location: Location | None = None) -> LayerSpec:
@@ -57,98 +51,6 @@ def analyze_layer(spec: LayerSpec | Mapping[str, Any], input: str | Shape | Mapp
     return run_layer(as_layer(spec), shape)
 
 
-# --- networks --------------------------------------------------------------------------------
-
-@dataclass
-class _Walk:
-    """Threads shape and receptive-field state through a network tree, collecting rows."""
-
-    rows: list[NetRow] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def node(self, node: Node, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
-        if isinstance(node, LayerNode):
-            report = run_layer(node.spec, shape, node.where)
-            # a composite's own paths (octave's high and low routes) differ by design
-            state, _ = advance_state(state, report.rf_paths)
-            self.rows.append(NetRow(node.path or node.spec.kind_name, report, state, node.spec))
-            return report.output, state
-        if isinstance(node, SeqNode):
-            for child in node.children:
-                shape, state = self.node(child, shape, state)
-            return shape, state
-        if isinstance(node, ResidualNode):
-            out, body_state = self.node(node.body, shape, state)
-            if node.shortcut is None:
-                short, short_state = shape, state
-            elif node.shortcut == "auto":
-                short, short_state = self.auto_shortcut(node, shape, out, state, body_state)
-            else:
-                short, short_state = self.node(node.shortcut, shape, state)
-            if short != out:
-                raise ShapeError(f"residual add needs equal shapes: body gives "
-                                 f"{out.channels_last()}, shortcut gives {short.channels_last()}"
-                                 f" (use 'shortcut: auto' or a projection)", node.where)
-            return out, self.merge(node.path, [body_state, short_state])
-        if isinstance(node, BranchesNode):
-            results = [self.node(p, shape, state) for p in node.paths]
-            return self.join(node, [r[0] for r in results], node.merge), self.merge(
-                node.path, [r[1] for r in results])
-        return self.split(node, shape, state)
-
-    def split(self, node: SplitNode, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
-        n = len(node.paths)
-        sizes = node.sizes or ((shape.channels // n,) * n if shape.channels % n == 0 else None)
-        if sizes is None or sum(sizes) != shape.channels:
-            raise ShapeError(f"split: {shape.channels} channels cannot be split "
-                             f"{'into ' + '+'.join(map(str, sizes)) if sizes else f'{n} ways'}",
-                             node.where)
-        results = [self.node(p, shape.with_channels(c), state)
-                   for p, c in zip(node.paths, sizes, strict=True)]
-        return self.join(node, [r[0] for r in results], "concat"), self.merge(
-            node.path, [r[1] for r in results])
-
-    def auto_shortcut(self, node: ResidualNode, shape: Shape, out: Shape, state: RFState,
-                      body_state: RFState) -> tuple[Shape, RFState]:
-        """Identity where the body keeps the shape, else 1×1 conv + BN (torchvision's
-        `downsample`). Its stride is the body's effective stride (the ratio of the receptive-field
-        jumps), which stays right where shapes alone are ambiguous (1×1 maps)."""
-        if out == shape:
-            return shape, state
-        strides = []
-        for axis, (a, b) in enumerate(zip(shape.spatial, out.spatial, strict=True)):
-            ratio = body_state[axis].jump / state[axis].jump if state else None
-            stride = int(ratio) if ratio is not None and ratio.denominator == 1 else -(-a // b)
-            if (a - 1) // stride + 1 != b:
-                raise ShapeError(f"shortcut: auto cannot project {shape.channels_last()} to "
-                                 f"{out.channels_last()} with a strided 1×1 conv", node.where)
-            strides.append(stride)
-        where = node.where
-        conv = Conv(out=out.channels, kernel=1, stride=strides, bias=node.auto_bias)
-        base = node.shortcut_path
-        short, state = self.node(LayerNode(conv, f"{base}.0", where), shape, state)
-        return self.node(LayerNode(BatchNorm(), f"{base}.1", where), short, state)
-
-    def join(self, node: BranchesNode | SplitNode, shapes: list[Shape], merge: str) -> Shape:
-        first = shapes[0]
-        if any(s.spatial != first.spatial for s in shapes):
-            sizes = ", ".join(s.channels_last() for s in shapes)
-            raise ShapeError(f"{merge} needs equal spatial sizes, paths give {sizes}",
-                             node.where)
-        if merge == "add":
-            if any(s != first for s in shapes):
-                raise ShapeError("add needs equal shapes, paths give "
-                                 f"{', '.join(s.channels_last() for s in shapes)}", node.where)
-            return first
-        return Shape(sum(s.channels for s in shapes), first.spatial)
-
-    def merge(self, path: str, states: list[RFState]) -> RFState:
-        merged, problem = merge_states(states)
-        if problem:
-            self.warnings.append(f"{path or 'network'}: merged paths are misaligned: {problem}")
-        return merged
-
-
 def analyze_network(source: str | Path | Mapping[str, Any] | Network,
                     input: str | Shape | Mapping[str, Any] | None = None) -> NetworkReport:
     """Analyse a network: a YAML path, the YAML's content as a mapping, or a parsed Network.
@@ -156,15 +58,21 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     `input` overrides the spec's input shape. Returns a NetworkReport whose `.to_dict()` is the
     JSON of `convcalc net`.
     """
+    from convcalc.network import Network, load_network
+    from convcalc.rf import AxisRF
+    from convcalc.walk import Walk
+
     net = source if isinstance(source, Network) else load_network(source)
     shape = coerce_shape(input) if input is not None else net.input
     if shape is None:
         raise SpecError("no input shape: give 'input: 224x224x3' in the spec or --input",
                         Location(file=net.file))
-    walk = _Walk()
-    state: RFState = tuple(AxisRF.identity() for _ in shape.spatial)
+    walk = Walk()
+    state = tuple(AxisRF.identity() for _ in shape.spatial)
     try:
         out, _ = walk.node(net.root, shape, state)
     except ConvcalcError as e:
         raise e.at(file=net.file) from None
+    from convcalc.report import NetworkReport
+
     return NetworkReport(net.name, shape, out, tuple(walk.rows), tuple(walk.warnings))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convcalc.errors import ConvcalcError, Location, SpecError
-from convcalc.layers import KIND_ALIASES, KINDS, LayerSpec, canonical_kind
+from convcalc.layers import KIND_ALIASES, KINDS, LayerSpec, canonical_kind, models
 from convcalc.shapes import Shape, coerce_shape
 from convcalc.spec import suggest, validate_layer
 
@@ -476,7 +476,8 @@ def parse_network(data: Any, file: str | None = None) -> Network:
     if not isinstance(defaults, dict):
         raise SpecError(f"'defaults' must be a mapping of field: value, got {_type(defaults)}",
                         where)
-    all_fields = {f for m in KINDS.values() for f in m.model_fields} - {"kind", "name"}
+    all_fields = ({f for m in models() for f in m.model_fields} - {"kind", "name"}
+                  if defaults else set())
     for key in defaults:
         if key not in all_fields:
             raise SpecError(f"no layer kind has a field '{key}'"

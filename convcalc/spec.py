@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from convcalc.errors import Location, SpecError
-from convcalc.layers import KIND_ALIASES, KINDS, LAYER_ADAPTER, LayerSpec, canonical_kind
+from convcalc.layers import KIND_ALIASES, KINDS, LayerSpec, canonical_kind
 
 AXES = "a whole number ≥ 1, or a list with one per spatial axis"
 FIELD_HELP = {
@@ -104,7 +104,8 @@ def validate_layer(data: Mapping[str, Any], location: Location | None = None) ->
     if location.name is None and isinstance(data.get("name"), str):
         location = Location(**{**_loc_dict(location), "name": data["name"]})
     try:
-        spec: LayerSpec = LAYER_ADAPTER.validate_python({**data, "kind": kind})
+        # the kind picks the model, as the discriminated union would, without building the union
+        spec: LayerSpec = KINDS[kind].model_validate({**data, "kind": kind})
     except ValidationError as exc:
         # unknown fields first; a misspelt field ('kernal') also shows up as a missing one
         # ('kernel'), which says nothing new

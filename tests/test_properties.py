@@ -91,3 +91,16 @@ def test_named_kinds_are_thin_over_conv(c: int, h: int, k: int, s: int, p: int) 
     assert (dil is None) == (conv2 is None)
     if dil and conv2:
         assert (dil.output, dil.params, dil.macs) == (conv2.output, conv2.params, conv2.macs)
+
+
+def test_registry_matches_the_models() -> None:
+    """The lazy registry names, for every kind, the model whose `kind` literal holds it."""
+    from typing import get_args
+
+    from convcalc.layers import ACTIVATIONS, KINDS, REGISTRY, models
+
+    for kind in REGISTRY:
+        assert kind in get_args(KINDS[kind].model_fields["kind"].annotation)
+    declared = {k for m in models() for k in get_args(m.model_fields["kind"].annotation)}
+    assert declared == set(REGISTRY)
+    assert set(ACTIVATIONS) <= declared

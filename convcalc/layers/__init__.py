@@ -1,34 +1,38 @@
-"""Every layer kind, one model each, and the discriminated union that picks among them."""
+"""Every layer kind, one model each, found by its `kind` tag.
+
+The registry names the module and class of each kind and imports a module on first use: a
+one-layer command pays for one family's models, not for all of them. `AnyLayer` (the
+discriminated union, for JSON Schema) is built only when asked for.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
 from convcalc.layers.base import LayerSpec
-from convcalc.layers.conv import Conv, Depthwise, Dilated, Grouped, Pointwise, PointwiseGroup
-from convcalc.layers.octave import Octave
-from convcalc.layers.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool
-from convcalc.layers.separable import DWSep, SpatialSep
-from convcalc.layers.shuffle_unit import ShuffleUnit
-from convcalc.layers.simple import Activation, BatchNorm, Flatten, Linear, Shuffle, Upsample
-from convcalc.layers.transposed import Transposed
 
-MODELS: tuple[type[LayerSpec], ...] = (
-    Conv, Pointwise, Grouped, Depthwise, Dilated, DWSep, SpatialSep, Transposed, PointwiseGroup,
-    Shuffle, ShuffleUnit, Octave, MaxPool, AvgPool, GlobalAvgPool, AdaptiveAvgPool, Linear,
-    BatchNorm, Activation, Flatten, Upsample,
-)
+ACTIVATIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
+               "leaky_relu", "softmax", "dropout", "identity")
 
-AnyLayer = Annotated[
-    Conv | Pointwise | Grouped | Depthwise | Dilated | DWSep | SpatialSep | Transposed
-    | PointwiseGroup | Shuffle | ShuffleUnit | Octave | MaxPool | AvgPool | GlobalAvgPool
-    | AdaptiveAvgPool | Linear | BatchNorm | Activation | Flatten | Upsample,
-    Field(discriminator="kind"),
-]
-
-LAYER_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyLayer)
+REGISTRY: dict[str, tuple[str, str]] = {
+    "conv": ("conv", "Conv"), "pointwise": ("conv", "Pointwise"),
+    "grouped": ("conv", "Grouped"), "depthwise": ("conv", "Depthwise"),
+    "dilated": ("conv", "Dilated"), "pointwise_group": ("conv", "PointwiseGroup"),
+    "dwsep": ("separable", "DWSep"), "spatial_sep": ("separable", "SpatialSep"),
+    "transposed": ("transposed", "Transposed"), "shuffle": ("simple", "Shuffle"),
+    "shuffle_unit": ("shuffle_unit", "ShuffleUnit"), "octave": ("octave", "Octave"),
+    "maxpool": ("pool", "MaxPool"), "avgpool": ("pool", "AvgPool"),
+    "global_avgpool": ("pool", "GlobalAvgPool"), "adaptive_avgpool": ("pool", "AdaptiveAvgPool"),
+    "linear": ("simple", "Linear"), "batchnorm": ("simple", "BatchNorm"),
+    "flatten": ("simple", "Flatten"), "upsample": ("simple", "Upsample"),
+    **dict.fromkeys(ACTIVATIONS, ("simple", "Activation")),
+}
+"""kind → (module in convcalc.layers, model class). A test checks it against the models."""
 
 KIND_ALIASES = {
     "bn": "batchnorm", "batch_norm": "batchnorm", "deconv": "transposed",
@@ -40,16 +44,39 @@ KIND_ALIASES = {
 }
 
 
-def _kinds() -> dict[str, type[LayerSpec]]:
-    table: dict[str, type[LayerSpec]] = {}
-    for model in MODELS:
-        literal = model.model_fields["kind"].annotation
-        for value in getattr(literal, "__args__", ()):
-            table[value] = model
-    return table
+class _Kinds(Mapping[str, type[LayerSpec]]):
+    """kind → model class, importing the model's module when first looked up."""
+
+    def __getitem__(self, kind: str) -> type[LayerSpec]:
+        module, name = REGISTRY[kind]
+        model: type[LayerSpec] = getattr(importlib.import_module(f"convcalc.layers.{module}"),
+                                         name)
+        return model
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in REGISTRY
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
 
 
-KINDS: dict[str, type[LayerSpec]] = _kinds()
+KINDS: Mapping[str, type[LayerSpec]] = _Kinds()
+
+
+def models() -> tuple[type[LayerSpec], ...]:
+    """Every model class once, in registry order."""
+    return tuple(dict.fromkeys(KINDS[k] for k in REGISTRY))
+
+
+@functools.cache
+def layer_adapter() -> TypeAdapter[Any]:
+    """The discriminated union over every kind (for JSON Schema); built on first use."""
+    union: Any = Union[models()]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
+    annotated: Any = Annotated[union, Field(discriminator="kind")]
+    return TypeAdapter(annotated)
 
 
 def canonical_kind(kind: str) -> str:
@@ -57,5 +84,5 @@ def canonical_kind(kind: str) -> str:
     return KIND_ALIASES.get(kind, kind)
 
 
-__all__ = ["KINDS", "KIND_ALIASES", "LAYER_ADAPTER", "MODELS", "AnyLayer", "LayerSpec",
-           "canonical_kind"]
+__all__ = ["ACTIVATIONS", "KINDS", "KIND_ALIASES", "REGISTRY", "LayerSpec", "canonical_kind",
+           "layer_adapter", "models"]

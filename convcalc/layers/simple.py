@@ -72,7 +72,7 @@ class Activation(LayerSpec):
     """Elementwise activation or dropout: no parameters, no MACs, shape unchanged."""
 
     kind: Literal["relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
-                  "leaky_relu", "softmax", "dropout", "identity"]
+                  "leaky_relu", "softmax", "dropout", "identity"]  # = layers.ACTIVATIONS
 
     def apply(self, shape: Shape) -> LayerReport:
         return leaf(self.kind, self.name, shape, shape, paths=())

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 from convcalc.render.columns import LAYER_ROWS, pick, thousands
+from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
 from convcalc.report import Formula, LayerReport, NetworkReport
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
 
 CONVENTIONS = (
     "MACs = multiply-accumulates; FLOPs = 2·MACs; bias adds are not in MACs; "
