@@ -74,7 +74,7 @@ def models() -> tuple[type[LayerSpec], ...]:
 @functools.cache
 def layer_adapter() -> TypeAdapter[Any]:
     """The discriminated union over every kind (for JSON Schema); built on first use."""
-    union: Any = Union[models()]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
+    union: Any = Union[models()]  # noqa: UP007 - a union built at run time
     annotated: Any = Annotated[union, Field(discriminator="kind")]
     return TypeAdapter(annotated)
 
