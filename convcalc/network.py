@@ -133,25 +133,33 @@ def _substitute(value: Any, env: Mapping[str, Any]) -> Any:
 
 @dataclass
 class Namespace:
-    """Hands out unique hierarchical names within one level: `layer1.0.conv1`, `relu_1`, `2`."""
+    """Hands out unique hierarchical names within one level: `layer1.0.conv1`, `relu_1`, `2`.
+
+    Next suffixes are remembered per label, so naming n layers costs O(n), not O(n²).
+    """
 
     prefix: str
     used: set[str] = field(default_factory=set)
+    next_suffix: dict[str, int] = field(default_factory=dict)
 
     def name(self, label: str) -> str:
         """A unique label at this level: the label itself, else label_1, label_2, ..."""
-        candidate, n = label, 0
+        candidate, n = label, self.next_suffix.get(label, 0)
+        if n:
+            candidate = f"{label}_{n}"
         while candidate in self.used:
             n += 1
             candidate = f"{label}_{n}"
+        self.next_suffix[label] = n + 1
         self.used.add(candidate)
         return _join(self.prefix, candidate)
 
     def number(self) -> str:
         """The next free ordinal at this level (repeat copies): 0, 1, 2, ..."""
-        n = 0
+        n = self.next_suffix.get("#", 0)
         while str(n) in self.used:
             n += 1
+        self.next_suffix["#"] = n + 1
         return self.name(str(n))
 
     def sub(self, path: str) -> Namespace:

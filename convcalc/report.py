@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -20,12 +20,29 @@ def exact(value: Fraction | int | None) -> int | str | None:
     return f"{value.numerator}/{value.denominator}"
 
 
+def _ratio(numerator: int, denominator: int) -> int | str:
+    """exact(Fraction(n, d)) without building a Fraction in the common whole case."""
+    if numerator % denominator == 0:
+        return numerator // denominator
+    value = Fraction(numerator, denominator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _axis_dict(axis: AxisRF) -> tuple[int, int | str, int | str | None]:
+    lo = next((v for v in axis.lo if v is not None), None)
+    hi = next((v for v in axis.hi if v is not None), None)
+    if axis.period == 1 and lo is not None and hi is not None:
+        return hi - lo + 1, axis.advance, _ratio(lo + hi, 2)
+    return axis.size, _ratio(axis.advance, axis.period), exact(axis.start)
+
+
 def rf_to_dict(state: RFState) -> dict[str, list[Any]]:
     """Receptive field per axis: size (int), jump and start (int or "p/q")."""
+    axes = [_axis_dict(a) for a in state]
     return {
-        "size": [a.size for a in state],
-        "jump": [exact(a.jump) for a in state],
-        "start": [exact(a.start) for a in state],
+        "size": [a[0] for a in axes],
+        "jump": [a[1] for a in axes],
+        "start": [a[2] for a in axes],
     }
 
 
@@ -39,6 +56,9 @@ class Formula:
     value: int | Fraction
 
 
+FormulaSource = Sequence[Formula] | Callable[[], Sequence[Formula]]
+
+
 @dataclass(frozen=True, slots=True)
 class LayerReport:
     """What one layer costs and sees. Composite layers carry their parts; totals are their sums."""
@@ -50,13 +70,24 @@ class LayerReport:
     weight_params: int
     bias_params: int
     macs: int
-    receptive_field: RFState
     input_elements: int
     output_elements: int
     access_cost: int
     parts: tuple[LayerReport, ...] = ()
-    formulas: tuple[Formula, ...] = ()
-    rf_paths: tuple[Path, ...] = field(default=(), repr=False, compare=False)
+    explain: FormulaSource = field(default=(), repr=False, compare=False)
+    """The formulas with numbers substituted, or a function that makes them (made on demand:
+    most reports in a network are never explained)."""
+    rf_paths: tuple[Path, ...] = field(default=(), repr=False)
+
+    @property
+    def formulas(self) -> tuple[Formula, ...]:
+        source = self.explain
+        return tuple(source() if callable(source) else source)
+
+    @property
+    def receptive_field(self) -> RFState:
+        """This layer's own field (the identity threaded through its paths)."""
+        return single_layer_rf(self.input.rank, self.rf_paths)
 
     @property
     def params(self) -> int:
@@ -92,8 +123,9 @@ class LayerReport:
             "access_cost": self.access_cost,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of one layer."""
+    def to_dict(self, receptive_field: RFState | None = None) -> dict[str, Any]:
+        """The JSON contract of one layer (`receptive_field` replaces the layer's own)."""
+        rf = self.receptive_field if receptive_field is None else receptive_field
         return {
             "kind": self.kind,
             "name": self.name,
@@ -104,7 +136,7 @@ class LayerReport:
             "bias_params": self.bias_params,
             "macs": self.macs,
             "flops": self.flops,
-            "receptive_field": rf_to_dict(self.receptive_field),
+            "receptive_field": rf_to_dict(rf),
             "memory": self.memory(),
             "parts": [p.to_dict() for p in self.parts],
         }
@@ -118,7 +150,7 @@ def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
 
 def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_params: int = 0,
          bias_params: int = 0, macs: int = 0, paths: Sequence[Path] = (),
-         formulas: Sequence[Formula] = (), input_elements: int | None = None,
+         formulas: FormulaSource = (), input_elements: int | None = None,
          output_elements: int | None = None) -> LayerReport:
     """A report for a layer with no parts; memory follows from its shapes and weights."""
     ins = shape.elements if input_elements is None else input_elements
@@ -126,10 +158,9 @@ def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_par
     return LayerReport(
         kind=kind, name=name, input=shape, output=output, weight_params=weight_params,
         bias_params=bias_params, macs=macs,
-        receptive_field=single_layer_rf(shape.rank, paths),
         input_elements=ins, output_elements=outs,
         access_cost=ins + outs + weight_params + bias_params,
-        formulas=tuple(formulas), rf_paths=tuple(paths),
+        explain=formulas if callable(formulas) else tuple(formulas), rf_paths=tuple(paths),
     )
 
 
@@ -138,23 +169,27 @@ def composite(kind: str, name: str | None, shape: Shape, output: Shape,
               formulas: Sequence[Formula] = (), input_elements: int | None = None,
               output_elements: int | None = None) -> LayerReport:
     """A report whose counts are the sums of its parts (never stored twice)."""
-    names = " + ".join(p.name or p.kind for p in parts)
-    sums = [
-        Formula("params", names, " + ".join(str(p.params) for p in parts),
-                sum(p.params for p in parts)),
-        Formula("MACs", names, " + ".join(str(p.macs) for p in parts),
-                sum(p.macs for p in parts)),
-    ]
+
+    def explain() -> tuple[Formula, ...]:
+        names = " + ".join(p.name or p.kind for p in parts)
+        extra = formulas() if callable(formulas) else formulas
+        return (
+            Formula("params", names, " + ".join(str(p.params) for p in parts),
+                    sum(p.params for p in parts)),
+            Formula("MACs", names, " + ".join(str(p.macs) for p in parts),
+                    sum(p.macs for p in parts)),
+            *extra,
+        )
+
     return LayerReport(
         kind=kind, name=name, input=shape, output=output,
         weight_params=sum(p.weight_params for p in parts),
         bias_params=sum(p.bias_params for p in parts),
         macs=sum(p.macs for p in parts),
-        receptive_field=single_layer_rf(shape.rank, paths),
         input_elements=shape.elements if input_elements is None else input_elements,
         output_elements=output.elements if output_elements is None else output_elements,
         access_cost=sum(p.access_cost for p in parts),
-        parts=tuple(parts), formulas=(*sums, *formulas), rf_paths=tuple(paths),
+        parts=tuple(parts), explain=explain, rf_paths=tuple(paths),
     )
 
 
@@ -169,9 +204,7 @@ class NetRow:
     """The layer model the row was computed from (not serialised)."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.report.to_dict()
-        data["receptive_field"] = rf_to_dict(self.receptive_field)
-        return {"path": self.path, **data}
+        return {"path": self.path, **self.report.to_dict(self.receptive_field)}
 
 
 TOTAL_KEYS = ("params", "weight_params", "bias_params", "macs", "flops", "activation_elements",

@@ -202,6 +202,17 @@ def _pick(a: int | None, b: int | None, lowest: bool) -> int | None:
     return min(a, b) if lowest else max(a, b)
 
 
+def _plain_intervals(states: Sequence[AxisRF]) -> list[tuple[int, int]] | None:
+    """(lo, hi) of each path when every path has period 1 and the same jump, else None."""
+    out: list[tuple[int, int]] = []
+    for s in states:
+        lo, hi = s.lo[0], s.hi[0]
+        if s.period != 1 or s.advance != states[0].advance or lo is None or hi is None:
+            return None
+        out.append((lo, hi))
+    return out
+
+
 def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     """Union of parallel paths' fields (add / concat). Returns (state, problem or None).
 
@@ -209,6 +220,16 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     says so. Paths with equal jumps but different centres are merged exactly and reported.
     """
     first = states[0]
+    plain = _plain_intervals(states)
+    if plain is not None:
+        # the common case (conv and pool paths): one interval per path
+        centres = sorted({lo + hi for lo, hi in plain})
+        problem = None
+        if len(centres) > 1:
+            shown = " vs ".join(str(Fraction(c, 2)) for c in centres)
+            problem = f"centres differ ({shown} at output 0)"
+        return AxisRF(1, first.advance, (min(lo for lo, _ in plain),),
+                      (max(hi for _, hi in plain),)), problem
     jumps = sorted({s.jump for s in states})
     if len(jumps) > 1:
         shown = " vs ".join(str(j) for j in jumps)

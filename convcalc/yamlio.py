@@ -6,6 +6,7 @@ document; file size and nesting depth bounded before anything is built; duplicat
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,31 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 
 
-def _check_shape(text: str, file: str | None) -> None:
-    """Refuse deep nesting from the event stream (iterative), before composing recursively."""
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_INDENT = re.compile(r"^[ -]*", re.MULTILINE)
+
+
+def _surely_shallow(text: str) -> bool:
+    """True when the text cannot nest deeper than MAX_DEPTH: every level needs one more
+    bracket or one more column of indentation (quoted brackets only make this stricter)."""
+    depth = deepest = 0
+    for ch in _BRACKETS.sub("", text):
+        depth = depth + 1 if ch in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    indent = max((len(m) for m in _INDENT.findall(text)), default=0)
+    return deepest + indent < MAX_DEPTH
+
+
+def _check_shape(text: str, file: str | None) -> int:
+    """Refuse deep nesting from the event stream (iterative), before composing recursively.
+    Returns the number of aliases (only a document with aliases can expand)."""
     depth = 0
+    aliases = 0
     try:
         for event in yaml.parse(text, Loader=_BASE):
-            if isinstance(event, yaml.CollectionStartEvent):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+            elif isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
@@ -92,6 +112,7 @@ def _check_shape(text: str, file: str | None) -> None:
                 depth -= 1
     except yaml.YAMLError as e:
         raise _yaml_error(e, file) from None
+    return aliases
 
 
 def _expanded_size(node: yaml.Node) -> int:
@@ -135,7 +156,9 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
     if not text.strip():
         raise SpecError("the file is empty; a network needs at least 'input' and 'layers'",
                         Location(file=file))
-    _check_shape(text, file)
+    # the event pass bounds nesting before the recursive composer runs and counts aliases;
+    # skip it when a cheap scan proves the text shallow and alias-free
+    aliases = 0 if _surely_shallow(text) and "*" not in text else _check_shape(text, file)
     try:
         loader = _Loader(text)
         loader.file = file
@@ -143,8 +166,7 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
             node = loader.get_single_node()
             if node is None:
                 raise SpecError("the file holds no document", Location(file=file))
-            size = _expanded_size(node)
-            if size > MAX_EXPANDED_NODES:
+            if aliases and _expanded_size(node) > MAX_EXPANDED_NODES:
                 raise SpecError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
                                 "(an alias bomb?)", Location(file=file))
             return loader.construct_document(node)

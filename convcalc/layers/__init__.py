@@ -47,10 +47,15 @@ KIND_ALIASES = {
 class _Kinds(Mapping[str, type[LayerSpec]]):
     """kind → model class, importing the model's module when first looked up."""
 
+    def __init__(self) -> None:
+        self._loaded: dict[str, type[LayerSpec]] = {}
+
     def __getitem__(self, kind: str) -> type[LayerSpec]:
-        module, name = REGISTRY[kind]
-        model: type[LayerSpec] = getattr(importlib.import_module(f"convcalc.layers.{module}"),
-                                         name)
+        model = self._loaded.get(kind)
+        if model is None:
+            module, name = REGISTRY[kind]
+            model = getattr(importlib.import_module(f"convcalc.layers.{module}"), name)
+            self._loaded[kind] = model
         return model
 
     def __contains__(self, kind: object) -> bool:

@@ -50,36 +50,45 @@ def conv_report(kind: str, name: str | None, shape: Shape, *, out: int,
         pads = [(p, p) for p in per_axis(padding, rank, "padding")]
     names = axis_names(rank)
     spatial: list[int] = []
-    formulas: list[Formula] = []
     for ax, length, kk, ss, (pl, pr), dd in zip(names, shape.spatial, k, s, pads, d, strict=True):
         n = F.conv_output_length(length, kk, ss, pl, pr, dd)
-        keff = F.effective_kernel(kk, dd)
         if n < 1:
+            keff = F.effective_kernel(kk, dd)
             raise fit_error("kernel", f"output {ax} would be {n}: padded input {length}+{pl}+{pr}"
                                       f" = {length + pl + pr} is smaller than the effective "
                                       f"kernel {keff} (D·(K−1)+1); need padded input ≥ kernel")
-        pad_text = f"2·{pl}" if pl == pr else f"{pl} + {pr}"
-        formulas.append(Formula(
-            f"{ax}_out", f"⌊({ax}_in − K_eff + 2P)/S⌋ + 1" + (", K_eff = D·(K−1)+1" if dd > 1 else ""),
-            f"⌊({length} − {keff} + {pad_text})/{ss}⌋ + 1", n))
         spatial.append(n)
     output = Shape(out, tuple(spatial))
     cin_g = shape.channels // groups
     weights = F.conv_weight_params(shape.channels, out, groups, k)
     macs = F.conv_macs(shape.channels, out, groups, k, spatial)
-    ksym = "·".join(f"K_{a.lower()}" for a in names)
-    osym = "·".join(f"{a}_out" for a in names)
-    formulas += [
-        Formula("weights", f"{ksym}·(C_in/G)·C_out", dot([*k, cin_g, out]), weights),
-        Formula("bias", "C_out" if bias else "0 (no bias)", str(out if bias else 0),
-                out if bias else 0),
-        Formula("MACs", f"{ksym}·(C_in/G)·C_out·{osym}", dot([*k, cin_g, out, *spatial]), macs),
-        Formula("FLOPs", "2·MACs", f"2·{macs}", 2 * macs),
-    ]
+
+    def explain() -> list[Formula]:
+        formulas: list[Formula] = []
+        for ax, length, kk, ss, (pl, pr), dd, n in zip(names, shape.spatial, k, s, pads, d,
+                                                       spatial, strict=True):
+            keff = F.effective_kernel(kk, dd)
+            pad_text = f"2·{pl}" if pl == pr else f"{pl} + {pr}"
+            formulas.append(Formula(
+                f"{ax}_out", f"⌊({ax}_in − K_eff + 2P)/S⌋ + 1"
+                + (", K_eff = D·(K−1)+1" if dd > 1 else ""),
+                f"⌊({length} − {keff} + {pad_text})/{ss}⌋ + 1", n))
+        ksym = "·".join(f"K_{a.lower()}" for a in names)
+        osym = "·".join(f"{a}_out" for a in names)
+        return [
+            *formulas,
+            Formula("weights", f"{ksym}·(C_in/G)·C_out", dot([*k, cin_g, out]), weights),
+            Formula("bias", "C_out" if bias else "0 (no bias)", str(out if bias else 0),
+                    out if bias else 0),
+            Formula("MACs", f"{ksym}·(C_in/G)·C_out·{osym}", dot([*k, cin_g, out, *spatial]),
+                    macs),
+            Formula("FLOPs", "2·MACs", f"2·{macs}", 2 * macs),
+        ]
+
     taps = tuple(TapMap.forward(kk, ss, pl, dd)
                  for kk, ss, (pl, _), dd in zip(k, s, pads, d, strict=True))
     return leaf(kind, name, shape, output, weight_params=weights,
-                bias_params=out if bias else 0, macs=macs, paths=((taps,),), formulas=formulas)
+                bias_params=out if bias else 0, macs=macs, paths=((taps,),), formulas=explain)
 
 
 class Conv(LayerSpec):

@@ -11,7 +11,10 @@ from typing import Any
 from convcalc.render.columns import Column
 
 
-def to_json(data: Mapping[str, Any]) -> str:
+def to_json(data: Mapping[str, Any], *, compact: bool = False) -> str:
+    """Indented JSON, or one line when `compact` (the C encoder: ~10× faster on huge outputs)."""
+    if compact:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 

@@ -72,6 +72,9 @@ def plain_lines(items: Sequence[str]) -> str:
     return "".join(f"{i}\n" for i in items)
 
 
+COMPACT_JSON_ROWS = 2000
+"""Networks with more rows than this are written as one-line JSON (same keys and values)."""
+
 NET_COLUMNS = ["path", "kind", "output", "params", "macs", "macs_share", "rf_size"]
 NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_params", "macs",
            "flops", "rf_size", "rf_jump", "rf_start", "activations", "access_cost"]
@@ -84,7 +87,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     from convcalc.render.rows import collapse, net_rows, top
 
     if fmt is Format.json:
-        return to_json(report.to_dict()) + "\n"
+        return to_json(report.to_dict(), compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     totals = report.totals()
     rows = net_rows(report)
     if depth is not None:
