@@ -1,0 +1,127 @@
+"""convcalc's speed, measured side by side in one run (medians of N runs, wall time per process).
+
+    python benchmarks/bench.py            # 10 runs per row (100k-layer rows: 3)
+    python benchmarks/bench.py --runs 20
+
+Rows: (1) cold start of a one-layer command against a bare interpreter; (2) ResNet-50 from its
+YAML against the same floor; (3) generated 10,000- and 100,000-layer networks, plain sequence
+and residual blocks, with time per layer and the 10k→100k scaling factor; (4) where torch is
+installed, PyTorch's FlopCounterMode on the same ResNet-50 written in plain torch. Also shown for
+context: the import floor of the fixed stack (typer + a pydantic model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import residual_spec, sequence_spec  # noqa: E402
+
+TORCH_RESNET50 = f"""
+import sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from torch_nets import resnet50
+model = resnet50().eval()
+with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    model(torch.zeros(1, 3, 224, 224))
+print(sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2)
+"""
+
+
+def convcalc_command() -> list[str]:
+    script = Path(sys.executable).with_name("convcalc")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("convcalc")
+    return [found] if found else [sys.executable, "-m", "convcalc"]
+
+
+def wall(args: list[str], runs: int) -> float:
+    """Median wall time of a fresh process, in seconds; the command must succeed."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              check=False, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+        if done.returncode:
+            raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr.decode()[-2000:]}")
+    return statistics.median(times)
+
+
+def has_torch() -> bool:
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True,
+                          check=False).returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs per row (≥ 10 for the "
+                                                              "record; 100k rows use max(3, N/4))")
+    args = parser.parse_args()
+    runs = args.runs
+    cc = convcalc_command()
+    rows: list[tuple[str, str, str, str]] = []
+
+    floor = wall([sys.executable, "-c", "pass"], runs)
+    stack = wall([sys.executable, "-c", "import typer\nfrom pydantic import BaseModel\n"
+                  "class A(BaseModel):\n    x: int\nA(x=1)"], runs)
+    rows.append(("python -c pass (floor)", f"{floor * 1000:.0f} ms", "1.00×", ""))
+    rows.append(("import typer + one pydantic model", f"{stack * 1000:.0f} ms",
+                 f"{stack / floor:.2f}×", "the fixed stack's own floor"))
+
+    layer = wall([*cc, "layer", "conv", "--input", "12x12x3", "--kernel", "5", "--out", "256",
+                  "--format", "json"], runs)
+    rows.append(("(1) convcalc layer conv ... --format json", f"{layer * 1000:.0f} ms",
+                 f"{layer / floor:.2f}×", "target ≤ 2.0×"))
+    resnet = wall([*cc, "net", "examples/resnet50.yaml", "--format", "json"], runs)
+    rows.append(("(2) convcalc net examples/resnet50.yaml", f"{resnet * 1000:.0f} ms",
+                 f"{resnet / floor:.2f}×", "target ≤ 2.5×"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, make in (("sequence", sequence_spec), ("residual", residual_spec)):
+            measured = {}
+            for n in (10_000, 100_000):
+                path = Path(tmp) / f"{label}{n}.yaml"
+                path.write_text(make(n))
+                seconds = wall([*cc, "net", str(path), "--format", "json"],
+                               runs if n == 10_000 else max(3, runs // 4))
+                measured[n] = seconds
+                target = "target ≤ 1 s" if n == 10_000 else "target ≤ 10 s"
+                rows.append((f"(3) {n:,} layers, {label}", f"{seconds:.2f} s",
+                             f"{seconds / n * 1e6:.0f} µs/layer", target))
+            factor = measured[100_000] / measured[10_000]
+            rows.append((f"(3) {label}: 100k / 10k", f"{factor:.1f}×", "",
+                         "linear = 10×"))
+
+    if has_torch():
+        torch_time = wall([sys.executable, "-c", TORCH_RESNET50], max(3, runs // 2))
+        rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", f"{torch_time * 1000:.0f} ms",
+                     f"{torch_time / resnet:.1f}× convcalc", "target ≥ 20×"))
+    else:
+        rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", "skipped", "",
+                     "pip install torch==2.13.0"))
+
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, median of {runs} runs")
+    for r in rows:
+        print("  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(r, widths, strict=True))))
+
+
+if __name__ == "__main__":
+    main()
