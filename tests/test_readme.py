@@ -28,7 +28,7 @@ def test_python_api_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     code = re.search(r"```python\n(.*?)```", README, re.DOTALL)
     assert code is not None
     namespace: dict[str, object] = {}
-    exec(code.group(1), namespace)  # noqa: S102 - our own documentation
+    exec(code.group(1), namespace)
     r = namespace["r"]
     assert (r.output.spatial, r.params, r.macs) == ((11, 10), 64, 1600)  # type: ignore[attr-defined]
     assert namespace["net"].totals()["macs"] == 4_089_184_256  # type: ignore[attr-defined]
