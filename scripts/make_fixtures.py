@@ -23,7 +23,7 @@ from torch_ref import (  # noqa: E402
     measure,
     measure_network,
     random_case,
-    random_stack,
+    stack_cases,
 )
 
 import convcalc  # noqa: E402
@@ -33,6 +33,8 @@ EXAMPLES = ROOT / "examples"
 # examples whose receptive field is checked against gradient support, and the input they use
 RF_EXAMPLES = {"dcgan_generator": "8x8x100", "unet_small": None, "deeplab_resnet50": None}
 RF_STACKS = 80
+COUNT = 1500
+SEED = 20261122
 
 
 def network_fixtures() -> dict[str, object]:
@@ -54,24 +56,6 @@ def example_supports(name: str, inp: str | None) -> dict[str, object]:
             "supports": gradient_supports(net, report, positions, dust=0.0)}
 
 
-def stack_supports(rng: random.Random) -> list[dict[str, object]]:
-    cases: list[dict[str, object]] = []
-    while len(cases) < RF_STACKS:
-        spec = random_stack(rng)
-        try:
-            report = convcalc.analyze_network(spec)
-        except convcalc.ConvcalcError:
-            continue
-        positions = interior_positions(report)
-        if positions:
-            supports = gradient_supports(load_network(spec), report, positions)
-            cases.append({"spec": spec, "positions": positions, "supports": supports})
-    return cases
-
-COUNT = 1500
-SEED = 20261122
-
-
 def main() -> None:
     import torch
 
@@ -91,7 +75,7 @@ def main() -> None:
     write("torchvision_totals.json", {name: totals(name) for name in NETS}, meta)
     write("torch_networks.json", network_fixtures(), meta)
     supports = {"examples": {n: example_supports(n, i) for n, i in RF_EXAMPLES.items()},
-                "stacks": stack_supports(random.Random(SEED + 1))}
+                "stacks": stack_cases(random.Random(SEED + 1), RF_STACKS)}
     write("rf_supports.json", supports, meta)
 
 

@@ -132,22 +132,11 @@ def test_random_stack_fields_equal_gradient_support_fixture(case: dict[str, Any]
 @pytest.mark.torch
 def test_random_stack_fields_equal_live_gradient_support() -> None:
     pytest.importorskip("torch")
-    from torch_ref import gradient_supports, interior_positions, random_stack
+    from torch_ref import stack_cases
 
-    rng = random.Random()
-    checked = 0
-    while checked < 40:
-        spec = random_stack(rng)
-        try:
-            report = convcalc.analyze_network(spec)
-        except convcalc.ConvcalcError:
-            continue
-        positions = interior_positions(report)
-        if not positions:
-            continue
-        theirs = gradient_supports(load_network(spec), report, positions)
-        assert [_interval(report, p, clip=False) for p in positions] == theirs, spec
-        checked += 1
+    for case in stack_cases(random.Random(), 40):
+        report = convcalc.analyze_network(case["spec"])
+        assert [_interval(report, p, clip=False) for p in case["positions"]] == case["supports"]
 
 
 def test_transposed_field_beats_the_plain_recurrence() -> None:

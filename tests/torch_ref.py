@@ -473,3 +473,22 @@ def interior_positions(report: Any, count: int = 4) -> list[list[int]]:
             good.append(p)
     step = max(1, len(good) // count)
     return [[p] * len(out) for p in good[::step][:count]]
+
+
+def stack_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """`count` random stacks with their interior positions and PyTorch's gradient supports."""
+    import convcalc
+    from convcalc.network import load_network
+
+    cases: list[dict[str, Any]] = []
+    while len(cases) < count:
+        spec = random_stack(rng)
+        try:
+            report = convcalc.analyze_network(spec)
+        except convcalc.ConvcalcError:
+            continue
+        positions = interior_positions(report)
+        if positions:
+            supports = gradient_supports(load_network(spec), report, positions)
+            cases.append({"spec": spec, "positions": positions, "supports": supports})
+    return cases

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from convcalc import formulas as F
-from convcalc.errors import ConvcalcError
 from convcalc.layers.base import (
     Bias,
     LayerSpec,
@@ -16,7 +15,7 @@ from convcalc.layers.base import (
     need_spatial,
     per_axis,
 )
-from convcalc.layers.composite import in_part, sequential_path
+from convcalc.layers.composite import Step, run_parts, sequential_path
 from convcalc.layers.conv import conv_report
 from convcalc.report import Formula, LayerReport, composite
 from convcalc.shapes import Shape
@@ -35,14 +34,14 @@ class DWSep(LayerSpec):
     bias: Bias = True
 
     def apply(self, shape: Shape) -> LayerReport:
-        try:
-            dw = conv_report("depthwise", "depthwise", shape, out=shape.channels * self.multiplier,
-                             kernel=self.kernel, stride=self.stride, padding=self.padding,
-                             dilation=self.dilation, groups=shape.channels, bias=self.bias)
-        except ConvcalcError as e:
-            raise in_part(e, "depthwise") from None
-        pw = conv_report("pointwise", "pointwise", dw.output, out=self.out, kernel=1,
-                         bias=self.bias)
+        dw, pw = run_parts(shape, [
+            ("depthwise", lambda s: conv_report(
+                "depthwise", "depthwise", s, out=s.channels * self.multiplier,
+                kernel=self.kernel, stride=self.stride, padding=self.padding,
+                dilation=self.dilation, groups=s.channels, bias=self.bias)),
+            ("pointwise", lambda s: conv_report("pointwise", "pointwise", s, out=self.out,
+                                                kernel=1, bias=self.bias)),
+        ])
         plain = conv_report("conv", "standard", shape, out=self.out, kernel=self.kernel,
                             stride=self.stride, padding=self.padding, dilation=self.dilation,
                             bias=self.bias)
@@ -78,25 +77,28 @@ class SpatialSep(LayerSpec):
         pad = self.padding if isinstance(self.padding, str) else per_axis(self.padding, rank,
                                                                            "padding")
         mid = self.mid if self.mid is not None else self.out
-        parts: list[LayerReport] = []
-        current = shape
-        names = axis_names(rank)
+        steps: list[Step] = []
         for axis in range(rank):
-            one = [1] * rank
-            kernel = [k[axis] if i == axis else 1 for i in range(rank)]
-            stride = [s[axis] if i == axis else 1 for i in range(rank)]
-            dilation = [d[axis] if i == axis else 1 for i in range(rank)]
-            padding: str | list[int] = pad if isinstance(pad, str) else [
-                pad[axis] if i == axis else 0 for i in range(rank)]
-            out = self.out if axis == rank - 1 else mid
-            label = f"{'×'.join(str(v) for v in kernel)} ({names[axis]})"
-            try:
-                part = conv_report("conv", label, current, out=out, kernel=kernel,
-                                   stride=stride, padding=padding, dilation=dilation or one,
-                                   bias=self.bias)
-            except ConvcalcError as e:
-                raise in_part(e, label) from None
-            parts.append(part)
-            current = part.output
+            steps.append(self._one_axis(axis, rank, k, s, d, pad, mid))
+        parts = run_parts(shape, steps)
+        current = parts[-1].output
         return composite(self.kind, self.name, shape, current, parts,
                          paths=(sequential_path(parts),))
+
+    def _one_axis(self, axis: int, rank: int, k: tuple[int, ...], s: tuple[int, ...],
+                  d: tuple[int, ...], pad: str | tuple[int, ...], mid: int) -> Step:
+        """The 1-D conv along `axis` (K×1 for H, 1×K for W): kernel, stride and dilation there."""
+
+        def along(v: tuple[int, ...]) -> list[int]:
+            return [v[axis] if i == axis else 1 for i in range(rank)]
+
+        padding: str | list[int] = pad if isinstance(pad, str) else [
+            pad[axis] if i == axis else 0 for i in range(rank)]
+        label = f"{'×'.join(map(str, along(k)))} ({axis_names(rank)[axis]})"
+
+        def step(current: Shape) -> LayerReport:
+            return conv_report("conv", label, current, out=self.out if axis == rank - 1 else mid,
+                               kernel=along(k), stride=along(s), padding=padding,
+                               dilation=along(d), bias=self.bias)
+
+        return label, step

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
-from convcalc.errors import ConvcalcError
 from convcalc.layers.base import Bias, LayerSpec, PosAxes, PosInt, check_divides, fit_error
-from convcalc.layers.composite import in_part, sequential_path
+from convcalc.layers.composite import Step, run_parts, sequential_path
 from convcalc.layers.conv import conv_report
 from convcalc.layers.simple import Shuffle
 from convcalc.report import LayerReport, composite
@@ -40,8 +38,7 @@ class ShuffleUnit(LayerSpec):
                                       "needs an odd kernel")
         padding: int | list[int] = (self.kernel // 2 if isinstance(self.kernel, int)
                                     else [k // 2 for k in self.kernel])
-        parts: list[LayerReport] = []
-        steps: list[tuple[str, Callable[[Shape], LayerReport]]] = [
+        steps: list[Step] = [
             ("gconv1", lambda s: conv_report("pointwise_group", "gconv1", s, out=mid, kernel=1,
                                              groups=g, bias=self.bias)),
             ("shuffle", lambda s: Shuffle(groups=g, name="shuffle").apply(s)),
@@ -51,13 +48,6 @@ class ShuffleUnit(LayerSpec):
             ("gconv2", lambda s: conv_report("pointwise_group", "gconv2", s, out=self.out,
                                              kernel=1, groups=g, bias=self.bias)),
         ]
-        current = shape
-        for label, step in steps:
-            try:
-                part = step(current)
-            except ConvcalcError as e:
-                raise in_part(e, label) from None
-            parts.append(part)
-            current = part.output
-        return composite(self.kind, self.name, shape, current, parts,
+        parts = run_parts(shape, steps)
+        return composite(self.kind, self.name, shape, parts[-1].output, parts,
                          paths=(sequential_path(parts),))
