@@ -30,14 +30,16 @@ def as_layer(spec: LayerSpec | Mapping[str, Any], location: Location | None = No
                     f"{type(spec).__name__}", location)
 
 
-def run_layer(layer: LayerSpec, shape: Shape, location: Location | None = None) -> LayerReport:
-    """layer.apply(shape), with the layer's location added to any error it raises."""
+def run_layer(layer: LayerSpec, shape: Shape, location: Location | None = None,
+              name: str | None = None) -> LayerReport:
+    """layer.apply(shape), with the layer's location and `name` (its place in a network, else
+    its own name) added to any error it raises."""
     try:
         return layer.apply(shape)
     except ConvcalcError as e:
         loc = location or Location()
         raise e.at(file=loc.file, line=loc.line, column=loc.column, path=loc.path,
-                   name=loc.name or layer.name) from None
+                   name=name or loc.name or layer.name) from None
 
 
 def analyze_layer(spec: LayerSpec | Mapping[str, Any], input: str | Shape | Mapping[str, Any],

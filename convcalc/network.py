@@ -272,9 +272,6 @@ class _Parser:
     def layer(self, data: dict[str, Any], spec_path: str, path: str, env: Mapping[str, Any],
               where: Location, marks_from: Any) -> LayerNode:
         self.grow(1, where)
-        # name the layer by its place in the network (`stage5.maxpool`): a block's layers are
-        # written once but used many times, and the spec path alone says only where it is written
-        where = Location(**{**_ld(where), "name": path})
         kind = canonical_kind(str(data.get("kind")))
         model = KINDS.get(kind)
         if model is not None:
@@ -286,13 +283,16 @@ class _Parser:
             try:
                 resolved[key] = _substitute(value, env)
             except ValueError as e:
-                at = self.loc(marks_from, key, spec_path, where.name)
+                at = self.loc(marks_from, key, spec_path, path)
                 raise SpecError(str(e), Location(**{**_ld(at), "field": key})) from None
         try:
             spec = validate_layer(resolved, where)
         except ConvcalcError as e:
-            problems = e.problems or (e,)
-            fixed = tuple(self._at_field(p, marks_from, spec_path, where) for p in problems)
+            # errors name the layer by its place in the network (`stage5.maxpool`): a block's
+            # layers are written once but used many times (built only when there is an error)
+            named = Location(**{**_ld(where), "name": path})
+            problems = [p.at(name=path) for p in (e.problems or (e,))]
+            fixed = tuple(self._at_field(p, marks_from, spec_path, named) for p in problems)
             raise SpecError(fixed[0].message, fixed[0].location, fixed) from None
         return LayerNode(spec, path, where)
 

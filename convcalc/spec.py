@@ -101,12 +101,12 @@ def validate_layer(data: Mapping[str, Any], location: Location | None = None) ->
         choices = sorted({*KINDS, *KIND_ALIASES})
         raise SpecError(f"unknown kind '{data['kind']}'{suggest(kind, choices)}; one of: "
                         f"{', '.join(sorted(KINDS))}", location)
-    if location.name is None and isinstance(data.get("name"), str):
-        location = Location(**{**_loc_dict(location), "name": data["name"]})
     try:
         # the kind picks the model, as the discriminated union would, without building the union
         spec: LayerSpec = KINDS[kind].model_validate({**data, "kind": kind})
     except ValidationError as exc:
+        if location.name is None and isinstance(data.get("name"), str):
+            location = Location(**{**_loc_dict(location), "name": data["name"]})
         # unknown fields first; a misspelt field ('kernal') also shows up as a missing one
         # ('kernel'), which says nothing new
         raw = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")

@@ -29,7 +29,7 @@ class Walk:
 
     def node(self, node: Node, shape: Shape, state: RFState) -> tuple[Shape, RFState]:
         if isinstance(node, LayerNode):
-            report = run_layer(node.spec, shape, node.where)
+            report = run_layer(node.spec, shape, node.where, node.path)
             # a composite's own paths (octave's high and low routes) differ by design
             state, _ = advance_state(state, report.rf_paths)
             self.rows.append(NetRow(node.path or node.spec.kind_name, report, state, node.spec))
