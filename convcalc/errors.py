@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +72,3 @@ class ShapeError(ConvcalcError):
     """The spec is well-formed but does not fit the input: sizes, groups, shapes. Exit 1."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorList:
-    """Several errors collected from one file, in file order."""
-
-    errors: tuple[ConvcalcError, ...] = field(default_factory=tuple)

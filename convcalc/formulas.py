@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from math import ceil, floor, prod
+from math import floor, prod
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -126,8 +126,3 @@ def bilinear_taps(scale: int, phase: int) -> tuple[int, int]:
     source = Fraction(2 * phase + 1 - scale, 2 * scale)
     low = floor(source)
     return low, 1 if source == low else 2
-
-
-def ceil_div(a: int, b: int) -> int:
-    """⌈a / b⌉ for ints."""
-    return ceil(Fraction(a, b))

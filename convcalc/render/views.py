@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -68,9 +68,6 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
     return items
 
 
-def plain_lines(items: Sequence[str]) -> str:
-    return "".join(f"{i}\n" for i in items)
-
 
 COMPACT_JSON_ROWS = 2000
 """Networks with more rows than this are written as one-line JSON (same keys and values)."""
@@ -103,20 +100,20 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
         return to_csv(shown, pick(NET_CSV))
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
              + (f", top {top_k} layers by MACs" if top_k else ""))
-    notes = [f"warning: {w}" for w in report.warnings]
-    notes.append(f"totals: {thousands(totals['params'])} params, {thousands(totals['macs'])} MACs"
-                 f", {thousands(totals['flops'])} FLOPs")
-    notes.append(CONVENTIONS)
-    if explain:
-        notes += [f"{r.path}: {line}" for r in report.rows
-                  for line in formula_lines(r.report) if line.startswith(("MACs", "weights"))]
+    warnings = [f"warning: {w}" for w in report.warnings]
+    explained = [f"{r.path}: {line}" for r in report.rows if explain
+                 for line in formula_lines(r.report) if line.startswith(("MACs", "weights"))]
+    totals_line = (f"totals: {thousands(totals['params'])} params, "
+                   f"{thousands(totals['macs'])} MACs, {thousands(totals['flops'])} FLOPs")
     if fmt is Format.markdown:
-        return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title, notes=notes)
+        return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title,
+                           notes=[*warnings, totals_line, CONVENTIONS, *explained])
     from convcalc.render import table
 
+    # the table has a total row, so no totals line under it
     return [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
                              total=total_row, drop=["kind", "macs_share", "rf_size"]),
-            table.lines(notes[:-2] + notes[-1:] if not explain else notes, style="dim")]
+            table.lines([*warnings, CONVENTIONS, *explained], style="dim")]
 
 
 COMPARE_COLUMNS = ["variant", "output", "params", "macs", "flops", "rf_size", "activations",
