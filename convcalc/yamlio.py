@@ -38,12 +38,53 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 _BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 
 
 class _Loader(_BASE):  # type: ignore[misc]
     """SafeLoader (libyaml's C parser when present) that records marks and refuses duplicates."""
 
     file: str | None = None
+    alias_free = False
+    """Set when the text holds no alias: every node is then built once, and collections may
+    skip construct_object's memo and recursion bookkeeping."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._resolved: dict[str, str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        # a plain scalar's tag depends on its text alone; specs repeat the same few words and
+        # numbers thousands of times, so remember each answer rather than rerun the regexes
+        if kind is yaml.ScalarNode and implicit == (True, False):
+            tag = self._resolved.get(value)
+            if tag is None:
+                tag = self._resolved[value] = super().resolve(kind, value, implicit)
+            return tag
+        return str(super().resolve(kind, value, implicit))
+
+    def _child(self, node: yaml.Node) -> Any:
+        """construct_object(node, deep=True), short-cut for plain text and decimal integers
+        (immutable, so an alias to one needs no memo) and, in an alias-free document, for
+        mappings and lists; everything else takes the full path."""
+        tag = node.tag
+        cls = type(node)
+        if cls is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            value = node.value
+            if tag == _INT and value.isascii() and value.isdigit() and (
+                    value[0] != "0" or value == "0"):
+                return int(value)
+        elif self.alias_free:
+            if isinstance(node, yaml.MappingNode) and tag == _MAP:
+                return self.construct_mapping(node)
+            if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+                return self.construct_sequence(node)
+        return self.construct_object(node, deep=True)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         result = MarkedDict()
@@ -51,7 +92,7 @@ class _Loader(_BASE):  # type: ignore[misc]
         result.start = _mark(node)
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self._child(key_node)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 line, col = _mark(key_node)
                 raise SpecError("a mapping key must be text",
@@ -60,12 +101,12 @@ class _Loader(_BASE):  # type: ignore[misc]
                 line, col = _mark(key_node)
                 raise SpecError(f"duplicate key '{key}' (first at line {result.marks[key][0]})",
                                 Location(file=self.file, line=line, column=col))
-            result[key] = self.construct_object(value_node, deep=True)
+            result[key] = self._child(value_node)
             result.marks[key] = _mark(key_node)
         return result
 
     def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
-        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)
+        result = MarkedList([self._child(child) for child in node.value])
         result.marks = [_mark(child) for child in node.value]
         result.start = _mark(node)
         return result
@@ -162,6 +203,7 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
     try:
         loader = _Loader(text)
         loader.file = file
+        loader.alias_free = not aliases
         try:
             node = loader.get_single_node()
             if node is None:
