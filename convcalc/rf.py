@@ -161,6 +161,19 @@ class AxisRF:
 
     def then(self, tap: TapMap) -> AxisRF:
         """The state after one more layer described by `tap`."""
+        if self.period == 1 and tap.n == 1 and len(tap.taps[0]) == 1:
+            # the common case (conv and pool after conv and pool): Distill's recurrence.
+            # Output 0 reads x = first + i·step, i < count, and lo(x) = x·A + lo[0] grows with x
+            lo0, hi0 = self.lo[0], self.hi[0]
+            prog = tap.taps[0][0]
+            if lo0 is None or hi0 is None or prog.count < 1:
+                return AxisRF(1, tap.m * self.advance, (None,), (None,))
+            return AxisRF(1, tap.m * self.advance, (prog.first * self.advance + lo0,),
+                          ((prog.first + (prog.count - 1) * prog.step) * self.advance + hi0,))
+        return self.general_then(tap)
+
+    def general_then(self, tap: TapMap) -> AxisRF:
+        """`then` for any period and tap map (one interval per output phase)."""
         g = gcd(tap.m, self.period)
         period = tap.n * self.period // g
         if period > MAX_PERIOD:

@@ -104,3 +104,20 @@ def test_registry_matches_the_models() -> None:
     declared = {k for m in models() for k in get_args(m.model_fields["kind"].annotation)}
     assert declared == set(REGISTRY)
     assert set(ACTIVATIONS) <= declared
+
+
+@settings(max_examples=500, deadline=None)
+@given(advance=st.integers(1, 64), lo=st.integers(-20, 20), width=st.integers(0, 30),
+       seen=st.booleans(), m=st.integers(1, 5), first=st.integers(-6, 6),
+       step=st.integers(1, 4), count=st.integers(0, 9))
+def test_receptive_field_fast_path_is_the_general_rule(advance: int, lo: int, width: int,
+                                                       seen: bool, m: int, first: int,
+                                                       step: int, count: int) -> None:
+    """Period-1 states through single-progression tap maps (conv, pool, global pool) take a
+    short-cut; it must give exactly what the general phase-by-phase composition gives."""
+    from convcalc.rf import AxisRF, Progression, TapMap
+
+    state = AxisRF(1, advance, (lo,), (lo + width,)) if seen else AxisRF(1, advance, (None,),
+                                                                         (None,))
+    tap = TapMap(m, 1, ((Progression(first, step, count),),))
+    assert state.then(tap) == state.general_then(tap)
