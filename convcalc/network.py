@@ -181,6 +181,8 @@ class _Parser:
     count: int = 0
     errors: list[ConvcalcError] = field(default_factory=list)
     active: list[str] = field(default_factory=list)
+    fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    """kind → its model's field names (for defaults), looked up once per kind."""
 
     def loc(self, container: Any, key: Any, spec_path: str, name: str | None = None) -> Location:
         marks = getattr(container, "marks", None)
@@ -242,26 +244,28 @@ class _Parser:
 
     def named(self, head: str, value: Any, item: Mapping[str, Any], spec_path: str,
               ns: Namespace, env: Mapping[str, Any], where: Location) -> Node:
-        value_where = self.loc(item, head, spec_path, where.name) if item else where
+        def value_at() -> Location:  # where the kind's value stands; built when needed
+            return self.loc(item, head, spec_path, where.name) if item else where
+
         if head in ("sequence", "residual", "branches", "split") or head in self.blocks:
             # a named block gets its own level; an unnamed one is transparent
             inner = ns.sub(ns.name(where.name)) if where.name is not None else ns
             if head in self.blocks:
-                return self.use_block(head, value, spec_path, inner, env, value_where)
-            return self.block_keyword(head, value, spec_path, inner, env, value_where)
+                return self.use_block(head, value, spec_path, inner, env, value_at())
+            return self.block_keyword(head, value, spec_path, inner, env, value_at())
         kind = canonical_kind(head)
         if kind not in KINDS:
             choices = sorted({*KINDS, *KIND_ALIASES, *self.blocks, *BLOCK_KEYWORDS})
             raise SpecError(f"unknown kind '{head}'{suggest(head, choices)}; a layer kind "
                             f"(see `convcalc kinds`), a block keyword ({', '.join(BLOCK_KEYWORDS)})"
-                            f" or a block from 'blocks:'", value_where)
+                            f" or a block from 'blocks:'", value_at())
         if value is None:
             fields: dict[str, Any] = {}
         elif isinstance(value, dict):
             fields = dict(value)
         else:
             raise SpecError(f"the fields of '{head}' must be a mapping like "
-                            f"{{out: 64, kernel: 3}}, got {_type(value)}", value_where)
+                            f"{{out: 64, kernel: 3}}, got {_type(value)}", value_at())
         if "name" in item and "name" not in fields:
             fields["name"] = item["name"]
         label = fields.get("name") if isinstance(fields.get("name"), str) else None
@@ -272,14 +276,21 @@ class _Parser:
     def layer(self, data: dict[str, Any], spec_path: str, path: str, env: Mapping[str, Any],
               where: Location, marks_from: Any) -> LayerNode:
         self.grow(1, where)
-        kind = canonical_kind(str(data.get("kind")))
-        model = KINDS.get(kind)
-        if model is not None:
+        if self.defaults:
+            kind = canonical_kind(str(data.get("kind")))
+            fields = self.fields.get(kind)
+            if fields is None and kind in KINDS:
+                fields = self.fields[kind] = frozenset(KINDS[kind].model_fields)
             for key, value in self.defaults.items():
-                if key in model.model_fields and key not in data:
+                if fields is not None and key in fields and key not in data:
                     data[key] = value
         resolved: dict[str, Any] = {}
         for key, value in data.items():
+            plain = not isinstance(value, list) and not (isinstance(value, str)
+                                                         and value[:1] == "$")
+            if plain:
+                resolved[key] = value  # nothing to substitute (the common case)
+                continue
             try:
                 resolved[key] = _substitute(value, env)
             except ValueError as e:
