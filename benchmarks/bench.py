@@ -1,6 +1,6 @@
 """convcalc's speed, measured side by side in one run (medians of N runs, wall time per process).
 
-    python benchmarks/bench.py            # 10 runs per row (100k-layer rows: 3)
+    python benchmarks/bench.py            # 10 runs per row (100k-layer rows and torch: 3)
     python benchmarks/bench.py --runs 20
 
 Rows: (1) cold start of a one-layer command against a bare interpreter; (2) ResNet-50 from its
@@ -60,17 +60,27 @@ def byte_compile() -> None:
         compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
 
-def wall(args: list[str], runs: int) -> float:
-    """Median wall time of a fresh process, in seconds; the command must succeed."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              check=False, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-        if done.returncode:
-            raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr.decode()[-2000:]}")
-    return statistics.median(times)
+def once(args: list[str]) -> float:
+    """Wall time of one fresh process, in seconds; the command must succeed."""
+    start = time.perf_counter()
+    done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+                          cwd=ROOT)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr.decode()[-2000:]}")
+    return seconds
+
+
+def interleaved(jobs: dict[str, tuple[list[str], int]]) -> dict[str, float]:
+    """Median wall time per job ({key: (command, runs)}), the runs taken round-robin: on a
+    shared machine whose speed drifts, every row then sees the same drift, and the ratios
+    between rows stay fair."""
+    times: dict[str, list[float]] = {key: [] for key in jobs}
+    for i in range(max(runs for _, runs in jobs.values())):
+        for key, (args, runs) in jobs.items():
+            if i < runs:
+                times[key].append(once(args))
+    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def has_torch() -> bool:
@@ -88,48 +98,58 @@ def main() -> None:
     cc = convcalc_command()
     rows: list[tuple[str, str, str, str]] = []
 
-    floor = wall([sys.executable, "-c", "pass"], runs)
-    stack = wall([sys.executable, "-c", "import typer\nfrom pydantic import BaseModel\n"
-                  "class A(BaseModel):\n    x: int\nA(x=1)"], runs)
-    rows.append(("python -c pass (floor)", f"{floor * 1000:.0f} ms", "1.00×", ""))
-    rows.append(("import typer + one pydantic model", f"{stack * 1000:.0f} ms",
-                 f"{stack / floor:.2f}×", "the fixed stack's own floor"))
-
-    layer = wall([*cc, "layer", "conv", "--input", "12x12x3", "--kernel", "5", "--out", "256",
-                  "--format", "json"], runs)
-    rows.append(("(1) convcalc layer conv ... --format json", f"{layer * 1000:.0f} ms",
-                 f"{layer / floor:.2f}×", "target ≤ 2.0×"))
-    resnet = wall([*cc, "net", "examples/resnet50.yaml", "--format", "json"], runs)
-    rows.append(("(2) convcalc net examples/resnet50.yaml", f"{resnet * 1000:.0f} ms",
-                 f"{resnet / floor:.2f}×", "target ≤ 2.5×"))
-
+    small = max(3, runs // 4)
+    jobs: dict[str, tuple[list[str], int]] = {
+        "floor": ([sys.executable, "-c", "pass"], runs),
+        "stack": ([sys.executable, "-c", "import typer\nfrom pydantic import BaseModel\n"
+                   "class A(BaseModel):\n    x: int\nA(x=1)"], runs),
+        "layer": ([*cc, "layer", "conv", "--input", "12x12x3", "--kernel", "5", "--out", "256",
+                   "--format", "json"], runs),
+        "resnet": ([*cc, "net", "examples/resnet50.yaml", "--format", "json"], runs),
+    }
+    torch = has_torch()
+    if torch:
+        jobs["torch"] = ([sys.executable, "-c", TORCH_RESNET50], small)
     with tempfile.TemporaryDirectory() as tmp:
         for label, make in (("sequence", sequence_spec), ("residual", residual_spec)):
-            measured = {}
             for n in (10_000, 100_000):
                 path = Path(tmp) / f"{label}{n}.yaml"
                 path.write_text(make(n))
-                seconds = wall([*cc, "net", str(path), "--format", "json"],
-                               runs if n == 10_000 else max(3, runs // 4))
-                measured[n] = seconds
-                target = "target ≤ 1 s" if n == 10_000 else "target ≤ 10 s"
-                rows.append((f"(3) {n:,} layers, {label}", f"{seconds:.2f} s",
-                             f"{seconds / n * 1e6:.0f} µs/layer", target))
-            factor = measured[100_000] / measured[10_000]
-            rows.append((f"(3) {label}: 100k / 10k", f"{factor:.1f}×", "",
-                         "linear = 10×"))
+                jobs[f"{label}{n}"] = ([*cc, "net", str(path), "--format", "json"],
+                                       runs if n == 10_000 else small)
+        measured = interleaved(jobs)
 
-    if has_torch():
-        torch_time = wall([sys.executable, "-c", TORCH_RESNET50], max(3, runs // 2))
-        rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", f"{torch_time * 1000:.0f} ms",
-                     f"{torch_time / resnet:.1f}× convcalc", "target ≥ 20×"))
+    floor, stack = measured["floor"], measured["stack"]
+    layer, resnet = measured["layer"], measured["resnet"]
+    rows: list[tuple[str, str, str, str]] = [
+        ("python -c pass (floor)", f"{floor * 1000:.0f} ms", "1.00×", ""),
+        ("import typer + one pydantic model", f"{stack * 1000:.0f} ms", f"{stack / floor:.2f}×",
+         "the fixed stack's own floor"),
+        ("(1) convcalc layer conv ... --format json", f"{layer * 1000:.0f} ms",
+         f"{layer / floor:.2f}×", "target ≤ 2.0×"),
+        ("(2) convcalc net examples/resnet50.yaml", f"{resnet * 1000:.0f} ms",
+         f"{resnet / floor:.2f}×", "target ≤ 2.5×"),
+    ]
+    for label in ("sequence", "residual"):
+        for n in (10_000, 100_000):
+            seconds = measured[f"{label}{n}"]
+            rows.append((f"(3) {n:,} layers, {label}", f"{seconds:.2f} s",
+                         f"{seconds / n * 1e6:.0f} µs/layer",
+                         "target ≤ 1 s" if n == 10_000 else "target ≤ 10 s"))
+        factor = measured[f"{label}100000"] / measured[f"{label}10000"]
+        rows.append((f"(3) {label}: 100k / 10k", f"{factor:.1f}×", "", "linear = 10×"))
+    if torch:
+        rows.append(("(4) PyTorch FlopCounterMode, ResNet-50",
+                     f"{measured['torch'] * 1000:.0f} ms",
+                     f"{measured['torch'] / resnet:.1f}× convcalc", "target ≥ 20×"))
     else:
         rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", "skipped", "",
                      "pip install torch==2.13.0"))
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, median of {runs} runs")
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, median of {runs} runs "
+          "(round-robin)")
     for r in rows:
         print("  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w)
                         for i, (cell, w) in enumerate(zip(r, widths, strict=True))))
