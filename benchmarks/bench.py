@@ -92,8 +92,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per row (≥ 10 for the "
                                                               "record; 100k rows use max(3, N/4))")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="the two generated network sizes (a smoke test uses small ones)")
+    parser.add_argument("--no-torch", action="store_true", help="skip row (4)")
     args = parser.parse_args()
     runs = args.runs
+    smaller, larger = sorted(int(n) for n in args.sizes.split(","))
     byte_compile()
     cc = convcalc_command()
     rows: list[tuple[str, str, str, str]] = []
@@ -107,16 +111,16 @@ def main() -> None:
                    "--format", "json"], runs),
         "resnet": ([*cc, "net", "examples/resnet50.yaml", "--format", "json"], runs),
     }
-    torch = has_torch()
+    torch = not args.no_torch and has_torch()
     if torch:
         jobs["torch"] = ([sys.executable, "-c", TORCH_RESNET50], small)
     with tempfile.TemporaryDirectory() as tmp:
         for label, make in (("sequence", sequence_spec), ("residual", residual_spec)):
-            for n in (10_000, 100_000):
+            for n in (smaller, larger):
                 path = Path(tmp) / f"{label}{n}.yaml"
                 path.write_text(make(n))
                 jobs[f"{label}{n}"] = ([*cc, "net", str(path), "--format", "json"],
-                                       runs if n == 10_000 else small)
+                                       runs if n == smaller else small)
         measured = interleaved(jobs)
 
     floor, stack = measured["floor"], measured["stack"]
@@ -131,20 +135,22 @@ def main() -> None:
          f"{resnet / floor:.2f}×", "target ≤ 2.5×"),
     ]
     for label in ("sequence", "residual"):
-        for n in (10_000, 100_000):
+        for n in (smaller, larger):
             seconds = measured[f"{label}{n}"]
             rows.append((f"(3) {n:,} layers, {label}", f"{seconds:.2f} s",
                          f"{seconds / n * 1e6:.0f} µs/layer",
-                         "target ≤ 1 s" if n == 10_000 else "target ≤ 10 s"))
-        factor = measured[f"{label}100000"] / measured[f"{label}10000"]
-        rows.append((f"(3) {label}: 100k / 10k", f"{factor:.1f}×", "", "linear = 10×"))
+                         "target ≤ 1 s" if n == 10_000 else "target ≤ 10 s" if n == 100_000
+                         else ""))
+        factor = measured[f"{label}{larger}"] / measured[f"{label}{smaller}"]
+        rows.append((f"(3) {label}: {larger:,} / {smaller:,}", f"{factor:.1f}×", "",
+                     f"linear = {larger / smaller:g}×"))
     if torch:
         rows.append(("(4) PyTorch FlopCounterMode, ResNet-50",
                      f"{measured['torch'] * 1000:.0f} ms",
                      f"{measured['torch'] / resnet:.1f}× convcalc", "target ≥ 20×"))
     else:
         rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", "skipped", "",
-                     "pip install torch==2.13.0"))
+                     "--no-torch" if args.no_torch else "pip install torch==2.13.0"))
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "

@@ -1,0 +1,28 @@
+"""The benchmark script runs from a checkout and prints all four rows (a smoke test, not a timing:
+the speed targets are measured by `python benchmarks/bench.py`, see README "Performance")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_prints_every_row() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--runs", "1",
+                           "--sizes", "20,200", "--no-torch"], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("convcalc benchmark")
+    labels = [line.split("  ")[0] for line in lines[1:]]
+    assert labels == [
+        "python -c pass (floor)", "import typer + one pydantic model",
+        "(1) convcalc layer conv ... --format json", "(2) convcalc net examples/resnet50.yaml",
+        "(3) 20 layers, sequence", "(3) 200 layers, sequence", "(3) sequence: 200 / 20",
+        "(3) 20 layers, residual", "(3) 200 layers, residual", "(3) residual: 200 / 20",
+        "(4) PyTorch FlopCounterMode, ResNet-50"]
+    assert "ms" in lines[3] and "×" in lines[3]
+    assert "skipped" in lines[-1]
