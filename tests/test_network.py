@@ -55,6 +55,20 @@ def test_totals_equal_torchvision(name: str) -> None:
     assert t["flops"] == 2 * t["macs"]
 
 
+def test_shufflenet_v1_g3_matches_the_paper() -> None:
+    """Zhang et al. 2018, Table 1: ShuffleNet 1×, g = 3 costs 137 MFLOPs (the paper's FLOPs
+    are multiply-adds, i.e. MACs here)."""
+    assert round(totals("shufflenet_v1_g3")["macs"] / 1e6) == 137
+
+
+def test_deeplab_matches_torchvision_without_the_aux_classifier() -> None:
+    """torchvision publishes 42,004,074 params for deeplabv3_resnet50, aux classifier included;
+    the example has no aux head: FCNHead(1024, 21) = 3×3 conv 1024→256 (no bias) + BN(256) +
+    1×1 conv 256→21 with bias."""
+    aux = 3 * 3 * 1024 * 256 + 2 * 256 + 256 * 21 + 21
+    assert totals("deeplab_resnet50")["params"] == 42_004_074 - aux
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_totals_equal_live_plain_torch_rebuild(name: str) -> None:
