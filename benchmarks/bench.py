@@ -100,7 +100,6 @@ def main() -> None:
     smaller, larger = sorted(int(n) for n in args.sizes.split(","))
     byte_compile()
     cc = convcalc_command()
-    rows: list[tuple[str, str, str, str]] = []
 
     small = max(3, runs // 4)
     jobs: dict[str, tuple[list[str], int]] = {

@@ -286,11 +286,6 @@ class _Parser:
                     data[key] = value
         resolved: dict[str, Any] = {}
         for key, value in data.items():
-            plain = not isinstance(value, list) and not (isinstance(value, str)
-                                                         and value[:1] == "$")
-            if plain:
-                resolved[key] = value  # nothing to substitute (the common case)
-                continue
             try:
                 resolved[key] = _substitute(value, env)
             except ValueError as e:

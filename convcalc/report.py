@@ -29,14 +29,10 @@ def _ratio(numerator: int, denominator: int) -> int | str:
 
 
 def _axis_dict(axis: AxisRF) -> tuple[int, int | str, int | str | None]:
-    if axis.period == 1:  # the common case, one interval: no search for a seeing phase
+    if axis.period == 1:  # one interval (the common case): its size and exact centre
         lo, hi = axis.lo[0], axis.hi[0]
         if lo is not None and hi is not None:
             return hi - lo + 1, axis.advance, _ratio(lo + hi, 2)
-    lo = next((v for v in axis.lo if v is not None), None)
-    hi = next((v for v in axis.hi if v is not None), None)
-    if axis.period == 1 and lo is not None and hi is not None:
-        return hi - lo + 1, axis.advance, _ratio(lo + hi, 2)
     return axis.size, _ratio(axis.advance, axis.period), exact(axis.start)
 
 

@@ -61,9 +61,6 @@ class _Kinds(Mapping[str, type[LayerSpec]]):
     def __contains__(self, kind: object) -> bool:
         return kind in REGISTRY
 
-    def get(self, kind: str, default: Any = None) -> Any:  # one lookup per layer: no try/except
-        return self[kind] if kind in REGISTRY else default
-
     def __iter__(self) -> Iterator[str]:
         return iter(REGISTRY)
 
