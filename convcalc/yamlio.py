@@ -184,6 +184,11 @@ def _yaml_error(e: yaml.YAMLError, file: str | None) -> SpecError:
     problem = getattr(e, "problem", None) or str(e).splitlines()[0]
     if "could not determine a constructor" in str(e):
         problem = "tags such as !!python/... are not allowed (safe YAML only)"
+    if "maximum nesting depth" in str(problem):
+        # libyaml (PyYAML ≥ 6.0.4) stops at its own depth limit while scanning ahead
+        return SpecError(f"nesting deeper than {MAX_DEPTH} levels; flatten the spec or use named "
+                         "blocks", Location(file=file, line=mark.line + 1 if mark else None,
+                                            column=mark.column + 1 if mark else None))
     loc = Location(file=file, line=mark.line + 1 if mark else None,
                    column=mark.column + 1 if mark else None)
     return SpecError(f"not valid YAML: {problem}", loc)
