@@ -77,6 +77,23 @@ def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | 
     return numbers[0] if len(numbers) == 1 else numbers
 
 
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """`--set width=0.75 --set input=160x160x3` → {"width": 3/4, "input": "160x160x3"}."""
+    from convcalc.netspec import INPUT, set_value
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or not value.strip():
+            raise SpecError(f"option --set: write name=value (e.g. --set width=0.75), got "
+                            f"{item!r}")
+        if key in out:
+            raise SpecError(f"option --set: {key} is set twice")
+        out[key] = value.strip() if key == INPUT else set_value(value)
+    return out
+
+
 def _emit(output: str | list[Any]) -> None:
     if isinstance(output, str):
         sys.stdout.write(output)
@@ -207,6 +224,11 @@ def net(
                                                           "subtotal rows.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="List the K most expensive layers.")]
     = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Set a spec parameter: --set width=0.75 (repeatable); --set "
+                      "input=160x160x3 sets the input.")] = None,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W: 3x224x224.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
 ) -> None:
@@ -214,7 +236,8 @@ def net(
     from convcalc.engine import analyze_network
     from convcalc.render.views import net_view
 
-    report = analyze_network(spec, input)
+    report = analyze_network(spec, input, params=parse_sets(set_ or []),
+                             channels_first=channels_first or None)
     _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
 
 

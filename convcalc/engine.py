@@ -17,7 +17,7 @@ from convcalc.shapes import Shape, coerce_shape
 from convcalc.spec import validate_layer
 
 if TYPE_CHECKING:
-    from convcalc.network import Network
+    from convcalc.netspec.nodes import Network
     from convcalc.report import NetworkReport
 
 
@@ -54,27 +54,26 @@ def analyze_layer(spec: LayerSpec | Mapping[str, Any], input: str | Shape | Mapp
 
 
 def analyze_network(source: str | Path | Mapping[str, Any] | Network,
-                    input: str | Shape | Mapping[str, Any] | None = None) -> NetworkReport:
+                    input: str | Shape | Mapping[str, Any] | None = None, *,
+                    params: Mapping[str, Any] | None = None,
+                    channels_first: bool | None = None) -> NetworkReport:
     """Analyse a network: a YAML path, the YAML's content as a mapping, or a parsed Network.
 
-    `input` overrides the spec's input shape. Returns a NetworkReport whose `.to_dict()` is the
-    JSON of `convcalc net`.
+    `input` overrides the spec's input shape, `params` its parameters (as `--set` does; the key
+    `input` sets the input too). Returns a NetworkReport whose `.to_dict()` is the JSON of
+    `convcalc net`.
     """
+    from convcalc.netspec import resolve
+    from convcalc.netspec.bound import check_layer_count
+    from convcalc.netspec.walk import walk_network
     from convcalc.network import Network, load_network
+    from convcalc.report import NetworkReport
     from convcalc.rf import AxisRF
-    from convcalc.walk import Walk
 
     net = source if isinstance(source, Network) else load_network(source)
-    shape = coerce_shape(input) if input is not None else net.input
-    if shape is None:
-        raise SpecError("no input shape: give 'input: 224x224x3' in the spec or --input",
-                        Location(file=net.file))
-    walk = Walk()
+    values, shape = resolve(net, params, input, channels_first=channels_first)
+    check_layer_count(net, values)
     state = tuple(AxisRF.identity() for _ in shape.spatial)
-    try:
-        out, _ = walk.node(net.root, shape, state)
-    except ConvcalcError as e:
-        raise e.at(file=net.file) from None
-    from convcalc.report import NetworkReport
-
-    return NetworkReport(net.name, shape, out, tuple(walk.rows), tuple(walk.warnings))
+    walk, out, out_state, tree = walk_network(net, run_layer, values, shape, state)
+    return NetworkReport(net.name, shape, out, tuple(walk.rows),
+                         (*net.warnings, *walk.warnings), tree, walk.levels, out_state, values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -29,7 +29,7 @@ def _ratio(numerator: int, denominator: int) -> int | str:
 
 
 def _axis_dict(axis: AxisRF) -> tuple[int, int | str, int | str | None]:
-    if axis.period == 1:  # one interval (the common case): its size and exact centre
+    if axis.period == 1 and axis.whole is None:  # one interval (the common case)
         lo, hi = axis.lo[0], axis.hi[0]
         if lo is not None and hi is not None:
             return hi - lo + 1, axis.advance, _ratio(lo + hi, 2)
@@ -202,6 +202,9 @@ class NetRow:
     receptive_field: RFState
     spec: Any = field(default=None, repr=False, compare=False)
     """The layer model the row was computed from (not serialised)."""
+    parts: tuple[str, ...] = ()
+    """The path's levels (`("layer2", "0", "conv1")`); names never contain dots, so
+    `".".join(parts) == path`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, **self.report.to_dict(self.receptive_field)}
@@ -213,13 +216,21 @@ TOTAL_KEYS = ("params", "weight_params", "bias_params", "macs", "flops", "activa
 
 @dataclass(frozen=True, slots=True)
 class NetworkReport:
-    """A whole network: rows in order, the output shape, warnings; totals are computed."""
+    """A whole network: rows in order, the output shape, warnings; totals are computed.
+
+    `tree` is the expanded structure (convcalc.tree), `levels` each named level's own output and
+    receptive field (what a `--depth` subtotal shows), `receptive_field` the network's."""
 
     name: str
     input: Shape
     output: Shape
     rows: tuple[NetRow, ...]
     warnings: tuple[str, ...] = ()
+    tree: Any = field(default=None, repr=False, compare=False)
+    levels: Mapping[tuple[str, ...], Any] = field(default_factory=dict, repr=False,
+                                                  compare=False)
+    receptive_field: RFState = ()
+    params: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def totals(self) -> dict[str, int]:
         """Sums over the rows (never stored): params, MACs, FLOPs, memory."""

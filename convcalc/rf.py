@@ -21,8 +21,7 @@ from fractions import Fraction
 from math import gcd, lcm
 
 from convcalc.errors import Location, ShapeError
-
-MAX_PERIOD = 1 << 16
+from convcalc.limits import MAX_PERIOD, MAX_RF_WORK
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,9 @@ class TapMap:
     m: int
     n: int
     taps: tuple[tuple[Progression, ...], ...]
+    reduces: bool = False
+    """The layer reduces the axis by windows (global, adaptive pooling, a linear layer): its
+    outputs are not a strided sampling of the input, so no strided conv can stand in for it."""
 
     @staticmethod
     def forward(kernel: int, stride: int, pad_left: int, dilation: int) -> TapMap:
@@ -96,7 +98,13 @@ class TapMap:
     def bins(length: int, windows: Sequence[tuple[int, int]]) -> TapMap:
         """Adaptive or global pooling: output i reads [start_i, end_i) of an input of `length`."""
         return TapMap(length, len(windows),
-                      tuple((Progression(a, 1, b - a),) for a, b in windows))
+                      tuple((Progression(a, 1, b - a),) for a, b in windows), reduces=True)
+
+    @staticmethod
+    def whole(length: int) -> TapMap:
+        """Broadcast: every output reads all `length` inputs (a gate pooled over the axis and
+        multiplied into every position, squeeze-and-excitation). The state after it has jump 0."""
+        return TapMap(0, 1, ((Progression(0, 1, length),),), reduces=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +115,19 @@ class AxisRF:
     advance: int
     lo: tuple[int | None, ...]
     hi: tuple[int | None, ...]
+    whole: tuple[int, int] | None = None
+    """An interval every position sees besides its own (a broadcast gate merged in)."""
+    reduced: bool = False
+    """Some layer on the way reduced the axis by windows (see TapMap.reduces)."""
 
     @staticmethod
     def identity() -> AxisRF:
         return AxisRF(1, 1, (0,), (0,))
+
+    @property
+    def is_global(self) -> bool:
+        """Every position sees the same interval (jump 0: the state right after a broadcast)."""
+        return self.advance == 0
 
     @property
     def jump(self) -> Fraction:
@@ -119,22 +136,32 @@ class AxisRF:
 
     @property
     def size(self) -> int:
-        """Largest number of input positions one output position spans (0 if it sees nothing)."""
+        """Largest number of input positions one output position spans (0 if it sees nothing).
+
+        With a broadcast gate merged in, every position's field is the gate's interval (which
+        holds every position's own field): its span, unless a position's own field is wider."""
         spans = [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True)
                  if lo is not None and h is not None]
+        if self.whole is not None:
+            spans.append(self.whole[1] - self.whole[0] + 1)
         return max(spans, default=0)
 
     @property
     def start(self) -> Fraction | None:
         """Centre of output unit 0's field (the first unit that sees anything), input pixel units."""
-        for lo, hi in zip(self.lo, self.hi, strict=True):
-            if lo is not None and hi is not None:
-                return Fraction(lo + hi, 2)
-        return None
+        for position in range(self.period):
+            interval = self.interval(position)
+            if interval is not None:
+                return Fraction(interval[0] + interval[1], 2)
+        return None if self.whole is None else Fraction(sum(self.whole), 2)
 
     def interval(self, position: int) -> tuple[int, int] | None:
         """[lo, hi] of the input positions output `position` sees (None if it sees nothing)."""
         lo, hi = self._at(position, self.lo), self._at(position, self.hi)
+        if self.whole is not None:
+            if lo is None or hi is None:
+                return self.whole
+            return min(lo, self.whole[0]), max(hi, self.whole[1])
         return None if lo is None or hi is None else (lo, hi)
 
     def _at(self, x: int, table: tuple[int | None, ...]) -> int | None:
@@ -166,10 +193,12 @@ class AxisRF:
             # Output 0 reads x = first + i·step, i < count, and lo(x) = x·A + lo[0] grows with x
             lo0, hi0 = self.lo[0], self.hi[0]
             prog = tap.taps[0][0]
+            reduced = self.reduced or tap.reduces
             if lo0 is None or hi0 is None or prog.count < 1:
-                return AxisRF(1, tap.m * self.advance, (None,), (None,))
+                return AxisRF(1, tap.m * self.advance, (None,), (None,), self.whole, reduced)
             return AxisRF(1, tap.m * self.advance, (prog.first * self.advance + lo0,),
-                          ((prog.first + (prog.count - 1) * prog.step) * self.advance + hi0,))
+                          ((prog.first + (prog.count - 1) * prog.step) * self.advance + hi0,),
+                          self.whole, reduced)
         return self.general_then(tap)
 
     def general_then(self, tap: TapMap) -> AxisRF:
@@ -178,9 +207,16 @@ class AxisRF:
         period = tap.n * self.period // g
         if period > MAX_PERIOD:
             raise ShapeError(
-                f"receptive-field period {period} exceeds {MAX_PERIOD}: too many unmatched "
-                "upsampling strides to track exactly"
+                f"receptive-field period {period:,} exceeds the limit of {MAX_PERIOD:,}: too many "
+                "unmatched upsampling strides to track exactly"
             )
+        work = period // tap.n * sum(
+            min(prog.count, self.period // gcd(prog.step, self.period) if prog.step else 1)
+            for phase in tap.taps for prog in phase)
+        if work > MAX_RF_WORK:
+            raise ShapeError(
+                f"the exact receptive field of this layer takes {work:,} steps, more than the "
+                f"limit of {MAX_RF_WORK:,} (a large kernel after a large upsampling)")
         advance = tap.m // g * self.advance
         lo: list[int | None] = []
         hi: list[int | None] = []
@@ -198,7 +234,8 @@ class AxisRF:
                     high = b
             lo.append(low)
             hi.append(high)
-        return AxisRF(period, advance, tuple(lo), tuple(hi))
+        return AxisRF(period, advance, tuple(lo), tuple(hi), self.whole,
+                      self.reduced or tap.reduces)
 
     def expanded(self, period: int) -> tuple[list[int | None], list[int | None]]:
         """lo and hi tables re-expressed over a multiple of the period."""
@@ -226,13 +263,45 @@ def _plain_intervals(states: Sequence[AxisRF]) -> list[tuple[int, int]] | None:
     return out
 
 
-def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
-    """Union of parallel paths' fields (add / concat). Returns (state, problem or None).
+def _hull(a: tuple[int, int] | None, b: tuple[int, int] | None) -> tuple[int, int] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), max(a[1], b[1])
 
-    Paths whose jumps differ cannot be merged exactly: the widest path is kept and the problem
-    says so. Paths with equal jumps but different centres are merged exactly and reported.
+
+def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
+    """Union of parallel paths' fields (add, concat, mul). Returns (state, problem or None).
+
+    A broadcast path (jump 0: a gate every position multiplies by) adds its interval to every
+    position's field. Paths whose jumps differ otherwise cannot be merged exactly: the widest
+    path is kept and the problem says so. Paths with equal jumps but different centres are
+    merged exactly and reported.
     """
+    whole: tuple[int, int] | None = None
+    trunks: list[AxisRF] = []
+    for s in states:
+        whole = _hull(whole, s.whole)
+        if s.is_global and s.lo[0] is not None and s.hi[0] is not None:
+            whole = _hull(whole, (s.lo[0], s.hi[0]))
+        else:
+            trunks.append(s)
+    if not trunks:
+        assert whole is not None
+        return AxisRF(1, 0, (whole[0],), (whole[1],), None, True), None
+    merged, problem = _merge_trunks(trunks)
+    if whole is not None:
+        merged = AxisRF(merged.period, merged.advance, merged.lo, merged.hi,
+                        _hull(merged.whole, whole), merged.reduced)
+    return merged, problem
+
+
+def _merge_trunks(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     first = states[0]
+    reduced = any(s.reduced for s in states)
+    if len(states) == 1:
+        return first, None
     plain = _plain_intervals(states)
     if plain is not None:
         # the common case (conv and pool paths): one interval per path
@@ -242,12 +311,17 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
             shown = " vs ".join(str(Fraction(c, 2)) for c in centres)
             problem = f"centres differ ({shown} at output 0)"
         return AxisRF(1, first.advance, (min(lo for lo, _ in plain),),
-                      (max(hi for _, hi in plain),)), problem
+                      (max(hi for _, hi in plain),), None, reduced), problem
     jumps = sorted({s.jump for s in states})
     if len(jumps) > 1:
         shown = " vs ".join(str(j) for j in jumps)
         return max(states, key=lambda s: s.size), f"jumps differ ({shown}); widest path shown"
-    period = lcm(*(s.period for s in states))
+    period = 1
+    for s in states:
+        period = lcm(period, s.period)
+        if period > MAX_PERIOD:
+            raise ShapeError(f"merged paths' receptive-field period exceeds the limit of "
+                             f"{MAX_PERIOD:,} (their upsampling strides do not match)")
     advance = first.jump * period
     lo: list[int | None] = [None] * period
     hi: list[int | None] = [None] * period
@@ -259,7 +333,7 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     problem = None
     if len(starts) > 1:
         problem = "centres differ (" + " vs ".join(str(x) for x in starts) + " at output 0)"
-    return AxisRF(period, int(advance), tuple(lo), tuple(hi)), problem
+    return AxisRF(period, int(advance), tuple(lo), tuple(hi), None, reduced), problem
 
 
 RFState = tuple[AxisRF, ...]

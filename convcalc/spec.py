@@ -32,6 +32,12 @@ FIELD_HELP = {
     "alpha_out": "a number in [0, 1), e.g. 0.5",
     "mode": "nearest, linear, bilinear or trilinear",
     "name": "text",
+    "squeeze": "a whole number ≥ 1 (squeezed channels)",
+    "ratio": "a number > 0 (squeeze = max(1, ⌊ratio·C⌋))",
+    "activation": "relu, relu6, silu, hardswish or gelu",
+    "gate": "sigmoid or hardsigmoid",
+    "p": "a probability in [0, 1], e.g. 0.2",
+    "init": "a number > 0, e.g. 1e-6",
 }
 
 

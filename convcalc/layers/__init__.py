@@ -17,7 +17,7 @@ from pydantic import Field, TypeAdapter
 from convcalc.layers.base import LayerSpec
 
 ACTIVATIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
-               "leaky_relu", "softmax", "dropout", "identity")
+               "leaky_relu", "softmax", "identity")
 
 REGISTRY: dict[str, tuple[str, str]] = {
     "conv": ("conv", "Conv"), "pointwise": ("conv", "Pointwise"),
@@ -30,6 +30,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "global_avgpool": ("pool", "GlobalAvgPool"), "adaptive_avgpool": ("pool", "AdaptiveAvgPool"),
     "linear": ("simple", "Linear"), "batchnorm": ("simple", "BatchNorm"),
     "flatten": ("simple", "Flatten"), "upsample": ("simple", "Upsample"),
+    "se": ("se", "SqueezeExcitation"), "layernorm": ("layernorm", "LayerNorm"),
+    "groupnorm": ("groupnorm", "GroupNorm"), "layer_scale": ("layer_scale", "LayerScale"),
+    "stochastic_depth": ("stochastic_depth", "StochasticDepth"),
+    "dropout": ("dropout", "Dropout"),
     **dict.fromkeys(ACTIVATIONS, ("simple", "Activation")),
 }
 """kind → (module in convcalc.layers, model class). A test checks it against the models."""
@@ -40,7 +44,8 @@ KIND_ALIASES = {
     "dense": "linear", "gap": "global_avgpool", "avg_pool": "avgpool", "max_pool": "maxpool",
     "separable": "dwsep", "depthwise_separable": "dwsep", "atrous": "dilated",
     "group_conv": "grouped", "pw": "pointwise", "dw": "depthwise", "channel_shuffle": "shuffle",
-    "interpolate": "upsample",
+    "interpolate": "upsample", "drop_path": "stochastic_depth", "squeeze_excitation": "se",
+    "layer_norm": "layernorm", "ln": "layernorm", "group_norm": "groupnorm", "gn": "groupnorm",
 }
 
 

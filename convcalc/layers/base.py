@@ -48,6 +48,49 @@ Alpha = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
 ]
 
+
+def _exact(value: Any) -> Fraction:
+    """A number as an exact fraction (0.125 → 1/8 via its decimal text; "1/8"; 1e-6)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float | str):
+        from convcalc.numbers import NumberError, from_float, parse_number
+
+        try:
+            return Fraction(from_float(value) if isinstance(value, float)
+                            else parse_number(value))
+        except NumberError as e:
+            raise ValueError(str(e)) from None
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def _probability(value: Any) -> Fraction:
+    result = _exact(value)
+    if not 0 <= result <= 1:
+        raise ValueError(f"must be in [0, 1], got {value}")
+    return result
+
+
+def _positive(value: Any) -> Fraction:
+    result = _exact(value)
+    if result <= 0:
+        raise ValueError(f"must be > 0, got {value}")
+    return result
+
+
+Probability = Annotated[
+    Fraction, PlainValidator(_probability), PlainSerializer(float, return_type=float),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
+]
+Positive = Annotated[
+    Fraction, PlainValidator(_positive), PlainSerializer(float, return_type=float),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+]
+
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 

@@ -69,10 +69,10 @@ class BatchNorm(LayerSpec):
 
 
 class Activation(LayerSpec):
-    """Elementwise activation or dropout: no parameters, no MACs, shape unchanged."""
+    """Elementwise activation: no parameters, no MACs, shape unchanged."""
 
     kind: Literal["relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
-                  "leaky_relu", "softmax", "dropout", "identity"]  # = layers.ACTIVATIONS
+                  "leaky_relu", "softmax", "identity"]  # = layers.ACTIVATIONS
 
     def apply(self, shape: Shape) -> LayerReport:
         return leaf(self.kind, self.name, shape, shape, paths=())

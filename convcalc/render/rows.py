@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcalc import formulas as F
-from convcalc.report import LayerReport, NetworkReport
+from convcalc.report import LayerReport, NetworkReport, rf_to_dict
 
 
 def layer_rows(report: LayerReport, *, parts: bool = True) -> list[dict[str, Any]]:
@@ -33,35 +33,59 @@ def net_rows(report: NetworkReport) -> list[dict[str, Any]]:
         data = row.to_dict()
         data["macs_share"] = F.percent(data["macs"], total)
         data["depth"] = 0
+        data["_parts"] = row.parts
         rows.append(data)
     return rows
 
 
-def collapse(rows: list[dict[str, Any]], depth: int, total_macs: int) -> list[dict[str, Any]]:
-    """Merge consecutive rows that share their first `depth` path components into subtotals."""
+def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> list[dict[str, Any]]:
+    """Merge the rows of each level `depth` deep into one subtotal row that shows the level's
+    own output and receptive field (a concat's, a residual's sum), not its last layer's.
+    Depth 0 is the whole network as one row."""
+    total_macs = report.totals()["macs"]
+    if depth == 0:
+        whole = {"path": report.name, "kind": "network", "input": report.input.to_dict(),
+                 "output": report.output.to_dict(), "layers": len(rows),
+                 "receptive_field": rf_to_dict(report.receptive_field), "parts": [],
+                 **{k: sum(r[k] for r in rows) for k in SUMMED},
+                 "memory": {k: sum(r["memory"][k] for r in rows) for k in MEMORY_SUMMED}}
+        whole["memory"]["output_elements"] = report.output.elements
+        whole["macs_share"] = F.percent(whole["macs"], total_macs)
+        return [whole]
     out: list[dict[str, Any]] = []
+    current: tuple[str, ...] | None = None
     for row in rows:
-        parts = row["path"].split(".")
-        key = ".".join(parts[:depth])
-        if len(parts) <= depth or not out or out[-1].get("_group") != key:
+        parts = row["_parts"]
+        if len(parts) <= depth:
+            out.append(row)
+            current = None
+            continue
+        key = parts[:depth]
+        if key != current:
+            level = report.levels.get(key)
             group = dict(row)
-            if len(parts) > depth:
-                group.update(path=key, kind="block", _group=key, parts=[],
-                             memory=dict(row["memory"]), layers=1)
+            group.update(path=".".join(key), kind=level.label if level else "block",
+                         parts=[], memory=dict(row["memory"]), layers=1)
+            if level is not None:
+                group.update(output=level.output.to_dict(),
+                             receptive_field=rf_to_dict(level.receptive_field))
+                group["memory"]["output_elements"] = level.output.elements
             out.append(group)
+            current = key
             continue
         group = out[-1]
-        for k in ("params", "weight_params", "bias_params", "macs", "flops"):
+        for k in SUMMED:
             group[k] += row[k]
-        for k in ("activation_elements", "access_cost", "weight_elements"):
+        for k in MEMORY_SUMMED:
             group["memory"][k] += row["memory"][k]
-        group["memory"]["output_elements"] = row["memory"]["output_elements"]
-        group.update(output=row["output"], receptive_field=row["receptive_field"],
-                     layers=group["layers"] + 1)
+        group["layers"] += 1
     for group in out:
         group["macs_share"] = F.percent(group["macs"], total_macs)
-        group.pop("_group", None)
     return out
+
+
+SUMMED = ("params", "weight_params", "bias_params", "macs", "flops")
+MEMORY_SUMMED = ("activation_elements", "access_cost", "weight_elements")
 
 
 def top(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from convcalc.render.columns import LAYER_ROWS, pick, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
-from convcalc.report import Formula, LayerReport, NetworkReport
+from convcalc.report import Formula, LayerReport, NetworkReport, rf_to_dict
 
 CONVENTIONS = (
     "MACs = multiply-accumulates; FLOPs = 2·MACs; bias adds are not in MACs; "
@@ -88,14 +88,14 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     totals = report.totals()
     rows = net_rows(report)
     if depth is not None:
-        rows = collapse(rows, depth, totals["macs"])
+        rows = collapse(rows, depth, report)
     shown = top(rows, top_k) if top_k else rows
     total_row = {"path": "total", "kind": "",
                  "output": report.output.to_dict(), "params": totals["params"],
                  "macs": totals["macs"], "flops": totals["flops"], "macs_share": Fraction(100),
                  "memory": {"activation_elements": totals["activation_elements"],
                             "access_cost": totals["access_cost"]},
-                 "receptive_field": rows[-1]["receptive_field"] if rows else None}
+                 "receptive_field": rf_to_dict(report.receptive_field)}
     if fmt is Format.csv:
         return to_csv(shown, pick(NET_CSV))
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
