@@ -7,6 +7,7 @@ import gc
 import re
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any, ParamSpec
 
 import typer
@@ -64,16 +65,21 @@ def friendly(command: Callable[P, None]) -> Callable[P, None]:
 
 
 def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | list[int] | str:
-    """`3` → 3, `3,5` or `3x5` → [3, 5]; `words` (e.g. same, valid) pass through."""
+    """`3` → 3, `3,5` or `3x5` → [3, 5]; `words` (e.g. same, valid) pass through. Exactly
+    that grammar: no empty items (`3,`, `3,,3`), no spaces inside, no leading zeros."""
+    from convcalc.numbers import NumberError, parse_whole, shown
+
     value = text.strip()
     if value in words:
         return value
-    parts = [p for p in re.split(r"\s*[,x×]\s*", value) if p]
-    if not parts or not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
-        allowed = "a whole number or one per axis like 3,5" + (
-            f", or {' / '.join(words)}" if words else "")
-        raise SpecError(f"option {option}: {text!r} is not {allowed}")
-    numbers = [int(p) for p in parts]
+    allowed = "a whole number or one per axis like 3,5" + (
+        f", or {' / '.join(words)}" if words else "")
+    if not re.fullmatch(r"-?[0-9]+(?:[,x×]-?[0-9]+)*", value):
+        raise SpecError(f"option {option}: {shown(text)} is not {allowed}")
+    try:
+        numbers = [parse_whole(p, signed=True) for p in re.split(r"[,x×]", value)]
+    except NumberError as e:
+        raise SpecError(f"option {option}: {e}; {allowed}") from None
     return numbers[0] if len(numbers) == 1 else numbers
 
 
@@ -176,7 +182,7 @@ def compare(
         help="Comma-separated, with overrides: conv,grouped:groups=4,octave:alpha=0.5. "
              "Default: every variant.")] = None,
     baseline: Annotated[str, typer.Option(help="Variant the ratios refer to.")] = "conv",
-    sweep: Annotated[str | None, typer.Option(
+    sweep: Annotated[list[str] | None, typer.Option(
         help="Vary one field: kernel=3,5,7 | groups=1,2,4,8 | alpha=0,0.25,0.5.")] = None,
     parts: Annotated[bool, typer.Option("--parts", help="Expand composites into parts.")]
     = False,
@@ -204,8 +210,12 @@ def compare(
         raise SpecError(f"compare needs {' and '.join(missing)} (the standard conv to compare "
                         "against)")
     chosen = C.parse_variants(variants)
-    if sweep is not None:
-        field, values = C.parse_sweep(sweep)
+    if sweep:
+        if len(sweep) > 1:
+            raise SpecError(f"option --sweep: one field at a time (got {len(sweep)}: "
+                            f"{', '.join(s.partition('=')[0] for s in sweep)}); run one sweep per "
+                            "field")
+        field, values = C.parse_sweep(sweep[0])
         result = C.sweep(input, options, field, values, chosen, baseline,
                          channels_first=channels_first)
         _emit(sweep_view(result, format))
@@ -241,6 +251,43 @@ def net(
     _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
 
 
+class ExportTarget(StrEnum):
+    pytorch = "pytorch"
+
+
+@app.command()
+@friendly
+def export(
+    spec: Annotated[str, typer.Argument(help="Network spec, a YAML file.")],
+    to: Annotated[ExportTarget, typer.Option("--to", help="What to write.")] = ExportTarget.pytorch,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="File to write (default: "
+                                               "standard output).")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
+                                                                    "input shape.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Set a spec parameter: --set width=0.75 (repeatable).")] = None,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W.")] = False,
+) -> None:
+    """Write the network as a runnable PyTorch module (build() and INPUT; imports only torch)."""
+    from convcalc.bridges.pytorch_export import export_pytorch
+    from convcalc.engine import analyze_network
+
+    report = analyze_network(spec, input, params=parse_sets(set_ or []),
+                             channels_first=channels_first or None)
+    code = export_pytorch(report, spec)
+    if output is None:
+        sys.stdout.write(code)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(code)
+    except OSError as e:
+        raise SpecError(f"{output}: cannot write: {e.strerror}") from None
+    sys.stderr.write(f"wrote {output}: {report.name} as a PyTorch module ({len(report.rows):,} "
+                     f"layers)\n")
+
+
 @app.command()
 @friendly
 def schema() -> None:
@@ -260,11 +307,22 @@ def kinds(format: FormatOption = Format.table) -> None:
     _emit(kinds_view(format))
 
 
+def one_line(text: str) -> str:
+    """Control characters (newlines, escape sequences) written as escapes: one message is one
+    line, and nothing a user typed can move the cursor or colour the terminal."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+                  lambda m: repr(m.group())[1:-1], text)
+
+
 def report_error(error: ConvcalcError) -> None:
-    """One line per problem on stderr."""
+    """One line per problem on stderr (at most MAX_ERRORS; the rest are counted)."""
+    from convcalc.limits import MAX_ERRORS
+
     problems = error.problems or (error,)
-    for problem in problems:
-        sys.stderr.write(f"convcalc: error: {problem.render()}\n")
+    for problem in problems[:MAX_ERRORS]:
+        sys.stderr.write(f"convcalc: error: {one_line(problem.render())}\n")
+    if len(problems) > MAX_ERRORS:
+        sys.stderr.write(f"convcalc: error: … and {len(problems) - MAX_ERRORS} more problems\n")
 
 
 def main(argv: list[str] | None = None) -> None:

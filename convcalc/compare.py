@@ -14,8 +14,9 @@ from typing import Any
 from convcalc import formulas as F
 from convcalc.engine import analyze_layer
 from convcalc.errors import ConvcalcError, SpecError
-from convcalc.report import LayerReport
+from convcalc.report import LayerReport, exact
 from convcalc.shapes import Shape, coerce_shape
+from convcalc.numbers import NumberError, parse_number, shown
 from convcalc.spec import suggest
 
 Options = dict[str, Any]
@@ -82,15 +83,28 @@ def _value(text: str, option: str) -> Any:
         return raw.lower() == "true"
     if raw in ("same", "valid"):
         return raw
-    parts = [p for p in raw.replace("x", ",").split(",") if p]
+    parts = raw.split("x")
     try:
         if len(parts) > 1:
-            return [int(p) for p in parts]
-        if any(c in raw for c in "./"):
-            return Fraction(raw)
-        return int(raw)
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"{option}: cannot read {text!r} as a number") from None
+            return [int(parse_number(p)) if isinstance(parse_number(p), int) else _bad(p)
+                    for p in parts]
+        return parse_number(raw)
+    except (NumberError, ValueError):
+        raise SpecError(f"{option}: cannot read {shown(text)} as a number (write 4, 0.5, 3/8 "
+                        "or 3x5 for one value per axis)") from None
+
+
+def _bad(text: str) -> int:
+    raise ValueError(text)
+
+
+def variant_fields(base: str) -> set[str]:
+    """The fields a variant's overrides may set: its kind's fields (octave also takes alpha)."""
+    from convcalc.layers import KINDS
+
+    kind = RULES[base]({"out": 8, "kernel": 3, "_in_channels": 8})["kind"]
+    fields = set(KINDS[kind].model_fields) - {"kind", "name"}
+    return fields | {"alpha"} if base == "octave" else fields
 
 
 def parse_variants(text: str | None) -> list[Variant]:
@@ -105,11 +119,19 @@ def parse_variants(text: str | None) -> list[Variant]:
             raise SpecError(f"--variants: unknown variant '{base}'{suggest(base, list(RULES))};"
                             f" one of: {', '.join(RULES)}")
         overrides: dict[str, Any] = {}
+        fields = variant_fields(base)
         for assignment in filter(None, rest.split(":")):
             key, eq, value = assignment.partition("=")
-            if not eq or not key:
-                raise SpecError(f"--variants: write {base}:field=value, got '{item}'")
-            overrides[key.strip()] = _value(value, f"--variants {item}")
+            key = key.strip()
+            if not eq or not key or not value.strip():
+                raise SpecError(f"--variants: write {base}:field=value, got {shown(item)}")
+            if key not in fields:
+                raise SpecError(f"--variants {item}: {base} has no field {shown(key)}"
+                                f"{suggest(key, sorted(fields))}; its fields: "
+                                f"{', '.join(sorted(fields))}")
+            if key in overrides:
+                raise SpecError(f"--variants {item}: {key} is given twice")
+            overrides[key] = _value(value, f"--variants {item}")
         variants.append(Variant(item, base, overrides))
     if not variants:
         raise SpecError("--variants: give at least one variant")
@@ -129,8 +151,7 @@ class VariantResult:
         if self.report is None:
             return {"variant": self.variant, "kind": self.spec.get("kind"), "error": self.error}
         return {"variant": self.variant, **self.report.to_dict(),
-                "params_ratio": None if self.params_ratio is None else float(self.params_ratio),
-                "macs_ratio": None if self.macs_ratio is None else float(self.macs_ratio)}
+                "params_ratio": exact(self.params_ratio), "macs_ratio": exact(self.macs_ratio)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +165,8 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input.to_dict(), "baseline": self.baseline,
                 "variants": [r.to_dict() for r in self.results],
-                "closed_forms": [{"variant": v, "formula": f, "ratio": float(c),
-                                  "measured": None if m is None else float(m)}
+                "closed_forms": [{"variant": v, "formula": f, "ratio": exact(c),
+                                  "measured": exact(m)}
                                  for v, f, c, m in self.closed_forms]}
 
 
@@ -221,7 +242,7 @@ class Sweep:
 
     def to_dict(self) -> dict[str, Any]:
         return {"sweep": self.field,
-                "values": [float(v) if isinstance(v, Fraction) else v for v in self.values],
+                "values": [exact(v) if isinstance(v, Fraction) else v for v in self.values],
                 "comparisons": [c.to_dict() for c in self.comparisons]}
 
 
@@ -235,7 +256,12 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     if key not in allowed:
         raise SpecError(f"--sweep: cannot sweep '{key}'{suggest(key, list(allowed))}; "
                         f"one of: {', '.join(allowed)}")
-    parsed = [_value(v, "--sweep") for v in values.split(",") if v.strip()]
+    items = [v.strip() for v in values.split(",")]
+    if any(not v for v in items):
+        raise SpecError(f"--sweep: an empty value in {shown(text)}; write field=v1,v2,...")
+    parsed = [_value(v, "--sweep") for v in items]
+    if len(set(map(repr, parsed))) != len(parsed):
+        raise SpecError(f"--sweep: a value is repeated in {shown(text)}")
     return key, parsed
 
 

@@ -8,10 +8,11 @@ and fractions (`0.75`, `3/4`, `1e-3`) are read exactly, at most `MAX_DECIMAL_CHA
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
-from convcalc.limits import MAX_DECIMAL_CHARS, MAX_INT_DIGITS, MAX_VALUE_DIGITS
+from convcalc.limits import MAX_DECIMAL_CHARS, MAX_INT, MAX_INT_DIGITS, MAX_VALUE_DIGITS
 
 _WHOLE = re.compile(r"(0|[1-9][0-9]*)")
 _SIGNED = re.compile(r"-?(0|[1-9][0-9]*)")
@@ -54,7 +55,10 @@ def parse_whole(text: str, *, signed: bool = False) -> int:
         raise NumberError(f"{shown(text)} is not a whole number")
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise NumberError(f"{shown(text)} has more than {MAX_INT_DIGITS} digits")
-    return int(text)
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise NumberError(f"{shown(text)} is larger than 2^63 − 1 (PyTorch sizes are int64)")
+    return value
 
 
 def parse_number(text: str) -> int | Fraction:
@@ -73,15 +77,12 @@ def parse_number(text: str) -> int | Fraction:
 
 
 def from_float(value: float) -> Fraction:
-    """A YAML float as the decimal it was written as (its shortest repr), exactly."""
-    if value != value or value in (float("inf"), float("-inf")):
+    """A float as the decimal it was written as, exactly: the YAML text when the loader kept it,
+    else its shortest repr (0.1 → 1/10)."""
+    if math.isnan(value) or math.isinf(value):
         raise NumberError(f"{value} is not a finite number")
-    text = repr(value)
-    if "e" in text:
-        mantissa, _, exponent = text.partition("e")
-        if abs(int(exponent)) > 99:
-            raise NumberError(f"{text} is out of range")
-    return Fraction(text)
+    text = getattr(value, "text", None) or repr(value)
+    return Fraction(parse_number(text.lstrip("+")))
 
 
 def check_value(value: int | Fraction, what: str = "a value") -> None:

@@ -6,7 +6,10 @@ from typing import Any
 
 from convcalc.layers import KIND_ALIASES, KINDS
 
-PARAM = {"type": "string", "pattern": r"^\$", "description": "a block parameter: $name or ${expr}"}
+PARAM = {"type": "string", "pattern": r"^\$", "description": "a parameter: $name or ${expr}"}
+COND = {"anyOf": [{"type": "boolean"}, PARAM], "description": "keep the entry only when true"}
+NAME = {"type": "string", "description": "one level of the layer's path (no dots; may hold "
+                                         "${…})"}
 
 
 def _fields_schema(kind: str) -> dict[str, Any]:
@@ -19,7 +22,7 @@ def _fields_schema(kind: str) -> dict[str, Any]:
         if name == "kind":
             continue
         prop = defs[raw_prop["$ref"].split("/")[-1]] if "$ref" in raw_prop else raw_prop
-        props[name] = {"anyOf": [prop, PARAM]} if name != "name" else prop
+        props[name] = {"anyOf": [prop, PARAM]} if name != "name" else NAME
     return {"type": "object", "properties": props, "additionalProperties": False}
 
 
@@ -31,44 +34,49 @@ def network_schema() -> dict[str, Any]:
     short_forms = []
     for kind in kinds:
         fields = _fields_schema(KIND_ALIASES.get(kind, kind))
-        full = {**fields, "properties": {"kind": {"const": kind}, **fields["properties"]},
-                "required": ["kind"]}
+        inner = {**fields, "properties": {**fields["properties"], "if": COND}}
+        full = {**fields, "properties": {"kind": {"const": kind}, **fields["properties"],
+                                         "if": COND}, "required": ["kind"]}
         with_kind.append(full)
         short_forms.append({"type": "object", "properties": {
-            kind: {"anyOf": [fields, {"type": "null"}]}, "name": {"type": "string"}},
+            kind: {"anyOf": [inner, {"type": "null"}]}, "name": NAME, "if": COND},
             "required": [kind], "additionalProperties": False})
-    count = {"anyOf": [{"type": "integer", "minimum": 1}, PARAM]}
+    count = {"anyOf": [{"type": "integer", "minimum": 0}, PARAM]}
+    size = {"anyOf": [{"type": "integer", "minimum": 1}, PARAM]}
+    by_param = {"type": "object", "required": ["kind"], "description": "a layer or block whose "
+                "kind a parameter names", "properties": {"kind": PARAM, "name": NAME, "if": COND}}
     blocks = [
         {"type": "object", "required": ["repeat"], "additionalProperties": False,
          "properties": {"repeat": count, "body": layer_list, "layers": layer_list,
-                        "name": {"type": "string"}}},
+                        "name": NAME, "if": COND}},
         {"type": "object", "required": ["sequence"], "additionalProperties": False,
          "properties": {"sequence": {"anyOf": [layer_list, {
-             "type": "object", "properties": {"layers": layer_list}}]},
-             "name": {"type": "string"}}},
+             "type": "object", "additionalProperties": False,
+             "properties": {"layers": layer_list, "name": NAME, "if": COND}}]},
+             "name": NAME, "if": COND}},
         {"type": "object", "required": ["residual"], "additionalProperties": False,
-         "properties": {"name": {"type": "string"}, "residual": {
+         "properties": {"name": NAME, "if": COND, "residual": {
              "type": "object", "additionalProperties": False, "required": ["body"],
-             "properties": {"name": {"type": "string"}, "body": layer_list, "shortcut": {"anyOf": [
-                 layer_list, {"enum": ["auto", "identity"]}, {"type": "null"}]}}}}},
+             "properties": {"name": NAME, "if": COND, "body": layer_list, "add": COND,
+                            "shortcut": {"anyOf": [
+                                layer_list, {"enum": ["auto", "identity"]}, {"type": "null"}]}}}}},
         {"type": "object", "required": ["branches"], "additionalProperties": False,
-         "properties": {"name": {"type": "string"}, "branches": {
+         "properties": {"name": NAME, "if": COND, "branches": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"name": {"type": "string"},
+             "properties": {"name": NAME, "if": COND,
                             "paths": {"type": "array", "items": layer_list, "minItems": 1},
-                            "merge": {"enum": ["concat", "add"]}}}}},
+                            "merge": {"enum": ["concat", "add", "mul"]}}}}},
         {"type": "object", "required": ["split"], "additionalProperties": False,
-         "properties": {"name": {"type": "string"}, "split": {
+         "properties": {"name": NAME, "if": COND, "split": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"name": {"type": "string"},
+             "properties": {"name": NAME, "if": COND,
                             "paths": {"type": "array", "items": layer_list, "minItems": 1},
-                            "sizes": {"type": "array", "items": {"type": "integer",
-                                                                 "minimum": 1}}}}}},
+                            "sizes": {"type": "array", "items": size}}}}},
     ]
-    block_use = {"type": "object", "minProperties": 1, "maxProperties": 2,
+    block_use = {"type": "object", "minProperties": 1, "maxProperties": 3,
                  "description": "a block from 'blocks:' used by name: {block: {param: value}}",
                  "additionalProperties": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-                 "properties": {"name": {"type": "string"}}}
+                 "properties": {"name": NAME, "if": COND}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "convcalc network spec",
@@ -84,6 +92,9 @@ def network_schema() -> dict[str, Any]:
                                 "spatial": {"type": "array", "maxItems": 3,
                                             "items": {"type": "integer", "minimum": 1}}}}]},
             "channels_first": {"type": "boolean"},
+            "params": {"type": "object", "description": "the network's parameters and their "
+                       "defaults (null = required); set with --set name=value",
+                       "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
             "defaults": {"type": "object"},
             "blocks": {"type": "object", "additionalProperties": {"anyOf": [
                 layer_list,
@@ -94,6 +105,6 @@ def network_schema() -> dict[str, Any]:
         "$defs": {
             "entry": {"anyOf": [
                 {"type": "string", "description": "a kind with no fields (relu, bn) or a block"},
-                *with_kind, *short_forms, *blocks, block_use]},
+                *with_kind, by_param, *short_forms, *blocks, block_use]},
         },
     }

@@ -9,8 +9,9 @@ from math import prod
 from typing import Any
 
 from convcalc.errors import SpecError
+from convcalc.limits import MAX_INT
+from convcalc.numbers import NumberError, parse_whole, shown, value_text
 
-_SEPARATORS = re.compile(r"\s*[x×X*,]\s*")
 MAX_RANK = 3
 
 
@@ -42,26 +43,35 @@ class Shape:
         return "×".join(str(n) for n in (*self.spatial, self.channels))
 
 
+_SHAPE = re.compile(r"[0-9]+(?:[x×X][0-9]+)*")
+
+
 def parse_shape(text: str, *, channels_first: bool = False) -> Shape:
     """Parse `12x12x3` (H×W×C), `5x4` (L×C), `16x112x112x3` (D×H×W×C) or `100` (a vector).
 
     With `channels_first`, the first number is the channel count: `8x7x7` = 8 channels of 7×7.
-    `x`, `×`, `*` and `,` all separate numbers.
+    Numbers are separated by `x` (or `×`); nothing else is a shape.
     """
-    raw = text.strip()
-    parts = [p for p in _SEPARATORS.split(raw) if p != ""] if raw else []
     allowed = "write H×W×C such as 12x12x3 (also L×C, D×H×W×C, or a channel count alone)"
-    if not parts:
+    if not isinstance(text, str):
+        raise SpecError(f"a shape is text such as 12x12x3, got {type(text).__name__}")
+    raw = text.strip()
+    if not raw:
         raise SpecError(f"empty shape; {allowed}")
+    if not _SHAPE.fullmatch(raw):
+        hint = " (separate the sizes with x, not commas)" if "," in raw else ""
+        raise SpecError(f"bad shape {shown(text)}{hint}; {allowed}")
     numbers: list[int] = []
-    for part in parts:
-        if not re.fullmatch(r"[0-9_]+", part):
-            raise SpecError(f"bad shape {text!r}: {part!r} is not a whole number; {allowed}")
-        numbers.append(int(part))
+    for part in re.split(r"[x×X]", raw):
+        try:
+            numbers.append(parse_whole(part))
+        except NumberError as e:
+            raise SpecError(f"bad shape {shown(text)}: {e}; {allowed}") from None
     if len(numbers) > MAX_RANK + 1:
-        raise SpecError(f"bad shape {text!r}: {len(numbers) - 1} spatial axes; at most {MAX_RANK}")
+        raise SpecError(f"bad shape {shown(text)}: {len(numbers) - 1} spatial axes; at most "
+                        f"{MAX_RANK}")
     if any(n < 1 for n in numbers):
-        raise SpecError(f"bad shape {text!r}: every size must be ≥ 1")
+        raise SpecError(f"bad shape {shown(text)}: every size must be ≥ 1")
     if len(numbers) == 1:
         return Shape(numbers[0], ())
     if channels_first:
@@ -81,12 +91,14 @@ def coerce_shape(value: object, *, channels_first: bool = False) -> Shape:
             raise SpecError(f"input: unknown key(s) {sorted(unknown)}; allowed: channels, spatial")
         channels = value.get("channels")
         spatial = value.get("spatial", [])
-        if type(channels) is not int or channels < 1:
-            raise SpecError(f"input: channels must be a whole number ≥ 1, got {channels!r}")
+        if type(channels) is not int or not 1 <= channels <= MAX_INT:
+            raise SpecError(f"input: channels must be a whole number from 1 to 2^63 − 1, got "
+                            f"{value_text(channels)}")
         if not isinstance(spatial, list | tuple) or any(
-            type(n) is not int or n < 1 for n in spatial
+            type(n) is not int or not 1 <= n <= MAX_INT for n in spatial
         ):
-            raise SpecError(f"input: spatial must be a list of whole numbers ≥ 1, got {spatial!r}")
+            raise SpecError("input: spatial must be a list of whole numbers from 1 to 2^63 − 1, "
+                            f"got {value_text(spatial)}")
         if len(spatial) > MAX_RANK:
             raise SpecError(f"input: {len(spatial)} spatial axes; at most {MAX_RANK}")
         return Shape(channels, tuple(spatial))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,6 +51,12 @@ def suggest(word: str, choices: list[str]) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator} (not a whole number)"
+    if isinstance(value, int):
+        from convcalc.numbers import int_text
+
+        return int_text(value).replace(",", "")
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

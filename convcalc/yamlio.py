@@ -1,22 +1,28 @@
 """Safe YAML loading with limits, keeping the line and column of every mapping key and list item.
 
-Safe loading only (python tags refused); alias bombs bounded by counting the expanded size of the
-document; file size and nesting depth bounded before anything is built; duplicate keys refused.
+Safe loading only (no Python tags). Scalars resolve as YAML 1.2's core schema does, and the
+YAML 1.1 forms that change a number's meaning without a word are refused: `010` (octal 8 in
+1.1), `0x10`, `0b1`, `1:30` (sexagesimal 90), `1_000`. `yes`/`no`/`on`/`off` and dates stay
+text. Integers have at most `MAX_INT_DIGITS` digits; a float keeps the decimal it was written
+as. Limits are checked before the work they bound: bytes read (streams and devices too),
+nesting depth (from a pre-scan that is a true upper bound, else from the event stream), alias
+expansion (cycles refused), all before anything is built. Duplicate keys are refused; keys a
+merge key (`<<: *base`) brings may be overridden.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from convcalc.errors import Location, SpecError
+from convcalc.limits import MAX_EXPANDED_NODES, MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_YAML_DEPTH
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_DEPTH = 64
-MAX_EXPANDED_NODES = 2_000_000
+MAX_DEPTH = MAX_YAML_DEPTH
 
 
 class MarkedDict(dict[Any, Any]):
@@ -33,6 +39,12 @@ class MarkedList(list[Any]):
     start: tuple[int, int]
 
 
+class YamlFloat(float):
+    """A float from YAML that remembers the decimal it was written as (`0.1` stays 1/10)."""
+
+    text: str
+
+
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -40,8 +52,10 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 _BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_QUIRK = "tag:convcalc,2026:yaml11-number"
 
 
 class _Loader(_BASE):  # type: ignore[misc]
@@ -66,6 +80,10 @@ class _Loader(_BASE):  # type: ignore[misc]
             return tag
         return str(super().resolve(kind, value, implicit))
 
+    def fail(self, node: yaml.Node, message: str) -> SpecError:
+        line, col = _mark(node)
+        return SpecError(message, Location(file=self.file, line=line, column=col))
+
     def _child(self, node: yaml.Node) -> Any:
         """construct_object(node, deep=True), short-cut for plain text and decimal integers
         (immutable, so an alias to one needs no memo) and, in an alias-free document, for
@@ -75,10 +93,9 @@ class _Loader(_BASE):  # type: ignore[misc]
         if cls is yaml.ScalarNode:
             if tag == _STR:
                 return node.value
-            value = node.value
-            if tag == _INT and value.isascii() and value.isdigit() and (
-                    value[0] != "0" or value == "0"):
-                return int(value)
+            if tag == _INT:
+                assert isinstance(node, yaml.ScalarNode)
+                return self.construct_int(node)
         elif self.alias_free:
             if isinstance(node, yaml.MappingNode) and tag == _MAP:
                 return self.construct_mapping(node)
@@ -86,23 +103,48 @@ class _Loader(_BASE):  # type: ignore[misc]
                 return self.construct_sequence(node)
         return self.construct_object(node, deep=True)
 
+    def construct_int(self, node: yaml.ScalarNode) -> int:
+        text = node.value
+        if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+            raise self.fail(node, f"an integer of more than {MAX_INT_DIGITS} digits "
+                                  f"({len(text.lstrip('+-')):,} digits); sizes are int64")
+        return int(text)
+
+    def construct_float(self, node: yaml.ScalarNode) -> float:
+        text = node.value
+        special = {".inf": "inf", ".nan": "nan"}.get(text.lstrip("+-").lower())
+        value = YamlFloat(float(text[0] + special if special and text[0] in "+-" else
+                                special or text))
+        value.text = text
+        return value
+
+    def construct_quirk(self, node: yaml.ScalarNode) -> Any:
+        raise self.fail(node, f"{node.value!r} reads differently in YAML 1.1 and 1.2 (a leading "
+                              "zero, 0x…/0o…/0b…, 1:30 or 1_000): write a plain decimal number, "
+                              "or quote it to mean text")
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         result = MarkedDict()
         result.marks = {}
         result.start = _mark(node)
+        explicit = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
         self.flatten_mapping(node)
-        for key_node, value_node in node.value:
+        merged = len(node.value) - explicit
+        # flatten_mapping puts what merge keys bring first; explicit keys may override those
+        from_merge: set[Any] = set()
+        for i, (key_node, value_node) in enumerate(node.value):
             key = self._child(key_node)
             if not isinstance(key, str | int | float | bool) and key is not None:
-                line, col = _mark(key_node)
-                raise SpecError("a mapping key must be text",
-                                Location(file=self.file, line=line, column=col))
-            if key in result:
-                line, col = _mark(key_node)
-                raise SpecError(f"duplicate key '{key}' (first at line {result.marks[key][0]})",
-                                Location(file=self.file, line=line, column=col))
+                raise self.fail(key_node, "a mapping key must be text")
+            if i >= merged and key in result and key not in from_merge:
+                raise self.fail(key_node, f"duplicate key {_key_text(key)} (first at line "
+                                          f"{result.marks[key][0]})")
             result[key] = self._child(value_node)
             result.marks[key] = _mark(key_node)
+            if i < merged:
+                from_merge.add(key)
+            else:
+                from_merge.discard(key)
         return result
 
     def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
@@ -112,23 +154,52 @@ class _Loader(_BASE):  # type: ignore[misc]
         return result
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+def _key_text(key: Any) -> str:
+    text = repr(key) if isinstance(key, str) else str(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# YAML 1.2 core schema, plus a tag for the YAML 1.1 number forms that are refused
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in [
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_QUIRK, r"^[-+]?(?:0[0-9_]+(?:\.[0-9_]*)?|0[xXoObB][0-9a-fA-F_]*|[0-9][0-9_]*(?::[0-9_]+)+"
+             r"(?:\.[0-9_]*)?|[0-9]+_[0-9_]*(?:\.[0-9_]*)?)$", "-+0123456789"),
+    (_INT, r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+    (_FLOAT, r"^[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"
+             r"|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+]:
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+_Loader.add_constructor(_MAP, _Loader.construct_mapping)
+_Loader.add_constructor(_SEQ, _Loader.construct_sequence)
+_Loader.add_constructor(_INT, _Loader.construct_int)
+_Loader.add_constructor(_FLOAT, _Loader.construct_float)
+_Loader.add_constructor(_QUIRK, _Loader.construct_quirk)
 
 
 _BRACKETS = re.compile(r"[^\[\]{}]+")
-_INDENT = re.compile(r"^[ -]*", re.MULTILINE)
+_INDICATOR = re.compile(r"(?:^|(?<=\s))[-?:](?=\s|$)")
+_LEADING = re.compile(r"^ *")
 
 
 def _surely_shallow(text: str) -> bool:
-    """True when the text cannot nest deeper than MAX_DEPTH: every level needs one more
-    bracket or one more column of indentation (quoted brackets only make this stricter)."""
+    """True when the text cannot nest deeper than MAX_DEPTH. An upper bound: in block style
+    every level costs a column of indentation or an indicator (`- `, `? `, `: `) on its line,
+    except a list at its key's indentation (at most one such level per two columns); flow
+    levels cost a bracket. Quoted text only makes the bound higher."""
     depth = deepest = 0
     for ch in _BRACKETS.sub("", text):
         depth = depth + 1 if ch in "[{" else max(0, depth - 1)
         deepest = max(deepest, depth)
-    indent = max((len(m) for m in _INDENT.findall(text)), default=0)
-    return deepest + indent < MAX_DEPTH
+    block = 0
+    for line in text.splitlines():
+        indent = len(_LEADING.match(line).group())  # type: ignore[union-attr]
+        block = max(block, 2 * (indent + len(_INDICATOR.findall(line))) + 2)
+        if deepest + block >= MAX_DEPTH:
+            return False
+    return deepest + block < MAX_DEPTH
 
 
 def _check_shape(text: str, file: str | None) -> int:
@@ -156,26 +227,36 @@ def _check_shape(text: str, file: str | None) -> int:
     return aliases
 
 
-def _expanded_size(node: yaml.Node) -> int:
-    """Nodes in the document once every alias is expanded (memoised: linear in the graph)."""
+def _expanded_size(node: yaml.Node, file: str | None) -> int:
+    """Nodes in the document once every alias is expanded (memoised: linear in the graph); an
+    alias inside the collection it refers to (`&a [*a]`) would never end, and is refused."""
     memo: dict[int, int] = {}
+    open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
         current, done = stack.pop()
         key = id(current)
-        if key in memo:
-            continue
         children: list[yaml.Node] = []
         if isinstance(current, yaml.SequenceNode):
             children = list(current.value)
         elif isinstance(current, yaml.MappingNode):
             children = [n for pair in current.value for n in pair]
         if done:
+            open_nodes.discard(key)
             total = 1 + sum(memo[id(c)] for c in children)
             memo[key] = min(total, MAX_EXPANDED_NODES + 1)
             continue
+        if key in memo:
+            continue
+        open_nodes.add(key)
         stack.append((current, True))
-        stack.extend((c, False) for c in children if id(c) not in memo)
+        for c in children:
+            if id(c) in open_nodes:
+                line, col = _mark(c)
+                raise SpecError("an alias refers to a collection that contains it (an endless "
+                                "document)", Location(file=file, line=line, column=col))
+            if id(c) not in memo:
+                stack.append((c, False))
     return memo[id(node)]
 
 
@@ -184,19 +265,18 @@ def _yaml_error(e: yaml.YAMLError, file: str | None) -> SpecError:
     problem = getattr(e, "problem", None) or str(e).splitlines()[0]
     if "could not determine a constructor" in str(e):
         problem = "tags such as !!python/... are not allowed (safe YAML only)"
+    loc = Location(file=file, line=mark.line + 1 if mark else None,
+                   column=mark.column + 1 if mark else None)
     if "maximum nesting depth" in str(problem):
         # libyaml (PyYAML ≥ 6.0.4) stops at its own depth limit while scanning ahead
         return SpecError(f"nesting deeper than {MAX_DEPTH} levels; flatten the spec or use named "
-                         "blocks", Location(file=file, line=mark.line + 1 if mark else None,
-                                            column=mark.column + 1 if mark else None))
-    loc = Location(file=file, line=mark.line + 1 if mark else None,
-                   column=mark.column + 1 if mark else None)
+                         "blocks", loc)
     return SpecError(f"not valid YAML: {problem}", loc)
 
 
 def load_yaml_text(text: str, file: str | None = None) -> Any:
     """Parse one YAML document safely, within the limits."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise SpecError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
                         Location(file=file))
     if not text.strip():
@@ -213,7 +293,7 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
             node = loader.get_single_node()
             if node is None:
                 raise SpecError("the file holds no document", Location(file=file))
-            if aliases and _expanded_size(node) > MAX_EXPANDED_NODES:
+            if aliases and _expanded_size(node, file) > MAX_EXPANDED_NODES:
                 raise SpecError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
                                 "(an alias bomb?)", Location(file=file))
             return loader.construct_document(node)
@@ -225,15 +305,29 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
         raise SpecError(f"nesting too deep (limit {MAX_DEPTH})", Location(file=file)) from None
 
 
+def read_capped(stream: IO[bytes], name: str) -> bytes:
+    """At most MAX_FILE_BYTES bytes; one byte more means the file is too large (a device such as
+    /dev/zero or an endless pipe is refused after reading that much, not read for ever)."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB (reading "
+                        "stopped there)", Location(file=name))
+    return data
+
+
 def load_yaml_file(path: str | Path) -> Any:
-    p = Path(path)
+    """A YAML file's document; `-` reads standard input."""
     name = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB "
-                            f"({size:,} bytes)", Location(file=name))
-        raw = p.read_bytes()
+        if name == "-":
+            raw = read_capped(sys.stdin.buffer, "<stdin>")
+            name = "<stdin>"
+        else:
+            p = Path(path)
+            if p.is_dir():
+                raise SpecError("is a directory, not a spec file", Location(file=name))
+            with p.open("rb") as handle:
+                raw = read_capped(handle, name)
     except FileNotFoundError:
         raise SpecError("no such file", Location(file=name)) from None
     except IsADirectoryError:

@@ -23,6 +23,8 @@ from torch_ref import (  # noqa: E402
     measure,
     measure_network,
     random_case,
+    row_supports,
+    spread_rows,
     stack_cases,
 )
 
@@ -56,9 +58,29 @@ def example_supports(name: str, inp: str | None) -> dict[str, object]:
             "supports": gradient_supports(net, report, positions, dust=0.0)}
 
 
+def dust_for(report: convcalc.NetworkReport) -> float:
+    """0 (every non-zero gradient counts: deep chains of small weights make legitimately tiny
+    ones), unless linear upsampling makes float noise where the exact weight is 0."""
+    linear = any(r.spec.kind_name == "upsample" and r.spec.mode != "nearest" for r in report.rows)
+    return 1e-12 if linear else 0.0
+
+
+def layer_fields() -> dict[str, object]:
+    """Per example: gradient supports at the centre of rows spread over the network."""
+    data: dict[str, object] = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        net = load_network(path)
+        report = convcalc.analyze_network(net)
+        data[path.stem] = row_supports(net, report, spread_rows(report), dust_for(report))
+    return data
+
+
 def main() -> None:
     import torch
 
+    if "--only-layer-fields" in sys.argv:
+        write("rf_layers.json", layer_fields(), {"torch": torch.__version__})
+        return
     rng = random.Random(SEED)
     cases = []
     for _ in range(COUNT):
@@ -77,6 +99,7 @@ def main() -> None:
     supports = {"examples": {n: example_supports(n, i) for n, i in RF_EXAMPLES.items()},
                 "stacks": stack_cases(random.Random(SEED + 1), RF_STACKS)}
     write("rf_supports.json", supports, meta)
+    write("rf_layers.json", layer_fields(), meta)
 
 
 def write(name: str, data: object, meta: dict[str, object]) -> None:

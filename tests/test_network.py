@@ -26,6 +26,7 @@ def fixture(name: str) -> Any:
 TORCHVISION = fixture("torchvision_totals.json")
 TORCH_NETS = fixture("torch_networks.json")
 RF = fixture("rf_supports.json")
+RF_LAYERS = fixture("rf_layers.json")
 
 # The figures the issue quotes from torchvision (params, MACs = FlopCounterMode FLOPs / 2).
 PUBLISHED = {
@@ -151,6 +152,40 @@ def test_random_stack_fields_equal_live_gradient_support() -> None:
     for case in stack_cases(random.Random(), 40):
         report = convcalc.analyze_network(case["spec"])
         assert [_interval(report, p, clip=False) for p in case["positions"]] == case["supports"]
+
+
+def _clipped(row: Any, position: list[int], spatial: tuple[int, ...]) -> list[list[int] | None]:
+    out: list[list[int] | None] = []
+    for axis, p in enumerate(position):
+        interval = row.receptive_field[axis].interval(p)
+        out.append(None if interval is None else
+                   [max(interval[0], 0), min(interval[1], spatial[axis] - 1)])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(RF_LAYERS))
+def test_layer_fields_equal_gradient_support_fixture(name: str) -> None:
+    """At rows spread over every example (gates, LayerNorm, transposed convs included), the
+    field of the centre unit equals the support of PyTorch's gradient, clipped to the image."""
+    report = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml")
+    rows = {r.path: r for r in report.rows}
+    for case in RF_LAYERS[name]:
+        got = _clipped(rows[case["row"]], case["position"], report.input.spatial)
+        assert got == case["support"], case["row"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["efficientnet_b0", "convnext_tiny", "unet_small"])
+def test_layer_fields_equal_live_gradient_support(name: str) -> None:
+    pytest.importorskip("torch")
+    from torch_ref import row_supports, spread_rows
+
+    net = load_network(ROOT / "examples" / f"{name}.yaml")
+    report = convcalc.analyze_network(net)
+    chosen = spread_rows(report, 3)
+    for index, case in zip(chosen, row_supports(net, report, chosen, 0.0), strict=True):
+        row = report.rows[index]
+        assert _clipped(row, case["position"], report.input.spatial) == case["support"]
 
 
 def test_transposed_field_beats_the_plain_recurrence() -> None:

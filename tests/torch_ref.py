@@ -136,217 +136,28 @@ def random_case(rng: random.Random) -> tuple[Spec, dict[str, Any]]:
 # --- whole networks ----------------------------------------------------------------------------
 
 
-def _module_for(spec: Any, in_shape: Any, *, avg_for_max: bool = False) -> Any:
-    """A torch module for one convcalc layer model, given its input Shape."""
-    import torch
-
-    nn = torch.nn
-    kind = spec.kind
-    rank = len(in_shape.spatial)
-    c = in_shape.channels
-    conv_cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1] if rank else None
-
-    def conv(cin: int, cout: int, kernel: Any, *, stride: Any = 1, padding: Any = 0,
-             dilation: Any = 1, groups: int = 1, bias: bool = True) -> Any:
-        return conv_cls(cin, cout, _axes(kernel, rank), stride=_axes(stride, rank),
-                        padding=padding if isinstance(padding, str) else _axes(padding, rank),
-                        dilation=_axes(dilation, rank), groups=groups, bias=bias)
-
-    if kind in ("conv", "grouped", "dilated"):
-        return conv(c, spec.out, spec.kernel, stride=spec.stride, padding=spec.padding,
-                    dilation=spec.dilation, groups=spec.groups, bias=spec.bias)
-    if kind in ("pointwise", "pointwise_group"):
-        return conv(c, spec.out, 1, stride=spec.stride, groups=spec.groups, bias=spec.bias)
-    if kind == "depthwise":
-        return conv(c, c * spec.multiplier, spec.kernel, stride=spec.stride,
-                    padding=spec.padding, dilation=spec.dilation, groups=c, bias=spec.bias)
-    if kind == "dwsep":
-        mid = c * spec.multiplier
-        return nn.Sequential(conv(c, mid, spec.kernel, stride=spec.stride, padding=spec.padding,
-                                  dilation=spec.dilation, groups=c, bias=spec.bias),
-                             conv(mid, spec.out, 1, bias=spec.bias))
-    if kind in ("transposed", "maxpool", "avgpool"):
-        data = spec.model_dump(exclude={"name"})
-        if kind == "maxpool" and avg_for_max:
-            data = {k: v for k, v in data.items() if k != "dilation"} | {"kind": "avgpool"}
-            if spec.dilation not in (1, [1] * rank):
-                return nn.MaxPool2d(1)  # not used in RF tests
-        return build(data, rank, c)
-    if kind in ("global_avgpool", "adaptive_avgpool"):
-        size = 1 if kind == "global_avgpool" else _axes(spec.output_size, rank)
-        return (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)[rank - 1](size)
-    if kind == "linear":
-        return nn.Sequential(nn.Flatten(), nn.Linear(in_shape.elements, spec.out,
-                                                     bias=spec.bias))
-    if kind == "flatten":
-        return nn.Flatten()
-    if kind == "batchnorm":
-        return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[max(rank, 1) - 1](
-            c, affine=spec.affine)
-    if kind == "upsample":
-        modes = {"nearest": "nearest", "linear": ("linear", "bilinear", "trilinear")[rank - 1],
-                 "bilinear": "bilinear", "trilinear": "trilinear"}
-        scale = tuple(float(s) for s in _axes(spec.scale, rank))
-        return nn.Upsample(scale_factor=scale, mode=modes[spec.mode])
-    if kind == "shuffle":
-        return nn.ChannelShuffle(spec.groups)
-    if kind == "octave":
-        return _Octave(spec, in_shape)
-    acts = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hardswish": nn.Hardswish,
-            "hardsigmoid": nn.Hardsigmoid, "silu": nn.SiLU, "sigmoid": nn.Sigmoid,
-            "gelu": nn.GELU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU,
-            "dropout": nn.Dropout, "identity": nn.Identity}
-    if kind in acts:
-        return acts[kind]()
-    if kind == "softmax":
-        return nn.Softmax(dim=1)
-    raise NotImplementedError(kind)
-
-
-def _octave_class() -> Any:
-    import torch
-
-    nn = torch.nn
-    from convcalc import formulas as F
-
-    class Octave(nn.Module):  # type: ignore[misc]
-        """Octave conv on one tensor: low channels pooled in, upsampled out (free ops)."""
-
-        def __init__(self, spec: Any, in_shape: Any) -> None:
-            super().__init__()
-            rank = len(in_shape.spatial)
-            self.h_in, self.l_in = F.octave_split(in_shape.channels, spec.alpha_in)
-            self.h_out, self.l_out = F.octave_split(spec.out, spec.alpha_out)
-            self.stride = spec.stride
-            k, p = _axes(spec.kernel, rank), _axes(spec.padding, rank)
-
-            def conv(a: int, b: int, bias: bool) -> Any:
-                if a == 0 or b == 0:
-                    return None
-                return nn.Conv2d(a, b, k, padding=p, bias=spec.bias and bias)
-
-            self.hh = conv(self.h_in, self.h_out, True)
-            self.hl = conv(self.h_in, self.l_out, not self.l_in)
-            self.lh = conv(self.l_in, self.h_out, False)
-            self.ll = conv(self.l_in, self.l_out, True)
-            self.pool = nn.AvgPool2d(2)
-            self.up = nn.Upsample(scale_factor=2.0, mode="nearest")
-
-        def forward(self, x: Any) -> Any:
-            xh, xl = x[:, : self.h_in], x[:, self.h_in:]
-            xl = self.pool(xl) if self.l_in else None
-            if self.stride == 2:
-                xh = self.pool(xh)
-                xl = self.pool(xl) if xl is not None else None
-            yh = self.hh(xh) if self.hh is not None else 0
-            if self.lh is not None:
-                yh = yh + self.up(self.lh(xl))
-            outs = [yh]
-            if self.l_out:
-                yl = self.hl(self.pool(xh)) if self.hl is not None else 0
-                if self.ll is not None:
-                    yl = yl + self.ll(xl)
-                outs.append(self.up(yl))
-            return torch.cat(outs, dim=1)
-
-    return Octave
-
-
-def _Octave(spec: Any, in_shape: Any) -> Any:
-    return _octave_class()(spec, in_shape)
-
-
 def build_network(net: Any, report: Any, *, avg_for_max: bool = False) -> tuple[Any, list[Any]]:
-    """A torch module mirroring a parsed convcalc Network, and (row, module) for every leaf in
-    row order, to compare per-layer shapes with hooks. Shapes are threaded like the engine does;
-    torch itself checks that every layer accepts what it is given."""
+    """The network as `convcalc export` writes it in torch, and (row, module) for every row, to
+    compare per-layer shapes with hooks. `avg_for_max` turns max-pools into average pools of
+    the same geometry (for gradient supports, where max would pick one input)."""
     import torch
 
-    from convcalc.network import BranchesNode, LayerNode, ResidualNode, SeqNode
-    from convcalc.shapes import Shape
+    from convcalc.bridges.pytorch_export import export_pytorch
 
-    nn = torch.nn
-    rows = list(report.rows)
-    position = 0
-    leaves: list[Any] = []
-
-    class Seq(nn.Module):  # type: ignore[misc]
-        def __init__(self, items: list[Any]) -> None:
-            super().__init__()
-            self.items = nn.ModuleList(items)
-
-        def forward(self, x: Any) -> Any:
-            for m in self.items:
-                x = m(x)
-            return x
-
-    class Residual(nn.Module):  # type: ignore[misc]
-        def __init__(self, body: Any, shortcut: Any) -> None:
-            super().__init__()
-            self.body, self.shortcut = body, shortcut
-
-        def forward(self, x: Any) -> Any:
-            return self.body(x) + (self.shortcut(x) if self.shortcut is not None else x)
-
-    class Branches(nn.Module):  # type: ignore[misc]
-        def __init__(self, paths: list[Any], merge: str, sizes: list[int] | None) -> None:
-            super().__init__()
-            self.paths, self.merge, self.sizes = nn.ModuleList(paths), merge, sizes
-
-        def forward(self, x: Any) -> Any:
-            inputs = torch.split(x, self.sizes, dim=1) if self.sizes else [x] * len(self.paths)
-            outs = [p(i) for p, i in zip(self.paths, inputs, strict=True)]
-            if self.merge == "concat":
-                return torch.cat(outs, dim=1)
-            total = outs[0]
-            for o in outs[1:]:
-                total = total + o
-            return total
-
-    def leaf() -> tuple[Any, Any]:
-        nonlocal position
-        row = rows[position]
-        position += 1
-        module = _module_for(row.spec, row.report.input, avg_for_max=avg_for_max)
-        leaves.append((row, module))
-        return module, row.report.output
-
-    def make(node: Any, shape: Any) -> tuple[Any, Any]:
-        if isinstance(node, LayerNode):
-            return leaf()
-        if isinstance(node, SeqNode):
-            items = []
-            for child in node.children:
-                module, shape = make(child, shape)
-                items.append(module)
-            return Seq(items), shape
-        if isinstance(node, ResidualNode):
-            body, out = make(node.body, shape)
-            if node.shortcut is None:
-                return Residual(body, None), out
-            if node.shortcut == "auto":
-                if out == shape:
-                    return Residual(body, None), out
-                conv, _ = leaf()
-                bn, _ = leaf()
-                return Residual(body, Seq([conv, bn])), out
-            short, _ = make(node.shortcut, shape)
-            return Residual(body, short), out
-        if isinstance(node, BranchesNode):
-            made = [make(p, shape) for p in node.paths]
-            outs = [m[1] for m in made]
-            merged = (Shape(sum(o.channels for o in outs), outs[0].spatial)
-                      if node.merge == "concat" else outs[0])
-            return Branches([m[0] for m in made], node.merge, None), merged
-        n = len(node.paths)
-        sizes = list(node.sizes) if node.sizes else [shape.channels // n] * n
-        made = [make(p, shape.with_channels(c)) for p, c in zip(node.paths, sizes, strict=True)]
-        outs = [m[1] for m in made]
-        return (Branches([m[0] for m in made], "concat", sizes),
-                Shape(sum(o.channels for o in outs), outs[0].spatial))
-
-    model, _ = make(net.root, report.input)
-    assert position == len(rows), "every row becomes a torch module"
+    del net  # the report carries the expanded network
+    namespace: dict[str, Any] = {}
+    exec(compile(export_pytorch(report), f"<export {report.name}>", "exec"), namespace)
+    model = namespace["build"]()
+    if avg_for_max:
+        nn = torch.nn
+        avg = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}
+        for name, module in list(model.named_modules()):
+            if type(module) in avg:
+                parent, _, child = name.rpartition(".")
+                pooled = avg[type(module)](module.kernel_size, module.stride, module.padding,
+                                           ceil_mode=module.ceil_mode)
+                model.get_submodule(parent).add_module(child, pooled)
+    leaves = [(row, model.get_submodule(row.path)) for row in report.rows]
     return model, leaves
 
 
@@ -417,6 +228,77 @@ def gradient_supports(net: Any, report: Any, positions: list[list[int]],
             support.append([int(idx.min()), int(idx.max())] if len(idx) else None)
         out.append(support)
     return out
+
+
+def row_supports(net: Any, report: Any, rows: list[int], dust: float = 1e-9) -> list[Any]:
+    """For each row index, the [lo, hi] per axis of the input pixels on which the centre
+    position of that row's output depends, over all its channels (convcalc's field is the
+    union over channels: concat and octave outputs see different fields per channel):
+    PyTorch's gradient, clipped to the image as gradients are. Weights and input are random
+    and positive (a fixed seed), biases zero, activations identities, max-pools average pools:
+    nothing cancels or vanishes by accident (a LayerNorm on a constant input, or uniform
+    weights after it, would). `dust` drops float noise below that share of the largest
+    gradient (bilinear upsampling's exact zeros come out as 1e-17); 0 keeps everything."""
+    import torch
+
+    model, leaves = build_network(net, report, avg_for_max=True)
+    acts = (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Tanh, torch.nn.Hardswish, torch.nn.SiLU,
+            torch.nn.GELU, torch.nn.LeakyReLU)
+    gates = (torch.nn.Sigmoid, torch.nn.Hardsigmoid)
+    for name, module in list(model.named_modules()):
+        parent, _, child = name.rpartition(".")
+        if isinstance(module, acts):
+            model.get_submodule(parent).add_module(child, torch.nn.Identity())
+        elif isinstance(module, gates):
+            # a gate stays bounded (as the identity, gated trunks square at every block and
+            # overflow) and strictly increasing (a hard sigmoid's flat ends have no gradient)
+            model.get_submodule(parent).add_module(child, torch.nn.Sigmoid())
+    generator = torch.Generator().manual_seed(20261201)
+    with torch.no_grad():
+        for p_name, p in model.named_parameters():
+            if p_name.endswith("bias"):
+                p.zero_()
+            else:
+                fan_in = p[0].numel() if p.dim() > 1 else 1
+                p.copy_((torch.rand(p.shape, generator=generator) + 0.5) / fan_in)
+    model.eval()
+    model.double()
+    shape = report.input
+    x0 = torch.rand(1, shape.channels, *shape.spatial, generator=generator,
+                    dtype=torch.float64) + 0.5
+    out: list[Any] = []
+    for index in rows:
+        row, _ = leaves[index]
+        module = model.get_submodule(row.path)
+        seen: list[Any] = []
+        hook = module.register_forward_hook(lambda mod, i, o, seen=seen: seen.append(o))
+        x = x0.clone().requires_grad_(True)
+        model(x)
+        hook.remove()
+        centre = tuple(n // 2 for n in seen[0].shape[2:])
+        seen[0][(0, slice(None), *centre)].sum().backward()
+        grad = x.grad[0].abs().sum(dim=0)
+        assert bool(torch.isfinite(grad).all()), f"{row.path}: the gradient is not finite"
+        grad = torch.where(grad > grad.max() * dust, grad, torch.zeros_like(grad))
+        support = []
+        for axis in range(len(shape.spatial)):
+            others = [d for d in range(grad.dim()) if d != axis]
+            mask = grad.amax(dim=others) > 0 if others else grad > 0
+            idx = torch.nonzero(mask).flatten()
+            support.append([int(idx.min()), int(idx.max())] if len(idx) else None)
+        out.append({"row": row.path, "position": list(centre), "support": support})
+    return out
+
+
+def spread_rows(report: Any, count: int = 8) -> list[int]:
+    """Up to `count` row indices with a spatial output, spread over the network, the last one
+    included."""
+    spatial = [i for i, r in enumerate(report.rows) if r.report.output.spatial]
+    if not spatial:
+        return []
+    step = max(1, len(spatial) // count)
+    chosen = spatial[::step][:count - 1]
+    return sorted({*chosen, spatial[-1]})
 
 
 def random_stack(rng: random.Random) -> dict[str, Any]:

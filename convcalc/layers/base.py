@@ -25,20 +25,16 @@ Bias = bool
 
 def _to_fraction(value: Any) -> Fraction:
     """α as an exact fraction: 0.125 → 1/8 (via its decimal text), "1/8" → 1/8."""
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, Fraction):
-        result = value
-    elif isinstance(value, int | float | str):
-        try:
-            result = Fraction(str(value))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{value!r} is not a number") from None
-    else:
-        raise ValueError(f"expected a number in [0, 1), got {type(value).__name__}")
+    result = _exact(value)
     if not 0 <= result < 1:
-        raise ValueError(f"must be in [0, 1), got {value}")
+        raise ValueError(f"must be in [0, 1), got {_text(value)}")
     return result
+
+
+def _text(value: Any) -> str:
+    from convcalc.numbers import value_text
+
+    return value_text(value) if not isinstance(value, float) else repr(value)
 
 
 Alpha = Annotated[
@@ -71,14 +67,14 @@ def _exact(value: Any) -> Fraction:
 def _probability(value: Any) -> Fraction:
     result = _exact(value)
     if not 0 <= result <= 1:
-        raise ValueError(f"must be in [0, 1], got {value}")
+        raise ValueError(f"must be in [0, 1], got {_text(value)}")
     return result
 
 
 def _positive(value: Any) -> Fraction:
     result = _exact(value)
     if result <= 0:
-        raise ValueError(f"must be > 0, got {value}")
+        raise ValueError(f"must be > 0, got {_text(value)}")
     return result
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from convcalc.layers.base import LayerSpec, Positive, PosInt, need_spatial
+from convcalc.layers.base import LayerSpec, PosInt, Positive, need_spatial
 from convcalc.layers.composite import run_parts
 from convcalc.layers.conv import conv_report
 from convcalc.layers.pool import adaptive_report
@@ -40,7 +40,7 @@ class SqueezeExcitation(LayerSpec):
     def apply(self, shape: Shape) -> LayerReport:
         need_spatial(shape, self.kind)
         c = shape.channels
-        s = self.squeeze if self.squeeze is not None else max(1, floor(self.ratio * c))
+        s = self.squeeze if self.squeeze is not None else max(1, floor((self.ratio or 0) * c))
         pooled = Shape(c, (1,) * shape.rank)
         parts = [adaptive_report("global_avgpool", "avgpool", shape, 1), *run_parts(pooled, [
             ("fc1", lambda x: conv_report("pointwise", "fc1", x, out=s, kernel=1)),

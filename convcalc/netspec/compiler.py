@@ -107,9 +107,8 @@ class Compiler:
             fld: str | None = None) -> Location:
         marks = getattr(container, "marks", None)
         line = col = None
-        if isinstance(marks, dict) and key in marks:
-            line, col = marks[key]
-        elif isinstance(marks, list) and isinstance(key, int) and 0 <= key < len(marks):
+        if (isinstance(marks, dict) and key in marks) or (
+                isinstance(marks, list) and isinstance(key, int) and 0 <= key < len(marks)):
             line, col = marks[key]
         return Location(file=self.file, line=line, column=col, path=spec_path, name=name,
                         field=fld)

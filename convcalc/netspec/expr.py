@@ -102,7 +102,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int]] = {
     "ceil": (lambda x: math.ceil(Fraction(x)), 1, 1),
     "floor": (lambda x: math.floor(Fraction(x)), 1, 1),
     "int": (_int, 1, 1),
-    "abs": (lambda x: abs(x), 1, 1),
+    "abs": (abs, 1, 1),
     "make_divisible": (make_divisible, 1, 3),
 }
 """name → (function, fewest arguments, most arguments)."""
@@ -148,10 +148,10 @@ def _prepare(text: str) -> str:
         if i % 2:
             out.append(piece)
             continue
-        piece = re.sub(r"\$(?=[A-Za-z_])", "", piece)
-        piece = re.sub(r"(?<![\w.])true(?!\w)", "True", piece)
-        piece = re.sub(r"(?<![\w.])false(?!\w)", "False", piece)
-        out.append(re.sub(r"(?<![\w.])in(?!\w)", IN_CHANNELS, piece))
+        code = re.sub(r"\$(?=[A-Za-z_])", "", piece)
+        code = re.sub(r"(?<![\w.])true(?!\w)", "True", code)
+        code = re.sub(r"(?<![\w.])false(?!\w)", "False", code)
+        out.append(re.sub(r"(?<![\w.])in(?!\w)", IN_CHANNELS, code))
     return "".join(out)
 
 

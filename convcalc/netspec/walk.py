@@ -9,6 +9,7 @@ so that one run reports every problem in file order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -138,12 +139,13 @@ class Walk:
             if found is not None:
                 found.uses += 1
                 continue
+            kept = problem
             if self.uses and "passed by" not in problem.message:
                 use = self.uses[-1]
                 line = f" at line {use.line}" if use.line is not None else ""
-                problem = type(problem)(f"{problem.message}; passed by {use.path} "
-                                        f"({use.name}){line}", loc)
-            self.records[key] = _Record(problem)
+                kept = type(problem)(f"{problem.message}; passed by {use.path} ({use.name}){line}",
+                                     loc)
+            self.records[key] = _Record(kept)
             if len(self.records) >= MAX_ERRORS:
                 raise _Stop
 
@@ -348,7 +350,7 @@ class Walk:
             raise SpecError(f"block '{block_name}' uses itself "
                             f"({' → '.join([*self.active, block_name])})", where)
         local = dict(self.globals)
-        for k, v in args.items():
+        for k in args:
             if k not in block.params:
                 from convcalc.spec import suggest
 
@@ -398,6 +400,8 @@ class Walk:
             level = ns.sub(ns.name(label)) if label is not None else ns
         start = shape
         copies: list[TNode] = []
+        only = e.body.items[0] if len(e.body.items) == 1 else None
+        copy_label = only.block if isinstance(only, UseT) else "repeat"
         for i in range(count):
             copy_env = env.child({INDEX: i})
             copy_env.in_channels = shape.channels if shape is not None else UNKNOWN
@@ -406,8 +410,8 @@ class Walk:
             else:
                 host = level if level is not None else ns
                 copy_ns = host.sub(host.number())
-            result = self.group(e.body, copy_env, copy_ns, shape, state, "repeat")
-            shape, state, node = self.close(copy_ns.prefix, "repeat", result)
+            result = self.group(e.body, copy_env, copy_ns, shape, state, copy_label)
+            shape, state, node = self.close(copy_ns.prefix, copy_label, result)
             if node is not None:
                 copies.append(node)
         if shape is None or start is None or state is None:
@@ -661,11 +665,8 @@ def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape:
                  state: RFState) -> tuple[Walk, Shape, RFState, TSeq]:
     """Expand `net` on `shape`; raises the problems found (all of them, in file order)."""
     walk = Walk(net, apply, dict(params))
-    bias = net.defaults.get("bias", True)
-    try:
-        walk.auto_bias = bool(evaluate(bias, Env(dict(params))))
-    except (ExprError, NumberError):
-        pass
+    with contextlib.suppress(ExprError, NumberError):
+        walk.auto_bias = bool(evaluate(net.defaults.get("bias", True), Env(dict(params))))
     for problem in net.problems:
         walk.record(problem)
     out: Shape | None = None

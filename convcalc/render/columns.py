@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+from convcalc.numbers import decimal_text
+
 Row = Mapping[str, Any]
 
 
@@ -23,7 +25,7 @@ def si(value: int) -> str:
     """1228800 → 1.23 M (display only)."""
     for div, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
         if abs(value) >= div:
-            return f"{value / div:.2f} {unit}"
+            return f"{decimal_text(Fraction(value, div))} {unit}"
     return str(value)
 
 
@@ -39,10 +41,16 @@ def axes_text(values: Sequence[Any]) -> str:
     return "×".join(str(v) for v in values) if values else "–"
 
 
-def percent_text(value: Fraction | float | None) -> str:
+def percent_text(value: Fraction | int | None) -> str:
+    """An exact percentage, rounded to 2 places on integers (never through a float)."""
     if value is None:
         return ""
-    return f"{float(value):.2f} %"
+    return f"{decimal_text(value)} %"
+
+
+def ratio_percent(value: Fraction | int | None) -> str:
+    """A ratio (1/25) shown as a percentage (4.00 %)."""
+    return "" if value is None else percent_text(100 * value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +92,8 @@ COLUMNS: dict[str, Column] = {c.key: c for c in [
     Column("output_elements", "out elems", _mem("output_elements"), thousands),
     Column("access_cost", "mem access", _mem("access_cost"), thousands),
     Column("macs_share", "MACs %", lambda r: r.get("macs_share"), percent_text),
-    Column("params_ratio", "params %", lambda r: r.get("params_ratio"), percent_text),
-    Column("macs_ratio", "MACs %", lambda r: r.get("macs_ratio"), percent_text),
+    Column("params_ratio", "params %", lambda r: r.get("params_ratio"), ratio_percent),
+    Column("macs_ratio", "MACs %", lambda r: r.get("macs_ratio"), ratio_percent),
     Column("error", "note", lambda r: r.get("error"), lambda v: v or "", "left"),
 ]}
 

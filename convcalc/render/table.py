@@ -85,7 +85,8 @@ def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
 def build_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
                 title: str | None, bar_key: str | None, bar_width: int,
                 total: Mapping[str, Any] | None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(title=Text(title) if title is not None else None, box=box.SIMPLE_HEAD,
+                  pad_edge=False, title_justify="left")
     folding = ("path", "fields", "meaning")
     for c in columns:
         table.add_column(c.header, justify=c.justify, no_wrap=c.key not in folding,
@@ -114,12 +115,12 @@ def build_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
 
 def metric_table(row: Mapping[str, Any], columns: Sequence[Column], title: str) -> Table:
     """One layer, one metric per line: the registry's columns read vertically."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_header=False,
-                  pad_edge=False)
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD, title_justify="left",
+                  show_header=False, pad_edge=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     for c in columns:
-        table.add_row(c.header, c.show(c.raw(row)))
+        table.add_row(Text(c.header), Text(c.show(c.raw(row))))
     return table
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from fractions import Fraction
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,9 @@ def _csv_value(value: Any) -> Any:
         return "x".join(str(v) for v in value)
     if value is None:
         return ""
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}" if value.denominator != 1 else \
+            value.numerator
     return value
 
 

@@ -10,7 +10,18 @@ from convcalc.render.columns import LAYER_ROWS, pick, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
-from convcalc.report import Formula, LayerReport, NetworkReport, rf_to_dict
+from convcalc.numbers import decimal_text
+from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
+
+
+def fraction_label(value: Any) -> str:
+    """A swept value as a column label: 0.125 stays 0.125, 1/3 stays 1/3."""
+    if isinstance(value, Fraction):
+        for places in range(1, 7):
+            if (value * 10**places).denominator == 1:
+                return decimal_text(value, places)
+        return f"{value.numerator}/{value.denominator}"
+    return str(value)
 
 CONVENTIONS = (
     "MACs = multiply-accumulates; FLOPs = 2·MACs; bias adds are not in MACs; "
@@ -24,7 +35,7 @@ LAYER_METRICS = ["kind", "input", "output", "params", "weight_params", "bias_par
 
 def formula_value(f: Formula) -> str:
     if isinstance(f.value, Fraction):
-        return f"{float(f.value):.2f} %" if "%" in f.metric else f"{float(f.value):.6g}"
+        return f"{decimal_text(f.value)} %" if "%" in f.metric else decimal_text(f.value, 6)
     return thousands(f.value)
 
 
@@ -121,8 +132,8 @@ COMPARE_COLUMNS = ["variant", "output", "params", "macs", "flops", "rf_size", "a
 
 
 def _percent_row(data: dict[str, Any], r: Any) -> dict[str, Any]:
-    data["params_ratio"] = None if r.params_ratio is None else 100 * r.params_ratio
-    data["macs_ratio"] = None if r.macs_ratio is None else 100 * r.macs_ratio
+    data["params_ratio"] = r.params_ratio
+    data["macs_ratio"] = r.macs_ratio
     return data
 
 
@@ -151,9 +162,9 @@ def closed_form_lines(comparison: Any) -> list[str]:
     out = [f"[{i}] {r.variant} does not apply: {r.error}" for i, r in
            enumerate((r for r in comparison.results if r.report is None), start=1)]
     for variant, formula, closed, measured in comparison.closed_forms:
-        got = "" if measured is None else f"; measured {float(100 * measured):.2f} %"
+        got = "" if measured is None else f"; measured {decimal_text(100 * measured)} %"
         out.append(f"{variant}: MACs / {comparison.baseline} = {formula} = "
-                   f"{float(100 * closed):.2f} %{got}")
+                   f"{decimal_text(100 * closed)} %{got}")
     return out
 
 
@@ -191,7 +202,7 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
     """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
     if fmt is Format.json:
         return to_json(result.to_dict()) + "\n"
-    labels = [str(float(v)) if isinstance(v, Fraction) else str(v) for v in result.values]
+    labels = [fraction_label(v) for v in result.values]
     variants = [r.variant for r in result.comparisons[0].results]
     matrix: list[dict[str, Any]] = []
     for i, name in enumerate(variants):
@@ -199,7 +210,7 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
         for label, comp in zip(labels, result.comparisons, strict=True):
             r = comp.results[i]
             row[f"macs@{label}"] = None if r.report is None else r.report.macs
-            row[f"ratio@{label}"] = None if r.macs_ratio is None else 100 * r.macs_ratio
+            row[f"ratio@{label}"] = r.macs_ratio
         matrix.append(row)
     from convcalc.render.columns import Column, percent_text, si
 
@@ -208,7 +219,7 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
             macs, ratio = v
             if macs is None:
                 return "n/a"
-            return f"{si(macs)}\n{percent_text(ratio)}"
+            return f"{si(macs)}\n{percent_text(None if ratio is None else 100 * ratio)}"
 
         return Column(f"macs@{label}", f"{result.field}={label}",
                       lambda r: (r[f"macs@{label}"], r[f"ratio@{label}"]), show)
@@ -217,7 +228,7 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
         def getter(key: str, as_ratio: bool) -> Callable[[Mapping[str, Any]], Any]:
             def get(r: Mapping[str, Any]) -> Any:
                 value = r[key]
-                return f"{float(value):.6f}" if as_ratio and value is not None else value
+                return exact(value) if as_ratio and value is not None else value
 
             return get
 

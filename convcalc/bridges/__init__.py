@@ -1,0 +1,1 @@
+"""Bridges to other tools: PyTorch export, ONNX and PyTorch import."""

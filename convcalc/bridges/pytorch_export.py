@@ -1,0 +1,540 @@
+"""Export an analysed network as a PyTorch module: one readable file that imports only torch.
+
+Every level of the spec (a named block, a repeat copy, a branch path) becomes a submodule named
+as the spec names it, so convcalc's `layer2.0.conv1` is `model.get_submodule("layer2.0.conv1")`
+(and `model.layer2[0].conv1` where the names are Python words). A level whose layers simply
+follow each other is an `nn.Sequential`; one with residual adds, branches, splits or gates gets a
+small class whose `forward` says how its modules combine. Layers become the torch modules of
+the same name (`nn.Conv2d`, `nn.BatchNorm2d`, …); composite kinds become `nn.Sequential`s of
+their parts or a short class written out in the file (squeeze-and-excitation, octave conv).
+
+The file defines `build()` (returns the module) and `INPUT` (the input tensor's shape, batch 1).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from convcalc.report import NetworkReport
+from convcalc.shapes import Shape
+from convcalc.tree import TBranches, TLayer, TNode, TResidual, TSeq, TSplit
+
+# --- helper classes, written into the file when used -----------------------------------------
+
+HELPERS: dict[str, str] = {
+    "Level": '''
+class Level(nn.Module):
+    """A level of the network: its modules in order; a subclass's forward combines them."""
+
+    def __init__(self, modules):
+        super().__init__()
+        for name, module in modules:
+            self.add_module(name, module)
+''',
+    "LayerNorm2d": '''
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels at each position of an N×C×… tensor (ConvNeXt's)."""
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return super().forward(x)
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """Multiply each channel by a learnt factor γ (C parameters)."""
+
+    def __init__(self, channels, rank, init):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,) + (1,) * rank, float(init)))
+
+    def forward(self, x):
+        return self.gamma * x
+''',
+    "StochasticDepth": '''
+class StochasticDepth(nn.Module):
+    """Drop the input with probability p in training (per sample for mode "row"); identity in
+    eval mode (torchvision.ops.StochasticDepth)."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else (1,) * x.dim()
+        keep = 1.0 - self.p
+        noise = x.new_empty(shape).bernoulli_(keep)
+        return x * noise / keep if keep > 0.0 else x * noise
+''',
+    "SqueezeExcitation": '''
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation as torchvision.ops.SqueezeExcitation: global average pool, 1×1
+    conv, activation, 1×1 conv, gate; the gate multiplies the input."""
+
+    def __init__(self, channels, squeeze, rank, activation, gate):
+        super().__init__()
+        conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+        self.avgpool = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)[rank - 1](1)
+        self.fc1 = conv(channels, squeeze, 1)
+        self.activation = activation()
+        self.fc2 = conv(squeeze, channels, 1)
+        self.scale_activation = gate()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+''',
+    "Octave": '''
+class Octave(nn.Module):
+    """Octave convolution (Chen et al. 2019) on one tensor whose last `l_in` channels are the
+    low-frequency part: paths high→high, high→low, low→high, low→low; low maps live at half
+    resolution inside the layer (2×2 average pooling in, nearest ×2 upsampling out)."""
+
+    def __init__(self, h_in, l_in, h_out, l_out, kernel, padding, stride, bias, rank):
+        super().__init__()
+        conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+        self.h_in, self.l_in, self.l_out, self.stride = h_in, l_in, l_out, stride
+
+        def path(a, b, with_bias):
+            return conv(a, b, kernel, padding=padding, bias=bias and with_bias) if a and b else None
+
+        self.hh = path(h_in, h_out, True)
+        self.hl = path(h_in, l_out, not l_in)
+        self.lh = path(l_in, h_out, False)
+        self.ll = path(l_in, l_out, True)
+        self.pool = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[rank - 1](2)
+        self.up = nn.Upsample(scale_factor=2.0, mode="nearest")
+
+    def forward(self, x):
+        xh, xl = x[:, : self.h_in], x[:, self.h_in:]
+        xl = self.pool(xl) if self.l_in else None
+        if self.stride == 2:
+            xh = self.pool(xh)
+            xl = self.pool(xl) if xl is not None else None
+        yh = self.hh(xh) if self.hh is not None else 0
+        if self.lh is not None:
+            yh = yh + self.up(self.lh(xl))
+        outs = [yh]
+        if self.l_out:
+            yl = self.hl(self.pool(xh)) if self.hl is not None else 0
+            if self.ll is not None:
+                yl = yl + self.ll(xl)
+            outs.append(self.up(yl))
+        return torch.cat(outs, dim=1)
+''',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One layer in torch: the constructor's code and how forward calls it (`{m}`, `{x}`)."""
+
+    ctor: str
+    call: str = "{m}({x})"
+    helpers: tuple[str, ...] = ()
+
+
+def _ax(value: Any) -> str:
+    """A per-axis field as torch takes it: 3 → 3, [3, 5] → (3, 5)."""
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(str(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def _num(value: Fraction | int | float) -> str:
+    return repr(float(value))
+
+
+def _dim(kind: str, rank: int) -> str:
+    return f"nn.{kind}{max(rank, 1)}d"
+
+
+def _conv(rank: int, cin: int, out: int, kernel: Any, *, stride: Any = 1, padding: Any = 0,
+          dilation: Any = 1, groups: int = 1, bias: bool = True) -> str:
+    args = [str(cin), str(out), _ax(kernel)]
+    if stride != 1:
+        args.append(f"stride={_ax(stride)}")
+    if padding != 0:
+        args.append(f"padding={_ax(padding)}")
+    if dilation != 1:
+        args.append(f"dilation={_ax(dilation)}")
+    if groups != 1:
+        args.append(f"groups={groups}")
+    if not bias:
+        args.append("bias=False")
+    return f"{_dim('Conv', rank)}({', '.join(args)})"
+
+
+def _seq(parts: list[tuple[str, str]]) -> str:
+    inner = ", ".join(f"({name!r}, {ctor})" for name, ctor in parts)
+    return f"nn.Sequential(OrderedDict([{inner}]))"
+
+
+ACTIVATIONS = {"relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "hardswish": "nn.Hardswish()",
+               "hardsigmoid": "nn.Hardsigmoid()", "silu": "nn.SiLU()", "sigmoid": "nn.Sigmoid()",
+               "gelu": "nn.GELU()", "tanh": "nn.Tanh()", "leaky_relu": "nn.LeakyReLU()",
+               "softmax": "nn.Softmax(dim=1)", "identity": "nn.Identity()"}
+ACTIVATION_CLASSES = {k: v.split("(")[0] for k, v in ACTIVATIONS.items()}
+
+
+def leaf(spec: Any, inp: Shape) -> Leaf:
+    """The torch module for one layer model on its input (dispatch on the layer's kind: this
+    bridge is where torch's names for each kind live)."""
+    kind = spec.kind_name
+    return LEAVES[kind](spec, inp)
+
+
+def _conv_leaf(spec: Any, inp: Shape) -> Leaf:
+    return Leaf(_conv(inp.rank, inp.channels, spec.out, spec.kernel, stride=spec.stride,
+                      padding=spec.padding, dilation=spec.dilation, groups=spec.groups,
+                      bias=spec.bias))
+
+
+def _pointwise_leaf(spec: Any, inp: Shape) -> Leaf:
+    return Leaf(_conv(inp.rank, inp.channels, spec.out, 1, stride=spec.stride,
+                      groups=spec.groups, bias=spec.bias))
+
+
+def _depthwise_leaf(spec: Any, inp: Shape) -> Leaf:
+    c = inp.channels
+    return Leaf(_conv(inp.rank, c, c * spec.multiplier, spec.kernel, stride=spec.stride,
+                      padding=spec.padding, dilation=spec.dilation, groups=c, bias=spec.bias))
+
+
+def _dwsep_leaf(spec: Any, inp: Shape) -> Leaf:
+    c, mid = inp.channels, inp.channels * spec.multiplier
+    return Leaf(_seq([
+        ("depthwise", _conv(inp.rank, c, mid, spec.kernel, stride=spec.stride,
+                            padding=spec.padding, dilation=spec.dilation, groups=c,
+                            bias=spec.bias)),
+        ("pointwise", _conv(inp.rank, mid, spec.out, 1, bias=spec.bias))]))
+
+
+def _spatial_sep_leaf(spec: Any, inp: Shape) -> Leaf:
+    report = spec.apply(inp)
+    parts = []
+    rank = inp.rank
+    for axis, part in enumerate(report.parts):
+
+        def along(v: Any, axis: int = axis, fill: int = 1) -> list[int]:
+            vals = [v] * rank if isinstance(v, int) else list(v)
+            return [vals[axis] if j == axis else fill for j in range(rank)]
+
+        pad: Any = spec.padding if isinstance(spec.padding, str) else along(spec.padding, fill=0)
+        parts.append((str(axis), _conv(rank, part.input.channels, part.output.channels,
+                                    along(spec.kernel), stride=along(spec.stride), padding=pad,
+                                    dilation=along(spec.dilation), bias=spec.bias)))
+    return Leaf(_seq(parts))
+
+
+def _transposed_leaf(spec: Any, inp: Shape) -> Leaf:
+    args = [str(inp.channels), str(spec.out), _ax(spec.kernel)]
+    for name, default in (("stride", 1), ("padding", 0), ("output_padding", 0),
+                          ("dilation", 1), ("groups", 1)):
+        value = getattr(spec, name)
+        if value != default:
+            args.append(f"{name}={_ax(value)}")
+    if not spec.bias:
+        args.append("bias=False")
+    return Leaf(f"{_dim('ConvTranspose', inp.rank)}({', '.join(args)})")
+
+
+def _shuffle_unit_leaf(spec: Any, inp: Shape) -> Leaf:
+    report = spec.apply(inp)
+    g1, _, dw, g2 = report.parts
+    pad = [k // 2 for k in ([spec.kernel] if isinstance(spec.kernel, int) else spec.kernel)]
+    padding: Any = pad[0] if isinstance(spec.kernel, int) else pad
+    rank = inp.rank
+    return Leaf(_seq([
+        ("gconv1", _conv(rank, inp.channels, g1.output.channels, 1, groups=spec.groups,
+                         bias=spec.bias)),
+        ("shuffle", f"nn.ChannelShuffle({spec.groups})"),
+        ("depthwise", _conv(rank, dw.input.channels, dw.output.channels, spec.kernel,
+                            stride=spec.stride, padding=padding, groups=dw.input.channels,
+                            bias=spec.bias)),
+        ("gconv2", _conv(rank, g2.input.channels, g2.output.channels, 1, groups=spec.groups,
+                         bias=spec.bias)),
+    ]))
+
+
+def _octave_leaf(spec: Any, inp: Shape) -> Leaf:
+    from convcalc import formulas as F
+
+    h_in, l_in = F.octave_split(inp.channels, spec.alpha_in)
+    h_out, l_out = F.octave_split(spec.out, spec.alpha_out)
+    return Leaf(f"Octave({h_in}, {l_in}, {h_out}, {l_out}, {_ax(spec.kernel)}, "
+                f"{_ax(spec.padding)}, {spec.stride}, {spec.bias}, {inp.rank})", helpers=("Octave",))
+
+
+def _pool_leaf(name: str) -> Callable[[Any, Shape], Leaf]:
+    def make(spec: Any, inp: Shape) -> Leaf:
+        args = [_ax(spec.kernel)]
+        if spec.stride is not None:
+            args.append(f"stride={_ax(spec.stride)}")
+        if spec.padding != 0:
+            args.append(f"padding={_ax(spec.padding)}")
+        if getattr(spec, "dilation", 1) != 1:
+            args.append(f"dilation={_ax(spec.dilation)}")
+        if spec.ceil_mode:
+            args.append("ceil_mode=True")
+        return Leaf(f"{_dim(name, inp.rank)}({', '.join(args)})")
+
+    return make
+
+
+def _adaptive_leaf(spec: Any, inp: Shape) -> Leaf:
+    size = getattr(spec, "output_size", 1)
+    return Leaf(f"{_dim('AdaptiveAvgPool', inp.rank)}({_ax(size)})")
+
+
+def _linear_leaf(spec: Any, inp: Shape) -> Leaf:
+    call = "{m}(torch.flatten({x}, 1))" if inp.rank else "{m}({x})"
+    bias = "" if spec.bias else ", bias=False"
+    return Leaf(f"nn.Linear({inp.elements}, {spec.out}{bias})", call)
+
+
+def _bn_leaf(spec: Any, inp: Shape) -> Leaf:
+    affine = "" if spec.affine else ", affine=False"
+    return Leaf(f"{_dim('BatchNorm', inp.rank)}({inp.channels}{affine})")
+
+
+def _layernorm_leaf(spec: Any, inp: Shape) -> Leaf:
+    args = [str(inp.channels)]
+    if not spec.affine:
+        args.append("elementwise_affine=False")
+    elif not spec.bias:
+        args.append("bias=False")
+    return Leaf(f"LayerNorm2d({', '.join(args)})", helpers=("LayerNorm2d",))
+
+
+def _groupnorm_leaf(spec: Any, inp: Shape) -> Leaf:
+    affine = "" if spec.affine else ", affine=False"
+    return Leaf(f"nn.GroupNorm({spec.groups}, {inp.channels}{affine})")
+
+
+def _upsample_leaf(spec: Any, inp: Shape) -> Leaf:
+    scales = [spec.scale] * inp.rank if isinstance(spec.scale, int) else list(spec.scale)
+    mode = spec.mode
+    if mode == "linear":
+        mode = ("linear", "bilinear", "trilinear")[inp.rank - 1]
+    factor = "(" + ", ".join(f"{float(s)!r}" for s in scales) + ("," if len(scales) == 1 else "") + ")"
+    return Leaf(f"nn.Upsample(scale_factor={factor}, mode={mode!r})")
+
+
+def _se_leaf(spec: Any, inp: Shape) -> Leaf:
+    from math import floor
+
+    c = inp.channels
+    s = spec.squeeze if spec.squeeze is not None else max(1, floor(spec.ratio * c))
+    return Leaf(f"SqueezeExcitation({c}, {s}, {inp.rank}, {ACTIVATION_CLASSES[spec.activation]}, "
+                f"{ACTIVATION_CLASSES[spec.gate]})", helpers=("SqueezeExcitation",))
+
+
+def _fixed(code: str) -> Callable[[Any, Shape], Leaf]:
+    return lambda spec, inp: Leaf(code)
+
+
+LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
+    "conv": _conv_leaf, "grouped": _conv_leaf, "dilated": _conv_leaf,
+    "pointwise": _pointwise_leaf, "pointwise_group": _pointwise_leaf,
+    "depthwise": _depthwise_leaf, "dwsep": _dwsep_leaf, "spatial_sep": _spatial_sep_leaf,
+    "transposed": _transposed_leaf, "shuffle": lambda s, i: Leaf(f"nn.ChannelShuffle({s.groups})"),
+    "shuffle_unit": _shuffle_unit_leaf, "octave": _octave_leaf,
+    "maxpool": _pool_leaf("MaxPool"), "avgpool": _pool_leaf("AvgPool"),
+    "global_avgpool": _adaptive_leaf, "adaptive_avgpool": _adaptive_leaf,
+    "linear": _linear_leaf, "batchnorm": _bn_leaf, "flatten": lambda s, i: Leaf("nn.Flatten(1)"),
+    "upsample": _upsample_leaf, "se": _se_leaf, "layernorm": _layernorm_leaf,
+    "groupnorm": _groupnorm_leaf,
+    "layer_scale": lambda s, i: Leaf(f"LayerScale({i.channels}, {i.rank}, {_num(s.init)})",
+                                     helpers=("LayerScale",)),
+    "stochastic_depth": lambda s, i: Leaf(f"StochasticDepth({_num(s.p)}, {s.mode!r})",
+                                          helpers=("StochasticDepth",)),
+    "dropout": lambda s, i: Leaf(f"nn.Dropout(p={_num(s.p)})"),
+    **{k: _fixed(code) for k, code in ACTIVATIONS.items()},
+}
+
+
+# --- levels: one submodule each ---------------------------------------------------------------
+
+def _ref(name: str) -> str:
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"self.{name}"
+    return f"self._modules[{name!r}]"
+
+
+def _camel(label: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", label) or ["Block"]
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    return name if name[0].isalpha() else f"Block{name}"
+
+
+@dataclass
+class _Writer:
+    report: NetworkReport
+    helpers: dict[str, None] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+    """class name → its code."""
+    by_forward: dict[str, str] = field(default_factory=dict)
+    """forward code → class name (levels with the same forward share a class)."""
+    lines: list[str] = field(default_factory=list)
+    """build()'s body: one assignment per level, innermost first."""
+    counter: int = 0
+
+    def members(self, nodes: tuple[TNode, ...]) -> list[TNode]:
+        """The submodules of a level, in order: layers and sub-levels, transparent nodes opened."""
+        out: list[TNode] = []
+        for node in nodes:
+            if isinstance(node, TLayer) or (isinstance(node, TSeq) and node.level):
+                out.append(node)
+            elif isinstance(node, TSeq):
+                out += self.members(node.children)
+            elif isinstance(node, TResidual):
+                out += self.members(node.body.children)
+                if node.shortcut is not None:
+                    out.append(node.shortcut)
+            else:
+                out += list(node.paths)
+        return out
+
+    def plain(self, nodes: tuple[TNode, ...]) -> bool:
+        """Layers and sub-levels called one after the other: an nn.Sequential does it."""
+        for node in nodes:
+            if isinstance(node, TLayer):
+                row = self.report.rows[node.row]
+                if leaf(row.spec, row.report.input).call != "{m}({x})":
+                    return False
+            elif isinstance(node, TSeq):
+                if not node.level and not self.plain(node.children):
+                    return False
+            else:
+                return False
+        return True
+
+    def name_of(self, node: TNode) -> str:
+        if isinstance(node, TLayer):
+            return self.report.rows[node.row].parts[-1]
+        assert isinstance(node, TSeq)
+        return node.path[-1]
+
+    def module(self, node: TNode) -> str:
+        """The expression that builds `node`'s module (sub-levels were assigned to variables)."""
+        if isinstance(node, TLayer):
+            row = self.report.rows[node.row]
+            made = leaf(row.spec, row.report.input)
+            for h in made.helpers:
+                self.helpers[h] = None
+            return made.ctor
+        assert isinstance(node, TSeq)
+        return self.level(node.children, node.label, node.path)
+
+    def call(self, node: TNode, x: str) -> str:
+        ref = _ref(self.name_of(node))
+        if isinstance(node, TLayer):
+            row = self.report.rows[node.row]
+            return leaf(row.spec, row.report.input).call.format(m=ref, x=x)
+        return f"{ref}({x})"
+
+    def forward(self, nodes: tuple[TNode, ...], x: str, out: list[str]) -> None:
+        for node in nodes:
+            if isinstance(node, TLayer) or (isinstance(node, TSeq) and node.level):
+                out.append(f"{x} = {self.call(node, x)}")
+            elif isinstance(node, TSeq):
+                self.forward(node.children, x, out)
+            elif isinstance(node, TResidual):
+                self.counter += 1
+                saved = f"identity{self.counter}"
+                out.append(f"{saved} = {x}")
+                self.forward(node.body.children, x, out)
+                short = saved if node.shortcut is None else self.call(node.shortcut, saved)
+                out.append(f"{x} = {x} + {short}")
+            elif isinstance(node, TBranches):
+                calls = [self.call(p, x) for p in node.paths]
+                if node.merge == "concat":
+                    out.append(f"{x} = torch.cat([{', '.join(calls)}], dim=1)")
+                else:
+                    out.append(f"{x} = {(' + ' if node.merge == 'add' else ' * ').join(calls)}")
+            else:
+                assert isinstance(node, TSplit)
+                self.counter += 1
+                parts = [f"part{self.counter}_{i}" for i in range(len(node.paths))]
+                out.append(f"{', '.join(parts)} = torch.split({x}, {list(node.sizes)}, dim=1)")
+                calls = [self.call(p, v) for p, v in zip(node.paths, parts, strict=True)]
+                out.append(f"{x} = torch.cat([{', '.join(calls)}], dim=1)")
+
+    def level(self, children: tuple[TNode, ...], label: str, path: tuple[str, ...]) -> str:
+        members = self.members(children)
+        built = [(self.name_of(m), self.module(m)) for m in members]
+        self.counter = 0
+        body: list[str] = []
+        self.forward(children, "x", body)
+        plain = self.plain(children)
+        var = "_".join(re.sub(r"\W", "_", p) for p in path) or "model"
+        var = f"m_{var}" if not var.isidentifier() or keyword.iskeyword(var) else var
+        if plain and path:
+            expr = _seq(built)
+        else:
+            cls = self.class_for(label if path else self.report.name, body, not path)
+            inner = ",\n    ".join(f"({name!r}, {ctor})" for name, ctor in built)
+            expr = f"{cls}([\n    {inner},\n])" if built else f"{cls}([])"
+        self.lines.append(f"{var} = {expr}")
+        return var
+
+    def class_for(self, label: str, body: list[str], top: bool) -> str:
+        self.helpers["Level"] = None
+        code = "\n".join(f"        {line}" for line in body)
+        found = self.by_forward.get(code)
+        if found is not None and not top:
+            return found
+        base = _camel(label)
+        name, n = base, 1
+        while name in self.classes or name in HELPERS or name in ("Level", "OrderedDict"):
+            n += 1
+            name = f"{base}{n}"
+        doc = (f'    """The {self.report.name} network."""\n' if top else
+               f'    """A `{label}` block."""\n')
+        self.classes[name] = (f"\nclass {name}(Level):\n{doc}\n    def forward(self, x):\n"
+                              f"{code}\n        return x\n")
+        if not top:
+            self.by_forward[code] = name
+        return name
+
+
+def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
+    """The Python source of a PyTorch module equal to `report`'s network."""
+    from convcalc import __version__
+
+    writer = _Writer(report)
+    top = writer.level(report.tree.children, report.name, ())
+    totals = report.totals()
+    shape = (1, report.input.channels, *report.input.spatial)
+    head = [
+        f'"""{report.name}, written by convcalc {__version__}'
+        + (f" from {source}" if source else "") + '.',
+        "",
+        f"Input {report.input.channels_last()} (H×W×C), output {report.output.channels_last()}; "
+        f"{totals['params']:,} parameters and",
+        f"{totals['macs']:,} multiply-accumulates (FlopCounterMode FLOPs / 2) at batch 1.",
+        "Submodules are named as the spec names its layers: "
+        "model.get_submodule(\"<convcalc path>\").",
+        '"""',
+        "",
+        "from collections import OrderedDict",
+        "",
+        "import torch",
+        "from torch import nn",
+        "",
+        f"INPUT = {shape!r}",
+        '"""The input tensor\'s shape: batch, channels, then the spatial axes."""',
+    ]
+    helpers = [HELPERS[h] for h in HELPERS if h in writer.helpers]
+    build = ["", "", "def build():", '    """The network as an nn.Module."""']
+    build += [f"    {line}".replace("\n", "\n    ") for line in writer.lines]
+    build.append(f"    return {top}")
+    return "\n".join([*head, "", *helpers, *writer.classes.values(), *build]) + "\n"
