@@ -14,9 +14,9 @@ from typing import Any
 from convcalc import formulas as F
 from convcalc.engine import analyze_layer
 from convcalc.errors import ConvcalcError, SpecError
+from convcalc.numbers import NumberError, parse_number, shown
 from convcalc.report import LayerReport, exact
 from convcalc.shapes import Shape, coerce_shape
-from convcalc.numbers import NumberError, parse_number, shown
 from convcalc.spec import suggest
 
 Options = dict[str, Any]

@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, pick, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
-from convcalc.numbers import decimal_text
 from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
 
 
