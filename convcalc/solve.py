@@ -553,12 +553,15 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
             nearest += build(found)
             sizes_shown += bool(found)
     return Solved("size", kind, shape, shape.spatial, _target(target),
-                  _bounds(bounds, family), fields, count, tuple(build(combos)), tuple(nearest))
+                  _bounds(bounds, family, fields), fields, count, tuple(build(combos)),
+                  tuple(nearest))
 
 
-def _bounds(bounds: Bounds, family: Family) -> dict[str, Any]:
-    return {"kernel": bounds.kernel, "stride": bounds.stride, "dilation": bounds.dilation,
-            "padding": family.padding_bound, "output_padding": "max(S, D) − 1"}
+def _bounds(bounds: Bounds, family: Family, fields: Sequence[str]) -> dict[str, Any]:
+    """The search bounds of the kind's size fields: numbers, or the rule that bounds them."""
+    every = {"kernel": bounds.kernel, "stride": bounds.stride, "dilation": bounds.dilation,
+             "padding": family.padding_bound, "output_padding": "max(S, D) − 1"}
+    return {f: every[f] for f in fields}
 
 
 def _check_limit(limit: int) -> None:

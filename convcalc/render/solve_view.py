@@ -98,9 +98,8 @@ def _notes(result: Solved, rows: Sequence[dict[str, Any]]) -> list[str]:
     b = result.bounds
     notes: list[str] = []
     if result.mode == "size":
-        notes.append(f"searched: kernel ≤ {b['kernel']}, stride ≤ {b['stride']}, dilation ≤ "
-                     f"{b['dilation']}, padding ≤ {b['padding']}, output_padding ≤ "
-                     f"{b['output_padding']} (fixed fields as given)")
+        notes.append("searched: " + ", ".join(f"{f} ≤ {v}" for f, v in b.items())
+                     + " (fixed fields as given)")
     elif result.mode == "chain":
         notes.append(f"strides from {', '.join(map(str, b['strides']))}; at most "
                      f"{b['max_layers']} layers; layers that keep the size are not used")
