@@ -258,8 +258,9 @@ def solve(
                                                  "C×H×W.")] = False,
     format: FormatOption = Format.table,
 ) -> None:
-    """Ask backwards: the padding, stride, kernel... that give an output size; the largest out
-    within a MACs or params budget; the chains of layers from one size to another."""
+    """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
+    out are searched); the largest out within a MACs or params budget; the chains of layers
+    from one size to another. No answer is not an error: it prints none and the nearest."""
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
 
@@ -280,7 +281,8 @@ def solve(
     size_options = {"--output": output, "--max-kernel": max_kernel, "--max-stride": max_stride,
                     "--max-dilation": max_dilation}
     if start is not None or end is not None:
-        _not_with("a chain (--from/--to)", {"--input": input, **size_options, **budget_options})
+        _not_with("a chain (--from/--to)", {"--input": input, **size_options, **budget_options,
+                                            "--channels-first": channels_first or None})
         if start is None or end is None:
             raise SpecError("a chain needs both --from and --to")
         steps = parse_axes("--strides", strides) if strides is not None else 2
@@ -299,10 +301,8 @@ def solve(
         if output is None:
             raise SpecError("solve needs --output SIZE (or --max-macs/--max-params for a "
                             "budget, or --from/--to for a chain)")
-        defaults = S.Bounds()
-        bounds = S.Bounds(kernel=max_kernel or defaults.kernel,
-                          stride=max_stride or defaults.stride,
-                          dilation=max_dilation or defaults.dilation)
+        chosen = {"kernel": max_kernel, "stride": max_stride, "dilation": max_dilation}
+        bounds = S.Bounds(**{k: v for k, v in chosen.items() if v is not None})
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)

@@ -268,11 +268,23 @@ def kind_fields(kind: str) -> tuple[str, ...]:
     return tuple(f for f in SIZE_FIELDS if f in KINDS[kind].model_fields)
 
 
+def given(fixed: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields given: a value of None means not given."""
+    return {k: v for k, v in (fixed or {}).items() if v is not None}
+
+
 def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """Each fixed field through the kind's own model (unknown fields, types and ranges are
     refused as `convcalc layer` refuses them), one field at a time so that a rule between
     fields can still be met by the unknown ones."""
     model = KINDS[kind].model_fields
+    fixed = given(fixed)
+    if "kind" in fixed:
+        raise SpecError("the kind is solve's first argument, not a fixed field")
+    for name in SIZE_FIELDS:
+        if isinstance(fixed.get(name), str):
+            raise SpecError(f"solve takes whole numbers for {name}, got {fixed[name]!r} (for "
+                            "'same' ask for --output same)", Location(field=name))
     filler: dict[str, Any] = {"kind": kind, "kernel": 1}
     if "out" in model:
         filler["out"] = 1
@@ -581,7 +593,7 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
     if "out" not in KINDS[kind].model_fields:
         raise SpecError(f"{kind} has no out channels to size; a budget is for "
                         f"{', '.join(k for k in KIND_FAMILY if 'out' in KINDS[k].model_fields)}")
-    fixed = dict(fixed or {})
+    fixed = given(fixed)
     if "out" in fixed:
         raise SpecError("--out is what a budget finds; leave it out", Location(field="out"))
     macs_limit = None if max_macs is None else parse_count(max_macs, "--max-macs")
@@ -639,7 +651,7 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     _check_limit(limit)
     if not 1 <= max_layers <= MAX_LAYERS:
         raise SpecError(f"--max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
-    fixed = dict(fixed or {})
+    fixed = given(fixed)
     if "stride" in fixed:
         raise SpecError("a chain takes its strides from --strides, not --stride",
                         Location(field="stride"))
@@ -670,6 +682,9 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     # levels[i]: the sizes i layers can reach, each with how many chains reach it
     levels: list[dict[tuple[int, ...], int]] = [{begin: 1}]
     for _ in range(max_layers):
+        if len(levels[-1]) * len(steps) > MAX_CANDIDATES // 10:
+            raise SpecError(f"the chains branch into more than {MAX_CANDIDATES // 10:,} sizes; "
+                            "give fewer --strides or a smaller --max-layers")
         level: dict[tuple[int, ...], int] = {}
         for sizes, ways in levels[-1].items():
             for s in steps:

@@ -500,6 +500,7 @@ def test_every_mode_in_every_format(args: list[str], fmt: str) -> None:
     (["conv", "-i", "28x28x1", "-o", "28", "--kernel", "0"], 2, "conv needs kernel ≥ 1"),
     (["conv", "-i", "28x28x1", "-o", "28", "--padding", "same"], 2, "option --padding"),
     (["conv", "-i", "28x28x1", "-o", "28", "--max-kernel", "100"], 2, "--max-kernel: 100"),
+    (["conv", "-i", "28x28x1", "-o", "28", "--max-stride", "0"], 2, "--max-stride: 0"),
     (["conv", "-i", "28x28x1", "-o", "28", "--limit", "0"], 2, "--limit: 0"),
     (["conv", "-i", "2000000x1", "-o", "28", "--kernel", "1000000"], 2, "candidates per axis"),
     (["maxpool", "-i", "28x28x1", "--max-macs", "3M", "--kernel", "2"], 2,
