@@ -133,11 +133,12 @@ def floor_loss(length: int, kernel: int, stride: int, pad_left: int, pad_right: 
     """Input pixels (not padding) after the last window, never read because ⌊·⌋ drops the rest.
 
     The last of the L_out windows ends at padded index (L_out − 1)·S + K_eff − 1; the input
-    occupies padded indices P_l .. P_l + L_in − 1, so max(0, P_l + L_in − (L_out − 1)·S − K_eff)
-    input pixels lie past it. With symmetric padding that is the remainder
-    (L_in + 2P − K_eff) mod S less the right padding. Pixels skipped between windows (K_eff < S)
-    are not counted. L_out is PyTorch's (conv, or pooling with `ceil_mode`); the caller makes
-    sure it is ≥ 1.
+    occupies padded indices P_l .. P_l + L_in − 1, so
+    min(L_in, max(0, P_l + L_in − (L_out − 1)·S − K_eff)) input pixels lie past it. With
+    symmetric padding that is the remainder (L_in + 2P − K_eff) mod S less the right padding.
+    Pixels skipped between windows (K_eff < S) are not counted. L_out is PyTorch's (conv, or
+    pooling with `ceil_mode`); the caller makes sure it is ≥ 1.
     """
     out = pool_output_length(length, kernel, stride, pad_left, pad_right, dilation, ceil_mode)
-    return max(0, pad_left + length - (out - 1) * stride - effective_kernel(kernel, dilation))
+    past = pad_left + length - (out - 1) * stride - effective_kernel(kernel, dilation)
+    return min(length, max(0, past))

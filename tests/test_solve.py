@@ -137,7 +137,9 @@ def test_every_completion_is_listed_valid_and_in_order(case: Any, data: st.DataO
         target = list(data.draw(st.sampled_from(sorted(truth.values()))))
     try:
         result = S.solve(kind, shape, target, {**fixed, **extra}, bounds=bounds, limit=10**6)
-    except ShapeError:
+    except ShapeError as e:
+        # the solver's own verdict, not a listed answer that the layer analysis refused
+        assert e.message.startswith(f"no {kind} on "), e.message
         assert truth == {}, "refused as impossible, but some layer is valid"
         event("impossible")
         return
@@ -161,6 +163,20 @@ def test_every_completion_is_listed_valid_and_in_order(case: Any, data: st.DataO
         assert result.nearest or kind == "dilated"
         for s in result.nearest:
             assert truth[key(s.to_dict(), kind, rank)] == tuple(s.spatial) != want
+
+
+@pytest.mark.parametrize("kind", ["avgpool", "maxpool", "conv"])
+def test_three_d_against_the_brute_force(kind: str) -> None:
+    """3-D, where PyTorch's AvgPool3d also needs input ≥ kernel on every axis."""
+    bounds = S.Bounds(kernel=3, stride=2, dilation=1)
+    fixed: dict[str, Any] = {"stride": 1} if kind != "conv" else {"stride": 1, "out": 1}
+    truth = brute_force(kind, "2x3x4x1", {"stride": 1}, {k: v for k, v in fixed.items()
+                                                          if k != "stride"}, bounds)
+    for target in sorted(set(truth.values())):
+        result = S.solve(kind, "2x3x4x1", list(target), fixed, bounds=bounds, limit=10**6)
+        assert {key(s.to_dict(), kind, 3) for s in result.solutions} == {
+            k for k, out in truth.items() if out == target}
+        assert result.count == len(result.solutions)
 
 
 def test_limit_lists_the_first_and_counts_them_all() -> None:
@@ -218,7 +234,8 @@ def test_listed_solutions_against_torch() -> None:
         shape = "x".join(map(str, [*spatial, channels]))
         try:
             result = S.solve(kind, shape, target, fixed, limit=8)
-        except ShapeError:
+        except ShapeError as e:
+            assert e.message.startswith(f"no {kind} on "), e.message
             continue
         for s in [*result.solutions, *result.nearest]:
             spec = {**{k: v for k, v in fixed.items() if k not in FIELDS[kind]}, **s.values}
@@ -297,6 +314,41 @@ def test_chains_from_224_to_7() -> None:
                                             "padding": 1, "stride": 4}
 
 
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["conv", "transposed", "maxpool", "avgpool", "dilated"]),
+       start=st.integers(1, 40), end=st.integers(1, 40),
+       strides=st.sets(st.integers(1, 4), min_size=1, max_size=3),
+       layers=st.integers(1, 4), kernel=st.integers(1, 4), padding=st.integers(0, 2))
+def test_chains_against_every_stride_sequence(kind: str, start: int, end: int, strides: set[int],
+                                              layers: int, kernel: int, padding: int) -> None:
+    fixed = {"kernel": kernel, "padding": padding}
+    truth: list[list[int]] = []
+    for depth in range(1, layers + 1):
+        for seq in product(sorted(strides), repeat=depth):
+            size = start
+            for s in seq:
+                spec = {"kind": kind, **fixed, "stride": s}
+                spec.update({"out": 1} if kind != "maxpool" and kind != "avgpool" else {})
+                try:
+                    after = convcalc.analyze_layer(spec, f"{size}x1").output.spatial[0]
+                except ConvcalcError:
+                    break
+                if after == size:
+                    break  # documented: layers that keep the size are not used
+                size = after
+            else:
+                if size == end:
+                    truth.append(list(seq))
+    try:
+        result = S.chain(kind, start, end, fixed, strides=sorted(strides), max_layers=layers,
+                         limit=10**6)
+    except ConvcalcError:
+        assert not truth
+        return
+    assert [s.values["strides"] for s in result.solutions] == truth  # shortest, then by strides
+    assert result.count == len(truth)
+
+
 def test_chain_counts_and_nearest() -> None:
     # five stride-2 layers or fewer from 2,4 reach 2-D sizes alike on both axes
     two_d = S.chain("conv", "224x160", "7x5", strides=[2, 4])
@@ -367,6 +419,7 @@ def test_parse_count(text: str, value: int) -> None:
     ((10, 3, 3, 0, 0, 2), 2),        # K_eff 5: windows 0–4, 3–7: pixels 8, 9
     ((10, 3, 4, 1, 0, 1), 0),        # left padding 1: windows end at padded 10 = pixel 9
     ((224, 7, 2, 3, 3, 1), 0),       # ResNet's stem reads everything
+    ((1, 1, 5, 2, 2, 1), 1),         # one window, on the left padding: the pixel is unread
     ((227, 11, 4, 0, 0, 1), 0),      # AlexNet's 227 was chosen for this
     ((224, 11, 4, 0, 0, 1), 1),      # and 224 loses a pixel
 ])
@@ -374,18 +427,21 @@ def test_floor_loss_by_hand(args: tuple[Any, ...], loss: int) -> None:
     assert F.floor_loss(*args) == loss
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(length=st.integers(1, 30), kernel=st.integers(1, 6), stride=st.integers(1, 5),
-       pad=st.integers(0, 3), dilation=st.integers(1, 3), ceil_mode=st.booleans())
+       left=st.integers(0, 6), right=st.integers(0, 6), dilation=st.integers(1, 3),
+       ceil_mode=st.booleans())
 def test_floor_loss_is_the_pixels_after_the_last_window(length: int, kernel: int, stride: int,
-                                                        pad: int, dilation: int,
+                                                        left: int, right: int, dilation: int,
                                                         ceil_mode: bool) -> None:
-    out = F.pool_output_length(length, kernel, stride, pad, pad, dilation, ceil_mode)
+    out = F.pool_output_length(length, kernel, stride, left, right, dilation, ceil_mode)
     assume(out >= 1)
+    # mark what the windows cover, in padded coordinates; count the input pixels past them
     span = F.effective_kernel(kernel, dilation)
-    last = max(i * stride + span - 1 for i in range(out)) - pad  # in input coordinates
-    assert F.floor_loss(length, kernel, stride, pad, pad, dilation, ceil_mode) == sum(
-        1 for x in range(length) if x > last)
+    covered = {i * stride + t for i in range(out) for t in range(span)}
+    last = max(covered)
+    assert F.floor_loss(length, kernel, stride, left, right, dilation, ceil_mode) == sum(
+        1 for x in range(left, left + length) if x > last)
 
 
 def test_solve_warns_about_pixels_never_read() -> None:
