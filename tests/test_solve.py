@@ -327,8 +327,7 @@ def test_chains_against_every_stride_sequence(kind: str, start: int, end: int, s
         for seq in product(sorted(strides), repeat=depth):
             size = start
             for s in seq:
-                spec = {"kind": kind, **fixed, "stride": s}
-                spec.update({"out": 1} if kind != "maxpool" and kind != "avgpool" else {})
+                spec = {"kind": kind, **fixed, "stride": s, **({} if kind in POOLS else {"out": 1})}
                 try:
                     after = convcalc.analyze_layer(spec, f"{size}x1").output.spatial[0]
                 except ConvcalcError:
