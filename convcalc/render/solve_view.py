@@ -23,10 +23,12 @@ def _size_text(values: Sequence[int] | None) -> str:
     return "×".join(str(v) for v in values) if values else "–"
 
 
-def _rows(solutions: Sequence[Solution], first: int) -> list[dict[str, Any]]:
-    """Each answer's JSON fields, numbered, with its formulas in human numbers (1,228,800)."""
-    return [{**s.to_dict(), "#": i, "formulas": [formula_text(f, thousands) for f in s.formulas]}
-            for i, s in enumerate(solutions, start=first)]
+def _rows(solutions: Sequence[Solution], *, raw: bool = False) -> list[dict[str, Any]]:
+    """Each answer's JSON fields, numbered, with its formulas in human numbers (1,228,800)
+    unless `raw` (CSV)."""
+    show = str if raw else thousands
+    return [{**s.to_dict(), "#": i, "formulas": [formula_text(f, show) for f in s.formulas]}
+            for i, s in enumerate(solutions, start=1)]
 
 
 def _field_column(name: str) -> Column:
@@ -106,7 +108,7 @@ def _notes(result: Solved, rows: Sequence[dict[str, Any]]) -> list[str]:
     shown = len(result.solutions)
     if result.mode == "budget" and shown:
         notes += [f"out = {r['out']:,} would need {r['macs']:,} MACs and {r['params']:,} params"
-                  for r in _rows(result.nearest, 1)]
+                  for r in _rows(result.nearest)]
     elif result.count > shown and shown:
         notes.append(f"showing the first {shown} of {result.count:,} (--limit)")
     notes += [f"[{r['#']}] warning: {w}" for r in rows for w in r["warnings"]]
@@ -118,7 +120,7 @@ def solve_view(result: Solved, fmt: Format) -> str | list[Any]:
     if fmt is Format.json:
         return to_json(result.to_dict()) + "\n"
     exact = bool(result.solutions)
-    rows = _rows(result.solutions if exact else result.nearest, 1)
+    rows = _rows(result.solutions if exact else result.nearest, raw=fmt is Format.csv)
     if fmt is Format.csv:
         columns = [Column("match", "match", lambda r: "exact" if exact else "nearest"),
                    *_columns(result, csv=True)]
@@ -132,7 +134,8 @@ def solve_view(result: Solved, fmt: Format) -> str | list[Any]:
     columns = _columns(result, csv=False)
     if fmt is Format.markdown:
         heading = title if exact else f"{title}. {none}"
-        return to_markdown(rows, columns, title=heading, notes=notes)
+        counts = formula_notes(rows) if result.mode == "budget" else []  # size: a column
+        return to_markdown(rows, columns, title=heading, notes=[*counts, *notes])
     from convcalc.render import table
 
     columns = _columns(result, table=True)
