@@ -620,3 +620,10 @@ def test_docs_console_blocks_are_current() -> None:
     assert len(blocks) >= 3
     for command, shown in blocks:
         assert update_readme.render(command) == shown, command
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    r, b, c = namespace["r"], namespace["b"], namespace["c"]
+    assert (r.count, r.solutions[0].values) == (1, {"kernel": 5, "stride": 1, "dilation": 2,
+                                                    "padding": 4})
+    assert (b.solutions[0].values["out"], c.count) == (166, 8)
