@@ -303,8 +303,8 @@ def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
     return dict(fixed)
 
 
-def _axis_fixed(fields: Sequence[str], fixed: Mapping[str, Any], rank: int,
-                kind: str) -> list[dict[str, int]]:
+def _axis_fixed(fields: Sequence[str], fixed: Mapping[str, Any],
+                rank: int) -> list[dict[str, int]]:
     """Per axis: the fixed size fields (dilation 1 where the kind has none)."""
     axes: list[dict[str, int]] = [{} for _ in range(rank)]
     for name in fields:
@@ -458,20 +458,24 @@ def _unread_warnings(names: Sequence[str], unread: Sequence[int], prefix: str = 
             for n, where in axes.items()]
 
 
+def _loss_warnings(kind: str, lengths: Sequence[int], axes: Sequence[Geometry],
+                   ceil_mode: bool, prefix: str = "") -> list[str]:
+    """The warnings about input pixels a layer never reads (`formulas.floor_loss`), per axis."""
+    loss = FAMILIES[KIND_FAMILY[kind]].loss
+    if loss is None:
+        return []
+    unread = [loss(n, a, ceil_mode) for n, a in zip(lengths, axes, strict=True)]
+    return _unread_warnings(axis_names(len(lengths)), unread, prefix)
+
+
 def _size_solution(kind: str, shape: Shape, fields: Sequence[str], combo: Sequence[AxisFit],
                    passthrough: Mapping[str, Any], ceil_mode: bool) -> Solution:
     """Build one completion as a layer (the project's own check) and explain it."""
     values = {name: spec_value([f.values[i] for f in combo]) for i, name in enumerate(fields)}
     report = analyze_layer({"kind": kind, **passthrough, **values}, shape)
-    names = axis_names(shape.rank)
     formulas = tuple(f for f in report.formulas if f.metric.endswith("_out"))
-    family = FAMILIES[KIND_FAMILY[kind]]
-    warnings: list[str] = []
-    if family.loss is not None:
-        unread = [family.loss(n, {**_defaults(fields), **dict(zip(fields, f.values,
-                                                                   strict=True))}, ceil_mode)
-                  for n, f in zip(shape.spatial, combo, strict=True)]
-        warnings = _unread_warnings(names, unread)
+    axes = [{**_defaults(fields), **dict(zip(fields, f.values, strict=True))} for f in combo]
+    warnings = _loss_warnings(kind, shape.spatial, axes, ceil_mode)
     return Solution(values, report.output, report.output.spatial, formulas, tuple(warnings))
 
 
@@ -531,7 +535,7 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     _check_channels(kind, shape, fixed, passthrough.get("out"))
     ceil_mode = bool(fixed.get("ceil_mode", False))
     covers = kind == "avgpool" and shape.rank == 3  # PyTorch's AvgPool3d: input ≥ kernel
-    axes = _axis_fixed(fields, fixed, shape.rank, kind)
+    axes = _axis_fixed(fields, fixed, shape.rank)
     tables = [_axis_table(family_name, fields, n, tuple(sorted(a.items())), bounds, ceil_mode,
                           covers, kind == "dilated")
               for n, a in zip(shape.spatial, axes, strict=True)]
@@ -623,7 +627,7 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
     bounds = {"out_multiple_of": step}
     if not fits(first):
         return Solved("budget", kind, shape, shape.spatial, target, bounds, (*fields, "out"), 0,
-                      (), (_budget_solution(geometry, first),))
+                      (), (_budget_solution(kind, geometry, first),))
     low, high = 1, 2  # analyse(low) fits, analyse(high) does not, once the doubling ends
     while fits(analyse(high)):
         low, high = high, 2 * high
@@ -631,14 +635,18 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
         mid = (low + high) // 2
         low, high = (mid, high) if fits(analyse(mid)) else (low, mid)
     return Solved("budget", kind, shape, shape.spatial, target, bounds, (*fields, "out"), low,
-                  (_budget_solution(geometry, analyse(low)),),
-                  (_budget_solution(geometry, analyse(low + 1)),))
+                  (_budget_solution(kind, geometry, analyse(low)),),
+                  (_budget_solution(kind, geometry, analyse(low + 1)),))
 
 
-def _budget_solution(geometry: Mapping[str, Any], report: LayerReport) -> Solution:
+def _budget_solution(kind: str, geometry: Mapping[str, Any], report: LayerReport) -> Solution:
     formulas = tuple(f for f in report.formulas if f.metric in ("weights", "bias", "MACs"))
+    shape = report.input
+    axes = _axis_fixed(kind_fields(kind), geometry, shape.rank)
     return Solution({**geometry, "out": report.output.channels}, report.output,
-                    report.output.spatial, formulas, params=report.params, macs=report.macs)
+                    report.output.spatial, formulas,
+                    tuple(_loss_warnings(kind, shape.spatial, axes, False)),
+                    params=report.params, macs=report.macs)
 
 
 def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence[int],
@@ -667,7 +675,7 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     family = FAMILIES[family_name]
     fixed = _check_fixed(kind, {**CHAIN_DEFAULTS[family_name], **fixed})
     fields = kind_fields(kind)
-    axes = _axis_fixed(fields, fixed, rank, kind)
+    axes = _axis_fixed(fields, fixed, rank)
     for axis in axes:
         axis.setdefault("dilation", 2 if kind == "dilated" else 1)
         axis.setdefault("output_padding", 0)
@@ -735,10 +743,8 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
                     **geometry, "stride": s}
             probe = {"out": 1, **spec} if "out" in KINDS[kind].model_fields else spec
             report = analyze_layer(probe, Shape(1, sizes[-1]))  # the project's own check
-            if family.loss is not None:
-                unread = [family.loss(n, {**a, "stride": s}, ceil_mode)
-                          for n, a in zip(sizes[-1], axes, strict=True)]
-                warnings += _unread_warnings(axis_names(rank), unread, f"layer {i + 1}: ")
+            warnings += _loss_warnings(kind, sizes[-1], [{**a, "stride": s} for a in axes],
+                                       ceil_mode, f"layer {i + 1}: ")
             layers.append(spec)
             sizes.append(report.output.spatial)
         return Solution({"strides": strides_found}, None, sizes[-1], (), tuple(warnings),

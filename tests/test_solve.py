@@ -396,6 +396,15 @@ def test_budget_by_hand(kind: str, shape: str, fixed: dict[str, Any], limits: di
     assert over.values["out"] == out + step
 
 
+def test_budget_warns_about_pixels_never_read() -> None:
+    # 56 with K = 3, S = 2, P = 0: ⌊53/2⌋ + 1 = 27 windows end at 54, pixel 55 is unread
+    result = S.budget("conv", "56x56x64", {"kernel": 3, "stride": 2}, max_macs="300M")
+    assert result.solutions[0].warnings == (
+        "the last input pixel of H and W is never read (⌊·⌋ drops it)",)
+    # 300,000,000 // (3·3·64·27·27 = 419,904) = 714
+    assert result.solutions[0].values["out"] == 714
+
+
 def test_budget_too_small_lists_the_smallest_out() -> None:
     result = S.budget("conv", "56x56x64", {"kernel": 3, "padding": 1}, max_macs=1000,
                       divisor=8)
