@@ -39,10 +39,11 @@ __all__ = [
     "kinds",
     "load_network",
     "parse_shape",
+    "solve",
 ]
 
 if TYPE_CHECKING:
-    from convcalc import compare
+    from convcalc import compare, solve
     from convcalc.engine import analyze_layer, analyze_network
     from convcalc.errors import ConvcalcError, ShapeError, SpecError
     from convcalc.layers import KINDS as kinds
@@ -54,8 +55,8 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name == "kinds":
         return importlib.import_module("convcalc.layers").KINDS
-    if name == "compare":
-        return importlib.import_module("convcalc.compare")
+    if name in ("compare", "solve"):
+        return importlib.import_module(f"convcalc.{name}")
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'convcalc' has no attribute {name!r}")

@@ -290,6 +290,109 @@ def export(
 
 @app.command()
 @friendly
+def solve(
+    kind: Annotated[str, typer.Argument(help="conv, dilated, depthwise, grouped, transposed, "
+                                             "maxpool or avgpool.")],
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
+                                                                    "28x28x1.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output size wanted: 28, "
+                                                                      "28x28 or same.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Chain: from this size (224).")]
+    = None,
+    end: Annotated[str | None, typer.Option("--to", help="Chain: to this size (7).")] = None,
+    strides: Annotated[str | None, typer.Option(help="Chain: strides a layer may use, 2 or "
+                                                     "2,4 (default 2).")] = None,
+    max_layers: Annotated[int | None, typer.Option(help="Chain: at most N layers (default "
+                                                        "8).")] = None,
+    kernel: Axes = None,
+    stride: Axes = None,
+    padding: Axes = None,
+    dilation: Axes = None,
+    output_padding: Axes = None,
+    groups: Annotated[int | None, typer.Option(help="Groups (divides C_in and C_out).")] = None,
+    out: Annotated[int | None, typer.Option(help="Output channels (default: the input's).")]
+    = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="Layers without bias.")] = False,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Pooling: round up.")] = False,
+    max_macs: Annotated[str | None, typer.Option(help="Budget: the largest out within these "
+                                                      "MACs: 300M, 1.5G, 25k.")] = None,
+    max_params: Annotated[str | None, typer.Option(help="Budget: ... within these params.")]
+    = None,
+    divisor: Annotated[int | None, typer.Option(help="Budget: out a multiple of N.")] = None,
+    max_kernel: Annotated[int | None, typer.Option(help="Search kernels up to N (11).")] = None,
+    max_stride: Annotated[int | None, typer.Option(help="Search strides up to N (8).")] = None,
+    max_dilation: Annotated[int | None, typer.Option(help="Search dilations up to N (4).")]
+    = None,
+    limit: Annotated[int | None, typer.Option(help="List at most N answers (20).")] = None,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W.")] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
+    out are searched); the largest out within a MACs or params budget; the chains of layers
+    from one size to another. No answer is not an error: it prints none and the nearest."""
+    from convcalc import solve as S
+    from convcalc.render.solve_view import solve_view
+
+    fixed: dict[str, Any] = {}
+    axes = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+            "output_padding": output_padding}
+    for field, text in axes.items():
+        if text is not None:
+            fixed[field] = parse_axes("--" + field.replace("_", "-"), text)
+    fixed.update({k: v for k, v in {"groups": groups, "out": out}.items() if v is not None})
+    if no_bias:
+        fixed["bias"] = False
+    if ceil_mode:
+        fixed["ceil_mode"] = True
+    chain_options = {"--from": start, "--to": end, "--strides": strides,
+                     "--max-layers": max_layers}
+    budget_options = {"--max-macs": max_macs, "--max-params": max_params, "--divisor": divisor}
+    size_options = {"--output": output, "--max-kernel": max_kernel, "--max-stride": max_stride,
+                    "--max-dilation": max_dilation}
+    if start is not None or end is not None:
+        _not_with("a chain (--from/--to)", {"--input": input, **size_options, **budget_options,
+                                            "--channels-first": channels_first or None})
+        if start is None or end is None:
+            raise SpecError("a chain needs both --from and --to")
+        steps = parse_axes("--strides", strides) if strides is not None else 2
+        result = S.chain(kind, start, end, fixed,
+                         strides=[steps] if isinstance(steps, int) else [*steps],
+                         max_layers=8 if max_layers is None else max_layers,
+                         limit=S.DEFAULT_LIMIT if limit is None else limit)
+    elif max_macs is not None or max_params is not None:
+        _not_with("a budget (--max-macs/--max-params)", {**size_options, **chain_options,
+                                                         "--limit": limit})
+        result = S.budget(kind, _need_input(input), fixed, max_macs=max_macs,
+                          max_params=max_params, divisor=1 if divisor is None else divisor,
+                          channels_first=channels_first)
+    else:
+        _not_with("an output size (--output)", {**chain_options, **budget_options})
+        if output is None:
+            raise SpecError("solve needs --output SIZE (or --max-macs/--max-params for a "
+                            "budget, or --from/--to for a chain)")
+        chosen = {"kernel": max_kernel, "stride": max_stride, "dilation": max_dilation}
+        bounds = S.Bounds(**{k: v for k, v in chosen.items() if v is not None})
+        result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
+                         limit=S.DEFAULT_LIMIT if limit is None else limit,
+                         channels_first=channels_first)
+    _emit(solve_view(result, format))
+
+
+def _not_with(mode: str, options: dict[str, object]) -> None:
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise SpecError(f"{', '.join(given)}: not used with {mode}")
+
+
+def _need_input(text: str | None) -> str:
+    if text is None:
+        raise SpecError("solve needs --input SHAPE (H×W×C, e.g. 28x28x1)")
+    return text
+
+
+@app.command()
+@friendly
 def schema() -> None:
     """Print the JSON Schema of the network spec format (for editor completion)."""
     from convcalc.render.text import to_json

@@ -126,3 +126,19 @@ def bilinear_taps(scale: int, phase: int) -> tuple[int, int]:
     source = Fraction(2 * phase + 1 - scale, 2 * scale)
     low = floor(source)
     return low, 1 if source == low else 2
+
+
+def floor_loss(length: int, kernel: int, stride: int, pad_left: int, pad_right: int,
+               dilation: int, ceil_mode: bool = False) -> int:
+    """Input pixels (not padding) after the last window, never read because ⌊·⌋ drops the rest.
+
+    The last of the L_out windows ends at padded index (L_out − 1)·S + K_eff − 1; the input
+    occupies padded indices P_l .. P_l + L_in − 1, so
+    min(L_in, max(0, P_l + L_in − (L_out − 1)·S − K_eff)) input pixels lie past it. With
+    symmetric padding that is the remainder (L_in + 2P − K_eff) mod S less the right padding.
+    Pixels skipped between windows (K_eff < S) are not counted. L_out is PyTorch's (conv, or
+    pooling with `ceil_mode`); the caller makes sure it is ≥ 1.
+    """
+    out = pool_output_length(length, kernel, stride, pad_left, pad_right, dilation, ceil_mode)
+    past = pad_left + length - (out - 1) * stride - effective_kernel(kernel, dilation)
+    return min(length, max(0, past))
