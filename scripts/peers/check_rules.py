@@ -52,8 +52,10 @@ class Op:
     mode: str = ""                 # upsample mode
     scale: float = 0.0             # upsample scale factor (float, as nn.Upsample stores it)
     dim_size: int = 0              # softmax: size of the reduced dimension
-    features: tuple[int, int] = (0, 0)  # linear (in, out)
+    out_features: int = 0          # linear: in_features is shape[-1], rows the other dims
     params: int = 0                # parameters the op's module owns (torch's count)
+    out: tuple[int, ...] = ()      # the measured output shape (C, H, W), where the trace knows it
+    operands: tuple[tuple[int, ...], ...] = ()  # elementwise ops: the operands' full shapes
 
     @property
     def numel(self) -> int:
@@ -77,6 +79,8 @@ class Op:
 
     @property
     def out_shape(self) -> tuple[int, ...]:
+        if self.out:
+            return self.out
         kind = self.kind
         if kind == "nn.Conv2d":
             return (self.cout, *self.conv_hw())
@@ -89,7 +93,7 @@ class Op:
         if kind == "nn.Upsample":
             return (self.cin, *(int(h * self.scale) for h in self.in_hw))
         if kind == "nn.Linear":
-            return (self.features[1],)
+            return (*self.shape[:-1], self.out_features)
         if kind == "torch.cat":
             return (2 * self.cin, *self.in_hw)
         return self.shape
@@ -135,7 +139,7 @@ def M(*ops: Op, **kw: Any) -> Model:
 
 
 SE = (op("nn.AdaptiveAvgPool2d", X, out_hw=(1, 1)), conv(8, 2, 1, (1, 1)), op("nn.ReLU", (2, 1, 1)),
-      conv(2, 8, 1, (1, 1)), op("nn.Sigmoid", (8, 1, 1)), op("Tensor.__mul__", X))
+      conv(2, 8, 1, (1, 1)), op("nn.Sigmoid", (8, 1, 1)), op("torch.Tensor.__mul__", X))
 
 MODELS: dict[str, Model] = {
     "conv": M(conv(8, 16, 3, p=1)),
@@ -149,8 +153,8 @@ MODELS: dict[str, Model] = {
     "convT_s2_nobias": M(convT(8, 4, 4, s=2, p=1, bias=False)),
     "convT_s2_g2": M(convT(8, 4, 4, s=2, p=1, g=2)),
     "convT_s2_g2_nobias": M(convT(8, 4, 4, s=2, p=1, g=2, bias=False)),
-    "linear": M(op("nn.Flatten"), op("nn.Linear", (2048,), features=(2048, 10), bias=True, params=20490)),
-    "linear_nobias": M(op("nn.Flatten"), op("nn.Linear", (2048,), features=(2048, 10), params=20480)),
+    "linear": M(op("nn.Flatten"), op("nn.Linear", (2048,), out_features=10, bias=True, params=20490)),
+    "linear_nobias": M(op("nn.Flatten"), op("nn.Linear", (2048,), out_features=10, params=20480)),
     "batchnorm": M(norm("nn.BatchNorm2d", X, True)),
     "batchnorm_noaffine": M(norm("nn.BatchNorm2d", X, False)),
     "layernorm2d_tv": M(norm("tv.LayerNorm2d", X, True)),
@@ -182,16 +186,16 @@ MODELS: dict[str, Model] = {
     "flatten": M(op("nn.Flatten")),
     "squeeze_excitation": M(*SE),
     "stochastic_depth": M(op("tv.StochasticDepth")),
-    "residual_plus": M(conv(8, 8, 3, p=1, bias=False), op("Tensor.__add__")),
-    "residual_iadd": M(conv(8, 8, 3, p=1, bias=False), op("Tensor.__iadd__")),
+    "residual_plus": M(conv(8, 8, 3, p=1, bias=False), op("torch.Tensor.__add__")),
+    "residual_iadd": M(conv(8, 8, 3, p=1, bias=False), op("torch.Tensor.__iadd__")),
     "residual_torch_add": M(conv(8, 8, 3, p=1, bias=False), op("torch.add")),
-    "residual_add_method": M(conv(8, 8, 3, p=1, bias=False), op("Tensor.add")),
-    "gate_mul_sigmoid": M(conv(8, 8, 1), op("torch.sigmoid"), op("Tensor.__mul__")),
+    "residual_add_method": M(conv(8, 8, 3, p=1, bias=False), op("torch.Tensor.add")),
+    "gate_mul_sigmoid": M(conv(8, 8, 1), op("torch.sigmoid"), op("torch.Tensor.__mul__")),
     "gate_torch_mul_sigmoid": M(conv(8, 8, 1), op("torch.sigmoid"), op("torch.mul")),
-    "layer_scale": M(op("Tensor.__mul__"), extra_params=8, extra_params_kind="gamma"),
+    "layer_scale": M(op("torch.Tensor.__mul__"), extra_params=8, extra_params_kind="gamma"),
     "concat": M(op("torch.cat")),
     "split": M(op("torch.split"), op("torch.cat")),
-    "chunk": M(op("Tensor.chunk"), op("torch.cat")),
+    "chunk": M(op("torch.Tensor.chunk"), op("torch.cat")),
     "bare_relu": M(op("nn.ReLU"), errors={"calflops": "StopIteration", "calflops-flops": "StopIteration"}),
 }
 
@@ -200,10 +204,16 @@ MODELS: dict[str, Model] = {
 
 Rule = Callable[[Op], int | float]
 ZERO: Rule = lambda o: 0  # noqa: E731
+# ops no tool counts: each tool's source has no rule that reaches them (docs/peer-tools.md)
 ZERO_KINDS = ("nn.Hardswish", "nn.Sigmoid", "nn.Hardsigmoid", "nn.Tanh", "nn.Dropout", "nn.Identity",
               "nn.ChannelShuffle", "nn.Flatten", "tv.Permute", "tv.StochasticDepth", "torch.sigmoid",
-              "Tensor.__add__", "Tensor.__iadd__", "Tensor.__mul__", "torch.cat", "torch.split",
-              "Tensor.chunk")
+              "torch.Tensor.__add__", "torch.Tensor.__iadd__", "torch.Tensor.__mul__", "torch.cat",
+              "torch.split", "torch.Tensor.chunk",
+              # seen outside leaf modules in the torchvision networks (check_networks.py)
+              "torch.flatten", "torch.Tensor.flatten", "torch.Tensor.size", "torch.Tensor.view",
+              "torch.transpose", "torch.Tensor.contiguous", "torch.Tensor.mean")
+# functionals the torchvision networks call outside a leaf module (DenseNet, MobileNetV2)
+F_RELU, F_ADAPTIVE = "torch.nn.functional.relu", "torch.nn.functional.adaptive_avg_pool2d"
 
 
 def zeros(*kinds: str) -> dict[str, Rule]:
@@ -223,10 +233,22 @@ def bias_out(o: Op) -> int:
 
 
 def linear_macs(o: Op) -> int:
-    return o.features[0] * o.features[1]
+    """rows · in_features · out_features: every leading dimension is a row."""
+    return o.numel * o.out_features
 
 
-ALL_KINDS = {o.kind for m in MODELS.values() for o in m.ops}
+def left_aligned_numel(o: Op) -> int:
+    """ptflops' and calflops' elementwise count: the two shapes lined up from the *first* dimension
+    (missing ones taken as 1), the larger size taken on each; a scalar counts the other's numel.
+    Equal to the broadcast numel when the shapes agree; larger when a shorter shape broadcasts."""
+    if len(o.operands) < 2:
+        return o.numel
+    a, b = o.operands[0], o.operands[1]
+    n = max(len(a), len(b))
+    return prod(tuple(max(a[i] if i < len(a) else 1, b[i] if i < len(b) else 1) for i in range(n)))
+
+
+ALL_KINDS = {o.kind for m in MODELS.values() for o in m.ops} | set(ZERO_KINDS) | {F_RELU, F_ADAPTIVE}
 
 FLOP_COUNTER: dict[str, Rule] = {
     **zeros(*(ALL_KINDS - {"nn.Conv2d", "nn.ConvTranspose2d", "nn.Linear"})),
@@ -237,7 +259,7 @@ PTFLOPS: dict[str, Rule] = {
     **zeros(*ZERO_KINDS, "tv.LayerNorm2d"),
     "nn.Conv2d": lambda o: fcm_conv(o) + bias_out(o),
     "nn.ConvTranspose2d": lambda o: fcm_conv(o) + bias_out(o),
-    "nn.Linear": lambda o: linear_macs(o) + (o.features[1] if o.bias else 0),
+    "nn.Linear": lambda o: linear_macs(o) + (o.out_numel if o.bias else 0),
     "nn.BatchNorm2d": lambda o: o.numel * (2 if o.affine else 1),
     "nn.GroupNorm": lambda o: o.numel * (2 if o.affine else 1),
     "nn.LayerNorm": lambda o: o.numel,               # nn.LayerNorm has no `affine` attribute
@@ -251,20 +273,22 @@ PTFLOPS: dict[str, Rule] = {
     "nn.AvgPool2d": lambda o: 2 * o.numel,
     "nn.AdaptiveAvgPool2d": lambda o: 2 * o.numel,
     "nn.Upsample": lambda o: o.out_numel + o.numel * o.scale ** 2,  # hook + patched F.interpolate
-    "torch.add": lambda o: o.numel, "Tensor.add": lambda o: o.numel, "torch.mul": lambda o: o.numel,
+    **dict.fromkeys(("torch.add", "torch.Tensor.add", "torch.mul"), left_aligned_numel),
+    F_RELU: lambda o: o.numel, F_ADAPTIVE: lambda o: o.numel,      # patched functionals
 }
 
 PTFLOPS_ATEN: dict[str, Rule] = {
     **zeros(*(ALL_KINDS - {"nn.Conv2d", "nn.ConvTranspose2d", "nn.Linear"})),
     "nn.Conv2d": lambda o: fcm_conv(o) + bias_out(o),
     "nn.ConvTranspose2d": lambda o: fcm_conv(o) + bias_out(o),
-    "nn.Linear": lambda o: linear_macs(o) + (o.features[1] if o.bias else 0),
+    "nn.Linear": lambda o: linear_macs(o) + (o.out_numel if o.bias else 0),
 }
 
 FVCORE: dict[str, Rule] = {
     **zeros(*ZERO_KINDS, "nn.ReLU", "nn.ReLU6", "nn.SiLU", "nn.GELU", "nn.LeakyReLU", "nn.Softmax",
-            "nn.MaxPool2d", "nn.AvgPool2d", "torch.add", "Tensor.add", "torch.mul"),
+            "nn.MaxPool2d", "nn.AvgPool2d", "torch.add", "torch.Tensor.add", "torch.mul", F_RELU),
     "nn.Conv2d": fcm_conv, "nn.ConvTranspose2d": fcm_conv, "nn.Linear": linear_macs,
+    F_ADAPTIVE: lambda o: o.numel,
     "nn.BatchNorm2d": lambda o: o.numel * (2 if o.affine else 1),   # eval-mode rule
     "nn.LayerNorm": lambda o: o.numel * (5 if o.affine else 4),
     "tv.LayerNorm2d": lambda o: o.numel * (5 if o.affine else 4),
@@ -284,10 +308,11 @@ def thop_adaptive(o: Op) -> int:
 
 THOP: dict[str, Rule] = {
     **zeros(*ZERO_KINDS, "nn.ReLU", "nn.ReLU6", "nn.SiLU", "nn.GELU", "nn.LeakyReLU", "nn.MaxPool2d",
-            "tv.LayerNorm2d", "nn.GroupNorm", "torch.add", "Tensor.add", "torch.mul"),
+            "tv.LayerNorm2d", "nn.GroupNorm", "torch.add", "torch.Tensor.add", "torch.mul", F_RELU,
+            F_ADAPTIVE),
     "nn.Conv2d": lambda o: o.out_numel * (o.cin // o.g) * o.k ** 2,
     "nn.ConvTranspose2d": lambda o: o.out_numel * (o.cin // o.g) * o.k ** 2,   # over the output
-    "nn.Linear": lambda o: o.features[0] * o.out_numel,
+    "nn.Linear": lambda o: o.shape[-1] * o.out_numel,
     "nn.BatchNorm2d": lambda o: 2 * o.numel * (2 if o.affine else 1),
     "nn.LayerNorm": lambda o: 2 * o.numel * (2 if o.affine else 1),
     "nn.Softmax": lambda o: (o.numel // o.dim_size) * (3 * o.dim_size - 1),
@@ -324,7 +349,7 @@ def mac_rules(convT_macs: Rule) -> dict[str, Rule]:
     }
 
 
-def flop_rules(macs: dict[str, Rule], convT_bias: Rule, upsample: Rule) -> dict[str, Rule]:
+def flop_rules(macs: dict[str, Rule], convT_bias: Rule, upsample: Rule, elementwise: Rule) -> dict[str, Rule]:
     return {
         **zeros(*ZERO_KINDS, "nn.ReLU6"),
         "nn.Conv2d": lambda o: 2 * macs["nn.Conv2d"](o) + bias_out(o),
@@ -335,8 +360,8 @@ def flop_rules(macs: dict[str, Rule], convT_bias: Rule, upsample: Rule) -> dict[
         "tv.LayerNorm2d": lambda o: o.numel * (5 if o.affine else 4),
         "nn.GroupNorm": lambda o: o.numel * (5 if o.affine else 4),
         **dict.fromkeys(("nn.ReLU", "nn.SiLU", "nn.GELU", "nn.LeakyReLU", "nn.Softmax", "nn.MaxPool2d",
-                         "nn.AvgPool2d", "nn.AdaptiveAvgPool2d", "torch.add", "Tensor.add", "torch.mul"),
-                        lambda o: o.numel),
+                         "nn.AvgPool2d", "nn.AdaptiveAvgPool2d", F_RELU, F_ADAPTIVE), lambda o: o.numel),
+        **dict.fromkeys(("torch.add", "torch.Tensor.add", "torch.mul"), elementwise),
         "nn.Upsample": upsample,
     }
 
@@ -347,9 +372,11 @@ CALFLOPS_FLOPS = flop_rules(
     # bias over a *forward-conv* output size from the input, times weight.shape[1] = Cout/G
     lambda o: (o.cout // o.g) * prod(o.conv_hw()) if o.bias else 0,
     lambda o: o.numel,  # the scale-factor product is computed and thrown away
+    left_aligned_numel,
 )
 DEEPSPEED = mac_rules(fcm_conv)
-DEEPSPEED_FLOPS = flop_rules(DEEPSPEED, bias_out, lambda o: int(o.numel * o.scale ** 2))
+DEEPSPEED_FLOPS = flop_rules(DEEPSPEED, bias_out, lambda o: int(o.numel * o.scale ** 2),
+                             lambda o: o.numel)  # the broadcast shape (torch.broadcast_shapes)
 
 RULES: dict[str, dict[str, Rule]] = {
     "ptflops": PTFLOPS, "ptflops-aten": PTFLOPS_ATEN, "fvcore": FVCORE, "thop": THOP,
