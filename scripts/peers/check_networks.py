@@ -1,6 +1,7 @@
 """Re-derive every peer tool's total for the network fixtures from check_rules.py's rules.
 
     python scripts/peers/check_networks.py [tests/fixtures/peers/networks.json ...]
+    python scripts/peers/check_networks.py --explain resnet18,dcgan_generator   # difference by cause
 
 (It also takes layers.json: tracing the single layers checks the tracer against check_rules.MODELS'
 hand-written descriptions, explicit `.add`/`torch.mul` calls included.)
@@ -213,7 +214,31 @@ def check(fixture: Path) -> list[str]:
     return problems
 
 
+def explain(fixture: Path, names: list[str]) -> None:
+    """Each tool's difference from FlopCounterMode's MACs, by op kind (the cause), from the rules."""
+    data = json.loads(fixture.read_text())
+    factory = getattr(models, data["factory"].rpartition(":")[2])
+    for name, model, chw in factory():
+        if name not in names:
+            continue
+        ops, _extra = trace(model, chw)
+        print(f"{name}: FlopCounterMode MACs {data['models'][name]['flop_counter']['macs']:,}")
+        for tool, rules in cr.RULES.items():
+            scale = 2 if tool.endswith("-flops") else 1  # a FLOPs total against FlopCounterMode's FLOPs
+            causes: dict[str, int | float] = {}
+            for o in ops:
+                diff = rules[o.kind](o) - scale * cr.FLOP_COUNTER[o.kind](o)
+                if diff:
+                    causes[o.kind] = causes.get(o.kind, 0) + diff
+            parts = ", ".join(f"{k} {v:+,.0f}" for k, v in sorted(causes.items(), key=lambda kv: -abs(kv[1])))
+            ref = "FCM FLOPs" if scale == 2 else "FCM MACs"
+            print(f"  {tool:16} {data['models'][name]['tools'][tool]['value']:>15,} = {ref} {parts}")
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) > 2 and argv[1] == "--explain":
+        explain(FIXTURE, argv[2].split(","))
+        return 0
     fixtures = [Path(a) for a in argv[1:]] or [FIXTURE]
     failed = 0
     for fixture in fixtures:
