@@ -1,0 +1,253 @@
+"""Model factories for run_peers.py: each returns a list of (name, nn.Module, input (C, H, W)).
+
+    single_layers()  one op per model, on a small input, wrapped as `Probe(layer)` so the op's
+                     qualified name is always "layer" (functional ops live in the probe's forward)
+    networks()       the torchvision classifiers (weights=None) at 3x224x224 and a DCGAN generator
+
+Parameter-free probes carry one empty parameter (`torch.empty(0)`, 0 elements): calflops 0.3.2
+calls `next(model.parameters())` unconditionally (calflops/flops_counter.py:121) and raises
+StopIteration on a model without parameters. The empty parameter adds 0 to every count any tool
+or PyTorch makes. `bare_relu` is the one probe without it, to record calflops' failure itself.
+
+torch and torchvision are imported only when a factory is called.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+Entry = tuple[str, Any, tuple[int, int, int]]
+
+SMALL = (8, 16, 16)
+
+
+def torchvision() -> Any:
+    """torchvision 0.28.0 beside the CPU torch: its compiled ops do not load, the models do."""
+    for name in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    import torchvision as tv
+
+    return tv
+
+
+def _modules() -> dict[str, Any]:
+    """The probe classes, defined once torch is imported."""
+    import torch
+    from torch import nn
+
+    class Probe(nn.Module):
+        """y = layer(x); an empty parameter when the layer has none (see the module docstring)."""
+
+        def __init__(self, layer: nn.Module, empty_param: bool = True) -> None:
+            super().__init__()
+            self.layer = layer
+            if empty_param and not any(True for _ in layer.parameters()):
+                self.empty = nn.Parameter(torch.empty(0))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer(x)
+
+    class ResidualPlus(nn.Module):
+        """out = f(x); out = out + x  (Tensor.__add__)."""
+
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.layer = nn.Conv2d(c, c, 3, padding=1, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.layer(x)
+            out = out + x
+            return out
+
+    class ResidualInplace(ResidualPlus):
+        """out = f(x); out += x  (Tensor.__iadd__), as torchvision's BasicBlock and Bottleneck."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.layer(x)
+            out += x
+            return out
+
+    class ResidualTorchAdd(ResidualPlus):
+        """out = torch.add(f(x), x)."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.add(self.layer(x), x)
+
+    class ResidualAddMethod(ResidualPlus):
+        """out = f(x).add(x)  (the Tensor.add method)."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer(x).add(x)
+
+    class GateMul(nn.Module):
+        """x * torch.sigmoid(conv1x1(x))  (Tensor.__mul__)."""
+
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.layer = nn.Conv2d(c, c, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * torch.sigmoid(self.layer(x))
+
+    class GateTorchMul(GateMul):
+        """torch.mul(x, torch.sigmoid(conv1x1(x)))."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.mul(x, torch.sigmoid(self.layer(x)))
+
+    class LayerScale(nn.Module):
+        """x * gamma, gamma an nn.Parameter of shape (C, 1, 1) (ConvNeXt's layer scale)."""
+
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.gamma = nn.Parameter(torch.full((c, 1, 1), 1e-6))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.gamma
+
+    class Concat(nn.Module):
+        """torch.cat([x, x], dim=1)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.empty = nn.Parameter(torch.empty(0))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([x, x], dim=1)
+
+    class Split(Concat):
+        """a, b = torch.split(x, C/2, dim=1); torch.cat([b, a], dim=1)."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            a, b = torch.split(x, x.shape[1] // 2, dim=1)
+            return torch.cat([b, a], dim=1)
+
+    class Chunk(Concat):
+        """a, b = x.chunk(2, dim=1); torch.cat([b, a], dim=1)."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            a, b = x.chunk(2, dim=1)
+            return torch.cat([b, a], dim=1)
+
+    return {cls.__name__: cls for cls in (Probe, ResidualPlus, ResidualInplace, ResidualTorchAdd,
+                                          ResidualAddMethod, GateMul, GateTorchMul, LayerScale,
+                                          Concat, Split, Chunk)}
+
+
+def single_layers() -> list[Entry]:
+    """One op per model; input 8x16x16 unless the entry says otherwise."""
+    import torch
+    from torch import nn
+
+    tv = torchvision()
+    from torchvision.models.convnext import LayerNorm2d
+    from torchvision.ops import SqueezeExcitation, StochasticDepth
+    from torchvision.ops.misc import Permute
+
+    torch.manual_seed(0)
+    m = _modules()
+    probe = m["Probe"]
+    c = SMALL[0]
+    layers: list[tuple[str, Any]] = [
+        ("conv", nn.Conv2d(c, 16, 3, padding=1)),
+        ("conv_nobias", nn.Conv2d(c, 16, 3, padding=1, bias=False)),
+        ("conv_stride2", nn.Conv2d(c, 16, 3, stride=2, padding=1)),
+        ("conv_grouped_g4", nn.Conv2d(c, 16, 3, padding=1, groups=4)),
+        ("conv_depthwise", nn.Conv2d(c, c, 3, padding=1, groups=c)),
+        ("conv_dilated_d2", nn.Conv2d(c, 16, 3, padding=2, dilation=2)),
+        ("conv_pointwise", nn.Conv2d(c, 16, 1)),
+        ("convT_s2", nn.ConvTranspose2d(c, 4, 4, stride=2, padding=1)),
+        ("convT_s2_nobias", nn.ConvTranspose2d(c, 4, 4, stride=2, padding=1, bias=False)),
+        ("convT_s2_g2", nn.ConvTranspose2d(c, 4, 4, stride=2, padding=1, groups=2)),
+        ("convT_s2_g2_nobias", nn.ConvTranspose2d(c, 4, 4, stride=2, padding=1, groups=2, bias=False)),
+        ("linear", nn.Sequential(nn.Flatten(), nn.Linear(c * 16 * 16, 10))),
+        ("linear_nobias", nn.Sequential(nn.Flatten(), nn.Linear(c * 16 * 16, 10, bias=False))),
+        ("batchnorm", nn.BatchNorm2d(c)),
+        ("batchnorm_noaffine", nn.BatchNorm2d(c, affine=False)),
+        ("layernorm2d_tv", LayerNorm2d(c)),
+        ("layernorm_permute", nn.Sequential(Permute([0, 2, 3, 1]), nn.LayerNorm(c), Permute([0, 3, 1, 2]))),
+        ("layernorm_permute_noaffine",
+         nn.Sequential(Permute([0, 2, 3, 1]), nn.LayerNorm(c, elementwise_affine=False),
+                       Permute([0, 3, 1, 2]))),
+        ("groupnorm", nn.GroupNorm(4, c)),
+        ("groupnorm_noaffine", nn.GroupNorm(4, c, affine=False)),
+        ("relu", nn.ReLU()),
+        ("relu_inplace", nn.ReLU(inplace=True)),
+        ("relu6", nn.ReLU6()),
+        ("silu", nn.SiLU()),
+        ("gelu", nn.GELU()),
+        ("hardswish", nn.Hardswish()),
+        ("sigmoid", nn.Sigmoid()),
+        ("hardsigmoid", nn.Hardsigmoid()),
+        ("tanh", nn.Tanh()),
+        ("leakyrelu", nn.LeakyReLU(0.1)),
+        ("softmax", nn.Softmax(dim=1)),
+        ("dropout", nn.Dropout(0.5)),
+        ("identity", nn.Identity()),
+        ("maxpool_k2", nn.MaxPool2d(2)),
+        ("maxpool_k3s2p1", nn.MaxPool2d(3, 2, 1)),
+        ("avgpool_k2", nn.AvgPool2d(2)),
+        ("adaptiveavgpool_1", nn.AdaptiveAvgPool2d(1)),
+        ("adaptiveavgpool_6", nn.AdaptiveAvgPool2d(6)),
+        ("upsample_nearest_x2", nn.Upsample(scale_factor=2, mode="nearest")),
+        ("upsample_bilinear_x2", nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
+        ("channelshuffle_g4", nn.ChannelShuffle(4)),
+        ("flatten", nn.Flatten()),
+        ("squeeze_excitation", SqueezeExcitation(c, 2)),
+        ("stochastic_depth", StochasticDepth(0.2, "row")),
+    ]
+    out: list[Entry] = [(name, probe(layer), SMALL) for name, layer in layers]
+    out += [
+        ("residual_plus", m["ResidualPlus"](c), SMALL),
+        ("residual_iadd", m["ResidualInplace"](c), SMALL),
+        ("residual_torch_add", m["ResidualTorchAdd"](c), SMALL),
+        ("residual_add_method", m["ResidualAddMethod"](c), SMALL),
+        ("gate_mul_sigmoid", m["GateMul"](c), SMALL),
+        ("gate_torch_mul_sigmoid", m["GateTorchMul"](c), SMALL),
+        ("layer_scale", m["LayerScale"](c), SMALL),
+        ("concat", m["Concat"](), SMALL),
+        ("split", m["Split"](), SMALL),
+        ("chunk", m["Chunk"](), SMALL),
+        ("bare_relu", probe(nn.ReLU(), empty_param=False), SMALL),
+    ]
+    del tv
+    return out
+
+
+def dcgan_generator() -> Any:
+    """The DCGAN generator (Radford et al. 2015, fig. 1; PyTorch's DCGAN tutorial): z 100x1x1 ->
+    3x64x64 through four stride-2 ConvTranspose2d(k4, p1), BN + ReLU between, Tanh at the end."""
+    from torch import nn
+
+    nz, ngf, nc = 100, 64, 3
+    return nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+    )
+
+
+TORCHVISION = ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large",
+               "efficientnet_b0", "shufflenet_v2_x1_0", "squeezenet1_1", "densenet121",
+               "regnet_y_400mf", "convnext_tiny")
+
+
+def networks() -> list[Entry]:
+    """The torchvision classifiers (weights=None, 3x224x224) and the DCGAN generator (100x1x1)."""
+    import torch
+
+    tv = torchvision()
+    torch.manual_seed(0)
+    out: list[Entry] = [(name, getattr(tv.models, name)(weights=None), (3, 224, 224))
+                        for name in TORCHVISION]
+    out.append(("dcgan_generator", dcgan_generator(), (100, 1, 1)))
+    return out
+
+
+def smoke() -> list[Entry]:
+    """Two tiny models for a quick run of the harness."""
+    return [e for e in single_layers() if e[0] in ("conv", "convT_s2")]
