@@ -291,9 +291,11 @@ def row_supports(net: Any, report: Any, rows: list[int], dust: float = 1e-9) -> 
 
 
 def spread_rows(report: Any, count: int = 8) -> list[int]:
-    """Up to `count` row indices with a spatial output, spread over the network, the last one
-    included."""
-    spatial = [i for i, r in enumerate(report.rows) if r.report.output.spatial]
+    """Up to `count` row indices with a spatial output larger than 1×…×1, spread over the
+    network, the last one included. (A 1×…×1 map's unit sees everything the network reads,
+    and which border pixels a strided layer never reads is a border effect the field leaves
+    out: squeezenet's 3×3 stride-2 stem never reads pixel 223.)"""
+    spatial = [i for i, r in enumerate(report.rows) if any(n > 1 for n in r.report.output.spatial)]
     if not spatial:
         return []
     step = max(1, len(spatial) // count)
