@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -254,3 +255,45 @@ def test_schema_validates_every_example() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     for path in EXAMPLES:
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+TORCHVISION_MODELS = json.loads((FIXTURES / "torchvision_models.json").read_text())["data"]
+TWINS = {"alexnet": {}, "vgg16": {}, "resnet18": {}, "resnet50": {}, "mobilenet_v2": {},
+         "mobilenet_v3_large": {}, "efficientnet_b0": {}, "shufflenet_v2_x1_0": {},
+         "squeezenet1_1": {}, "regnet_y_400mf": {}, "convnext_tiny": {},
+         "mobilenet_v2_w075_160": {"width": Fraction(3, 4), "input": "160x160x3"}}
+CONV_KINDS = {"conv", "pointwise", "grouped", "depthwise", "dilated", "pointwise_group",
+              "transposed", "linear"}
+
+
+def _conv_and_linear(report: convcalc.NetworkReport) -> Counter[tuple[Any, ...]]:
+    out: Counter[tuple[Any, ...]] = Counter()
+    for row in report.rows:
+        for leaf in row.report.leaves():
+            if leaf.kind in CONV_KINDS:
+                shape = (1, leaf.output.channels, *leaf.output.spatial)
+                out[("linear" if leaf.kind == "linear" else "conv", shape, leaf.params,
+                     leaf.macs)] += 1
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_examples_equal_torchvision_layer_by_layer(name: str) -> None:
+    """params, MACs and every conv and linear layer (output shape, params, MACs) equal
+    torchvision's model (tests/fixtures/torchvision_models.json, made by
+    scripts/make_torchvision_fixtures.py from torchvision 0.28.0)."""
+    example = "mobilenet_v2" if name.startswith("mobilenet_v2") else name
+    report = convcalc.analyze_network(ROOT / "examples" / f"{example}.yaml",
+                                      params=TWINS[name])
+    theirs = TORCHVISION_MODELS[name]
+    assert (report.totals()["params"], report.totals()["macs"]) == (theirs["params"],
+                                                                      theirs["macs"])
+    expected: Counter[tuple[Any, ...]] = Counter()
+    for layer in theirs["layers"]:
+        if layer["type"] in ("Conv2d", "Linear"):
+            shape = layer["output"]
+            if layer["type"] == "Linear" and len(shape) == 4:  # channels-last (ConvNeXt)
+                shape = [shape[0], shape[3], shape[1], shape[2]]
+            kind = "linear" if layer["type"] == "Linear" and len(shape) == 2 else "conv"
+            expected[(kind, tuple(shape), layer["params"], layer["macs"])] += 1
+    assert _conv_and_linear(report) == expected
