@@ -46,13 +46,13 @@ def kinds_view(fmt: Format) -> str | list[Any]:
     columns = [
         Column("kind", "kind", lambda r: r["kind"], justify="left"),
         Column("fields", "fields (required ones bare)", lambda r: r["fields_text"],
-               justify="left"),
-        Column("meaning", "meaning", lambda r: r["meaning"], justify="left"),
+               justify="left", wrap="words"),
+        Column("meaning", "meaning", lambda r: r["meaning"], justify="left", wrap="words"),
     ]
     if fmt is Format.csv:
         return to_csv(rows, columns)
     if fmt is Format.markdown:
         return to_markdown(rows, columns)
-    from convcalc.render.table import rows_table
+    from convcalc.render.layout import rows_table
 
     return [rows_table(rows, columns)]

@@ -7,6 +7,7 @@ import gc
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ParamSpec
 
@@ -25,6 +26,22 @@ app = typer.Typer(
 )
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+WidthOption = Annotated[int | None, typer.Option(
+    "--width", min=20, help="Fit tables to this many columns (default: the terminal's; the whole "
+                            "table when the output is not a terminal).")]
+UnitsOption = Annotated[str, typer.Option(
+    "--units", help="Numbers in tables: auto (units only when it must fit), none, k, M, G, T.")]
+ColumnsOption = Annotated[str | None, typer.Option(
+    "--columns", help="Columns to show, in order: params,macs,rf,mem,flops,kind,... "
+                      "(the layer name is always first).")]
+
+
+def make_view(width: int | None, units: str, columns: str | None) -> View:
+    from convcalc.render.layout import UNITS
+
+    if units not in UNITS:
+        raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
+    return View(width, units, parse_columns(columns))
 ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
                                                                "numbers substituted.")]
 Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
@@ -100,15 +117,66 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _emit(output: str | list[Any]) -> None:
+COLUMN_ALIASES = {"rf": "rf_size", "jump": "rf_jump", "start": "rf_start", "mem": "activations",
+                  "access": "access_cost", "share": "macs_share", "weights": "weight_params",
+                  "bias": "bias_params", "in": "input_elements", "out": "output_elements",
+                  "name": "path", "layer": "path", "ratio": "macs_ratio", "note": "error"}
+
+
+@dataclass(frozen=True)
+class View:
+    """How tables are fitted: --width, --units, --columns."""
+
+    width: int | None = None
+    units: str = "auto"
+    columns: tuple[str, ...] | None = None
+
+
+def parse_columns(text: str | None) -> tuple[str, ...] | None:
+    """`params,macs,rf` → the registry's keys, aliases resolved; unknown names refused."""
+    if text is None:
+        return None
+    from convcalc.render.columns import COLUMNS
+
+    keys: list[str] = []
+    for item in (s.strip() for s in text.split(",")):
+        key = COLUMN_ALIASES.get(item, item)
+        if key not in COLUMNS:
+            choices = sorted({*COLUMNS, *COLUMN_ALIASES})
+            from convcalc.spec import suggest
+
+            raise SpecError(f"option --columns: unknown column {item!r}{suggest(item, choices)}; "
+                            f"columns: {', '.join(sorted(COLUMNS))} (also "
+                            f"{', '.join(sorted(COLUMN_ALIASES))})")
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+def env_width() -> int | None:
+    """CONVCALC_WIDTH: the width to fit tables to, piped or not (as --width)."""
+    import os
+
+    raw = os.environ.get("CONVCALC_WIDTH")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 20 <= int(raw) <= 10_000:
+        raise SpecError(f"CONVCALC_WIDTH={raw!r}: give a width from 20 to 10000")
+    return int(raw)
+
+
+def _emit(output: str | list[Any], view: View = View()) -> None:
     if isinstance(output, str):
         sys.stdout.write(output)
         return
-    from convcalc.render.table import make_console
+    from convcalc.render.layout import Settings, render
+    from convcalc.render.table import detect, write
 
-    console = make_console()
-    for item in output:
-        console.print(item)
+    terminal = detect()
+    width = view.width if view.width is not None else env_width() or terminal.width
+    settings = Settings(width=width, units=view.units, columns=view.columns,
+                        ascii=not terminal.can_show)
+    write(render(output, settings), terminal)
 
 
 @app.command()
@@ -144,6 +212,8 @@ def layer(
                                                  "C×H×W: 8x7x7 = 8 channels of 7×7.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
+    width: WidthOption = None,
+    units: UnitsOption = "auto",
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -164,8 +234,9 @@ def layer(
         spec["bias"] = False
     if ceil_mode:
         spec["ceil_mode"] = True
+    view = make_view(width, units, None)
     report = analyze_layer(spec, input, channels_first=channels_first)
-    _emit(layer_view(report, format, explain=explain))
+    _emit(layer_view(report, format, explain=explain), view)
 
 
 @app.command()
@@ -190,6 +261,9 @@ def compare(
                                                  "C×H×W.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
+    width: WidthOption = None,
+    units: UnitsOption = "auto",
+    columns: ColumnsOption = None,
 ) -> None:
     """Every convolution variant on one input, side by side, with ratios to a baseline."""
     from convcalc import compare as C
@@ -209,6 +283,7 @@ def compare(
     if missing:
         raise SpecError(f"compare needs {' and '.join(missing)} (the standard conv to compare "
                         "against)")
+    view = make_view(width, units, columns)
     chosen = C.parse_variants(variants)
     if sweep:
         if len(sweep) > 1:
@@ -218,10 +293,10 @@ def compare(
         field, values = C.parse_sweep(sweep[0])
         result = C.sweep(input, options, field, values, chosen, baseline,
                          channels_first=channels_first)
-        _emit(sweep_view(result, format))
+        _emit(sweep_view(result, format), view)
         return
     comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain))
+    _emit(compare_view(comparison, format, parts=parts, explain=explain), view)
 
 
 @app.command()
@@ -241,14 +316,18 @@ def net(
                                                  "C×H×W: 3x224x224.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
+    width: WidthOption = None,
+    units: UnitsOption = "auto",
+    columns: ColumnsOption = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
     from convcalc.render.views import net_view
 
+    view = make_view(width, units, columns)
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None)
-    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
+    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain), view)
 
 
 class ExportTarget(StrEnum):
@@ -327,6 +406,7 @@ def solve(
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W.")] = False,
     format: FormatOption = Format.table,
+    width: WidthOption = None,
 ) -> None:
     """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
     out are searched); the largest out within a MACs or params budget; the chains of layers
@@ -376,7 +456,7 @@ def solve(
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)
-    _emit(solve_view(result, format))
+    _emit(solve_view(result, format), make_view(width, "auto", None))
 
 
 def _not_with(mode: str, options: dict[str, object]) -> None:
@@ -403,11 +483,11 @@ def schema() -> None:
 
 @app.command()
 @friendly
-def kinds(format: FormatOption = Format.table) -> None:
+def kinds(format: FormatOption = Format.table, width: WidthOption = None) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view
 
-    _emit(kinds_view(format))
+    _emit(kinds_view(format), make_view(width, "auto", None))
 
 
 def one_line(text: str) -> str:

@@ -180,26 +180,21 @@ _Loader.add_constructor(_QUIRK, _Loader.construct_quirk)
 
 
 _BRACKETS = re.compile(r"[^\[\]{}]+")
-_INDICATOR = re.compile(r"(?:^|(?<=\s))[-?:](?=\s|$)")
-_LEADING = re.compile(r"^ *")
+_LEADING = re.compile(r"^[ ?:-]*", re.MULTILINE)
 
 
 def _surely_shallow(text: str) -> bool:
-    """True when the text cannot nest deeper than MAX_DEPTH. An upper bound: in block style
-    every level costs a column of indentation or an indicator (`- `, `? `, `: `) on its line,
-    except a list at its key's indentation (at most one such level per two columns); flow
-    levels cost a bracket. Quoted text only makes the bound higher."""
+    """True when the text cannot nest deeper than MAX_DEPTH. An upper bound: in block style a
+    line opens levels only by its indentation and the indicators that lead it (`- `, `? `,
+    `: `, at most one column each), plus one mapping (`key:`) after them; a list at its key's
+    indentation adds at most one level per two columns; flow levels cost a bracket. Quoted
+    text only makes the bound higher."""
     depth = deepest = 0
     for ch in _BRACKETS.sub("", text):
         depth = depth + 1 if ch in "[{" else max(0, depth - 1)
         deepest = max(deepest, depth)
-    block = 0
-    for line in text.splitlines():
-        indent = len(_LEADING.match(line).group())  # type: ignore[union-attr]
-        block = max(block, 2 * (indent + len(_INDICATOR.findall(line))) + 2)
-        if deepest + block >= MAX_DEPTH:
-            return False
-    return deepest + block < MAX_DEPTH
+    leading = max(map(len, _LEADING.findall(text)), default=0)
+    return deepest + 2 * (leading + 1) + 2 < MAX_DEPTH
 
 
 def _check_shape(text: str, file: str | None) -> int:

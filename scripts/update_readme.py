@@ -19,7 +19,8 @@ BLOCK = re.compile(r"```console\n\$ (convcalc [^\n]*)\n(.*?)```", re.DOTALL)
 
 
 def render(command: str) -> str:
-    """The command's stdout (and stderr, for documented errors) at 100 columns, no colour."""
+    """The command's stdout (and stderr, for documented errors) as a 100-column terminal shows
+    it (CONVCALC_WIDTH), without colour."""
     import os
 
     from typer.testing import CliRunner
@@ -30,7 +31,7 @@ def render(command: str) -> str:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        result = CliRunner().invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1"})
+        result = CliRunner().invoke(app, args, env={"CONVCALC_WIDTH": "100", "NO_COLOR": "1"})
     finally:
         os.chdir(cwd)
     text = result.stdout + result.stderr

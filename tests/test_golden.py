@@ -42,6 +42,18 @@ CASES = [(f"net-{p.stem}.{fmt}", ["net", f"examples/{p.stem}.yaml", "--format", 
          for p in EXAMPLES for fmt in FORMATS]
 CASES += [(f"{name}.{fmt}", [*args, "--format", fmt])
           for name, args in COMMANDS.items() for fmt in FORMATS]
+# tables fitted to a terminal's width: nothing dropped or cut, whatever moved is noted
+WIDTHS = {
+    "layer-dwsep-seed": COMMANDS["layer-dwsep-seed"],
+    "compare-seed": COMMANDS["compare-seed"],
+    "compare-sweep-alpha": COMMANDS["compare-sweep-alpha"],
+    "net-resnet50-depth1": COMMANDS["net-resnet50-depth1"],
+    "net-mobilenet_v2-top5": ["net", "examples/mobilenet_v2.yaml", "--top", "5"],
+    "net-squeezenet1_1-depth1": ["net", "examples/squeezenet1_1.yaml", "--depth", "1"],
+    "kinds": ["kinds"],
+}
+CASES += [(f"{name}.w{w}", [*args, "--width", str(w)]) for name, args in WIDTHS.items()
+          for w in (40, 80, 120, 200) if name != "kinds" or w in (40, 80)]
 
 
 @pytest.mark.parametrize(("name", "args"), CASES, ids=[c[0] for c in CASES])

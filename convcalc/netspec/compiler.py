@@ -263,7 +263,9 @@ class Compiler:
             for key, value in self.defaults.items():
                 if key in model_fields and key not in fields:
                     fields[key] = value
-        return LayerT(name, cond, Location(**{**_ld(where), "name": label}), kind, fields, marks)
+        templated = not isinstance(kind, str) or any(is_template(t) for t in fields.values())
+        return LayerT(name, cond, Location(**{**_ld(where), "name": label}), kind, fields, marks,
+                      templated)
 
     def repeat(self, item: dict[str, Any], spec_path: str, scope: frozenset[str],
                where: Location) -> Entry:

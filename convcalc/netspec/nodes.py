@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from convcalc.errors import ConvcalcError, Location
-from convcalc.layers import LayerSpec
 from convcalc.netspec.expr import Template
 
 Marks = dict[str, tuple[int, int]]
@@ -34,8 +33,8 @@ class LayerT(Entry):
     kind: str | Template = ""
     fields: dict[str, Template] = field(default_factory=dict)
     marks: Marks = field(default_factory=dict)
-    static: LayerSpec | None = None
-    """The validated layer when every field is constant (checked once, at compile time)."""
+    templated: bool = False
+    """The kind or some field holds an expression: validated per distinct value set."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

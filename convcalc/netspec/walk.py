@@ -296,9 +296,8 @@ class Walk:
     def spec(self, e: LayerT, kind: str, env: Env, label: str | None,
              path: Path) -> LayerSpec | None:
         """The layer model for this use: validated once per distinct set of values."""
-        templated = not isinstance(e.kind, str) or any(is_template(t) for t in e.fields.values())
         values: dict[str, Any] = {}
-        if templated:
+        if e.templated:
             for k, t in e.fields.items():
                 v = self.value(t, env, self.field_at(e, k), k)
                 if v is UNKNOWN:

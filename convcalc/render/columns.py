@@ -62,6 +62,10 @@ class Column:
     raw: Callable[[Row], Any]
     show: Callable[[Any], str] = str
     justify: Literal["left", "right"] = "right"
+    unit: bool = False
+    """A count that `--units` may write as 4.09 G."""
+    wrap: Literal["none", "words"] = "none"
+    """Prose that may wrap at spaces to fit."""
 
 
 def _rf(field: str) -> Callable[[Row], Any]:
@@ -79,22 +83,23 @@ COLUMNS: dict[str, Column] = {c.key: c for c in [
     Column("kind", "kind", lambda r: r["kind"], justify="left"),
     Column("input", "input", lambda r: r.get("input"), shape_text),
     Column("output", "output", lambda r: r.get("output"), shape_text),
-    Column("params", "params", lambda r: r.get("params"), thousands),
-    Column("weight_params", "weights", lambda r: r.get("weight_params"), thousands),
-    Column("bias_params", "bias", lambda r: r.get("bias_params"), thousands),
-    Column("macs", "MACs", lambda r: r.get("macs"), thousands),
-    Column("flops", "FLOPs", lambda r: r.get("flops"), thousands),
+    Column("params", "params", lambda r: r.get("params"), thousands, unit=True),
+    Column("weight_params", "weights", lambda r: r.get("weight_params"), thousands, unit=True),
+    Column("bias_params", "bias", lambda r: r.get("bias_params"), thousands, unit=True),
+    Column("macs", "MACs", lambda r: r.get("macs"), thousands, unit=True),
+    Column("flops", "FLOPs", lambda r: r.get("flops"), thousands, unit=True),
     Column("rf_size", "RF", _rf("size"), axes_text),
     Column("rf_jump", "jump", _rf("jump"), axes_text),
     Column("rf_start", "start", _rf("start"), axes_text),
-    Column("activations", "act. mem", _mem("activation_elements"), thousands),
-    Column("input_elements", "in elems", _mem("input_elements"), thousands),
-    Column("output_elements", "out elems", _mem("output_elements"), thousands),
-    Column("access_cost", "mem access", _mem("access_cost"), thousands),
+    Column("activations", "act. elems", _mem("activation_elements"), thousands, unit=True),
+    Column("input_elements", "in elems", _mem("input_elements"), thousands, unit=True),
+    Column("output_elements", "out elems", _mem("output_elements"), thousands, unit=True),
+    Column("access_cost", "mem access", _mem("access_cost"), thousands, unit=True),
     Column("macs_share", "MACs %", lambda r: r.get("macs_share"), percent_text),
     Column("params_ratio", "params %", lambda r: r.get("params_ratio"), ratio_percent),
     Column("macs_ratio", "MACs %", lambda r: r.get("macs_ratio"), ratio_percent),
     Column("error", "note", lambda r: r.get("error"), lambda v: v or "", "left"),
+    Column("layers", "layers", lambda r: r.get("layers"), lambda v: "" if v is None else str(v)),
 ]}
 
 

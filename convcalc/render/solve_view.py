@@ -136,7 +136,7 @@ def solve_view(result: Solved, fmt: Format) -> str | list[Any]:
         heading = title if exact else f"{title}. {none}"
         counts = formula_notes(rows) if result.mode == "budget" else []  # size: a column
         return to_markdown(rows, columns, title=heading, notes=[*counts, *notes])
-    from convcalc.render import table
+    from convcalc.render import layout as table
 
     columns = _columns(result, table=True)
     items: list[Any] = []

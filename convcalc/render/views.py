@@ -65,7 +65,7 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
     notes: list[str] = [*(formula_lines(report) if explain else []), CONVENTIONS]
     if fmt is Format.markdown:
         return to_markdown(rows, pick(LAYER_ROWS), notes=notes)
-    from convcalc.render import table
+    from convcalc.render import layout as table
 
     title = f"{report.kind}" + (f" '{report.name}'" if report.name else "")
     items: list[Any] = [table.metric_table(rows[0], pick(LAYER_METRICS), title)]
@@ -84,6 +84,8 @@ COMPACT_JSON_ROWS = 2000
 """Networks with more rows than this are written as one-line JSON (same keys and values)."""
 
 NET_COLUMNS = ["path", "kind", "output", "params", "macs", "macs_share", "rf_size"]
+NET_EXTRA = ["flops", "activations", "access_cost", "rf_jump"]
+"""Shown when the table has room for them (and always when the output is not a terminal)."""
 NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_params", "macs",
            "flops", "rf_size", "rf_jump", "rf_start", "activations", "access_cost"]
 
@@ -103,6 +105,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     shown = top(rows, top_k) if top_k else rows
     total_row = {"path": "total", "kind": "",
                  "output": report.output.to_dict(), "params": totals["params"],
+                 "weight_params": totals["weight_params"], "bias_params": totals["bias_params"],
                  "macs": totals["macs"], "flops": totals["flops"], "macs_share": Fraction(100),
                  "memory": {"activation_elements": totals["activation_elements"],
                             "access_cost": totals["access_cost"]},
@@ -119,12 +122,18 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     if fmt is Format.markdown:
         return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title,
                            notes=[*warnings, totals_line, CONVENTIONS, *explained])
-    from convcalc.render import table
+    from convcalc.render import layout as table
 
     # the table has a total row, so no totals line under it
-    return [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
-                             total=total_row, drop=["kind", "macs_share", "rf_size"]),
-            table.lines([*warnings, CONVENTIONS, *explained], style="dim")]
+    blocks: list[Any] = [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
+                                          total=total_row, drop=["kind", "macs_share", "rf_size"],
+                                          extra=pick(NET_EXTRA))]
+    if warnings:
+        blocks.append(table.lines(warnings))
+    if explained:
+        blocks.append(table.lines(explained))
+    blocks.append(table.lines([CONVENTIONS], style="dim"))
+    return blocks
 
 
 COMPARE_COLUMNS = ["variant", "output", "params", "macs", "flops", "rf_size", "activations",
@@ -190,11 +199,12 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
     notes.append(CONVENTIONS)
     if fmt is Format.markdown:
         return to_markdown(rows, columns, title=title, notes=notes)
-    from convcalc.render import table
+    from convcalc.render import layout as table
 
-    return [table.rows_table(rows, columns, title=title, bar_key="macs",
-                             drop=["activations", "access_cost", "flops", "rf_size",
-                                   "params_ratio"]),
+    main = [c for c in columns if c.key not in ("flops", "activations", "access_cost")]
+    extra = [c for c in columns if c.key in ("flops", "activations", "access_cost")]
+    return [table.rows_table(rows, main, title=title, bar_key="macs", drop=["rf_size"],
+                             extra=extra),
             table.lines(notes[:-1]), table.lines(notes[-1:], style="dim")]
 
 
@@ -241,7 +251,7 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
     title = f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
     if fmt is Format.markdown:
         return to_markdown(matrix, columns, title=title, notes=[CONVENTIONS])
-    from convcalc.render import table
+    from convcalc.render import layout as table
 
     return [table.rows_table(matrix, columns, title=title), table.lines([CONVENTIONS],
                                                                          style="dim")]
