@@ -36,7 +36,7 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 def kinds_view(fmt: Format) -> str | list[Any]:
     from convcalc.render.columns import Column
-    from convcalc.render.text import to_csv, to_json, to_markdown
+    from convcalc.render.text import text_table, to_csv, to_json
 
     entries = kind_catalog()
     if fmt is Format.json:
@@ -51,8 +51,8 @@ def kinds_view(fmt: Format) -> str | list[Any]:
     ]
     if fmt is Format.csv:
         return to_csv(rows, columns)
-    if fmt is Format.markdown:
-        return to_markdown(rows, columns)
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, rows, columns)
     from convcalc.render.layout import rows_table
 
     return [rows_table(rows, columns)]

@@ -17,20 +17,43 @@ from convcalc.errors import ConvcalcError, SpecError
 from convcalc.render.formats import Format
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Exact output size, receptive field, parameters, MACs and memory of convolution layers "
          "and CNNs. Shapes are H×W×C (channels last), e.g. 12x12x3.",
 )
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+def _format_names(incomplete: str) -> list[str]:
+    from convcalc.render.formats import ALIASES
+
+    return [n for n in [*Format, *ALIASES] if n.startswith(incomplete.lower())]
+
+
+def _as_format(value: str | Format) -> Format:
+    from convcalc.render.formats import parse_format
+
+    if isinstance(value, Format):
+        return value
+    try:
+        return parse_format(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", parser=_as_format, autocompletion=_format_names, metavar="FORMAT",
+    help="Output format: table, json, csv, markdown (md), latex (tex); any case.")]
 WidthOption = Annotated[int | None, typer.Option(
     "--width", min=20, help="Fit tables to this many columns (default: the terminal's; the whole "
                             "table when the output is not a terminal).")]
 UnitsOption = Annotated[str, typer.Option(
     "--units", help="Numbers in tables: auto (units only when it must fit), none, k, M, G, T.")]
+BatchOption = Annotated[int | None, typer.Option(
+    "--batch", min=1, help="Samples per pass: MACs and activations × N, parameters once "
+                           "(also an N×C×H×W input with --channels-first).")]
 ColumnsOption = Annotated[str | None, typer.Option(
     "--columns", help="Columns to show, in order: params,macs,rf,mem,flops,kind,... "
                       "(the layer name is always first).")]
@@ -98,6 +121,25 @@ def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | 
     except NumberError as e:
         raise SpecError(f"option {option}: {e}; {allowed}") from None
     return numbers[0] if len(numbers) == 1 else numbers
+
+
+def warn_layout(text: str, channels_first: bool) -> None:
+    """A warning on stderr when an H×W×C input looks like C×H×W (3x224x224)."""
+    from convcalc.shapes import looks_channels_first, parse_shape
+
+    if channels_first:
+        return
+    try:
+        shape = parse_shape(text)
+    except ConvcalcError:
+        return  # the analysis reports it
+    if looks_channels_first(shape):
+        sizes = "x".join(map(str, (*shape.spatial[1:], shape.channels, shape.spatial[0])))
+        sys.stderr.write(f"convcalc: warning: input {text} reads as H×W×C: "
+                         f"{'×'.join(map(str, shape.spatial))} pixels with {shape.channels} "
+                         f"channels; for {shape.spatial[0]} channels of "
+                         f"{'×'.join(map(str, (*shape.spatial[1:], shape.channels)))} write "
+                         f"{sizes} or add --channels-first\n")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -214,6 +256,7 @@ def layer(
     explain: ExplainOption = False,
     width: WidthOption = None,
     units: UnitsOption = "auto",
+    batch: BatchOption = None,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -235,7 +278,8 @@ def layer(
     if ceil_mode:
         spec["ceil_mode"] = True
     view = make_view(width, units, None)
-    report = analyze_layer(spec, input, channels_first=channels_first)
+    warn_layout(input, channels_first)
+    report = analyze_layer(spec, input, channels_first=channels_first, batch=batch)
     _emit(layer_view(report, format, explain=explain), view)
 
 
@@ -264,6 +308,7 @@ def compare(
     width: WidthOption = None,
     units: UnitsOption = "auto",
     columns: ColumnsOption = None,
+    batch: BatchOption = None,
 ) -> None:
     """Every convolution variant on one input, side by side, with ratios to a baseline."""
     from convcalc import compare as C
@@ -292,17 +337,21 @@ def compare(
                             "field")
         field, values = C.parse_sweep(sweep[0])
         result = C.sweep(input, options, field, values, chosen, baseline,
-                         channels_first=channels_first)
+                         channels_first=channels_first, batch=batch)
         _emit(sweep_view(result, format), view)
         return
-    comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first)
+    warn_layout(input, channels_first)
+    comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first,
+                           batch=batch)
     _emit(compare_view(comparison, format, parts=parts, explain=explain), view)
 
 
 @app.command()
 @friendly
 def net(
-    spec: Annotated[str, typer.Argument(help="Network spec, a YAML file (see README).")],
+    spec: Annotated[str, typer.Argument(help="Network spec: a YAML file (see README), a bundled "
+                                             "example by name (convcalc examples), or - for "
+                                             "standard input.")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
                                                                     "input shape.")] = None,
     depth: Annotated[int | None, typer.Option(min=0, help="Collapse blocks deeper than N into "
@@ -319,15 +368,53 @@ def net(
     width: WidthOption = None,
     units: UnitsOption = "auto",
     columns: ColumnsOption = None,
+    batch: BatchOption = None,
+    by: Annotated[str | None, typer.Option("--by", help="Group the cost: --by kind (how much "
+                                                        "is pointwise, depthwise, …).")] = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
     from convcalc.render.views import net_view
 
     view = make_view(width, units, columns)
+    if by not in (None, "kind"):
+        raise SpecError(f"option --by: {by!r}: group by kind (the only grouping)")
+    if input is not None:
+        warn_layout(input, channels_first)
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
-                             channels_first=channels_first or None)
+                             channels_first=channels_first or None, batch=batch)
+    if by == "kind":
+        from convcalc.diff import by_kind
+        from convcalc.render.views import by_kind_view
+
+        _emit(by_kind_view(report, by_kind(report), format), view)
+        return
     _emit(net_view(report, format, depth=depth, top_k=top, explain=explain), view)
+
+
+@app.command()
+@friendly
+def diff(
+    a: Annotated[str, typer.Argument(help="The first network (file or bundled example).")],
+    b: Annotated[str, typer.Argument(help="The second network.")],
+    depth: Annotated[int, typer.Option(min=0, help="Compare levels this deep.")] = 1,
+    set_a: Annotated[list[str] | None, typer.Option("--set-a", help="A parameter of the first: "
+                                                    "--set-a width=1.0.")] = None,
+    set_b: Annotated[list[str] | None, typer.Option("--set-b", help="A parameter of the "
+                                                    "second: --set-b width=0.75.")] = None,
+    format: FormatOption = Format.table,
+    width: WidthOption = None,
+    units: UnitsOption = "auto",
+) -> None:
+    """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths)."""
+    from convcalc.diff import diff_networks
+    from convcalc.engine import analyze_network
+    from convcalc.render.views import diff_view
+
+    view = make_view(width, units, None)
+    first = analyze_network(a, params=parse_sets(set_a or []))
+    second = analyze_network(b, params=parse_sets(set_b or []))
+    _emit(diff_view(diff_networks(first, second, depth), format), view)
 
 
 class ExportTarget(StrEnum):
@@ -483,6 +570,17 @@ def schema() -> None:
 
 @app.command()
 @friendly
+def examples(format: FormatOption = Format.table, width: WidthOption = None) -> None:
+    """List the example networks installed with convcalc (use them by name: convcalc net
+    resnet50)."""
+    from convcalc.bundled import catalog
+    from convcalc.render.views import examples_view
+
+    _emit(examples_view(catalog(), format), make_view(width, "auto", None))
+
+
+@app.command()
+@friendly
 def kinds(format: FormatOption = Format.table, width: WidthOption = None) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view
@@ -509,9 +607,32 @@ def report_error(error: ConvcalcError) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point. A usage error (an unknown option, a bad value) is one line on
+    stderr like every other error, exit 2."""
+    try:  # typer ≥ 0.26 carries its own click
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover - older typer
+        from click.exceptions import (  # type: ignore[no-redef,import-not-found]
+            ClickException,
+            NoArgsIsHelpError,
+        )
     # One short run builds many acyclic objects (a row per layer) and frees them all at exit;
     # the cyclic collector would rescan the growing heap again and again for nothing
     # (about 2× on a 100,000-layer spec, and super-linear growth).
     gc.disable()
-    app(args=argv, prog_name="convcalc")
+    try:
+        code = app(args=argv, prog_name="convcalc", standalone_mode=False)
+    except NoArgsIsHelpError as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except ClickException as e:
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see {ctx.command_path} -h)" if ctx is not None else ""
+        sys.stderr.write(f"convcalc: error: {one_line(e.format_message())}{hint}\n")
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.stderr.write("convcalc: aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -27,4 +27,11 @@ def load_network(source: str | Path | Mapping[str, Any]) -> Network:
                         f"parsed Network, got {type(source).__name__}", Location())
     from convcalc.yamlio import load_yaml_file
 
+    path = Path(source)
+    if isinstance(source, str) and source != "-" and not path.exists():
+        from convcalc.bundled import example_path
+
+        bundled = example_path(source)
+        if bundled is not None:
+            return parse_network(load_yaml_file(bundled), source)
     return parse_network(load_yaml_file(source), str(source))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -78,6 +78,8 @@ class LayerReport:
     """The formulas with numbers substituted, or a function that makes them (made on demand:
     most reports in a network are never explained)."""
     rf_paths: tuple[Path, ...] = field(default=(), repr=False)
+    warnings: tuple[str, ...] = ()
+    """What the layer does that a user may not expect (input pixels that ⌊·⌋ leaves unread)."""
 
     @property
     def formulas(self) -> tuple[Formula, ...]:
@@ -139,7 +141,27 @@ class LayerReport:
             "receptive_field": rf_to_dict(rf),
             "memory": self.memory(),
             "parts": [p.to_dict() for p in self.parts],
+            "warnings": list(self.all_warnings()),
         }
+
+    def all_warnings(self) -> tuple[str, ...]:
+        """This layer's warnings and its parts' (named by part)."""
+        own = list(self.warnings)
+        for part in self.parts:
+            own += [f"{part.name or part.kind}: {w}" for w in part.all_warnings()]
+        return tuple(own)
+
+
+def batched(report: LayerReport, n: int) -> LayerReport:
+    """The report for a batch of n samples: MACs and activations × n, parameters as they are."""
+    if n == 1:
+        return report
+    parts = tuple(batched(p, n) for p in report.parts)
+    ins, outs = report.input_elements * n, report.output_elements * n
+    access = (sum(p.access_cost for p in parts) if parts
+              else ins + outs + report.weight_params + report.bias_params)
+    return replace(report, macs=report.macs * n, input_elements=ins, output_elements=outs,
+                   access_cost=access, parts=parts)
 
 
 def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
@@ -151,7 +173,7 @@ def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
 def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_params: int = 0,
          bias_params: int = 0, macs: int = 0, paths: Sequence[Path] = (),
          formulas: FormulaSource = (), input_elements: int | None = None,
-         output_elements: int | None = None) -> LayerReport:
+         output_elements: int | None = None, warnings: Sequence[str] = ()) -> LayerReport:
     """A report for a layer with no parts; memory follows from its shapes and weights."""
     ins = shape.elements if input_elements is None else input_elements
     outs = output.elements if output_elements is None else output_elements
@@ -161,6 +183,7 @@ def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_par
         input_elements=ins, output_elements=outs,
         access_cost=ins + outs + weight_params + bias_params,
         explain=formulas if callable(formulas) else tuple(formulas), rf_paths=tuple(paths),
+        warnings=tuple(warnings),
     )
 
 
@@ -205,6 +228,8 @@ class NetRow:
     parts: tuple[str, ...] = ()
     """The path's levels (`("layer2", "0", "conv1")`); names never contain dots, so
     `".".join(parts) == path`."""
+    input_field: RFState = field(default=(), repr=False, compare=False)
+    """The receptive field of the layer's input (what its own field grows from)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, **self.report.to_dict(self.receptive_field)}
@@ -231,6 +256,16 @@ class NetworkReport:
                                                   compare=False)
     receptive_field: RFState = ()
     params: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    batch: int = 1
+    """Samples per forward pass: MACs and activations count all of them, parameters once."""
+
+    def batched(self, n: int) -> NetworkReport:
+        """This report for a batch of n samples (rows and totals scale, parameters do not)."""
+        if n == 1:
+            return self
+        rows = tuple(NetRow(r.path, batched(r.report, n), r.receptive_field, r.spec, r.parts,
+                            r.input_field) for r in self.rows)
+        return replace(self, rows=rows, batch=self.batch * n)
 
     def totals(self) -> dict[str, int]:
         """Sums over the rows (never stored): params, MACs, FLOPs, memory."""
@@ -245,6 +280,7 @@ class NetworkReport:
             sums["access_cost"] += r.access_cost
         sums["flops"] = 2 * sums["macs"]
         sums["layers"] = len(self.rows)
+        sums["batch"] = self.batch
         return sums
 
     def to_dict(self) -> dict[str, Any]:

@@ -79,6 +79,33 @@ def parse_shape(text: str, *, channels_first: bool = False) -> Shape:
     return Shape(numbers[-1], tuple(numbers[:-1]))
 
 
+def parse_input(text: str, *, channels_first: bool = False) -> tuple[Shape, int | None]:
+    """A shape and, with `channels_first`, the batch of PyTorch's own layouts: `1x3x224x224`
+    (N×C×H×W) and `1x3x16x112x112` (N×C×D×H×W). Three numbers channels first are C×H×W,
+    two C×L; a 1-D batch or a 3-D sample without one is written channels last or with
+    --batch."""
+    if channels_first and isinstance(text, str):
+        sizes = re.split(r"[x×X]", text.strip())
+        if len(sizes) in (4, 5) and _SHAPE.fullmatch(text.strip()):
+            shape = parse_shape("x".join(sizes[1:]), channels_first=True)
+            try:
+                batch = parse_whole(sizes[0])
+            except NumberError as e:
+                raise SpecError(f"bad shape {shown(text)}: {e}") from None
+            if batch < 1:
+                raise SpecError(f"bad shape {shown(text)}: the batch must be ≥ 1")
+            return shape, batch
+    return parse_shape(text, channels_first=channels_first), None
+
+
+def looks_channels_first(shape: Shape) -> bool:
+    """An H×W×C reading that is probably C×H×W written first-channel-first (3x224x224): a
+    first spatial size of 1, 3 or 4 and many more "channels" than that, the other sizes
+    equal to the channel count (a square image)."""
+    return (shape.rank >= 2 and shape.spatial[0] in (1, 3, 4) and shape.channels >= 16
+            and all(n == shape.channels for n in shape.spatial[1:]))
+
+
 def coerce_shape(value: object, *, channels_first: bool = False) -> Shape:
     """A Shape from a Shape, a shape string, or a mapping `{"channels": 4, "spatial": [5, 5]}`."""
     if isinstance(value, Shape):

@@ -324,7 +324,12 @@ def load_yaml_file(path: str | Path) -> Any:
             with p.open("rb") as handle:
                 raw = read_capped(handle, name)
     except FileNotFoundError:
-        raise SpecError("no such file", Location(file=name)) from None
+        from convcalc.bundled import names
+        from convcalc.spec import suggest
+
+        hint = suggest(Path(name).stem, names())
+        raise SpecError(f"no such file{hint.replace('did you mean', 'did you mean the example')}"
+                        " (bundled examples: convcalc examples)", Location(file=name)) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", Location(file=name)) from None
     except OSError as e:

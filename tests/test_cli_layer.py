@@ -31,7 +31,8 @@ def test_json_is_the_contract_and_equals_the_api() -> None:
                                  "12x12x3").to_dict()
     assert data == api
     assert set(data) == {"kind", "name", "input", "output", "params", "weight_params",
-                         "bias_params", "macs", "flops", "receptive_field", "memory", "parts"}
+                         "bias_params", "macs", "flops", "receptive_field", "memory", "parts",
+                         "warnings"}
     assert data["output"] == {"channels": 256, "spatial": [8, 8]}
     assert (data["params"], data["macs"], data["flops"]) == (19_200, 1_228_800, 2_457_600)
     assert data["receptive_field"]["size"] == [5, 5]

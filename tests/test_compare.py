@@ -53,7 +53,7 @@ def test_exact_ratios_and_closed_forms() -> None:
     comparison = C.compare("14x14x512", {"out": 512, "kernel": 3, "padding": 1, "bias": False})
     results = {r.variant: r for r in comparison.results}
     assert results["octave"].macs_ratio == Fraction(7, 16)
-    forms = {v: (closed, measured) for v, _, closed, measured in comparison.closed_forms}
+    forms = {c.variant: (c.ratio, c.measured) for c in comparison.closed_forms}
     assert forms["octave"] == (Fraction(7, 16), Fraction(7, 16))
     assert forms["dwsep"][0] == Fraction(1, 512) + Fraction(1, 9)
     assert forms["dwsep"][0] == forms["dwsep"][1]  # stride 1, 'same' padding: exactly 1/N + 1/K²
@@ -80,7 +80,8 @@ def test_closed_forms_under_the_table() -> None:
     result = runner.invoke(app, TABLE3, env={"COLUMNS": "120"})
     assert result.exit_code == 0
     assert "1/N + 1/K²" in result.stdout
-    assert "1 − ¾·α·(2−α), α = 1/2 = 43.75 %; measured 43.75 %" in result.stdout
+    assert "1 − ¾·α·(2 − α) = 1 − ¾·1/2·(2 − 1/2) = 43.75 %; measured 43.75 %" in result.stdout
+    assert "1/N + 1/K² (MobileNet) = 1/512 + 1/3² = 11.31 %; measured 11.31 %" in result.stdout
     assert "█" in result.stdout
 
 

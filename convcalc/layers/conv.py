@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import model_validator
@@ -83,12 +84,45 @@ def conv_report(kind: str, name: str | None, shape: Shape, *, out: int,
             Formula("MACs", f"{ksym}·(C_in/G)·C_out·{osym}", dot([*k, cin_g, out, *spatial]),
                     macs),
             Formula("FLOPs", "2·MACs", f"2·{macs}", 2 * macs),
+            *rf_formulas(names, k, s, d),
         ]
 
     taps = tuple(TapMap.forward(kk, ss, pl, dd)
                  for kk, ss, (pl, _), dd in zip(k, s, pads, d, strict=True))
+    lost = floor_loss_warnings(names, shape.spatial, k, s, pads, d, False)
     return leaf(kind, name, shape, output, weight_params=weights,
-                bias_params=out if bias else 0, macs=macs, paths=((taps,),), formulas=explain)
+                bias_params=out if bias else 0, macs=macs, paths=((taps,),), formulas=explain,
+                warnings=lost)
+
+
+def rf_formulas(names: Sequence[str], k: Sequence[int], s: Sequence[int],
+                d: Sequence[int]) -> list[Formula]:
+    """Distill's recurrence for one layer on its own (r_in = j_in = 1), per axis."""
+    out = []
+    for ax, kk, ss, dd in zip(names, k, s, d, strict=True):
+        keff = F.effective_kernel(kk, dd)
+        if dd > 1:
+            out.append(Formula(f"K_eff_{ax}", "D·(K − 1) + 1", f"{dd}·({kk} − 1) + 1", keff))
+        out.append(Formula(f"RF_{ax}", "r_in + (K_eff − 1)·j_in", f"1 + ({keff} − 1)·1", keff))
+        out.append(Formula(f"jump_{ax}", "j_in·S", f"1·{ss}", ss))
+    return out
+
+
+def floor_loss_warnings(names: Sequence[str], spatial: Sequence[int], k: Sequence[int],
+                        s: Sequence[int], pads: Sequence[tuple[int, int]], d: Sequence[int],
+                        ceil_mode: bool) -> list[str]:
+    """One line per axis whose last input pixels no window reads (⌊·⌋ drops the remainder)."""
+    found: dict[tuple[int, int, int, int, int, int], list[str]] = {}
+    for ax, length, kk, ss, (pl, pr), dd in zip(names, spatial, k, s, pads, d, strict=True):
+        n = F.floor_loss(length, kk, ss, pl, pr, dd, ceil_mode)
+        if n:
+            found.setdefault((n, length, kk, ss, pl, pr), []).append(ax)
+    out = []
+    for (n, length, kk, ss, pl, pr), axes in found.items():
+        out.append(f"⌊·⌋ leaves the last {n} input {'pixel' if n == 1 else 'pixels'} of "
+                   f"{' and '.join(axes)} ({length}) unread (kernel {kk}, stride {ss}, padding "
+                   f"{pl}{'' if pl == pr else f'+{pr}'}); padding or a size that fits keeps them")
+    return out
 
 
 class Conv(LayerSpec):

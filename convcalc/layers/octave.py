@@ -102,14 +102,23 @@ class Octave(LayerSpec):
         in_elements = h_in * prod(shape.spatial) + l_in * prod(n // 2 for n in shape.spatial)
         plain = F.conv_macs(shape.channels, self.out, 1, k, high_size)
         total = sum(part.macs for part in parts)
+        a_in, a_out = self.alpha_in, self.alpha_out
         formulas = [
-            Formula("channels", "high = C − ⌊α·C⌋, low = ⌊α·C⌋",
-                    f"in {h_in}+{l_in}, out {h_out}+{l_out}", shape.channels),
+            Formula("input channels", "(C − ⌊α_in·C⌋) high + ⌊α_in·C⌋ low",
+                    f"{h_in} + {l_in}", shape.channels),
+            Formula("output channels", "(C − ⌊α_out·C⌋) high + ⌊α_out·C⌋ low",
+                    f"{h_out} + {l_out}", self.out),
             Formula("plain conv MACs", "K·K·C_in·C_out·H_out·W_out",
                     "·".join(map(str, [*k, shape.channels, self.out, *high_size])), plain),
-            Formula("MACs vs plain conv (%)", "100·octave/plain; 100·(1 − ¾·α·(2−α)) at "
-                    "α_in = α_out", f"100·{total}/{plain}", F.percent(total, plain)),
+            Formula("MACs vs plain conv (%)", "100·octave/plain",
+                    f"100·{total:,}/{plain:,}", F.percent(total, plain)),
         ]
+        if a_in == a_out:
+            shown = f"{a_in.numerator}/{a_in.denominator}" if a_in.denominator > 1 \
+                else str(a_in.numerator)
+            formulas.append(Formula(
+                "closed form (%)", "100·(1 − ¾·α·(2 − α)) (Chen et al. 2019, α_in = α_out = α)",
+                f"100·(1 − ¾·{shown}·(2 − {shown}))", 100 * F.octave_macs_ratio(a_in)))
         return composite(self.kind, self.name, shape, output, parts,
                          paths=self._paths(rank, k, p), formulas=formulas,
                          input_elements=in_elements, output_elements=out_elements)

@@ -53,10 +53,17 @@ def pool_report(kind: str, name: str | None, shape: Shape, *, kernel: int | list
         formulas.append(Formula(
             f"{ax}_out", f"{rounding}({ax}_in − K_eff + 2P)/S{closing} + 1",
             f"{rounding}({n_in} − {keff} + 2·{pp})/{ss}{closing} + 1", n))
+        formulas.append(Formula(f"RF_{ax}", "r_in + (K_eff − 1)·j_in", f"1 + ({keff} − 1)·1",
+                                keff))
+        formulas.append(Formula(f"jump_{ax}", "j_in·S", f"1·{ss}", ss))
         spatial.append(n)
     taps = tuple(TapMap.forward(kk, ss, pp, dd) for kk, ss, pp, dd in zip(k, s, p, d, strict=True))
+    from convcalc.layers.conv import floor_loss_warnings
+
+    lost = floor_loss_warnings(axis_names(rank), shape.spatial, k, s, [(pp, pp) for pp in p], d,
+                               ceil_mode)
     return leaf(kind, name, shape, Shape(shape.channels, tuple(spatial)), paths=((taps,),),
-                formulas=formulas)
+                formulas=formulas, warnings=lost)
 
 
 class MaxPool(LayerSpec):

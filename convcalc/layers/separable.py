@@ -46,18 +46,27 @@ class DWSep(LayerSpec):
                             stride=self.stride, padding=self.padding, dilation=self.dilation,
                             bias=self.bias)
         macs = dw.macs + pw.macs
+        ks = per_axis(self.kernel, shape.rank, "kernel") if shape.rank else (1,)
+        k_text = f"{ks[0]}²" if len(set(ks)) == 1 and len(ks) == 2 else "·".join(map(str, ks))
         formulas = [
             Formula("standard conv MACs", "same out, kernel, stride, padding", next(
                 f.substituted for f in plain.formulas if f.metric == "MACs"), plain.macs),
-            Formula("MACs vs standard (%)", "100·(dw + pw)/standard = 100·(1/N + 1/K²) at "
-                    "stride 1", f"100·{macs}/{plain.macs}", F.percent(macs, plain.macs)),
+            Formula("MACs vs standard (%)", "100·(dw + pw)/standard",
+                    f"100·{macs:,}/{plain.macs:,}", F.percent(macs, plain.macs)),
+            Formula("closed form (%)", "100·(1/N + 1/K²) (MobileNet §3.1; exact at stride 1 "
+                    "with size-keeping padding)", f"100·(1/{self.out} + 1/{k_text})",
+                    100 * F.dwsep_macs_ratio(self.out, ks) if self.multiplier == 1
+                    else F.percent(macs, plain.macs)),
         ]
         return composite(self.kind, self.name, shape, pw.output, [dw, pw],
                          paths=(sequential_path([dw, pw]),), formulas=formulas)
 
 
 class SpatialSep(LayerSpec):
-    """Spatially separable conv: K×1 then 1×K (one 1-D conv per axis), `mid` channels between."""
+    """Spatially separable conv: K×1 then 1×K (one 1-D conv per axis), `mid` channels between.
+
+    `mid` defaults to min(C_in, out): then the pair always costs less than the K×K conv it
+    factorises (the documents' single-channel case has mid = C_in = 1)."""
 
     kind: Literal["spatial_sep"] = "spatial_sep"
     out: PosInt
@@ -76,7 +85,7 @@ class SpatialSep(LayerSpec):
         d = per_axis(self.dilation, rank, "dilation")
         pad = self.padding if isinstance(self.padding, str) else per_axis(self.padding, rank,
                                                                            "padding")
-        mid = self.mid if self.mid is not None else self.out
+        mid = self.mid if self.mid is not None else min(shape.channels, self.out)
         steps: list[Step] = []
         for axis in range(rank):
             steps.append(self._one_axis(axis, rank, k, s, d, pad, mid))

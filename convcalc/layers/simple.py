@@ -108,4 +108,9 @@ class Shuffle(LayerSpec):
 
     def apply(self, shape: Shape) -> LayerReport:
         check_divides(self.groups, shape.channels, "groups", "channels")
-        return leaf(self.kind, self.name, shape, shape, paths=())
+        g, c = self.groups, shape.channels
+        return leaf(self.kind, self.name, shape, shape, paths=(), formulas=[
+            Formula("shuffle", "reshape C to G×(C/G), transpose to (C/G)×G, flatten",
+                    f"{c} → {g}×{c // g} → {c // g}×{g} → {c}", c),
+            Formula("params", "0 (a permutation of the channels)", "0", 0),
+            Formula("MACs", "0 (it moves values, multiplies none)", "0", 0)])

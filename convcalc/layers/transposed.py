@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import model_validator
@@ -98,6 +99,10 @@ class Transposed(LayerSpec):
                     dot([shape.channels, cout_g, *k, *shape.spatial]), macs),
             Formula("FLOPs", "2·MACs", f"2·{macs}", 2 * macs),
         ]
+        for ax, ss in zip(names, s, strict=True):
+            formulas.append(Formula(f"jump_{ax}", "j_in/S (a fractional jump: what a unit sees "
+                                    "depends on its phase, position mod S)", f"1/{ss}",
+                                    Fraction(1, ss)))
         taps = tuple(TapMap.transposed(kk, ss, pp, dd)
                      for kk, ss, pp, dd in zip(k, s, p, d, strict=True))
         return leaf(self.kind, self.name, shape, output, weight_params=weights,

@@ -20,7 +20,7 @@ from convcalc.netspec.compiler import param_value
 from convcalc.netspec.expr import ExprError, Value, compile_value, evaluate
 from convcalc.netspec.nodes import Network
 from convcalc.numbers import NumberError, parse_number, shown
-from convcalc.shapes import Shape, coerce_shape
+from convcalc.shapes import Shape, coerce_shape, parse_input
 from convcalc.spec import suggest
 
 INPUT = "input"
@@ -40,8 +40,9 @@ def set_value(text: str) -> Value:
 
 def resolve(net: Network, overrides: Mapping[str, Any] | None = None,
             input: str | Shape | Mapping[str, Any] | None = None, *,
-            channels_first: bool | None = None) -> tuple[dict[str, Value], Shape]:
-    """The parameters (defaults, then overrides) and the input shape for one analysis."""
+            channels_first: bool | None = None) -> tuple[dict[str, Value], Shape, int | None]:
+    """The parameters (defaults, then overrides), the input shape for one analysis, and the
+    batch when the input has a batch axis (PyTorch's N×C×H×W, channels first)."""
     params = dict(net.params)
     where = Location(file=net.file)
     for key, value in (overrides or {}).items():
@@ -71,10 +72,13 @@ def resolve(net: Network, overrides: Mapping[str, Any] | None = None,
         except (ExprError, NumberError) as e:
             raise SpecError(f"input: {e}", net.input_at) from None
     try:
-        shape = coerce_shape(raw, channels_first=cf)
+        if isinstance(raw, str):
+            shape, batch = parse_input(raw, channels_first=cf)
+        else:
+            shape, batch = coerce_shape(raw, channels_first=cf), None
     except ConvcalcError as e:
         raise SpecError(e.message, where if input is not None else net.input_at) from None
-    return params, shape
+    return params, shape, batch
 
 
 __all__ = ["INPUT", "Network", "resolve", "set_value"]

@@ -289,8 +289,11 @@ class Walk:
                                   e.where))
             raise _Stop
         report = self.apply(spec, shape, Location(**{**_ld(e.where), "path": e.where.path}), name)
+        before = state
         state, _ = advance_state(state, report.rf_paths)
-        self.rows.append(NetRow(name, report, state, spec, path))
+        self.rows.append(NetRow(name, report, state, spec, path, before))
+        for w in report.all_warnings():
+            self.warnings.append(f"{name}: {w}")
         return report.output, state, TLayer(len(self.rows) - 1, shape, report.output)
 
     def spec(self, e: LayerT, kind: str, env: Env, label: str | None,
@@ -511,8 +514,9 @@ class Walk:
                              "0"), (BatchNorm(), "1")):
             path = (*sub.prefix, label)
             report = self.apply(spec, current, e.where, dotted(path))
+            before = current_state
             current_state, _ = advance_state(current_state, report.rf_paths)
-            self.rows.append(NetRow(dotted(path), report, current_state, spec, path))
+            self.rows.append(NetRow(dotted(path), report, current_state, spec, path, before))
             children.append(TLayer(len(self.rows) - 1, current, report.output))
             current = report.output
         self.levels[sub.prefix] = Level("shortcut", current, current_state)

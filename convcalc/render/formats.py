@@ -8,3 +8,22 @@ class Format(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    latex = "latex"
+
+
+ALIASES = {"md": Format.markdown, "tex": Format.latex, "txt": Format.table,
+           "text": Format.table}
+
+
+def parse_format(text: str) -> Format:
+    """A format by its name or alias, in any case (`JSON`, `md`). Raises ValueError."""
+    key = text.strip().lower()
+    if key in ALIASES:
+        return ALIASES[key]
+    try:
+        return Format(key)
+    except ValueError:
+        names = ", ".join(f"{f.value}" + "".join(f" ({a})" for a, t in ALIASES.items()
+                                                if t is f and a not in ("txt", "text"))
+                          for f in Format)
+        raise ValueError(f"{text!r} is not a format; formats: {names}") from None

@@ -346,7 +346,7 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
                 else:
                     cols.append(cell.split("\n"))
             height = max(len(c) for c in cols)
-            style = "bold" if is_total else ("red" if row.get("error") else (
+            style = "bold" if is_total else ("red" if row.get("_failed") else (
                 "dim" if row.get("depth") else ""))
             for h in range(height):
                 parts = [c[h] if h < len(c) else "" for c in cols]

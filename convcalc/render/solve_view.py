@@ -8,7 +8,7 @@ from typing import Any
 
 from convcalc.render.columns import Column, shape_text, thousands
 from convcalc.render.formats import Format
-from convcalc.render.text import to_csv, to_json, to_markdown
+from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.solve import Solution, Solved, formula_text
 
 
@@ -132,10 +132,10 @@ def solve_view(result: Solved, fmt: Format) -> str | list[Any]:
     none += "; the nearest:" if rows else ""
     notes = _notes(result, rows)
     columns = _columns(result, csv=False)
-    if fmt is Format.markdown:
+    if fmt in (Format.markdown, Format.latex):
         heading = title if exact else f"{title}. {none}"
         counts = formula_notes(rows) if result.mode == "budget" else []  # size: a column
-        return to_markdown(rows, columns, title=heading, notes=[*counts, *notes])
+        return text_table(fmt, rows, columns, title=heading, notes=[*counts, *notes])
     from convcalc.render import layout as table
 
     columns = _columns(result, table=True)

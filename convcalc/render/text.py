@@ -62,3 +62,51 @@ def to_markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column],
         lines.append("")
         lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", "×": r"$\times$", "·": r"$\cdot$", "−": "$-$",
+          "→": r"$\to$", "≥": r"$\geq$", "≤": r"$\leq$", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
+          "⌈": r"$\lceil$", "⌉": r"$\rceil$", "α": r"$\alpha$", "²": r"$^2$", "…": r"\dots{}",
+          "\n": r"\newline{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Text for LaTeX: its special characters escaped, the documents' symbols in math mode."""
+    return "".join(_LATEX.get(ch, ch) for ch in text)
+
+
+def to_latex(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column],
+             title: str | None = None, notes: Sequence[str] = ()) -> str:
+    """A booktabs table (\\toprule, \\midrule, \\bottomrule) for papers, human-formatted numbers
+    as in Markdown; the title is the caption and the notes follow as a footnote-size block."""
+    align = "".join("r" if c.justify == "right" else "l" for c in columns)
+    lines = ["% needs \\usepackage{booktabs}", "\\begin{table}[t]", "\\centering"]
+    if title:
+        lines.append(f"\\caption{{{latex_escape(title)}}}")
+    lines += [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+              " & ".join(latex_escape(c.header) for c in columns) + " \\\\", "\\midrule"]
+    for row in rows:
+        if row.get("path") == "total":
+            lines.append("\\midrule")
+        cells = []
+        for c in columns:
+            text = c.show(c.raw(row))
+            if c.key == "path":
+                text = "\u2002" * int(row.get("depth", 0) or 0) + text
+            cells.append(latex_escape(text))
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    if notes:
+        lines.append("\\par\\footnotesize " + " \\\\\n".join(latex_escape(n) for n in notes))
+    lines.append("\\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def text_table(fmt: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column],
+               title: str | None = None, notes: Sequence[str] = ()) -> str:
+    """Markdown or LaTeX, as `fmt` says."""
+    if fmt == "latex":
+        return to_latex(rows, columns, title, notes)
+    return to_markdown(rows, columns, title, notes)

@@ -10,7 +10,7 @@ from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, pick, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
-from convcalc.render.text import to_csv, to_json, to_markdown
+from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
 
 
@@ -51,6 +51,35 @@ def formula_lines(report: LayerReport, prefix: str = "") -> list[str]:
     return out
 
 
+def field_lines(row: Any) -> list[str]:
+    """The receptive-field recurrence of a network row with its numbers (Distill: r_out = r_in
+    + (K_eff − 1)·j_in, j_out = j_in·S), where the field is one interval before and after
+    (conv and pooling chains); where it is not, what it is."""
+    from convcalc.report import rf_to_dict
+    from convcalc.rf import AxisRF
+
+    before: tuple[AxisRF, ...] = row.input_field
+    after: tuple[AxisRF, ...] = row.receptive_field
+    if not before or before == after:
+        return []
+    lines: dict[str, list[str]] = {}
+    names = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(len(after), ())
+    for ax, a, b in zip(names, before, after, strict=False):
+        plain = (a.period == b.period == 1 and a.whole is None and b.whole is None
+                 and a.advance and b.advance % a.advance == 0 and (b.size - a.size) % a.advance == 0)
+        if plain:
+            keff = (b.size - a.size) // a.advance + 1
+            text = (f"RF = r_in + (K_eff − 1)·j_in = {a.size} + ({keff} − 1)·{a.advance} = "
+                    f"{b.size}; jump = j_in·S = {a.advance}·{b.advance // a.advance} = "
+                    f"{b.advance}")
+        else:
+            d = rf_to_dict((b,))
+            text = (f"RF {d['size'][0]} (the largest over one period of output phases), jump "
+                    f"{d['jump'][0]}: the exact field, not Distill's recurrence")
+        lines.setdefault(text, []).append(ax)
+    return [f"{'/'.join(axes)}: {text}" for text, axes in lines.items()]
+
+
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> str | list[Any]:
     """The `convcalc layer` output: a string, or a list of rich renderables for `table`."""
     rows = layer_rows(report)
@@ -62,9 +91,10 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
     if fmt is Format.csv:
         return to_csv(rows, pick(["path", *LAYER_ROWS[1:], "weight_params", "bias_params",
                                   "flops", "rf_start"]))
-    notes: list[str] = [*(formula_lines(report) if explain else []), CONVENTIONS]
-    if fmt is Format.markdown:
-        return to_markdown(rows, pick(LAYER_ROWS), notes=notes)
+    warned = [f"warning: {w}" for w in report.all_warnings()]
+    notes: list[str] = [*warned, *(formula_lines(report) if explain else []), CONVENTIONS]
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, rows, pick(LAYER_ROWS), notes=notes)
     from convcalc.render import layout as table
 
     title = f"{report.kind}" + (f" '{report.name}'" if report.name else "")
@@ -73,6 +103,8 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
         items.append(table.rows_table(rows[1:], pick(["path", "output", "params", "macs",
                                                      "rf_size", "rf_jump"]),
                                       title="parts", bar_key="macs"))
+    if warned:
+        items.append(table.lines(warned))
     if explain:
         items.append(table.lines(formula_lines(report)))
     items.append(table.lines([CONVENTIONS], style="dim"))
@@ -116,11 +148,12 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              + (f", top {top_k} layers by MACs" if top_k else ""))
     warnings = [f"warning: {w}" for w in report.warnings]
     explained = [f"{r.path}: {line}" for r in report.rows if explain
-                 for line in formula_lines(r.report) if line.startswith(("MACs", "weights"))]
+                 for line in [*(x for x in formula_lines(r.report)
+                                if x.startswith(("MACs", "weights"))), *field_lines(r)]]
     totals_line = (f"totals: {thousands(totals['params'])} params, "
                    f"{thousands(totals['macs'])} MACs, {thousands(totals['flops'])} FLOPs")
-    if fmt is Format.markdown:
-        return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title,
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, [*shown, total_row], pick(NET_COLUMNS), title=title,
                            notes=[*warnings, totals_line, CONVENTIONS, *explained])
     from convcalc.render import layout as table
 
@@ -146,21 +179,39 @@ def _percent_row(data: dict[str, Any], r: Any) -> dict[str, Any]:
     return data
 
 
+def _letters(n: int) -> str:
+    """a, b, …, z, aa, ab, …: the marks of the defaults' footnotes."""
+    out = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(97 + r) + out
+    return out
+
+
 def compare_rows(comparison: Any, parts: bool, *, footnotes: bool = False) -> list[dict[str, Any]]:
     """One row per variant (and its parts with `parts`); an inapplicable variant carries its
-    reason, or with `footnotes` a marker `n/a [k]` pointing at the k-th reason."""
+    reason, or with `footnotes` a marker `n/a [k]` pointing at the k-th reason; a variant that
+    set something the user did not (dilated's padding) carries `[a]` marks to its notes."""
     rows: list[dict[str, Any]] = []
     failed = 0
+    marked = 0
     for r in comparison.results:
+        marks = []
+        for _ in r.defaults:
+            marks.append(f"[{_letters(marked)}]")
+            marked += 1
         if r.report is None:
             failed += 1
             rows.append({"variant": r.variant, "kind": r.spec.get("kind"), "depth": 0,
-                         "error": f"n/a [{failed}]" if footnotes else r.error})
+                         "error": " ".join([f"n/a [{failed}]" if footnotes else r.error, *marks]),
+                         "_failed": True})
             continue
         for i, row in enumerate(layer_rows(r.report, parts=parts)):
             if i == 0:
                 _percent_row(row, r)
                 row["variant"] = r.variant
+                row["error"] = " ".join(marks) if footnotes and marks else None
             else:
                 row["variant"] = row["path"].split(".", 1)[1]
             rows.append(row)
@@ -170,10 +221,16 @@ def compare_rows(comparison: Any, parts: bool, *, footnotes: bool = False) -> li
 def closed_form_lines(comparison: Any) -> list[str]:
     out = [f"[{i}] {r.variant} does not apply: {r.error}" for i, r in
            enumerate((r for r in comparison.results if r.report is None), start=1)]
-    for variant, formula, closed, measured in comparison.closed_forms:
-        got = "" if measured is None else f"; measured {decimal_text(100 * measured)} %"
-        out.append(f"{variant}: MACs / {comparison.baseline} = {formula} = "
-                   f"{decimal_text(100 * closed)} %{got}")
+    marked = 0
+    for r in comparison.results:
+        for note in r.defaults:
+            out.append(f"[{_letters(marked)}] {r.variant}: {note}")
+            marked += 1
+    for c in comparison.closed_forms:
+        got = ("; measured " + decimal_text(100 * c.measured) + " %" if c.measured is not None
+               else "; not measured (its output differs from the conv's)")
+        out.append(f"{c.variant}: MACs / {c.reference} = {c.formula} = {c.numbers} = "
+                   f"{decimal_text(100 * c.ratio)} %{got}")
     return out
 
 
@@ -188,8 +245,8 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                                   "bias_params", "error"]))
     title = (f"every variant on {comparison.input.channels_last()}; ratios to "
              f"{comparison.baseline}")
-    columns = pick(COMPARE_COLUMNS if any(r.report is None for r in comparison.results)
-                   else COMPARE_COLUMNS[:-1])
+    noted = any(r.report is None or r.defaults for r in comparison.results)
+    columns = pick(COMPARE_COLUMNS if noted else COMPARE_COLUMNS[:-1])
     notes = closed_form_lines(comparison)
     if explain:
         for r in comparison.results:
@@ -197,8 +254,8 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                 notes += [f"{r.variant}: {line}" for line in formula_lines(r.report)
                           if line.startswith(("MACs", "weights", "params"))]
     notes.append(CONVENTIONS)
-    if fmt is Format.markdown:
-        return to_markdown(rows, columns, title=title, notes=notes)
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, rows, columns, title=title, notes=notes)
     from convcalc.render import layout as table
 
     main = [c for c in columns if c.key not in ("flops", "activations", "access_cost")]
@@ -249,9 +306,109 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
         return to_csv(matrix, raw)
     columns = [pick(["variant"])[0], *(cell(label) for label in labels)]
     title = f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
-    if fmt is Format.markdown:
-        return to_markdown(matrix, columns, title=title, notes=[CONVENTIONS])
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, matrix, columns, title=title, notes=[CONVENTIONS])
     from convcalc.render import layout as table
 
     return [table.rows_table(matrix, columns, title=title), table.lines([CONVENTIONS],
                                                                          style="dim")]
+
+
+def examples_view(entries: list[dict[str, Any]], fmt: Format) -> str | list[Any]:
+    """`convcalc examples`: the bundled networks with their input and totals."""
+    from convcalc.render.columns import Column, shape_text
+
+    if fmt is Format.json:
+        return to_json({"examples": entries}) + "\n"
+    columns = [Column("name", "example", lambda r: r["name"], justify="left"),
+               Column("input", "input", lambda r: r["input"], shape_text),
+               Column("params", "params", lambda r: r["total_params"], thousands, unit=True),
+               Column("macs", "MACs", lambda r: r["macs"], thousands, unit=True),
+               Column("description", "description", lambda r: r["description"],
+                      justify="left", wrap="words")]
+    if fmt is Format.csv:
+        return to_csv(entries, columns)
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, entries, columns)
+    from convcalc.render import layout
+
+    return [layout.rows_table(entries, columns, title="examples (convcalc net NAME)"),
+            layout.lines(["bundled with convcalc; copy one to start your own: "
+                          "convcalc examples -f json lists their files"], style="dim")]
+
+
+def by_kind_view(report: NetworkReport, groups: list[dict[str, Any]], fmt: Format
+                 ) -> str | list[Any]:
+    """`convcalc net --by kind`: cost per layer kind."""
+    from convcalc.render.columns import Column
+
+    if fmt is Format.json:
+        data = report.to_dict()
+        data["by_kind"] = [{**g, "macs_share": exact(g["macs_share"] / 100)} for g in groups]
+        return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
+    kind = Column("kind", "kind", lambda r: r["kind"], justify="left")
+    layers = Column("layers", "layers", lambda r: r["layers"], str)
+    mem = Column("activations", "act. elems", lambda r: r["activation_elements"], thousands,
+                 unit=True)
+    columns = [kind, layers, *pick(["params", "macs", "macs_share"]), mem]
+    if fmt is Format.csv:
+        return to_csv(groups, [kind, layers, *pick(["params", "macs", "flops"]), mem])
+    title = f"{report.name}: cost by layer kind (composite layers by their parts)"
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, groups, columns, title=title)
+    from convcalc.render import layout as table
+
+    return [table.rows_table(groups, columns, title=title, bar_key="macs"),
+            table.lines([CONVENTIONS], style="dim")]
+
+
+DIFF_COLUMNS = ["path", "kind", "a_output", "b_output", "a_params", "b_params", "delta_params",
+                "a_macs", "b_macs", "delta_macs", "ratio_macs"]
+
+
+def diff_view(diff: Any, fmt: Format) -> str | list[Any]:
+    """`convcalc diff`: totals, then the levels side by side with deltas."""
+    from convcalc.render.columns import COLUMNS, Column, ratio_percent, shape_text
+
+    if fmt is Format.json:
+        return to_json(diff.to_dict()) + "\n"
+    a, b = diff.a.name, diff.b.name
+    if a == b:
+        a, b = "a", "b"
+
+    def signed(v: Any) -> str:
+        return "" if v is None else ("+" if v > 0 else "") + thousands(v)
+
+    cols = [COLUMNS["path"], COLUMNS["kind"],
+            Column("a_output", f"{a} output", lambda r: r["a_output"], shape_text),
+            Column("b_output", f"{b} output", lambda r: r["b_output"], shape_text),
+            Column("a_params", f"{a} params", lambda r: r["a_params"], thousands, unit=True),
+            Column("b_params", f"{b} params", lambda r: r["b_params"], thousands, unit=True),
+            Column("delta_params", "Δ params", lambda r: r["delta_params"], signed),
+            Column("a_macs", f"{a} MACs", lambda r: r["a_macs"], thousands, unit=True),
+            Column("b_macs", f"{b} MACs", lambda r: r["b_macs"], thousands, unit=True),
+            Column("delta_macs", "Δ MACs", lambda r: r["delta_macs"], signed),
+            Column("ratio_macs", "MACs b/a", lambda r: r["ratio_macs"], ratio_percent)]
+    t = diff.totals()
+    total = {"path": "total", "kind": "", "depth": 0, "a_output": diff.a.output.to_dict(),
+             "b_output": diff.b.output.to_dict(), "a_params": t["params"]["a"],
+             "b_params": t["params"]["b"], "delta_params": t["params"]["delta"],
+             "a_macs": t["macs"]["a"], "b_macs": t["macs"]["b"], "delta_macs": t["macs"]["delta"],
+             "ratio_macs": None if t["macs"]["a"] == 0 else Fraction(t["macs"]["b"],
+                                                                     t["macs"]["a"])}
+    rows = [*diff.rows, total]
+    if fmt is Format.csv:
+        return to_csv(rows, cols)
+    title = (f"{diff.a.name} ({diff.a.input.channels_last()}) vs {diff.b.name} "
+             f"({diff.b.input.channels_last()}), levels {diff.depth} deep")
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt, rows, cols, title=title)
+    from convcalc.render import layout as table
+
+    return [table.rows_table(diff.rows, cols, title=title, total=total,
+                             drop=["kind", "a_output", "b_output"]),
+            table.lines([f"{a} = {diff.a.name}: {thousands(t['params']['a'])} params, "
+                         f"{thousands(t['macs']['a'])} MACs; {b} = {diff.b.name}: "
+                         f"{thousands(t['params']['b'])} params, {thousands(t['macs']['b'])} "
+                         "MACs"]),
+            table.lines([CONVENTIONS], style="dim")]
