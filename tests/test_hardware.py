@@ -275,17 +275,19 @@ def test_every_measured_row_is_above_its_bound() -> None:
 
 
 def test_benchmark_builds_each_variant_with_convcalcs_macs() -> None:
-    """Live: the benchmark's torch layers have exactly convcalc's MACs (FlopCounterMode)."""
-    pytest.importorskip("torch")
+    """Live: the benchmark's torch layers have exactly convcalc's MACs (FlopCounterMode, on
+    the meta device: shapes only, no arithmetic)."""
+    torch = pytest.importorskip("torch")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import roofline_cpu as bench
 
-    for shape, options, _ in bench.CONFIGS[::2]:
+    for shape, options in bench.SEEDS:
         for result in compare(shape, options).results:
             if result.report is not None:
-                module = bench.build(result.spec, result.report.input.channels).eval()
-                x = bench.make_input(result.report, result.spec, 1)
-                assert bench.torch_macs(module, x) == result.report.macs, result.variant
+                with torch.device("meta"):
+                    module = bench.build(result.spec, result.report.input.channels).eval()
+                    x = bench.make_input(result.report, result.spec, 3)
+                assert bench.torch_macs(module, x) == 3 * result.report.macs, result.variant
 
 
 # --- the README section ----------------------------------------------------------------------
@@ -306,18 +308,20 @@ def preset_rows() -> list[str]:
 
 
 def contrast_rows() -> list[str]:
-    """conv vs dwsep on A100 fp16 for the two seed comparisons."""
-    dev = get_device("a100-80gb")
+    """conv vs dwsep in fp16 on A100 and L4 for the two seed comparisons."""
     rows = []
-    for shape, options in (("12x12x3", {"out": 256, "kernel": 5, "bias": False}),
-                           ("56x56x128", {"out": 128, "kernel": 3, "padding": 1,
-                                          "bias": False})):
+    for key, shape, options in (
+            ("a100-80gb", "12x12x3", {"out": 256, "kernel": 5, "bias": False}),
+            ("a100-80gb", "56x56x128", {"out": 128, "kernel": 3, "padding": 1, "bias": False}),
+            ("l4", "56x56x128", {"out": 128, "kernel": 3, "padding": 1, "bias": False})):
+        dev = get_device(key)
         by_name = {r.variant: r.report for r in compare(shape, options).results}
         conv, dwsep = by_name["conv"], by_name["dwsep"]
         assert conv is not None and dwsep is not None
         a, b = layer_roofline(conv, dev, "fp16"), layer_roofline(dwsep, dev, "fp16")
         rows.append(
-            f"| {shape} | {conv.macs:,} / {dwsep.macs:,} | {a.traffic:,} / {b.traffic:,} | "
+            f"| `{key}` | {shape} | {conv.macs:,} / {dwsep.macs:,} | "
+            f"{a.traffic:,} / {b.traffic:,} | "
             f"{a.bound} / {b.bound} | {float(a.time_s) * 1e6:.3g} µs / "
             f"{float(b.time_s) * 1e6:.3g} µs | {float(Fraction(dwsep.macs, conv.macs)):.2%} | "
             f"{float(b.time_s / a.time_s):.2%} |")
@@ -332,3 +336,17 @@ def test_doc_tables_match_the_data() -> None:
     doc_rows = [line for line in text.splitlines()
                 if line.startswith("| ") and line.endswith("× |")]
     assert doc_rows and all(line in measured for line in doc_rows)
+
+
+def test_doc_python_example_runs_and_says_what_it_returns() -> None:
+    text = DOC.read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, str(DOC), "exec"), scope)
+    r, net = scope["r"], scope["net"]
+    assert (r.bound, r.intensity, r.time_s) == ("memory", Fraction(784, 349),
+                                                Fraction(3141, 3982421875))
+    assert net.time_s == Fraction(9393973401, 103542968750000)
+    split = net.time_by_bound()
+    assert (f"{float(split['compute']) * 1e6:.1f} µs in compute-bound layers, "
+            f"{float(split['memory']) * 1e6:.1f} µs in memory-bound") in code

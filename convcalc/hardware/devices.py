@@ -121,7 +121,7 @@ H100_SXM = Device(
            "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet",
 )
 
-# NVIDIA A100 SXM4 80 GB. Source: NVIDIA A100 Tensor Core GPU datasheet (1758950-r4), page 2
+# NVIDIA A100 SXM4 80 GB. Source: NVIDIA A100 Tensor Core GPU datasheet (1758950-r4),
 # "Specifications" table, A100 80GB SXM column: FP32 19.5 TFLOPS; BF16 and FP16 Tensor Core
 # 312 | 624* TFLOPS; INT8 Tensor Core 624 | 1,248* TOPS; GPU memory bandwidth 2,039 GB/s.
 # (TF32 Tensor Core 156 | 312*, not modelled as fp32.)
@@ -136,7 +136,7 @@ A100_80GB = Device(
     ),
     bandwidth=_gbs("2039"),
     source="NVIDIA A100 Tensor Core GPU datasheet (nvidia-a100-datasheet-us-nvidia-1758950-r4), "
-           "p. 2 Specifications table, A100 80GB SXM column — https://www.nvidia.com/content/"
+           "Specifications table, A100 80GB SXM column — https://www.nvidia.com/content/"
            "dam/en-zz/Solutions/Data-Center/a100/pdf/"
            "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
 )
@@ -203,7 +203,7 @@ JETSON_ORIN_NANO = Device(
              sparse_macs_per_s=_ops("40")),
     ),
     bandwidth=_gbs("68"),
-    source="NVIDIA Jetson Orin Nano Series data sheet (DS-11105-001), GPU row (1024 CUDA cores, "
+    source="NVIDIA Jetson Orin Nano Series data sheet, GPU row (1024 CUDA cores, "
            "32 Tensor Cores, 625 MHz, 40 sparse / 20 dense INT8 TOPS) and memory row (128-bit "
            "LPDDR5, 68 GB/s); fp32/fp16 derived from cores × clock × FMA per clock — "
            "https://developer.nvidia.com/embedded/jetson-orin-nano",
@@ -254,13 +254,15 @@ RPI5_CPU = Device(
 # up to 3.3 GHz (Cortex-X4), 5 performance cores up to 3.2 GHz (Cortex-A720), 2 efficiency
 # cores up to 2.3 GHz (Cortex-A520); LPDDR5x up to 4800 MHz. No vendor FLOPS. Derived, with the
 # "up to" clocks for every core of a kind (a ceiling):
-#   128-bit SIMD pipes issuing FMLA each cycle: X4 4 (V0–V3, Neoverse V3 / X4-class SOG §3.17),
+#   128-bit SIMD pipes issuing FMLA each cycle: X4 4 (V0–V3; Neoverse V3 SOG §3.17, the
+#   X4-class core),
 #   A720 2, A520 2 (its vector datapath may be shared by a core pair; counting 2 per core keeps
 #   the peak a ceiling).
 #   fp32 FMA/cycle = 4·pipes: 3.3 GHz × 16 + 5 × 3.2 GHz × 8 + 2 × 2.3 GHz × 8 = 217.6 G MAC/s.
 #   fp16 (8 lanes per pipe) = 2 × fp32 = 435.2 G MAC/s.
 #   int8: I8MM SMMLA does 32 MACs per 128-bit instruction and issues on every V pipe (Neoverse
-#   V3 SOG §3.16); counted at one per pipe per cycle on all three core types, the ceiling:
+#   V3 SOG §3.16); counted at one per pipe per cycle on all three core types, the ceiling
+#   (BF16 BFMMLA is not modelled: no bf16 peak):
 #   3.3 G × 4 × 32 + 5 × 3.2 G × 2 × 32 + 2 × 2.3 G × 2 × 32 = 1740.8 G MAC/s.
 #   bandwidth: 4800 MHz LPDDR5x = 9600 MT/s on a 64-bit (4 × 16-bit) bus = 76.8 GB/s (the bus
 #   width is not in Qualcomm's brief; 4 × 16-bit channels as reported for this SoC).
