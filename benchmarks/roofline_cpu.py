@@ -4,17 +4,19 @@
     python benchmarks/roofline_cpu.py --reps 3 --out /tmp/r --configs 0   # a quick look
 
 1. Roofs, measured (torch, the threads torch uses):
-   - peak fp32 multiply-add rate: torch.mm of n×n fp32 matrices (n = 2048, 3072, 4096), n³ MACs,
-     best of N; the peak is the best of the sizes.
+   - peak fp32 multiply-add rate: torch.mm of n×n fp32 matrices (n = 1024, 2048, 3072), n³ MACs,
+     best of many passes; the peak is the best of the sizes.
    - memory bandwidth: a read (sum), a copy and a triad (a = b + s·c) over 256 MiB arrays (8×
-     the 32 MiB L3), bytes = the arrays read and written, best of N; the bandwidth is the best
+     the 32 MiB L3), bytes = the arrays read and written, best of 2N; the bandwidth is the best
      of the three (the highest roof keeps the bound a lower bound).
-   Both are measured before and again after the layers (the machine is shared; its speed
-   drifts) and the higher value is kept, rounded *up* to whole MAC/s and bytes/s.
+   Both are measured before, between and after the configurations (the machine is shared and
+   its speed drifts) and the best value seen is kept, rounded *up* to whole MAC/s and bytes/s.
 2. For every variant that `convcalc compare` analyses on each configuration below, the layer is
    built in torch from convcalc's spec (its MACs are checked against torch's FlopCounterMode),
    and timed: best of N forward passes under inference_mode, with a 128 MiB buffer rewritten
-   before each pass so that inputs and weights come from DRAM, as the bound assumes.
+   before each pass so that inputs and weights come from DRAM, as the bound assumes. The
+   passes go round-robin over the variants (pass k of each before pass k + 1 of any), so that
+   a drifting, shared machine hits them alike.
 3. Each row gets convcalc's MACs and minimal bytes (input + output activations + weights, fp32),
    the roofline bound with the measured roofs, the measured time and measured / bound.
 
@@ -213,33 +215,47 @@ def best_time(fn: Any, reps: int, flush: Flusher | None = None, warmup: int = 2)
     return best
 
 
-def measure_peak(reps: int, sizes: tuple[int, ...] = (2048, 3072, 4096)) -> dict[str, float]:
-    """fp32 MAC/s of torch.mm for each n (n³ MACs per product), best of `reps`."""
+PEAK_SIZES = (1024, 2048, 3072)
+
+
+def measure_peak(reps: int) -> dict[str, float]:
+    """fp32 MAC/s of torch.mm for each n (n³ MACs per product), best of many passes.
+
+    On a shared machine a long product rarely runs alone; many short ones (4× `reps` at
+    n = 1024) give the best chance to catch the uncontended rate, which is the roof a layer
+    can reach when it happens to run alone.
+    """
     import torch
 
     rates: dict[str, float] = {}
-    for n in sizes:
+    for n in PEAK_SIZES:
         a, b = torch.randn(n, n), torch.randn(n, n)
         c = torch.empty(n, n)
-        t = best_time(lambda a=a, b=b, c=c: torch.mm(a, b, out=c), reps)
+        t = best_time(lambda a=a, b=b, c=c: torch.mm(a, b, out=c),
+                      reps * max(1, 4 * 1024 // n))
         rates[str(n)] = n**3 / t
     return rates
 
 
 def measure_bandwidth(reps: int, mib: int = 256) -> dict[str, float]:
-    """Bytes/s of a read (sum), a copy and a triad over `mib`-MiB fp32 arrays, best of `reps`."""
+    """Bytes/s of a read (sum), a copy and a triad over `mib`-MiB fp32 arrays, best of 2×`reps`."""
     import torch
 
     n = mib * 2**20 // 4
     a, b, c = torch.rand(n), torch.rand(n), torch.rand(n)
     size = 4 * n
     rates = {
-        "read (sum)": size / best_time(a.sum, reps),
-        "copy (b ← a)": 2 * size / best_time(lambda: b.copy_(a), reps),
+        "read (sum)": size / best_time(a.sum, 2 * reps),
+        "copy (b ← a)": 2 * size / best_time(lambda: b.copy_(a), 2 * reps),
         "triad (a ← b + 3·c)": 3 * size / best_time(
-            lambda: torch.add(b, c, alpha=3.0, out=a), reps),
+            lambda: torch.add(b, c, alpha=3.0, out=a), 2 * reps),
     }
     return rates
+
+
+def _keep_best(best: dict[str, float], new: dict[str, float]) -> None:
+    for key, value in new.items():
+        best[key] = max(best.get(key, 0.0), value)
 
 
 def machine() -> dict[str, Any]:
@@ -281,8 +297,12 @@ def run(configs: list[tuple[str, dict[str, Any], int]], reps: int) -> dict[str, 
     flush = Flusher()
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    for shape, options, batch in configs:
+    for index, (shape, options, batch) in enumerate(configs):
+        if index:  # the roofs again between configurations: the best seen is the roof
+            _keep_best(peak_detail, measure_peak(reps))
+            _keep_best(bw_detail, measure_bandwidth(reps))
         comparison = compare(shape, options)
+        timed: list[tuple[dict[str, Any], Any, Any]] = []
         for result in comparison.results:
             if result.report is None:
                 if batch == 1:
@@ -296,19 +316,31 @@ def run(configs: list[tuple[str, dict[str, Any], int]], reps: int) -> dict[str, 
             if counted != batch * report.macs:
                 raise SystemExit(f"{shape} {result.variant}: torch counts {counted} MACs, "
                                  f"convcalc {batch * report.macs}: the torch build is wrong")
-            with torch.inference_mode():
-                measured = best_time(lambda module=module, x=x: module(x), reps, flush)
-            rows.append({
-                "input": shape, "options": options, "batch": batch, "variant": result.variant,
-                "kind": report.kind, "report": report, "measured_s": measured})
-            print(f"{shape} ×{batch:<3} {result.variant:<16} measured {measured * 1e3:9.3f} ms",
-                  flush=True)
+            row = {"input": shape, "options": options, "batch": batch,
+                   "variant": result.variant, "kind": report.kind, "report": report,
+                   "measured_s": math.inf}
+            timed.append((row, module, x))
+        # round-robin: pass k of every variant before pass k + 1 of any, so that a drifting,
+        # shared machine hits every variant alike; each variant keeps its best pass
+        with torch.inference_mode():
+            for _, module, x in timed:
+                for _ in range(2):  # warm-up
+                    module(x)
+            for _ in range(reps):
+                for row, module, x in timed:
+                    flush()
+                    t0 = time.perf_counter()
+                    module(x)
+                    row["measured_s"] = min(row["measured_s"], time.perf_counter() - t0)
+        for row, _, _ in timed:
+            rows.append(row)
+            print(f"{shape} ×{batch:<3} {row['variant']:<16} measured "
+                  f"{row['measured_s'] * 1e3:9.3f} ms", flush=True)
+        del timed
     # the roofs again after the layers (the machine is shared and drifts): the higher of the
     # two measurements is the roof, which can only lower the bound
-    for n, rate in measure_peak(reps).items():
-        peak_detail[n] = max(peak_detail[n], rate)
-    for k, rate in measure_bandwidth(reps).items():
-        bw_detail[k] = max(bw_detail[k], rate)
+    _keep_best(peak_detail, measure_peak(reps))
+    _keep_best(bw_detail, measure_bandwidth(reps))
     load.append(os.getloadavg()[0])
     peak = math.ceil(max(peak_detail.values()))
     bandwidth = math.ceil(max(bw_detail.values()))
@@ -332,12 +364,14 @@ def run(configs: list[tuple[str, dict[str, Any], int]], reps: int) -> dict[str, 
         "load_average_1min": {"start": load[0], "end": load[1]},
         "commands": CLI,
         "method": {
-            "peak": "torch.mm of n×n fp32 matrices, n³ MACs, best of reps; best over n and "
-                    "over a run before and one after the layers",
-            "bandwidth": "read (sum), copy, triad over 256 MiB fp32 arrays, best of reps; best "
-                         "of the three, before and after the layers",
-            "layers": "torch forward under inference_mode, best of reps, a 128 MiB buffer "
-                      "rewritten before each pass; MACs checked against FlopCounterMode",
+            "peak": "torch.mm of n×n fp32 matrices (n = 1024, 2048, 3072), n³ MACs, best of "
+                    "many passes; best over n and over runs before, between and after the "
+                    "configurations",
+            "bandwidth": "read (sum), copy, triad over 256 MiB fp32 arrays, best of 2·reps; "
+                         "best of the three and of the runs before, between and after",
+            "layers": "torch forward under inference_mode, best of reps taken round-robin over "
+                      "the variants, a 128 MiB buffer rewritten before each pass; MACs checked "
+                      "against FlopCounterMode",
             "bytes": "(batch·(input + output elements) + weight elements) × 4",
         },
         "peak_macs_per_s": peak, "peak_detail_macs_per_s": peak_detail,
