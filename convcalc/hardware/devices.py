@@ -20,7 +20,6 @@ Every number is data with its source. Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -373,8 +372,3 @@ def resolve_device(device: str | None = None, peak_tflops: str | None = None,
         raise SpecError(f"{custom[0]}: a custom device needs {missing} too")
     raise SpecError("--device: name a preset (" + ", ".join(PRESETS) + ") or give "
                     "--peak-tflops and --bandwidth")
-
-
-def presets() -> Iterable[Device]:
-    """The presets in their table order."""
-    return PRESETS.values()
