@@ -1,0 +1,355 @@
+"""Hardware presets, the roofline bound, custom devices, and the bound against measured times."""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convcalc
+from convcalc.compare import compare
+from convcalc.errors import SpecError
+from convcalc.hardware import (
+    DTYPE_BYTES,
+    DTYPES,
+    PRESETS,
+    Device,
+    custom_device,
+    dtype_bytes,
+    get_device,
+    layer_roofline,
+    network_roofline,
+    resolve_device,
+    roofline,
+    traffic_bytes,
+)
+from convcalc.report import exact
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "roofline_cpu.json"
+DOC = ROOT / "docs" / "hardware.md"
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", list(PRESETS.values()), ids=list(PRESETS))
+def test_preset_is_complete_and_consistent(device: Device) -> None:
+    assert PRESETS[device.key] is device and device.name
+    assert "fp32" in device.dtypes
+    assert len(set(device.dtypes)) == len(device.dtypes) and set(device.dtypes) <= set(DTYPES)
+    assert isinstance(device.bandwidth, Fraction) and device.bandwidth > 0
+    assert "http" in device.source
+    for peak in device.peaks:
+        assert isinstance(peak.macs_per_s, Fraction) and peak.macs_per_s > 0
+        assert peak.flops == 2 * peak.macs_per_s and peak.unit
+        if peak.sparse_macs_per_s is not None:
+            assert isinstance(peak.sparse_macs_per_s, Fraction)
+            assert peak.macs_per_s <= peak.sparse_macs_per_s
+
+
+def test_the_preset_keys() -> None:
+    assert list(PRESETS) == ["h100-sxm", "a100-80gb", "l4", "rtx-4090", "jetson-orin-nano",
+                             "apple-m2", "rpi5-cpu", "snapdragon-8g3-cpu"]
+
+
+@pytest.mark.parametrize(("key", "dtype", "tflops"), [
+    # the datasheets' figures: dense = half the "* with sparsity" number
+    ("h100-sxm", "fp32", "67"), ("h100-sxm", "fp16", "989.5"), ("h100-sxm", "int8", "1979"),
+    ("a100-80gb", "fp32", "19.5"), ("a100-80gb", "bf16", "312"), ("a100-80gb", "int8", "624"),
+    ("l4", "fp32", "30.3"), ("l4", "fp16", "121"), ("l4", "int8", "242.5"),
+    ("rtx-4090", "fp32", "82.6"), ("rtx-4090", "bf16", "165.2"),
+    # derivations: cores × clock × 2 FLOPs per FMA × lanes
+    ("jetson-orin-nano", "fp32", "1.28"), ("apple-m2", "fp32", "3.57888"),
+    ("rpi5-cpu", "fp32", "0.1536"), ("snapdragon-8g3-cpu", "fp32", "0.4352"),
+])
+def test_quoted_peaks(key: str, dtype: str, tflops: str) -> None:
+    assert get_device(key).peak(dtype).flops == Fraction(tflops) * 10**12
+
+
+def test_nvidia_dense_is_half_the_sparse_figure() -> None:
+    for key in ("h100-sxm", "a100-80gb", "l4", "rtx-4090"):
+        for peak in get_device(key).peaks:
+            if peak.sparse_macs_per_s is not None:
+                assert 2 * peak.macs_per_s == peak.sparse_macs_per_s, (key, peak.dtype)
+
+
+def test_lookup_forgives_case_and_underscores_and_suggests() -> None:
+    assert get_device(" A100_80GB ") is PRESETS["a100-80gb"]
+    with pytest.raises(SpecError, match="did you mean 'rtx-4090'") as e:
+        get_device("rtx4090")
+    assert "\n" not in str(e.value) and "one of: h100-sxm" in str(e.value)
+    with pytest.raises(SpecError, match="apple-m2 has no int8 peak; it has: fp32, fp16"):
+        get_device("apple-m2").peak("int8")
+    with pytest.raises(SpecError, match="did you mean 'fp16'"):
+        get_device("l4").peak("fp61")
+
+
+# --- dtypes and traffic ----------------------------------------------------------------------
+
+def test_dtype_sizes() -> None:
+    assert DTYPE_BYTES == {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+    assert [dtype_bytes(d) for d in DTYPES] == [4, 2, 2, 1]
+    with pytest.raises(SpecError, match="did you mean 'bf16'"):
+        dtype_bytes("bf61")
+
+
+def test_worked_example_conv_on_a100() -> None:
+    """The documents' 12×12×3 → 5×5×256 conv, fp32 on A100: 1,228,800 MACs, 36,016 elements."""
+    report = convcalc.analyze_layer({"kind": "conv", "out": 256, "kernel": 5, "bias": False},
+                                    "12x12x3")
+    r = layer_roofline(report, get_device("a100-80gb"), "fp32")
+    assert (r.macs, r.traffic) == (1_228_800, 4 * (432 + 16_384 + 19_200))
+    assert r.compute_s == Fraction(1_228_800, 9_750_000_000_000)      # 19.5 TFLOPS / 2
+    assert r.memory_s == Fraction(144_064, 2_039_000_000_000)
+    assert r.bound == "compute" and r.time_s == r.compute_s
+    assert r.intensity == Fraction(1_228_800, 144_064)
+    assert r.to_dict()["time_s"] == "16/126953125"          # 126 ns, exact
+    batched = layer_roofline(report, get_device("a100-80gb"), "fp32", batch=8)
+    assert (batched.macs, batched.traffic) == (8 * 1_228_800, 4 * (8 * (432 + 16_384) + 19_200))
+
+
+# --- roofline properties ---------------------------------------------------------------------
+
+counts = st.integers(0, 10**15)
+rates = st.builds(Fraction, st.integers(1, 10**16), st.integers(1, 1000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(macs=counts, traffic=counts, peak=rates, bw=rates)
+def test_bound_is_the_higher_roof(macs: int, traffic: int, peak: Fraction, bw: Fraction) -> None:
+    r = roofline(macs, traffic, peak, bw)
+    assert r.time_s >= r.compute_s == Fraction(2 * macs) / (2 * peak)
+    assert r.time_s >= r.memory_s == Fraction(traffic) / bw
+    assert r.time_s in (r.compute_s, r.memory_s) and isinstance(r.time_s, Fraction)
+    if traffic:
+        assert (r.bound == "memory") == (r.intensity is not None and r.intensity < r.ridge)
+
+
+@settings(max_examples=300, deadline=None)
+@given(macs=counts, traffic=counts, more_macs=counts, more_bytes=counts, peak=rates, bw=rates)
+def test_bound_is_monotone(macs: int, traffic: int, more_macs: int, more_bytes: int,
+                           peak: Fraction, bw: Fraction) -> None:
+    base = roofline(macs, traffic, peak, bw).time_s
+    assert roofline(macs + more_macs, traffic, peak, bw).time_s >= base
+    assert roofline(macs, traffic + more_bytes, peak, bw).time_s >= base
+    assert roofline(macs, traffic, peak + 1, bw).time_s <= base        # a faster chip never slower
+    assert roofline(macs, traffic, peak, bw + 1).time_s <= base
+
+
+def test_roofline_refuses_impossible_numbers() -> None:
+    for args in ((-1, 0, 1, 1), (0, -1, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0)):
+        with pytest.raises(ValueError):
+            roofline(*args)
+
+
+@settings(max_examples=100, deadline=None)
+@given(c=st.integers(1, 64), out=st.integers(1, 64), hw=st.integers(3, 40),
+       k=st.sampled_from([1, 3, 5]), dtype=st.sampled_from(["fp32", "fp16", "int8"]),
+       device=st.sampled_from(["a100-80gb", "rpi5-cpu", "jetson-orin-nano"]))
+def test_fused_composite_bound_is_at_most_its_parts(c: int, out: int, hw: int, k: int,
+                                                    dtype: str, device: str) -> None:
+    """dwsep counted as one fused kernel never exceeds depthwise + pointwise run apart."""
+    report = convcalc.analyze_layer({"kind": "dwsep", "out": out, "kernel": k, "padding": k // 2},
+                                    {"channels": c, "spatial": [hw, hw]})
+    dev = get_device(device)
+    fused = layer_roofline(report, dev, dtype)
+    apart = network_roofline(report.parts, dev, dtype)
+    assert fused.macs == apart.macs and fused.traffic < apart.traffic
+    assert fused.time_s <= apart.time_s
+
+
+def test_network_total_is_the_sum_of_its_layers() -> None:
+    net = convcalc.analyze_network(ROOT / "examples" / "mobilenet_v2.yaml")
+    dev = get_device("l4")
+    total = network_roofline(net, dev, "fp16")
+    assert len(total.layers) == len(net.rows) and total.macs == net.totals()["macs"]
+    assert total.time_s == sum((layer_roofline(r.report, dev, "fp16").time_s for r in net.rows),
+                               Fraction(0))
+    split = total.time_by_bound()
+    assert split["compute"] + split["memory"] == total.time_s
+    # a sum of maxima is at least the max of the sums: never below either whole-network roof
+    peak = dev.peak("fp16").macs_per_s
+    assert total.time_s >= max(Fraction(total.macs) / peak, total.traffic / dev.bandwidth)
+    assert total.to_dict()["time_s"] == exact(total.time_s)
+
+
+# --- custom devices --------------------------------------------------------------------------
+
+def test_custom_device_from_one_number() -> None:
+    dev = custom_device("312", "2039")
+    assert dev.dtypes == DTYPES
+    assert all(p.macs_per_s == 156 * 10**12 for p in dev.peaks)
+    assert dev.bandwidth == 2_039_000_000_000 and dev.bandwidth.denominator == 1
+
+
+def test_custom_device_per_dtype_is_exact() -> None:
+    dev = custom_device(" fp32=19.5, int8=0.1 ,fp16=1/3 ", "0.3")
+    assert dev.dtypes == ("fp32", "fp16", "int8")
+    assert dev.peak("fp32").macs_per_s == 9_750_000_000_000
+    assert dev.peak("int8").macs_per_s == 50_000_000_000
+    assert dev.peak("fp16").macs_per_s == Fraction(10**12, 6)       # no float would give this
+    assert dev.bandwidth == 300_000_000
+    assert resolve_device(peak_tflops="10", bandwidth="100").peak("bf16").flops == 10**13
+    assert resolve_device("h100-sxm") is PRESETS["h100-sxm"]
+
+
+@pytest.mark.parametrize(("peak", "bandwidth", "message"), [
+    ("", "100", "--peak-tflops: give a number of TFLOPS"),
+    ("abc", "100", "--peak-tflops: cannot read 'abc'"),
+    ("nan", "100", "--peak-tflops: cannot read 'nan'"),
+    ("inf", "100", "--peak-tflops: cannot read 'inf'"),
+    ("1/0", "100", "--peak-tflops: cannot read '1/0'"),
+    ("0", "100", "--peak-tflops: a number of TFLOPS must be > 0, got 0"),
+    ("-5", "100", "must be > 0, got -5"),
+    ("fp33=1", "100", "unknown dtype 'fp33' — did you mean 'fp32'?"),
+    ("fp32=1,fp32=2", "100", "fp32 is given twice"),
+    ("fp32=1,16", "100", "write dtype=TFLOPS for every item"),
+    ("fp32=", "100", "--peak-tflops fp32: cannot read ''"),
+    ("100", "fast", "--bandwidth: cannot read 'fast' as a bandwidth in GB/s"),
+    ("100", "-1", "--bandwidth: a bandwidth in GB/s must be > 0, got -1"),
+])
+def test_custom_device_bad_input_is_one_line(peak: str, bandwidth: str, message: str) -> None:
+    with pytest.raises(SpecError) as e:
+        custom_device(peak, bandwidth)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"device": "l4", "bandwidth": "10"}, "--device: give a preset or --bandwidth, not both"),
+    ({"peak_tflops": "10"}, "--peak-tflops: a custom device needs --bandwidth too"),
+    ({"bandwidth": "10"}, "--bandwidth: a custom device needs --peak-tflops too"),
+    ({}, "--device: name a preset (h100-sxm"),
+])
+def test_resolve_device_errors(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(SpecError) as e:
+        resolve_device(**kwargs)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+# --- the bound against this machine's measured times ------------------------------------------
+
+def _results() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(RESULTS.read_text())
+    return data
+
+
+def test_committed_results_say_when_and_where() -> None:
+    data = _results()
+    assert data["date"] and data["machine"]["cpu"] and data["machine"]["torch"]
+    assert data["peak_macs_per_s"] > 0 and data["bandwidth_bytes_per_s"] > 0
+    assert data["date"] in (RESULTS.with_suffix(".md")).read_text()
+
+
+def test_every_measured_row_is_above_its_bound() -> None:
+    """Recompute each row from convcalc and the recorded roofs: bound ≤ measured, exactly."""
+    data = _results()
+    peak, bandwidth = data["peak_macs_per_s"], data["bandwidth_bytes_per_s"]
+    seen: dict[tuple[str, int], set[str]] = {}
+    for row in data["rows"]:
+        result = next(r for r in compare(row["input"], row["options"]).results
+                      if r.variant == row["variant"])
+        report = result.report
+        assert report is not None, row["variant"]
+        batch = row["batch"]
+        weights = report.weight_params + report.bias_params
+        traffic = traffic_bytes(batch * report.input_elements, batch * report.output_elements,
+                                weights, data["dtype"])
+        bound = roofline(batch * report.macs, traffic, peak, bandwidth)
+        assert (row["macs"], row["bytes"], row["bound"]) == (bound.macs, traffic, bound.bound)
+        assert row["bound_s"] == exact(bound.time_s)
+        assert bound.time_s <= Fraction(row["measured_s"]), row
+        seen.setdefault((row["input"], batch), set()).add(row["variant"])
+    # every variant that applies to a configuration was timed
+    for (shape, batch), variants in seen.items():
+        options = next(r["options"] for r in data["rows"] if r["input"] == shape)
+        applicable = {r.variant for r in compare(shape, options).results if r.report}
+        assert variants == applicable, (shape, batch)
+    assert {shape for shape, _ in seen} == {"12x12x3", "56x56x128"}
+    assert {batch for _, batch in seen} == {1, 32}
+
+
+def test_benchmark_builds_each_variant_with_convcalcs_macs() -> None:
+    """Live: the benchmark's torch layers have exactly convcalc's MACs (FlopCounterMode, on
+    the meta device: shapes only, no arithmetic)."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import roofline_cpu as bench
+
+    for shape, options in bench.SEEDS:
+        for result in compare(shape, options).results:
+            if result.report is not None:
+                with torch.device("meta"):
+                    module = bench.build(result.spec, result.report.input.channels).eval()
+                    x = bench.make_input(result.report, result.spec, 3)
+                assert bench.torch_macs(module, x) == 3 * result.report.macs, result.variant
+
+
+# --- the README section ----------------------------------------------------------------------
+
+def _tf(value: Fraction) -> str:
+    return f"{float(value / 10**12):.4g}"
+
+
+def preset_rows() -> list[str]:
+    """The preset table of docs/hardware.md, row by row, from the data."""
+    rows = []
+    for d in PRESETS.values():
+        cells = [f"{_tf(d.peak(t).flops)} ({float(d.ridge(t)):.3g})" if t in d.dtypes else "—"
+                 for t in DTYPES]
+        rows.append(f"| `{d.key}` | {d.name} | " + " | ".join(cells)
+                    + f" | {float(d.bandwidth / 10**9):.4g} |")
+    return rows
+
+
+def contrast_rows() -> list[str]:
+    """conv vs dwsep in fp16 on A100 and L4 for the two seed comparisons."""
+    rows = []
+    for key, shape, options in (
+            ("a100-80gb", "12x12x3", {"out": 256, "kernel": 5, "bias": False}),
+            ("a100-80gb", "56x56x128", {"out": 128, "kernel": 3, "padding": 1, "bias": False}),
+            ("l4", "56x56x128", {"out": 128, "kernel": 3, "padding": 1, "bias": False})):
+        dev = get_device(key)
+        by_name = {r.variant: r.report for r in compare(shape, options).results}
+        conv, dwsep = by_name["conv"], by_name["dwsep"]
+        assert conv is not None and dwsep is not None
+        a, b = layer_roofline(conv, dev, "fp16"), layer_roofline(dwsep, dev, "fp16")
+        rows.append(
+            f"| `{key}` | {shape} | {conv.macs:,} / {dwsep.macs:,} | "
+            f"{a.traffic:,} / {b.traffic:,} | "
+            f"{a.bound} / {b.bound} | {float(a.time_s) * 1e6:.3g} µs / "
+            f"{float(b.time_s) * 1e6:.3g} µs | {float(Fraction(dwsep.macs, conv.macs)):.2%} | "
+            f"{float(b.time_s / a.time_s):.2%} |")
+    return rows
+
+
+def test_doc_tables_match_the_data() -> None:
+    text = DOC.read_text()
+    for line in preset_rows() + contrast_rows():
+        assert line in text, line
+    measured = (ROOT / "benchmarks" / "results" / "roofline_cpu.md").read_text()
+    doc_rows = [line for line in text.splitlines()
+                if (line.startswith("| ") and line.endswith("× |"))
+                or line.startswith(("- peak fp32", "- memory bandwidth", "- ridge point"))]
+    assert len(doc_rows) > 3 and all(line in measured for line in doc_rows)
+    worst = min(r["measured_over_bound"] for r in _results()["rows"])
+    assert f"the smallest measured / bound is {worst:.2f}" in " ".join(text.split())
+
+
+def test_doc_python_example_runs_and_says_what_it_returns() -> None:
+    text = DOC.read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, str(DOC), "exec"), scope)
+    r, net = scope["r"], scope["net"]
+    assert (r.bound, r.intensity, r.time_s) == ("memory", Fraction(784, 349),
+                                                Fraction(3141, 3982421875))
+    assert net.time_s == Fraction(9393973401, 103542968750000)
+    split = net.time_by_bound()
+    assert (f"{float(split['compute']) * 1e6:.1f} µs in compute-bound layers, "
+            f"{float(split['memory']) * 1e6:.1f} µs in memory-bound") in code
