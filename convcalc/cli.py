@@ -54,9 +54,28 @@ UnitsOption = Annotated[str, typer.Option(
 BatchOption = Annotated[int | None, typer.Option(
     "--batch", min=1, help="Samples per pass: MACs and activations × N, parameters once "
                            "(also an N×C×H×W input with --channels-first).")]
+DtypeOption = Annotated[str | None, typer.Option(
+    "--dtype", help="Element type for bytes and time: fp32, fp16, bf16, int8.")]
+DeviceOption = Annotated[str | None, typer.Option(
+    "--device", help="A device preset for the roofline time bound: h100-sxm, a100-80gb, l4, "
+                     "rtx-4090, jetson-orin-nano, apple-m2, rpi5-cpu, snapdragon-8g3-cpu.")]
+PeakOption = Annotated[str | None, typer.Option(
+    "--peak-tflops", help="A custom device's dense peak in TFLOPS: 312, or fp32=19.5,fp16=312 "
+                          "(with --bandwidth).")]
+BandwidthOption = Annotated[str | None, typer.Option(
+    "--bandwidth", help="A custom device's memory bandwidth in GB/s (with --peak-tflops).")]
 ColumnsOption = Annotated[str | None, typer.Option(
     "--columns", help="Columns to show, in order: params,macs,rf,mem,flops,kind,... "
                       "(the layer name is always first).")]
+
+
+def make_device(device: str | None, peak: str | None, bandwidth: str | None) -> Any:
+    """The device for the roofline, or None."""
+    if device is None and peak is None and bandwidth is None:
+        return None
+    from convcalc.hardware.devices import resolve_device
+
+    return resolve_device(device, peak, bandwidth)
 
 
 def make_view(width: int | None, units: str, columns: str | None) -> View:
@@ -257,6 +276,10 @@ def layer(
     width: WidthOption = None,
     units: UnitsOption = "auto",
     batch: BatchOption = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
+    peak_tflops: PeakOption = None,
+    bandwidth: BandwidthOption = None,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -280,7 +303,10 @@ def layer(
     view = make_view(width, units, None)
     warn_layout(input, channels_first)
     report = analyze_layer(spec, input, channels_first=channels_first, batch=batch)
-    _emit(layer_view(report, format, explain=explain), view)
+    from convcalc.hardware.costing import costing
+
+    cost = costing([report], dtype, make_device(device, peak_tflops, bandwidth))
+    _emit(layer_view(report, format, explain=explain, costing=cost), view)
 
 
 @app.command()
@@ -309,6 +335,10 @@ def compare(
     units: UnitsOption = "auto",
     columns: ColumnsOption = None,
     batch: BatchOption = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
+    peak_tflops: PeakOption = None,
+    bandwidth: BandwidthOption = None,
 ) -> None:
     """Every convolution variant on one input, side by side, with ratios to a baseline."""
     from convcalc import compare as C
@@ -343,7 +373,11 @@ def compare(
     warn_layout(input, channels_first)
     comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first,
                            batch=batch)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain), view)
+    from convcalc.hardware.costing import costing
+
+    cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
+                   make_device(device, peak_tflops, bandwidth))
+    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost), view)
 
 
 @app.command()
@@ -371,6 +405,10 @@ def net(
     batch: BatchOption = None,
     by: Annotated[str | None, typer.Option("--by", help="Group the cost: --by kind (how much "
                                                         "is pointwise, depthwise, …).")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
+    peak_tflops: PeakOption = None,
+    bandwidth: BandwidthOption = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
@@ -389,7 +427,10 @@ def net(
 
         _emit(by_kind_view(report, by_kind(report), format), view)
         return
-    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain), view)
+    from convcalc.hardware.costing import network_costing
+
+    cost = network_costing(report, dtype, make_device(device, peak_tflops, bandwidth))
+    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost), view)
 
 
 @app.command()

@@ -301,11 +301,13 @@ def get_device(name: str) -> Device:
 
 def _positive(text: str, option: str, what: str) -> Fraction:
     """A positive decimal (or p/q) read exactly: "19.5" → 39/2; no float is made."""
+    from convcalc.numbers import NumberError, parse_number, shown
+
     raw = text.strip()
     try:
-        value = Fraction(raw)
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"{option}: cannot read {text!r} as {what}") from None
+        value = Fraction(parse_number(raw))
+    except NumberError:
+        raise SpecError(f"{option}: cannot read {shown(text)} as {what}") from None
     if value <= 0:
         raise SpecError(f"{option}: {what} must be > 0, got {raw}")
     return value

@@ -48,6 +48,17 @@ def percent_text(value: Fraction | int | None) -> str:
     return f"{decimal_text(value)} %"
 
 
+def seconds_text(value: Any) -> str:
+    """An exact time in seconds ("1/3000" or an int) shown in µs, ms or s."""
+    if value is None:
+        return ""
+    t = Fraction(value)
+    for unit, scale in (("s", 1), ("ms", 10**3), ("µs", 10**6)):
+        if t * scale >= 1 or unit == "µs":
+            return f"{decimal_text(t * scale, 3 if unit == 'µs' else 2)} {unit}"
+    return ""
+
+
 def ratio_percent(value: Fraction | int | None) -> str:
     """A ratio (1/25) shown as a percentage (4.00 %)."""
     return "" if value is None else percent_text(100 * value)
@@ -100,6 +111,14 @@ COLUMNS: dict[str, Column] = {c.key: c for c in [
     Column("macs_ratio", "MACs %", lambda r: r.get("macs_ratio"), ratio_percent),
     Column("error", "note", lambda r: r.get("error"), lambda v: v or "", "left"),
     Column("layers", "layers", lambda r: r.get("layers"), lambda v: "" if v is None else str(v)),
+    Column("activation_bytes", "act. bytes", lambda r: r.get("activation_bytes"), thousands,
+           unit=True),
+    Column("param_bytes", "param bytes", lambda r: r.get("param_bytes"), thousands, unit=True),
+    Column("bound", "bound", lambda r: (r.get("roofline") or {}).get("bound"),
+           lambda v: v or "", "left"),
+    Column("intensity", "MAC/B", lambda r: (r.get("roofline") or {}).get("intensity"),
+           lambda v: "" if v is None else decimal_text(Fraction(v), 2)),
+    Column("time", "time ≥", lambda r: (r.get("roofline") or {}).get("time_s"), seconds_text),
 ]}
 
 

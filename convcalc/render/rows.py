@@ -76,6 +76,10 @@ def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> l
         group = out[-1]
         for k in SUMMED:
             group[k] += row[k]
+        if "activation_bytes" in row:
+            group["activation_bytes"] += row["activation_bytes"]
+        if "roofline" in row:
+            group["roofline"] = _add_rooflines(group["roofline"], row["roofline"])
         for k in MEMORY_SUMMED:
             group["memory"][k] += row["memory"][k]
         group["layers"] += 1
@@ -85,6 +89,20 @@ def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> l
 
 
 SUMMED = ("params", "weight_params", "bias_params", "macs", "flops")
+
+
+def _add_rooflines(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two rows' bounds as one level's: times add; the level is bound as most of its time."""
+    from fractions import Fraction
+
+    from convcalc.report import exact
+
+    ta, tb = Fraction(a["time_s"]), Fraction(b["time_s"])
+    memory = a.get("_memory_s", ta if a.get("bound") == "memory" else 0) + (
+        tb if b.get("bound") == "memory" else 0)
+    total = ta + tb
+    return {"time_s": exact(total), "bound": "memory" if 2 * memory >= total else "compute",
+            "_memory_s": memory, "intensity": None}
 MEMORY_SUMMED = ("activation_elements", "access_cost", "weight_elements")
 
 

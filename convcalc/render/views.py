@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.numbers import decimal_text
-from convcalc.render.columns import LAYER_ROWS, pick, thousands
+from convcalc.render.columns import LAYER_ROWS, pick, seconds_text, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import text_table, to_csv, to_json
@@ -80,11 +80,22 @@ def field_lines(row: Any) -> list[str]:
     return [f"{'/'.join(axes)}: {text}" for text, axes in lines.items()]
 
 
-def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> str | list[Any]:
-    """The `convcalc layer` output: a string, or a list of rich renderables for `table`."""
+def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
+               costing: Any = None) -> str | list[Any]:
+    """The `convcalc layer` output: a string, or blocks for the table layout."""
     rows = layer_rows(report)
+    extra_metrics: list[str] = []
+    if costing is not None:
+        rows[0].update(costing.row(0, report))
+        extra_metrics = ["activation_bytes", "param_bytes"]
+        if costing.device is not None:
+            extra_metrics += ["intensity", "bound", "time"]
     if fmt is Format.json:
         data = report.to_dict()
+        if costing is not None:
+            data.update(costing.row(0, report))
+            data.update({k: v for k, v in costing.totals(report.params).items()
+                         if k in ("dtype", "device")})
         if explain:
             data["explain"] = formula_lines(report)
         return to_json(data) + "\n"
@@ -98,13 +109,21 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
     from convcalc.render import layout as table
 
     title = f"{report.kind}" + (f" '{report.name}'" if report.name else "")
-    items: list[Any] = [table.metric_table(rows[0], pick(LAYER_METRICS), title)]
+    items: list[Any] = [table.metric_table(rows[0], pick([*LAYER_METRICS, *extra_metrics]),
+                                           title)]
     if report.parts:
         items.append(table.rows_table(rows[1:], pick(["path", "output", "params", "macs",
                                                      "rf_size", "rf_jump"]),
                                       title="parts", bar_key="macs"))
     if warned:
         items.append(table.lines(warned))
+    if costing is not None and costing.device is not None:
+        r = costing.rooflines[0]
+        items.append(table.lines([
+            f"on {costing.device.name} in {costing.dtype}: {r.traffic:,} bytes moved at least; "
+            f"compute ≥ {seconds_text(r.compute_s)}, memory ≥ {seconds_text(r.memory_s)}: "
+            f"{r.bound}-bound (ridge {decimal_text(r.ridge)} MAC/byte); a lower bound, not a "
+            "prediction"]))
     if explain:
         items.append(table.lines(formula_lines(report)))
     items.append(table.lines([CONVENTIONS], style="dim"))
@@ -123,15 +142,26 @@ NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_p
 
 
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
-             top_k: int | None = None, explain: bool = False) -> str | list[Any]:
+             top_k: int | None = None, explain: bool = False,
+             costing: Any = None) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
-    human formats and CSV."""
+    human formats and CSV. `costing` (convcalc.hardware.costing) adds bytes and time."""
     from convcalc.render.rows import collapse, net_rows, top
 
     if fmt is Format.json:
-        return to_json(report.to_dict(), compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
+        data = report.to_dict()
+        if costing is not None:
+            for i, row in enumerate(data["layers"]):
+                row.update(costing.row(i, report.rows[i].report))
+            data["totals"].update(costing.totals(report.totals()["params"]))
+        return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     totals = report.totals()
     rows = net_rows(report)
+    cost_cols: list[str] = []
+    if costing is not None:
+        for i, row in enumerate(rows):
+            row.update(costing.row(i, report.rows[i].report))
+        cost_cols = ["activation_bytes", *(["bound", "time"] if costing.device else [])]
     if depth is not None:
         rows = collapse(rows, depth, report)
     shown = top(rows, top_k) if top_k else rows
@@ -142,8 +172,14 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                  "memory": {"activation_elements": totals["activation_elements"],
                             "access_cost": totals["access_cost"]},
                  "receptive_field": rf_to_dict(report.receptive_field)}
+    if costing is not None:
+        t = costing.totals(totals["params"])
+        total_row["activation_bytes"] = totals["activation_elements"] * costing.size
+        if costing.device is not None:
+            total_row["roofline"] = {"time_s": t["roofline_time_s"]}
     if fmt is Format.csv:
-        return to_csv(shown, pick(NET_CSV))
+        return to_csv(shown, pick([*NET_CSV, *cost_cols, *(["intensity"] if "time" in cost_cols
+                                                             else [])]))
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
              + (f", top {top_k} layers by MACs" if top_k else ""))
     warnings = [f"warning: {w}" for w in report.warnings]
@@ -152,15 +188,29 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                                 if x.startswith(("MACs", "weights"))), *field_lines(r)]]
     totals_line = (f"totals: {thousands(totals['params'])} params, "
                    f"{thousands(totals['macs'])} MACs, {thousands(totals['flops'])} FLOPs")
+    if costing is not None:
+        totals_line += (f"; {costing.dtype}: {thousands(totals['params'] * costing.size)} "
+                        "parameter bytes")
+        if costing.device is not None:
+            from convcalc.render.columns import seconds_text
+
+            t = costing.totals(totals["params"])
+            totals_line += (f"; on {costing.device.name}: at least "
+                            f"{seconds_text(t['roofline_time_s'])} (the roofline bound, of which "
+                            f"{seconds_text(t['roofline_memory_bound_s'])} in memory-bound "
+                            "layers; a lower bound, not a prediction)")
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, [*shown, total_row], pick(NET_COLUMNS), title=title,
-                           notes=[*warnings, totals_line, CONVENTIONS, *explained])
+        return text_table(fmt, [*shown, total_row], pick([*NET_COLUMNS, *cost_cols]), title=title,
+                          notes=[*warnings, totals_line, CONVENTIONS, *explained])
     from convcalc.render import layout as table
 
     # the table has a total row, so no totals line under it
-    blocks: list[Any] = [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
-                                          total=total_row, drop=["kind", "macs_share", "rf_size"],
+    blocks: list[Any] = [table.rows_table(shown, pick([*NET_COLUMNS, *cost_cols]), title=title,
+                                          bar_key="macs", total=total_row,
+                                          drop=["kind", "macs_share", "rf_size"],
                                           extra=pick(NET_EXTRA))]
+    if costing is not None:
+        blocks.append(table.lines([totals_line]))
     if warnings:
         blocks.append(table.lines(warnings))
     if explained:
@@ -234,12 +284,50 @@ def closed_form_lines(comparison: Any) -> list[str]:
     return out
 
 
+def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[str]:
+    """Per variant, MACs against time: "dwsep: 22.80× fewer MACs than conv; memory-bound; by
+    the roofline at most 1.35× faster on A100 80GB in fp16"."""
+    base = next((i for i, r in enumerate(applied) if r.variant == comparison.baseline), None)
+    if base is None:
+        return []
+    b_macs, b_time = applied[base].report.macs, costing.rooflines[base].time_s
+    out = [f"on {costing.device.name} in {costing.dtype} (roofline lower bounds: "
+           f"{comparison.baseline} ≥ {seconds_text(b_time)}):"]
+    for i, r in enumerate(applied):
+        if i == base or not r.report.macs or not b_macs:
+            continue
+        line = costing.rooflines[i]
+        fewer = Fraction(b_macs, r.report.macs)
+        faster = b_time / line.time_s if line.time_s else None
+        macs = (f"{decimal_text(fewer)}× fewer MACs" if fewer >= 1 else
+                f"{decimal_text(1 / fewer)}× more MACs")
+        speed = ("" if faster is None else
+                 f"at most {decimal_text(faster)}× faster" if faster >= 1 else
+                 f"at least {decimal_text(1 / faster)}× slower")
+        out.append(f"  {r.variant}: {macs} than {comparison.baseline}; {line.bound}-bound; "
+                   f"{speed} (if both ran at their roofs)")
+    return out
+
+
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
-                 explain: bool = False) -> str | list[Any]:
-    """The `convcalc compare` output."""
+                 explain: bool = False, costing: Any = None) -> str | list[Any]:
+    """The `convcalc compare` output. `costing` has one roofline per variant that applies."""
+    applied = [r for r in comparison.results if r.report is not None]
+    by_variant = {r.variant: i for i, r in enumerate(applied)}
     if fmt is Format.json:
-        return to_json(comparison.to_dict()) + "\n"
+        data = comparison.to_dict()
+        if costing is not None:
+            for v in data["variants"]:
+                if v["variant"] in by_variant:
+                    i = by_variant[v["variant"]]
+                    v.update(costing.row(i, applied[i].report))
+        return to_json(data) + "\n"
     rows = compare_rows(comparison, parts, footnotes=fmt is not Format.csv)
+    if costing is not None:
+        for row in rows:
+            if row.get("depth") == 0 and row.get("variant") in by_variant:
+                i = by_variant[row["variant"]]
+                row.update(costing.row(i, applied[i].report))
     if fmt is Format.csv:
         return to_csv(rows, pick([*COMPARE_COLUMNS[:-1], "rf_jump", "weight_params",
                                   "bias_params", "error"]))
@@ -247,7 +335,11 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
              f"{comparison.baseline}")
     noted = any(r.report is None or r.defaults for r in comparison.results)
     columns = pick(COMPARE_COLUMNS if noted else COMPARE_COLUMNS[:-1])
+    if costing is not None and costing.device is not None:
+        columns = [*columns[:4], *pick(["bound", "time"]), *columns[4:]]
     notes = closed_form_lines(comparison)
+    if costing is not None and costing.device is not None:
+        notes += contrast_lines(comparison, applied, costing)
     if explain:
         for r in comparison.results:
             if r.report is not None:
