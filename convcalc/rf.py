@@ -86,7 +86,7 @@ class TapMap:
     def nearest(scale: int) -> TapMap:
         """Nearest upsampling by an integer scale: output y reads ⌊y / s⌋."""
         check_phases(scale, "an upsampling scale")
-        return TapMap(1, scale, tuple((Progression(0, 1, 1),) for _ in range(scale)))
+        return TapMap(1, scale, ((Progression(0, 1, 1),),) * scale)
 
     @staticmethod
     def bilinear(scale: int, taps: Sequence[tuple[int, int]]) -> TapMap:
@@ -220,20 +220,27 @@ class AxisRF:
         advance = tap.m // g * self.advance
         lo: list[int | None] = []
         hi: list[int | None] = []
+        # phases with the same taps at the same q see the same interval (nearest upsampling:
+        # every phase of a copy): compute each (q, taps) once
+        seen: dict[tuple[int, tuple[Progression, ...]], tuple[int | None, int | None]] = {}
         for phase in range(period):
             q, r = divmod(phase, tap.n)
-            low: int | None = None
-            high: int | None = None
-            for prog in tap.taps[r]:
-                base = q * tap.m + prog.first
-                a = self._extreme(base, prog, lowest=True)
-                b = self._extreme(base, prog, lowest=False)
-                if a is not None and (low is None or a < low):
-                    low = a
-                if b is not None and (high is None or b > high):
-                    high = b
-            lo.append(low)
-            hi.append(high)
+            key = (q, tap.taps[r])
+            found = seen.get(key)
+            if found is None:
+                low: int | None = None
+                high: int | None = None
+                for prog in tap.taps[r]:
+                    base = q * tap.m + prog.first
+                    a = self._extreme(base, prog, lowest=True)
+                    b = self._extreme(base, prog, lowest=False)
+                    if a is not None and (low is None or a < low):
+                        low = a
+                    if b is not None and (high is None or b > high):
+                        high = b
+                found = seen[key] = (low, high)
+            lo.append(found[0])
+            hi.append(found[1])
         return AxisRF(period, advance, tuple(lo), tuple(hi), self.whole,
                       self.reduced or tap.reduces)
 

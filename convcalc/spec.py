@@ -87,6 +87,9 @@ def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location
     where = Location(**{**_loc_dict(location), "field": field})
     if err["type"] == "value_error":
         return SpecError(f"{message}; expected {help_text}", where)
+    if err["type"] == "less_than_equal":
+        return SpecError(f"{_short(value)} is not allowed; {kind} needs {field} ≤ 2^63 − 1 "
+                         "(PyTorch sizes are int64)", where)
     if err["type"] == "greater_than_equal":
         bound = err.get("ctx", {}).get("ge")
         return SpecError(f"{_short(value)} is not allowed; {kind} needs {field} ≥ {bound} "

@@ -20,7 +20,13 @@ from typing import IO, Any
 import yaml
 
 from convcalc.errors import Location, SpecError
-from convcalc.limits import MAX_EXPANDED_NODES, MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_YAML_DEPTH
+from convcalc.limits import (
+    MAX_EXPANDED_NODES,
+    MAX_FILE_BYTES,
+    MAX_INT,
+    MAX_INT_DIGITS,
+    MAX_YAML_DEPTH,
+)
 
 MAX_DEPTH = MAX_YAML_DEPTH
 
@@ -108,7 +114,10 @@ class _Loader(_BASE):  # type: ignore[misc]
         if len(text.lstrip("+-")) > MAX_INT_DIGITS:
             raise self.fail(node, f"an integer of more than {MAX_INT_DIGITS} digits "
                                   f"({len(text.lstrip('+-')):,} digits); sizes are int64")
-        return int(text)
+        value = int(text)
+        if abs(value) > MAX_INT:
+            raise self.fail(node, f"{text} is larger than 2^63 − 1 (PyTorch sizes are int64)")
+        return value
 
     def construct_float(self, node: yaml.ScalarNode) -> float:
         text = node.value

@@ -3,6 +3,7 @@ the YAML limits hold in well under a second."""
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 import tracemalloc
@@ -74,13 +75,24 @@ def test_bad_arguments(args: list[str], code: int, fragment: str,
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("name", ["alias_bomb", "repeat_huge", "deep_nesting", "deep_blocks"])
+LIMITS = ["alias_bomb", "repeat_huge", "deep_nesting", "deep_blocks", "nested_complex_keys",
+          "nested_dashes", "nested_map_seq", "alias_cycle", "alias_cycle_deep",
+          "rf_period_limit", "rf_upsample_then_kernel", "repeat_million", "nested_repeats",
+          "doubling_blocks", "alpha_tiny", "int_5000_digits", "expr_huge_value", "expr_deep",
+          "input_5000_digits", "block_chain"]
+
+
+@pytest.mark.parametrize("name", LIMITS)
 def test_limits_fail_fast_with_bounded_memory(name: str) -> None:
-    tracemalloc.start()
+    """Each limit refuses its case in well under a second (timed on its own: tracing memory
+    slows Python several times) and in well under 200 MiB (traced)."""
     started = time.perf_counter()
     with pytest.raises(ConvcalcError):
         analyze_network(HERE / "specs" / f"{name}.yaml")
     elapsed = time.perf_counter() - started
+    tracemalloc.start()
+    with pytest.raises(ConvcalcError):
+        analyze_network(HERE / "specs" / f"{name}.yaml")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
@@ -101,3 +113,56 @@ def test_huge_sizes_are_exact_and_quick() -> None:
     assert first.output.spatial == (10**9, 10**9)
     assert first.macs == 10**6 * 3 * 10**6 * 10**18
     assert report.rows[1].receptive_field[0].size > 10**6
+
+
+@pytest.mark.parametrize("source", [None, b"input: 8x8x3", 3.5, ["relu"], object()])
+def test_api_refuses_what_is_not_a_network(source: Any) -> None:
+    with pytest.raises(ConvcalcError):
+        analyze_network(source)
+
+
+@pytest.mark.parametrize("text", ["_", "", "x", "1_2x3", "12x12x3x", "٣x3", "12 x 3", "1e3x3"])
+def test_api_parse_shape_refuses_bad_text(text: str) -> None:
+    from convcalc import parse_shape
+
+    with pytest.raises(ConvcalcError):
+        parse_shape(text)
+
+
+def test_names_with_markup_are_printed_as_text(tmp_path: Path) -> None:
+    spec = tmp_path / "markup.yaml"
+    spec.write_text("name: '[bold]net[/bold]'\ninput: 8x8x3\nlayers:\n"
+                    "  - relu: {name: '[red]x[/'}\n")
+    result = invoke(["net", str(spec), "--width", "80"])
+    assert result.exit_code == 0, result.output
+    assert "[bold]net[/bold]" in result.stdout and "[red]x[/" in result.stdout
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "gbk", "latin-1"])
+def test_output_on_a_narrow_encoding(encoding: str) -> None:
+    """--explain and tables on an ASCII or GBK terminal: ASCII symbols, no crash."""
+    import subprocess
+    import sys
+
+    for args in (["layer", "dwsep", "-i", "12x12x3", "--kernel", "5", "--out", "256", "--explain"],
+                 ["net", "resnet18", "--depth", "1", "--width", "80"],
+                 ["compare", "-i", "12x12x3", "--kernel", "5", "--out", "256"]):
+        run = subprocess.run([sys.executable, "-m", "convcalc", *args], capture_output=True,
+                             env={**os.environ, "PYTHONIOENCODING": encoding}, cwd=ROOT,
+                             timeout=60)
+        assert run.returncode == 0, run.stderr.decode(encoding, "replace")
+        out = run.stdout.decode(encoding)
+        assert "x" in out and "Traceback" not in out
+
+
+def test_usage_errors_are_one_line() -> None:
+    import subprocess
+    import sys
+
+    for args in (["layer", "conv", "--bogus"], ["net", "resnet18", "--depth", "x"],
+                 ["kinds", "-f", "xml"], ["frobnicate"]):
+        run = subprocess.run([sys.executable, "-m", "convcalc", *args], capture_output=True,
+                             text=True, cwd=ROOT, timeout=60)
+        assert run.returncode == 2
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("convcalc: error: "), run.stderr

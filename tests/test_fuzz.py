@@ -105,3 +105,92 @@ TOKENS = ["3", "5", "0", "-1", "2,2", "3x5", "12x12x3", "8x8x4", "5x5x4", "same"
 def test_random_arguments_never_crash(command: str, kind: str, rest: list[str]) -> None:
     args = [command, *([kind] if command in ("layer", "net") else []), *rest]
     assert_clean(runner.invoke(app, args))
+
+
+# --- hostile structures: every example refused (or answered) fast, in bounded memory -------
+
+def _nested_keys(depth: int, kind: str) -> str:
+    token = {"complex": "? ", "dash": "- ", "flow": "["}[kind]
+    tail = "]" * depth if kind == "flow" else ""
+    return f"input: 8x8x3\nlayers:\n  - {token * depth}relu{tail}\n"
+
+
+def _aliases(cyclic: bool, fan: int, levels: int) -> str:
+    lines = ["input: 8x8x3", "a0: &a0 [relu]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fan)}]")
+    if cyclic:
+        lines.append("loop: &loop [relu, *loop]")
+    lines.append(f"layers: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def _huge_int(digits: int, where: str) -> str:
+    n = "9" * digits
+    if where == "input":
+        return f"input: 8x8x{n}\nlayers: [relu]\n"
+    if where == "expr":
+        return f"input: 8x8x3\nlayers:\n  - conv: {{out: '${{{n} * 2}}', kernel: 3}}\n"
+    return f"input: 8x8x3\nlayers:\n  - conv: {{out: {n}, kernel: 3}}\n"
+
+
+def _deep_expr(depth: int, op: str) -> str:
+    body = {"neg": "-" * depth + "3", "paren": "(" * depth + "3" + ")" * depth,
+            "sum": "+".join(["1"] * depth), "call": "max(" * depth + "1" + ", 2)" * depth}[op]
+    return f"input: 8x8x3\nlayers:\n  - conv: {{out: '${{{body}}}', kernel: 1}}\n"
+
+
+def _repeats(counts: list[int], doubling: int) -> str:
+    lines = ["input: 8x8x3", "blocks:", "  d0: [relu]"]
+    lines += [f"  d{i}: [d{i - 1}, d{i - 1}]" for i in range(1, doubling + 1)]
+    body = f"[d{doubling}]"
+    for n in reversed(counts):
+        body = f"[{{repeat: {n}, body: {body}}}]"
+    lines.append(f"layers: {body}")
+    return "\n".join(lines) + "\n"
+
+
+def _small_or_refused(text: str) -> bool:
+    import re
+
+    counts = [int(n) for n in re.findall(r"repeat: (\d+)", text)]
+    doubling = len(re.findall(r"^  d\d+:", text, re.M)) - 1
+    size = 2**doubling
+    for n in counts:
+        size *= n
+    return size > 10**6 or size <= 2**14
+
+
+hostile = st.one_of(
+    st.builds(_nested_keys, st.integers(1, 3000), st.sampled_from(["complex", "dash", "flow"])),
+    st.builds(_aliases, st.booleans(), st.integers(1, 12), st.integers(1, 12)),
+    st.builds(_huge_int, st.integers(1, 6000), st.sampled_from(["input", "expr", "field"])),
+    st.builds(_deep_expr, st.integers(1, 400), st.sampled_from(["neg", "paren", "sum", "call"])),
+    # huge structures are refused from their shape; those that fit stay small (≤ 2¹⁴ layers
+    # of doubling blocks times small repeats), so that walking them is quick too
+    st.builds(_repeats, st.lists(st.sampled_from([0, 1, 2, 3, 10**6, 10**7, 2**62]), max_size=3),
+              st.integers(0, 40)).filter(_small_or_refused),
+)
+
+
+@settings(max_examples=max(20, EXAMPLES // 3), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(text=hostile)
+def test_hostile_structures_are_bounded(text: str) -> None:
+    import time
+    import tracemalloc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(text)
+        started = time.perf_counter()
+        tracemalloc.start()
+        try:
+            result = runner.invoke(app, ["net", str(path), "--format", "json"])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        elapsed = time.perf_counter() - started
+    assert_clean(result)
+    assert elapsed < 5.0, f"{elapsed:.1f} s"
+    assert peak < 256 * 1024 * 1024, f"{peak / 1e6:.0f} MB"

@@ -364,7 +364,8 @@ LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
 # --- levels: one submodule each ---------------------------------------------------------------
 
 def _ref(name: str) -> str:
-    if name.isidentifier() and not keyword.iskeyword(name):
+    # only plain ASCII words become attributes: Python folds other identifiers (NFKC: x² is x2)
+    if name.isascii() and name.isidentifier() and not keyword.iskeyword(name):
         return f"self.{name}"
     return f"self._modules[{name!r}]"
 
@@ -475,7 +476,7 @@ class _Writer:
         body: list[str] = []
         self.forward(children, "x", body)
         plain = self.plain(children)
-        var = "_".join(re.sub(r"\W", "_", p) for p in path) or "model"
+        var = "_".join(re.sub(r"[^A-Za-z0-9_]", "_", p) for p in path) or "model"
         var = f"m_{var}" if not var.isidentifier() or keyword.iskeyword(var) else var
         if plain and path:
             expr = _seq(built)
@@ -497,13 +498,18 @@ class _Writer:
         while name in self.classes or name in HELPERS or name in ("Level", "OrderedDict"):
             n += 1
             name = f"{base}{n}"
-        doc = (f'    """The {self.report.name} network."""\n' if top else
-               f'    """A `{label}` block."""\n')
+        text = f"The {self.report.name} network." if top else f"A `{label}` block."
+        doc = f"    {text!r}\n"
         self.classes[name] = (f"\nclass {name}(Level):\n{doc}\n    def forward(self, x):\n"
                               f"{code}\n        return x\n")
         if not top:
             self.by_forward[code] = name
         return name
+
+
+def _doc_text(text: str) -> str:
+    """Text safe inside a triple-quoted docstring: no backslashes, no closing quotes."""
+    return text.replace("\\", "/").replace('"' * 3, "'" * 3)
 
 
 def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
@@ -515,8 +521,8 @@ def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
     totals = report.totals()
     shape = (1, report.input.channels, *report.input.spatial)
     head = [
-        f'"""{report.name}, written by convcalc {__version__}'
-        + (f" from {source}" if source else "") + '.',
+        f'"""{_doc_text(report.name)}, written by convcalc {__version__}'
+        + (f" from {_doc_text(source)}" if source else "") + '.',
         "",
         f"Input {report.input.channels_last()} (H×W×C), output {report.output.channels_last()}; "
         f"{totals['params']:,} parameters and",

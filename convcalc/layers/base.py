@@ -9,14 +9,15 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from convcalc.errors import Location, ShapeError
+from convcalc.limits import MAX_INT
 from convcalc.report import LayerReport
 from convcalc.shapes import Shape
 
 # strict mode (model_config) makes these refuse booleans, floats and numeric strings
-PosInt = Annotated[int, Field(ge=1)]
-GroupCount = Annotated[int, Field(ge=2)]
+PosInt = Annotated[int, Field(ge=1, le=MAX_INT)]
+GroupCount = Annotated[int, Field(ge=2, le=MAX_INT)]
 """Groups of a kind that is grouped by definition (grouped, pointwise_group): at least 2."""
-NonNegInt = Annotated[int, Field(ge=0)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_INT)]
 PosAxes = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 NonNegAxes = NonNegInt | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
 Padding = NonNegAxes | Literal["same", "valid"]

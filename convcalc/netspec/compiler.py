@@ -463,17 +463,24 @@ def _structure_checks(compiler: Compiler, blocks: dict[str, BlockDef], root: Seq
             else:
                 colour[node] = 2
                 trail.pop()
-    # depth, blocks in dependency order
+    # depth, blocks in dependency order (Kahn: each block once its uses are known)
     depth: dict[str, int] = {}
-    pending = dict(graph)
-    while pending:
-        ready = [b for b, deps in pending.items() if all(d in depth for d in deps)]
-        for b in ready:
-            depth[b] = _seq_depth(blocks[b].body, depth)
-            del pending[b]
-            if depth[b] > MAX_NESTING:
-                raise SpecError(f"blocks nest deeper than {MAX_NESTING} levels (through block "
-                                f"'{b}'); flatten the spec", blocks[b].where)
+    waiting = {b: len(set(deps)) for b, deps in graph.items()}
+    users: dict[str, list[str]] = {}
+    for b, deps in graph.items():
+        for d in set(deps):
+            users.setdefault(d, []).append(b)
+    ready = [b for b, n in waiting.items() if n == 0]
+    while ready:
+        b = ready.pop()
+        depth[b] = _seq_depth(blocks[b].body, depth)
+        if depth[b] > MAX_NESTING:
+            raise SpecError(f"blocks nest deeper than {MAX_NESTING} levels (through block "
+                            f"'{b}'); flatten the spec", blocks[b].where)
+        for user in users.get(b, ()):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
     if _seq_depth(root, depth) > MAX_NESTING:
         raise SpecError(f"blocks nest deeper than {MAX_NESTING} levels; flatten the spec", where)
     if compiler.dynamic_kinds:

@@ -128,6 +128,8 @@ class Walk:
     depth: int = 0
     auto_bias: bool = True
     """Bias of `shortcut: auto` convs: the spec's `defaults: {bias: …}`, else PyTorch's True."""
+    shallow: bool = False
+    """Checking a block on its own (never used): its own entries only, no block it uses."""
 
     # --- problems ---------------------------------------------------------------------------
 
@@ -288,9 +290,14 @@ class Walk:
             self.record(SpecError(f"the network expands to more than {MAX_LAYERS:,} layers",
                                   e.where))
             raise _Stop
-        report = self.apply(spec, shape, Location(**{**_ld(e.where), "path": e.where.path}), name)
+        where = Location(**{**_ld(e.where), "path": e.where.path})
+        report = self.apply(spec, shape, where, name)
         before = state
-        state, _ = advance_state(state, report.rf_paths)
+        try:
+            state, _ = advance_state(state, report.rf_paths)
+        except ConvcalcError as error:
+            raise error.at(file=where.file, line=where.line, column=where.column,
+                           path=where.path, name=name) from None
         self.rows.append(NetRow(name, report, state, spec, path, before))
         for w in report.all_warnings():
             self.warnings.append(f"{name}: {w}")
@@ -348,6 +355,8 @@ class Walk:
     def use(self, block_name: str, args: Mapping[str, Value], where: Location, ns: Namespace,
             shape: Shape | None, state: RFState | None) -> Result:
         block = self.net.blocks[block_name]
+        if self.shallow:
+            return _BLIND  # that block is checked on its own
         if block_name in self.active:
             raise SpecError(f"block '{block_name}' uses itself "
                             f"({' → '.join([*self.active, block_name])})", where)
@@ -404,7 +413,8 @@ class Walk:
         copies: list[TNode] = []
         only = e.body.items[0] if len(e.body.items) == 1 else None
         copy_label = only.block if isinstance(only, UseT) else "repeat"
-        for i in range(count):
+        # without shapes (past a problem, or checking a block) one copy finds what all would
+        for i in range(count if shape is not None else min(count, 1)):
             copy_env = env.child({INDEX: i})
             copy_env.in_channels = shape.channels if shape is not None else UNKNOWN
             if per_copy:
@@ -469,7 +479,7 @@ class Walk:
                              f"{out.channels_last()}, shortcut gives {short.channels_last()}"
                              f"{self.residual_hint(shape, out, body_state, e.shortcut)}",
                              e.where)
-        merged = self.merge(dotted(ns.prefix), [body_state, short_state])
+        merged = self.merge(dotted(ns.prefix), [body_state, short_state], e.where)
         return out, merged, TResidual(body, short_node, ns.prefix, shape, out)
 
     @staticmethod
@@ -545,7 +555,7 @@ class Walk:
         shapes = [r[0] for r in results]
         out = self.join(e.merge, shapes, e.where)  # type: ignore[arg-type]
         states = [self.broadcast(r[1], r[0], out) for r in results]  # type: ignore[arg-type]
-        merged = self.merge(dotted(ns.prefix), states)
+        merged = self.merge(dotted(ns.prefix), states, e.where)
         return out, merged, TBranches(tuple(r[2] for r in results), e.merge,  # type: ignore[misc]
                                       ns.prefix, shape, out)
 
@@ -577,7 +587,8 @@ class Walk:
         if any(r[0] is None or r[1] is None or r[2] is None for r in results):
             return _BLIND
         out = self.join("concat", [r[0] for r in results], e.where)  # type: ignore[misc]
-        merged = self.merge(dotted(ns.prefix), [r[1] for r in results])  # type: ignore[misc]
+        merged = self.merge(dotted(ns.prefix), [r[1] for r in results],  # type: ignore[misc]
+                            e.where)
         return out, merged, TSplit(tuple(r[2] for r in results), tuple(sizes),  # type: ignore[misc]
                                    ns.prefix, shape, out)
 
@@ -614,8 +625,14 @@ class Walk:
         return tuple(axis.then(TapMap.whole(1)) if n == 1 and m > 1 else axis
                      for axis, n, m in zip(state, shape.spatial, out.spatial, strict=True))
 
-    def merge(self, path: str, states: list[RFState]) -> RFState:
-        merged, problem = merge_states(states)
+    def merge(self, path: str, states: list[RFState], where: Location | None = None
+              ) -> RFState:
+        try:
+            merged, problem = merge_states(states)
+        except ConvcalcError as error:
+            w = where or Location()
+            raise error.at(file=w.file, line=w.line, column=w.column, path=w.path,
+                           name=path or None) from None
         if problem:
             self.warnings.append(f"{path or 'network'}: merged paths are misaligned: {problem}")
         return merged
@@ -632,9 +649,11 @@ class Walk:
                 local[k] = UNKNOWN if default is None else default
             self.walked_blocks.add(name)
             self.active.append(name)
+            self.shallow = True
             try:
                 self.seq(block.body, Env(local), Namespace((name,)), None, None)
             finally:
+                self.shallow = False
                 self.active.pop()
 
 
