@@ -9,10 +9,11 @@
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
 of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
 JSON-able mapping copied into the record (models.py:examples and :kinds name the convcalc spec
-each model was exported from, so the tests can analyse the same spec). Every tool runs on its own deep copy of the model, in eval
-mode, on a batch of one, with its printing captured (stdout, stderr, file descriptors 1 and 2,
-logging and Python warnings), and with torch's functions restored afterwards whatever it did. A
-tool that fails records its error text; the run goes on.
+each model was exported from, so the tests can analyse the same spec). Every tool runs on its
+own deep copy of the model, in eval mode, on a batch of one, with its printing captured
+(stdout, stderr, file descriptors 1 and 2, logging and Python warnings), and with torch's
+functions restored afterwards whatever it did. A tool that fails records its error text; the
+run goes on.
 
 Per model, per tool the record holds:
   value         the tool's total before its own unit scaling: an int when the number is whole,
