@@ -28,6 +28,15 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
                                                                "numbers substituted.")]
 Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
+ConventionsOption = Annotated[bool, typer.Option(
+    "--conventions", help="Also print what each peer tool (ptflops, fvcore, thop, torchinfo, "
+                          "calflops, DeepSpeed) reports for this network as `convcalc export` "
+                          "builds it, and why it differs from PyTorch's count.")]
+ConventionOption = Annotated[str | None, typer.Option(
+    "--convention", metavar="TOOL", help="Add a column with one tool's count per layer: torch, "
+                                         "ptflops, ptflops-aten, fvcore, thop, torchinfo, "
+                                         "calflops, calflops-flops, deepspeed, "
+                                         "deepspeed-flops.")]
 
 
 def _version(value: bool) -> None:
@@ -144,6 +153,8 @@ def layer(
                                                  "C×H×W: 8x7x7 = 8 channels of 7×7.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
+    conventions: ConventionsOption = False,
+    convention: ConventionOption = None,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -165,6 +176,13 @@ def layer(
     if ceil_mode:
         spec["ceil_mode"] = True
     report = analyze_layer(spec, input, channels_first=channels_first)
+    if conventions or convention is not None:
+        from convcalc.engine import as_layer
+        from convcalc.render.conventions_view import layer_output
+
+        _emit(layer_output(report, as_layer(spec), format, every=conventions, tool=convention,
+                           explain=explain))
+        return
     _emit(layer_view(report, format, explain=explain))
 
 
@@ -241,6 +259,8 @@ def net(
                                                  "C×H×W: 3x224x224.")] = False,
     format: FormatOption = Format.table,
     explain: ExplainOption = False,
+    conventions: ConventionsOption = False,
+    convention: ConventionOption = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
@@ -248,6 +268,12 @@ def net(
 
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None)
+    if conventions or convention is not None:
+        from convcalc.render.conventions_view import net_output
+
+        _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
+                         top_k=top, explain=explain))
+        return
     _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
 
 

@@ -105,14 +105,13 @@ def norm(op: Op) -> int:
 def fails(per_row: Sequence[Sequence[Op]], params: int) -> str | None:
     """calflops 0.3.2's errors on a network built by the export."""
     if params == 0:
-        return ("StopIteration: calflops 0.3.2 calls next(model.parameters()) and cannot profile "
-                "a model without parameters (flops_counter.py:121)")
+        return ("StopIteration at flops_counter.py:121: next(model.parameters()) on a model "
+                "without parameters")
     for ops in per_row:
         for op in ops:
             if op.op == "upsample" and len(op.scale) > 1:
-                return ("TypeError: unsupported operand type(s) for ** or pow(): 'tuple' and "
-                        "'int': calflops 0.3.2's F.interpolate rule cannot take a per-axis "
-                        "scale_factor (pytorch_ops.py:250)")
+                return ("TypeError at pytorch_ops.py:250: its F.interpolate rule computes "
+                        "scale_factor ** rank on a per-axis tuple")
     return None
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 from convcalc.numbers import decimal_text
-from convcalc.render.columns import LAYER_ROWS, pick, thousands
+from convcalc.render.columns import LAYER_ROWS, Column, pick, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
@@ -80,6 +80,9 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> st
 
 
 
+ExtraColumn = tuple[Column, Sequence[Any], Any]
+"""A column added to a network's table: the column, one raw value per row, the total's value."""
+
 COMPACT_JSON_ROWS = 2000
 """Networks with more rows than this are written as one-line JSON (same keys and values)."""
 
@@ -89,15 +92,20 @@ NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_p
 
 
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
-             top_k: int | None = None, explain: bool = False) -> str | list[Any]:
+             top_k: int | None = None, explain: bool = False,
+             extra_columns: Sequence[ExtraColumn] = ()) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
-    human formats and CSV."""
+    human formats and CSV. `extra_columns` adds columns after the usual ones: (column, one
+    value per row, the total)."""
     from convcalc.render.rows import collapse, net_rows, top
 
     if fmt is Format.json:
         return to_json(report.to_dict(), compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     totals = report.totals()
     rows = net_rows(report)
+    for column, values, _total in extra_columns:
+        for row, value in zip(rows, values, strict=True):
+            row[column.key] = value
     if depth is not None:
         rows = collapse(rows, depth, report)
     shown = top(rows, top_k) if top_k else rows
@@ -106,9 +114,11 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                  "macs": totals["macs"], "flops": totals["flops"], "macs_share": Fraction(100),
                  "memory": {"activation_elements": totals["activation_elements"],
                             "access_cost": totals["access_cost"]},
-                 "receptive_field": rf_to_dict(report.receptive_field)}
+                 "receptive_field": rf_to_dict(report.receptive_field),
+                 **{column.key: total for column, _values, total in extra_columns}}
+    extra = [column for column, _values, _total in extra_columns]
     if fmt is Format.csv:
-        return to_csv(shown, pick(NET_CSV))
+        return to_csv(shown, [*pick(NET_CSV), *extra])
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
              + (f", top {top_k} layers by MACs" if top_k else ""))
     warnings = [f"warning: {w}" for w in report.warnings]
@@ -117,12 +127,12 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     totals_line = (f"totals: {thousands(totals['params'])} params, "
                    f"{thousands(totals['macs'])} MACs, {thousands(totals['flops'])} FLOPs")
     if fmt is Format.markdown:
-        return to_markdown([*shown, total_row], pick(NET_COLUMNS), title=title,
+        return to_markdown([*shown, total_row], [*pick(NET_COLUMNS), *extra], title=title,
                            notes=[*warnings, totals_line, CONVENTIONS, *explained])
     from convcalc.render import table
 
     # the table has a total row, so no totals line under it
-    return [table.rows_table(shown, pick(NET_COLUMNS), title=title, bar_key="macs",
+    return [table.rows_table(shown, [*pick(NET_COLUMNS), *extra], title=title, bar_key="macs",
                              total=total_row, drop=["kind", "macs_share", "rf_size"]),
             table.lines([*warnings, CONVENTIONS, *explained], style="dim")]
 
