@@ -399,3 +399,44 @@ def test_layer_conventions_are_a_network_of_one() -> None:
     assert data["other_ops"] == 0 and data["macs"] == 131_072
     code, out, _ = run([*args, "--convention", "thop"])
     assert code == 0 and "524,288" in out and "transposed_side +393,216" in out
+
+
+# ---------------------------------------------------------------- cost
+
+def test_repeated_layers_are_counted_once_and_the_cost_stays_linear() -> None:
+    """10,000 layers: every rule runs once per distinct layer (equal layers share their calls),
+    and counting all ten tools costs a fraction of the analysis itself (the target: a
+    100,000-layer network within 2× of the time without --conventions)."""
+    import time
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import residual_spec
+
+    import yaml
+
+    from convcalc.conventions import base
+
+    started = time.perf_counter()
+    report = analyze_network(yaml.safe_load(residual_spec(10_000)))
+    analysis_time = time.perf_counter() - started
+    calls = 0
+    rules = dict(C.CONVENTIONS["thop"].rules)
+
+    def counting(rule: base.Rule) -> base.Rule:
+        def counted(op: Any) -> int:
+            nonlocal calls
+            calls += 1
+            return rule(op)
+        return counted
+
+    started = time.perf_counter()
+    analysis = C.analyse(report)
+    thop = base.count(base.Convention(**{**{f: getattr(C.CONVENTIONS["thop"], f) for f in (
+        "tool", "package", "version", "unit", "call", "label", "causes", "fails")},
+        "rules": {k: counting(v) for k, v in rules.items()}}), analysis.ops, analysis.params)
+    analysis.counts()
+    analysis.other_ops  # noqa: B018
+    conventions_time = time.perf_counter() - started
+    assert len(thop.rows) == 10_000 and thop.value == analysis.count("thop").value
+    assert calls <= 10, "one evaluation per distinct call, not per row"
+    assert conventions_time < analysis_time, (conventions_time, analysis_time)

@@ -118,17 +118,25 @@ def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int) 
     rows: list[int] = []
     diff: dict[str, int] = {}
     reference = 0
+    # rows that share one list of calls (equal layers, see ops.network_ops) are counted once
+    memo: dict[int, tuple[int, int, list[tuple[str, int]]]] = {}
     for ops in per_row:
-        value = 0
-        for op in ops:
-            n = rules[op.op](op)
-            value += n
-            torch = scale * op.macs
-            reference += torch
-            if n != torch:
-                cause = cause_of[op.op]
-                diff[cause] = diff.get(cause, 0) + n - torch
-        rows.append(value)
+        found = memo.get(id(ops))
+        if found is None:
+            value = torch_total = 0
+            causes: list[tuple[str, int]] = []
+            for op in ops:
+                n = rules[op.op](op)
+                value += n
+                torch = scale * op.macs
+                torch_total += torch
+                if n != torch:
+                    causes.append((cause_of[op.op], n - torch))
+            found = memo[id(ops)] = (value, torch_total, causes)
+        rows.append(found[0])
+        reference += found[1]
+        for cause, n in found[2]:
+            diff[cause] = diff.get(cause, 0) + n
     total = sum(rows)
     error = convention.fails(per_row, params)
     ordered = {c: diff[c] for c in CAUSES if diff.get(c)}

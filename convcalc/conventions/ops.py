@@ -339,16 +339,33 @@ def network_ops(report: NetworkReport) -> list[list[Op]]:
     belong to the first layer). Every call of the exported forward is in exactly one list."""
     per_row: list[list[Op]] = []
     append = per_row.append
+    # equal layers on equal inputs make equal calls: one list, shared (the counts memoise on
+    # it), so 100,000 repeated layers cost a lookup each. A list-valued field makes a spec
+    # unhashable: such a layer gets its own list.
+    shared: dict[tuple[Any, Shape], list[Op]] = {}
     for row in report.rows:
-        append(layer_ops(row.spec, row.report))
+        spec, layer = row.spec, row.report
+        try:
+            ops = shared.get((spec, layer.input))
+        except TypeError:
+            append(layer_ops(spec, layer))
+            continue
+        if ops is None:
+            ops = shared[(spec, layer.input)] = layer_ops(spec, layer)
+        append(ops)
     if report.tree is None or not per_row:
         return per_row
     early: list[Op] = []
+    joined: dict[tuple[int, tuple[Op, ...]], list[Op]] = {}  # equal layer + equal merge: shared
     for last, ops in _merges(report.tree, -1):
         if last < 0:
             early += ops
-        else:
-            per_row[last] += ops
+            continue
+        key = (id(per_row[last]), tuple(ops))
+        found = joined.get(key)
+        if found is None:  # a new list: the layer's own may be shared with other rows
+            found = joined[key] = per_row[last] + ops
+        per_row[last] = found
     if early:
         per_row[0] = early + per_row[0]
     return per_row

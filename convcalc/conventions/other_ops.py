@@ -114,13 +114,20 @@ def other_ops(per_row: Sequence[Sequence[Op]]) -> OtherOps:
     """Other ops of every row (its layer's calls and the merges after it)."""
     by = dict.fromkeys(CATEGORIES, 0)
     rows: list[int] = []
+    memo: dict[int, tuple[int, list[tuple[str, int]]]] = {}  # shared lists counted once
     for ops in per_row:
-        value = 0
-        for op in ops:
-            category, rule = OTHER_OPS[op.op]
-            if category:
-                n = rule(op)
-                by[category] += n
-                value += n
-        rows.append(value)
+        found = memo.get(id(ops))
+        if found is None:
+            value = 0
+            parts: list[tuple[str, int]] = []
+            for op in ops:
+                category, rule = OTHER_OPS[op.op]
+                if category:
+                    n = rule(op)
+                    parts.append((category, n))
+                    value += n
+            found = memo[id(ops)] = (value, parts)
+        rows.append(found[0])
+        for category, n in found[1]:
+            by[category] += n
     return OtherOps(tuple(rows), by)
