@@ -410,9 +410,8 @@ def test_repeated_layers_are_counted_once_and_the_cost_stays_linear() -> None:
     import time
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from generate import residual_spec
-
     import yaml
+    from generate import residual_spec
 
     from convcalc.conventions import base
 
