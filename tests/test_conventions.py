@@ -439,3 +439,13 @@ def test_repeated_layers_are_counted_once_and_the_cost_stays_linear() -> None:
     assert len(thop.rows) == 10_000 and thop.value == analysis.count("thop").value
     assert calls <= 10, "one evaluation per distinct call, not per row"
     assert conventions_time < analysis_time, (conventions_time, analysis_time)
+
+
+def test_the_documented_runs_are_current() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import update_readme
+
+    shown = update_readme.blocks((ROOT / "docs" / "conventions.md").read_text())
+    assert len(shown) == 2
+    for command, output in shown:
+        assert update_readme.render(command) == output, command

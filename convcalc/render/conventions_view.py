@@ -104,7 +104,7 @@ def conventions_section(analysis: Analysis, fmt: Format, tools: Sequence[str]) -
     """The table of tools after the usual output."""
     counts = analysis.counts(tools)
     rows = conventions_rows(counts)
-    title = "what each peer tool prints for this network"
+    title = f"what each peer tool prints for {analysis.report.name}"
     if fmt is Format.csv:
         return to_csv(rows, RAW)
     if fmt is Format.markdown:
