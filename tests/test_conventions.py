@@ -178,8 +178,20 @@ OTHER_OPS_EXAMPLES = {"dcgan_generator": None, "octave_resnet": "64x64x3",
                       "squeezenet1_1": "64x64x3", "mobilenet_v3_large": "64x64x3"}
 
 
+OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {
+    # merges before the first layer, and a network of merges only (no row holds them)
+    "early_merges": {"name": "early", "input": "4x4x2", "layers": [
+        {"residual": {"body": []}}, {"kind": "relu"},
+        {"branches": {"merge": "mul", "paths": [[], [{"kind": "global_avgpool"}]]}}]},
+    "merges_only": {"name": "merges", "input": "4x4x2", "layers": [
+        {"residual": {"body": []}},
+        {"branches": {"merge": "add", "paths": [[], [], []]}}]},
+}
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("name", [*FIXTURES["kinds"]["models"], *OTHER_OPS_EXAMPLES])
+@pytest.mark.parametrize("name", [*FIXTURES["kinds"]["models"], *OTHER_OPS_EXAMPLES,
+                                  *OTHER_OPS_SPECS])
 def test_other_ops_are_what_torch_runs(name: str) -> None:
     """convcalc's other ops per category equal its definitions applied to the aten calls the
     exported network really makes (norms, activations, pools, upsampling, adds, multiplies)."""
@@ -189,6 +201,8 @@ def test_other_ops_are_what_torch_runs(name: str) -> None:
 
     if name in OTHER_OPS_EXAMPLES:
         report = analyze_network(str(ROOT / "examples" / f"{name}.yaml"), OTHER_OPS_EXAMPLES[name])
+    elif name in OTHER_OPS_SPECS:
+        report = analyze_network(OTHER_OPS_SPECS[name])
     else:
         report = analyze_network(spec_of(FIXTURES["kinds"]["models"][name]))
     model, _ = build_network(None, report)
@@ -200,14 +214,14 @@ def test_other_ops_are_what_torch_runs(name: str) -> None:
 
 
 def test_other_ops_rows_sum_to_the_total_and_merges_are_kept() -> None:
-    report = analyze_network({"name": "r", "input": "4x4x2", "layers": [
-        {"residual": {"body": []}}, {"kind": "relu"},
-        {"branches": {"merge": "mul", "paths": [[], [{"kind": "global_avgpool"}]]}}]})
-    ops = C.analyse(report).other_ops
+    ops = C.analyse(analyze_network(OTHER_OPS_SPECS["early_merges"])).other_ops
     # x + x before any layer (kept on the first row), relu, the gate's pool and product
     assert ops.by_category == {"normalization": 0, "activation": 32, "pooling": 32, "add": 32,
                                "multiply": 32, "upsample": 0}
     assert ops.rows == (64, 64) and ops.total == 128
+    # no layer at all: x + x, then x + x + x (two adds); in the totals, in no row
+    ops = C.analyse(analyze_network(OTHER_OPS_SPECS["merges_only"])).other_ops
+    assert ops.rows == () and ops.by_category["add"] == 3 * 32 == ops.total
 
 
 # ---------------------------------------------------------------- live, with the real tools

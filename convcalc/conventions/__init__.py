@@ -23,7 +23,7 @@ from convcalc.conventions.base import CAUSES, Convention, Count, count
 from convcalc.conventions.calflops import CALFLOPS, CALFLOPS_FLOPS
 from convcalc.conventions.deepspeed import DEEPSPEED, DEEPSPEED_FLOPS
 from convcalc.conventions.fvcore import FVCORE
-from convcalc.conventions.ops import Op, network_ops
+from convcalc.conventions.ops import Op, network_ops, unplaced_ops
 from convcalc.conventions.other_ops import CATEGORIES, OtherOps, other_ops
 from convcalc.conventions.ptflops import PTFLOPS, PTFLOPS_ATEN
 from convcalc.conventions.thop import THOP
@@ -59,12 +59,14 @@ class Analysis:
     report: NetworkReport
     ops: Sequence[Sequence[Op]]
     params: int
+    unplaced: Sequence[Op] = ()
+    """Merges of a network without layers: in the totals, in no row."""
     _counts: dict[str, Count] = field(default_factory=dict)
 
     def count(self, tool: str) -> Count:
         """What `tool` prints for this network, per row and by cause."""
         if tool not in self._counts:
-            self._counts[tool] = count(convention(tool), self.ops, self.params)
+            self._counts[tool] = count(convention(tool), self.ops, self.params, self.unplaced)
         return self._counts[tool]
 
     def counts(self, tools: Iterable[str] = TOOLS) -> list[Count]:
@@ -72,13 +74,13 @@ class Analysis:
 
     @cached_property
     def other_ops(self) -> OtherOps:
-        return other_ops(self.ops)
+        return other_ops(self.ops, self.unplaced)
 
 
 def analyse(report: NetworkReport) -> Analysis:
     """The torch calls of a network as the export writes it, ready to be counted."""
     params = sum(row.report.params for row in report.rows)
-    return Analysis(report, network_ops(report), params)
+    return Analysis(report, network_ops(report), params, unplaced_ops(report))
 
 
 def layer_network(spec: Any, report: LayerReport) -> NetworkReport:

@@ -110,8 +110,10 @@ class Count:
         return out
 
 
-def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int) -> Count:
-    """Apply a convention's rules to every call, row by row: the total, the rows, the causes."""
+def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int,
+          unplaced: Sequence[Op] = ()) -> Count:
+    """Apply a convention's rules to every call, row by row: the total, the rows, the causes.
+    `unplaced` calls (a network without layers) count in the total only."""
     rules = convention.rules
     scale = 2 if convention.unit == "FLOPs" else 1
     cause_of = {op: convention.cause(op) for op in OPS}
@@ -138,7 +140,13 @@ def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int) 
         for cause, n in found[2]:
             diff[cause] = diff.get(cause, 0) + n
     total = sum(rows)
-    error = convention.fails(per_row, params)
+    for op in unplaced:
+        n, torch = rules[op.op](op), scale * op.macs
+        total += n
+        reference += torch
+        if n != torch:
+            diff[cause_of[op.op]] = diff.get(cause_of[op.op], 0) + n - torch
+    error = convention.fails([*per_row, unplaced], params)
     ordered = {c: diff[c] for c in CAUSES if diff.get(c)}
     label = convention.label(total)
     return Count(convention.tool, convention.version, label, convention.unit,

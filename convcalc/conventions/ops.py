@@ -336,7 +336,8 @@ def merge_ops(node: TNode) -> list[Op]:
 def network_ops(report: NetworkReport) -> list[list[Op]]:
     """Per row, the torch calls that row's layer makes, followed by the merges that run right
     after it (a merge belongs to the last layer that ran before it; merges before any layer
-    belong to the first layer). Every call of the exported forward is in exactly one list."""
+    belong to the first layer). Every call of the exported forward is in exactly one list, but
+    for a network without layers, whose merges (`unplaced_ops`) have no row."""
     per_row: list[list[Op]] = []
     append = per_row.append
     # equal layers on equal inputs make equal calls: one list, shared (the counts memoise on
@@ -369,6 +370,14 @@ def network_ops(report: NetworkReport) -> list[list[Op]]:
     if early:
         per_row[0] = early + per_row[0]
     return per_row
+
+
+def unplaced_ops(report: NetworkReport) -> list[Op]:
+    """The merges of a network without layers (x + x of an empty residual body): no row holds
+    them, the totals do."""
+    if report.rows or report.tree is None:
+        return []
+    return [op for _, ops in _merges(report.tree, -1) for op in ops]
 
 
 def _merges(node: TNode, last: int) -> Iterator[tuple[int, list[Op]]]:

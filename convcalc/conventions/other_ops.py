@@ -107,11 +107,13 @@ class OtherOps:
 
     @property
     def total(self) -> int:
-        return sum(self.rows)
+        """Every row's, and the merges of a network without layers."""
+        return sum(self.by_category.values())
 
 
-def other_ops(per_row: Sequence[Sequence[Op]]) -> OtherOps:
-    """Other ops of every row (its layer's calls and the merges after it)."""
+def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = ()) -> OtherOps:
+    """Other ops of every row (its layer's calls and the merges after it); `unplaced` calls
+    (a network without layers) count in the categories only."""
     by = dict.fromkeys(CATEGORIES, 0)
     rows: list[int] = []
     memo: dict[int, tuple[int, list[tuple[str, int]]]] = {}  # shared lists counted once
@@ -130,4 +132,8 @@ def other_ops(per_row: Sequence[Sequence[Op]]) -> OtherOps:
         rows.append(found[0])
         for category, n in found[1]:
             by[category] += n
+    for op in unplaced:
+        category, rule = OTHER_OPS[op.op]
+        if category:
+            by[category] += rule(op)
     return OtherOps(tuple(rows), by)
