@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from math import floor, prod
 from typing import Any
 
 from convcalc import formulas as F
@@ -381,8 +380,9 @@ def unplaced_ops(report: NetworkReport) -> list[Op]:
 
 
 def _merges(node: TNode, last: int) -> Iterator[tuple[int, list[Op]]]:
-    """(index of the last row run before the merge, the merge's ops), in forward order; the
-    walk returns each node's last row through the generator's value."""
+    """(index of the last row run before the merge, the merge's ops), in forward order: rows
+    are numbered in the order the export's forward runs them, so the last row seen is the last
+    layer that ran. `last` is -1 before any layer."""
     stack: list[tuple[TNode, int]] = [(node, 0)]
     # an explicit stack (not recursion): 100,000 layers in a sequence are one level, but a
     # deep nest of blocks should not meet Python's recursion limit either
@@ -410,11 +410,3 @@ def _children(node: TNode) -> tuple[TNode, ...]:
     if isinstance(node, TBranches | TSplit):
         return node.paths
     return ()
-
-
-def numel(shape: Shape) -> int:
-    return shape.channels * prod(shape.spatial)
-
-
-def floor_int(value: float) -> int:
-    return floor(value)
