@@ -87,6 +87,15 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
 ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
                                                                "numbers substituted.")]
 Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
+ConventionsOption = Annotated[bool, typer.Option(
+    "--conventions", help="Also print what each peer tool (ptflops, fvcore, thop, torchinfo, "
+                          "calflops, DeepSpeed) reports for this network as `convcalc export` "
+                          "builds it, and why it differs from PyTorch's count.")]
+ConventionOption = Annotated[str | None, typer.Option(
+    "--convention", metavar="TOOL", help="Add a column with one tool's count per layer: torch, "
+                                         "ptflops, ptflops-aten, fvcore, thop, torchinfo, "
+                                         "calflops, calflops-flops, deepspeed, "
+                                         "deepspeed-flops.")]
 
 
 def _version(value: bool) -> None:
@@ -280,6 +289,8 @@ def layer(
     device: DeviceOption = None,
     peak_tflops: PeakOption = None,
     bandwidth: BandwidthOption = None,
+    conventions: ConventionsOption = False,
+    convention: ConventionOption = None,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -303,6 +314,13 @@ def layer(
     view = make_view(width, units, None)
     warn_layout(input, channels_first)
     report = analyze_layer(spec, input, channels_first=channels_first, batch=batch)
+    if conventions or convention is not None:
+        from convcalc.engine import as_layer
+        from convcalc.render.conventions_view import layer_output
+
+        _emit(layer_output(report, as_layer(spec), format, every=conventions, tool=convention,
+                           explain=explain), view)
+        return
     from convcalc.hardware.costing import costing
 
     cost = costing([report], dtype, make_device(device, peak_tflops, bandwidth))
@@ -409,6 +427,8 @@ def net(
     device: DeviceOption = None,
     peak_tflops: PeakOption = None,
     bandwidth: BandwidthOption = None,
+    conventions: ConventionsOption = False,
+    convention: ConventionOption = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
@@ -426,6 +446,12 @@ def net(
         from convcalc.render.views import by_kind_view
 
         _emit(by_kind_view(report, by_kind(report), format), view)
+        return
+    if conventions or convention is not None:
+        from convcalc.render.conventions_view import net_output
+
+        _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
+                         top_k=top, explain=explain), view)
         return
     from convcalc.hardware.costing import network_costing
 

@@ -51,6 +51,10 @@ def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> l
                  "memory": {k: sum(r["memory"][k] for r in rows) for k in MEMORY_SUMMED}}
         whole["memory"]["output_elements"] = report.output.elements
         whole["macs_share"] = F.percent(whole["macs"], total_macs)
+        for k in OPTIONAL_SUMMED:
+            if rows and k in rows[0]:
+                values = [r[k] for r in rows]
+                whole[k] = None if None in values else sum(values)
         return [whole]
     out: list[dict[str, Any]] = []
     current: tuple[str, ...] | None = None
@@ -80,6 +84,9 @@ def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> l
             group["activation_bytes"] += row["activation_bytes"]
         if "roofline" in row:
             group["roofline"] = _add_rooflines(group["roofline"], row["roofline"])
+        for k in OPTIONAL_SUMMED:
+            if k in row:
+                group[k] = None if group[k] is None or row[k] is None else group[k] + row[k]
         for k in MEMORY_SUMMED:
             group["memory"][k] += row["memory"][k]
         group["layers"] += 1
@@ -103,6 +110,11 @@ def _add_rooflines(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     total = ta + tb
     return {"time_s": exact(total), "bound": "memory" if 2 * memory >= total else "compute",
             "_memory_s": memory, "intensity": None}
+
+
+OPTIONAL_SUMMED = ("convention", "other_ops")
+"""Added to a level's subtotal when the rows have them (a peer tool's count, other ops); None
+(a tool that cannot count the network) stays None."""
 MEMORY_SUMMED = ("activation_elements", "access_cost", "weight_elements")
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 from convcalc.numbers import decimal_text
-from convcalc.render.columns import LAYER_ROWS, pick, seconds_text, thousands
+from convcalc.render.columns import LAYER_ROWS, Column, pick, seconds_text, thousands
 from convcalc.render.formats import Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import text_table, to_csv, to_json
@@ -131,6 +131,9 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
 
 
 
+ExtraColumn = tuple[Column, Sequence[Any], Any]
+"""A column added to a network's table: the column, one raw value per row, the total's value."""
+
 COMPACT_JSON_ROWS = 2000
 """Networks with more rows than this are written as one-line JSON (same keys and values)."""
 
@@ -143,9 +146,11 @@ NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_p
 
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              top_k: int | None = None, explain: bool = False,
-             costing: Any = None) -> str | list[Any]:
+             costing: Any = None,
+             extra_columns: Sequence[ExtraColumn] = ()) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
-    human formats and CSV. `costing` (convcalc.hardware.costing) adds bytes and time."""
+    human formats and CSV. `costing` (convcalc.hardware.costing) adds bytes and time;
+    `extra_columns` adds columns after the usual ones: (column, one value per row, the total)."""
     from convcalc.render.rows import collapse, net_rows, top
 
     if fmt is Format.json:
@@ -162,6 +167,9 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
         for i, row in enumerate(rows):
             row.update(costing.row(i, report.rows[i].report))
         cost_cols = ["activation_bytes", *(["bound", "time"] if costing.device else [])]
+    for column, values, _total in extra_columns:
+        for row, value in zip(rows, values, strict=True):
+            row[column.key] = value
     if depth is not None:
         rows = collapse(rows, depth, report)
     shown = top(rows, top_k) if top_k else rows
@@ -171,15 +179,17 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                  "macs": totals["macs"], "flops": totals["flops"], "macs_share": Fraction(100),
                  "memory": {"activation_elements": totals["activation_elements"],
                             "access_cost": totals["access_cost"]},
-                 "receptive_field": rf_to_dict(report.receptive_field)}
+                 "receptive_field": rf_to_dict(report.receptive_field),
+                 **{column.key: total for column, _values, total in extra_columns}}
+    extra = [column for column, _values, _total in extra_columns]
     if costing is not None:
         t = costing.totals(totals["params"])
         total_row["activation_bytes"] = totals["activation_elements"] * costing.size
         if costing.device is not None:
             total_row["roofline"] = {"time_s": t["roofline_time_s"]}
     if fmt is Format.csv:
-        return to_csv(shown, pick([*NET_CSV, *cost_cols, *(["intensity"] if "time" in cost_cols
-                                                             else [])]))
+        return to_csv(shown, [*pick([*NET_CSV, *cost_cols, *(["intensity"] if "time" in cost_cols
+                                                              else [])]), *extra])
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
              + (f", top {top_k} layers by MACs" if top_k else ""))
     warnings = [f"warning: {w}" for w in report.warnings]
@@ -192,22 +202,20 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
         totals_line += (f"; {costing.dtype}: {thousands(totals['params'] * costing.size)} "
                         "parameter bytes")
         if costing.device is not None:
-            from convcalc.render.columns import seconds_text
-
             t = costing.totals(totals["params"])
             totals_line += (f"; on {costing.device.name}: at least "
                             f"{seconds_text(t['roofline_time_s'])} (the roofline bound, of which "
                             f"{seconds_text(t['roofline_memory_bound_s'])} in memory-bound "
                             "layers; a lower bound, not a prediction)")
+    columns = [*pick([*NET_COLUMNS, *cost_cols]), *extra]
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, [*shown, total_row], pick([*NET_COLUMNS, *cost_cols]), title=title,
+        return text_table(fmt, [*shown, total_row], columns, title=title,
                           notes=[*warnings, totals_line, CONVENTIONS, *explained])
     from convcalc.render import layout as table
 
     # the table has a total row, so no totals line under it
-    blocks: list[Any] = [table.rows_table(shown, pick([*NET_COLUMNS, *cost_cols]), title=title,
-                                          bar_key="macs", total=total_row,
-                                          drop=["kind", "macs_share", "rf_size"],
+    blocks: list[Any] = [table.rows_table(shown, columns, title=title, bar_key="macs",
+                                          total=total_row, drop=["kind", "macs_share", "rf_size"],
                                           extra=pick(NET_EXTRA))]
     if costing is not None:
         blocks.append(table.lines([totals_line]))

@@ -184,7 +184,7 @@ def check(fixture: Path) -> list[str]:
     """Compare the fixture's totals with the rules applied to the traced ops of its models."""
     data = json.loads(fixture.read_text())
     factory = getattr(models, data["factory"].rpartition(":")[2])
-    entries = {name: (model, chw) for name, model, chw in factory()}
+    entries = {name: (model, chw) for name, model, chw, *_ in factory()}
     problems: list[str] = []
     for name, record in data["models"].items():
         model, chw = entries[name]
@@ -218,7 +218,7 @@ def explain(fixture: Path, names: list[str]) -> None:
     """Each tool's difference from FlopCounterMode's MACs, by op kind (the cause), from the rules."""
     data = json.loads(fixture.read_text())
     factory = getattr(models, data["factory"].rpartition(":")[2])
-    for name, model, chw in factory():
+    for name, model, chw, *_ in factory():
         if name not in names:
             continue
         ops, _extra = trace(model, chw)

@@ -251,3 +251,176 @@ def networks() -> list[Entry]:
 def smoke() -> list[Entry]:
     """Two tiny models for a quick run of the harness."""
     return [e for e in single_layers() if e[0] in ("conv", "convT_s2")]
+
+
+# ---------------------------------------------------------------- convcalc specs, as convcalc exports them
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+SourcedEntry = tuple[str, Any, tuple[int, ...], dict[str, Any]]
+
+
+def exported(source: str | dict[str, Any]) -> tuple[Any, tuple[int, ...]]:
+    """A convcalc spec (a YAML path or the spec as a mapping) as `convcalc export --to pytorch`
+    writes it, built: the module and its input (C, spatial...) at batch 1. convcalc is imported
+    from this checkout (setup.sh installs it into the peer venv)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    torchvision()  # ptflops imports it: its stubs must be in place before (see torchvision())
+    from convcalc.bridges.pytorch_export import export_pytorch
+    from convcalc.engine import analyze_network
+
+    report = analyze_network(str(ROOT / source) if isinstance(source, str) else source)
+    namespace: dict[str, Any] = {"__name__": f"convcalc_export_{report.name}"}
+    exec(compile(export_pytorch(report), f"<convcalc export {report.name}>", "exec"), namespace)
+    return namespace["build"](), tuple(namespace["INPUT"][1:])
+
+
+def examples() -> list[SourcedEntry]:
+    """Every examples/*.yaml, exported by convcalc and built in torch (`source` records the spec
+    so the tests can analyse the same file)."""
+    import torch
+
+    torch.manual_seed(0)
+    out: list[SourcedEntry] = []
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        rel = str(path.relative_to(ROOT))
+        model, chw = exported(rel)
+        out.append((path.stem, model, chw, {"spec": rel}))
+    return out
+
+
+X8 = "16x16x8"
+"""The probes' input, H×W×C (8 channels of 16×16, as single_layers()' 8×16×16)."""
+CARRIER = {"kind": "layer_scale"}
+"""Put in front of a parameter-free layer: calflops 0.3.2 cannot profile a model without
+parameters (StopIteration at flops_counter.py:121), and a layer scale (`gamma * x`, C
+parameters named gamma) counts 0 in every tool (its own probe `layer_scale` shows it)."""
+
+# name -> (input, layers); one convcalc kind per probe (a few variants of each), every kind
+# convcalc has, the merges, and 1-D / 3-D forms of the common ones
+KIND_PROBES: dict[str, tuple[str, list[Any]]] = {
+    "conv": (X8, [{"kind": "conv", "out": 16, "kernel": 3, "padding": 1}]),
+    "conv_nobias": (X8, [{"kind": "conv", "out": 16, "kernel": 3, "padding": 1, "bias": False}]),
+    "conv_stride2": (X8, [{"kind": "conv", "out": 16, "kernel": 3, "stride": 2, "padding": 1}]),
+    "conv_rect": (X8, [{"kind": "conv", "out": 12, "kernel": [3, 5], "padding": [1, 2]}]),
+    "conv_same": (X8, [{"kind": "conv", "out": 12, "kernel": [3, 5], "padding": "same"}]),
+    "conv_same_even": (X8, [{"kind": "conv", "out": 12, "kernel": 4, "padding": "same", "bias": False}]),
+    "conv_valid": (X8, [{"kind": "conv", "out": 12, "kernel": 3, "padding": "valid"}]),
+    "conv_groups2_dil2": (X8, [{"kind": "conv", "out": 16, "kernel": 3, "dilation": 2, "groups": 2}]),
+    "conv_1d": ("32x8", [{"kind": "conv", "out": 16, "kernel": 5, "stride": 2}]),
+    "conv_3d": ("6x8x8x4", [{"kind": "conv", "out": 8, "kernel": 3, "padding": 1}]),
+    "pointwise": (X8, [{"kind": "pointwise", "out": 16}]),
+    "pointwise_nobias": (X8, [{"kind": "pointwise", "out": 16, "bias": False}]),
+    "grouped": (X8, [{"kind": "grouped", "out": 16, "kernel": 3, "groups": 4, "padding": 1}]),
+    "depthwise": (X8, [{"kind": "depthwise", "kernel": 3, "padding": 1}]),
+    "depthwise_m2_s2": (X8, [{"kind": "depthwise", "kernel": 3, "multiplier": 2, "stride": 2,
+                              "bias": False}]),
+    "dilated": (X8, [{"kind": "dilated", "out": 16, "kernel": 3, "dilation": 2, "padding": 2}]),
+    "dwsep": (X8, [{"kind": "dwsep", "out": 16, "kernel": 3, "padding": 1}]),
+    "dwsep_nobias_s2": (X8, [{"kind": "dwsep", "out": 16, "kernel": 3, "padding": 1, "stride": 2,
+                              "bias": False}]),
+    "spatial_sep": (X8, [{"kind": "spatial_sep", "out": 16, "kernel": 3, "mid": 12}]),
+    "transposed": (X8, [{"kind": "transposed", "out": 4, "kernel": 4, "stride": 2, "padding": 1}]),
+    "transposed_nobias": (X8, [{"kind": "transposed", "out": 4, "kernel": 4, "stride": 2, "padding": 1,
+                                "bias": False}]),
+    "transposed_g2": (X8, [{"kind": "transposed", "out": 4, "kernel": 4, "stride": 2, "padding": 1,
+                            "groups": 2}]),
+    "transposed_depthwise": (X8, [{"kind": "transposed", "out": 8, "kernel": 2, "stride": 2,
+                                   "groups": 8}]),
+    "transposed_outpad_dil": (X8, [{"kind": "transposed", "out": 6, "kernel": 3, "stride": 2,
+                                    "padding": 1, "output_padding": 1, "dilation": 2}]),
+    "transposed_rect": (X8, [{"kind": "transposed", "out": 4, "kernel": [2, 3], "stride": [2, 1]}]),
+    "transposed_s1": (X8, [{"kind": "transposed", "out": 4, "kernel": 3}]),
+    "transposed_1d": ("10x8", [{"kind": "transposed", "out": 4, "kernel": 4, "stride": 2, "padding": 1}]),
+    "transposed_3d": ("4x4x4x4", [{"kind": "transposed", "out": 4, "kernel": 2, "stride": 2}]),
+    "pointwise_group": (X8, [{"kind": "pointwise_group", "out": 16, "groups": 4}]),
+    "shuffle": (X8, [CARRIER, {"kind": "shuffle", "groups": 4}]),
+    "shuffle_unit": ("16x16x12", [{"kind": "shuffle_unit", "out": 24, "groups": 3}]),
+    "shuffle_unit_s2_bias": ("16x16x12", [{"kind": "shuffle_unit", "out": 24, "groups": 2, "stride": 2,
+                                           "bias": True}]),
+    "octave": (X8, [{"kind": "octave", "out": 16, "kernel": 3, "padding": 1}]),
+    "octave_stride2": (X8, [{"kind": "octave", "out": 16, "kernel": 3, "padding": 1, "stride": 2}]),
+    "octave_first": (X8, [{"kind": "octave", "out": 16, "kernel": 3, "padding": 1, "alpha_in": 0}]),
+    "octave_last_nobias": (X8, [{"kind": "octave", "out": 16, "kernel": 3, "padding": 1,
+                                 "alpha_out": 0, "bias": False}]),
+    "maxpool": (X8, [CARRIER, {"kind": "maxpool", "kernel": 2}]),
+    "maxpool_k3s2p1_ceil": ("15x15x8", [CARRIER, {"kind": "maxpool", "kernel": 3, "stride": 2,
+                                                  "padding": 1, "ceil_mode": True}]),
+    "maxpool_dil2": (X8, [CARRIER, {"kind": "maxpool", "kernel": 3, "dilation": 2}]),
+    "maxpool_1d": ("32x8", [CARRIER, {"kind": "maxpool", "kernel": 3, "stride": 2}]),
+    "avgpool": (X8, [CARRIER, {"kind": "avgpool", "kernel": 2}]),
+    "avgpool_k3s2p1_ceil": ("15x15x8", [CARRIER, {"kind": "avgpool", "kernel": 3, "stride": 2,
+                                                  "padding": 1, "ceil_mode": True}]),
+    "avgpool_3d": ("4x8x8x4", [CARRIER, {"kind": "avgpool", "kernel": 2}]),
+    "global_avgpool": (X8, [CARRIER, {"kind": "global_avgpool"}]),
+    "adaptive_avgpool_6": (X8, [CARRIER, {"kind": "adaptive_avgpool", "output_size": 6}]),
+    "adaptive_avgpool_3x5": (X8, [CARRIER, {"kind": "adaptive_avgpool", "output_size": [3, 5]}]),
+    "global_avgpool_1d": ("32x8", [CARRIER, {"kind": "global_avgpool"}]),
+    "adaptive_avgpool_3d": ("4x6x6x4", [CARRIER, {"kind": "adaptive_avgpool", "output_size": 2}]),
+    "linear": (X8, [{"kind": "linear", "out": 10}]),
+    "linear_nobias": (X8, [{"kind": "linear", "out": 10, "bias": False}]),
+    "linear_vector": ("100", [{"kind": "linear", "out": 10}]),
+    "batchnorm": (X8, [{"kind": "batchnorm"}]),
+    "batchnorm_noaffine": (X8, [CARRIER, {"kind": "batchnorm", "affine": False}]),
+    "batchnorm_1d": ("32x8", [{"kind": "batchnorm"}]),
+    "batchnorm_vector": ("100", [{"kind": "batchnorm"}]),
+    "layernorm": (X8, [{"kind": "layernorm"}]),
+    "layernorm_noaffine": (X8, [CARRIER, {"kind": "layernorm", "affine": False}]),
+    "layernorm_nobias": (X8, [{"kind": "layernorm", "bias": False}]),
+    "groupnorm": (X8, [{"kind": "groupnorm", "groups": 4}]),
+    "groupnorm_noaffine": (X8, [CARRIER, {"kind": "groupnorm", "groups": 4, "affine": False}]),
+    "se": (X8, [{"kind": "se", "squeeze": 2}]),
+    "se_silu_hardsigmoid": (X8, [{"kind": "se", "ratio": 0.25, "activation": "silu",
+                                  "gate": "hardsigmoid"}]),
+    "se_relu6": ("8x8x16", [{"kind": "se", "squeeze": 4, "activation": "relu6"}]),
+    "se_hardswish": ("8x8x16", [{"kind": "se", "squeeze": 4, "activation": "hardswish"}]),
+    "se_gelu": ("8x8x16", [{"kind": "se", "squeeze": 4, "activation": "gelu"}]),
+    "layer_scale": (X8, [{"kind": "layer_scale"}]),
+    "stochastic_depth": (X8, [CARRIER, {"kind": "stochastic_depth", "p": 0.2}]),
+    "dropout": (X8, [CARRIER, {"kind": "dropout", "p": 0.5}]),
+    **{act: (X8, [CARRIER, {"kind": act}]) for act in (
+        "relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
+        "leaky_relu", "softmax", "identity")},
+    "relu_alone": (X8, [{"kind": "relu"}]),
+    "relu_vector": ("100", [CARRIER, {"kind": "relu"}]),
+    "flatten": (X8, [CARRIER, {"kind": "flatten"}]),
+    "upsample_nearest": (X8, [CARRIER, {"kind": "upsample", "scale": 2}]),
+    "upsample_bilinear": (X8, [CARRIER, {"kind": "upsample", "scale": 2, "mode": "bilinear"}]),
+    "upsample_nearest_2x3": (X8, [CARRIER, {"kind": "upsample", "scale": [2, 3]}]),
+    "upsample_bilinear_x3": ("5x5x8", [CARRIER, {"kind": "upsample", "scale": 3, "mode": "linear"}]),
+    "upsample_linear_1d": ("10x8", [CARRIER, {"kind": "upsample", "scale": 2, "mode": "linear"}]),
+    "upsample_trilinear_3d": ("4x4x4x4", [CARRIER, {"kind": "upsample", "scale": 2,
+                                                    "mode": "trilinear"}]),
+    "upsample_nearest_3d": ("4x4x4x4", [CARRIER, {"kind": "upsample", "scale": 2}]),
+    # merges: residual adds, branch adds, gates (broadcast), concatenation, channel split
+    "residual_identity": (X8, [{"residual": {"body": [
+        {"kind": "conv", "out": 8, "kernel": 3, "padding": 1, "bias": False}]}}]),
+    "residual_projection": (X8, [{"residual": {"body": [
+        {"kind": "conv", "out": 16, "kernel": 3, "stride": 2, "padding": 1, "bias": False}],
+        "shortcut": "auto"}}]),
+    "branches_add3": (X8, [{"branches": {"merge": "add", "paths": [
+        [{"kind": "pointwise", "out": 8}], [{"kind": "conv", "out": 8, "kernel": 3, "padding": 1}],
+        []]}}]),
+    "branches_mul_gate": (X8, [{"branches": {"merge": "mul", "paths": [
+        [], [{"kind": "global_avgpool"}, {"kind": "pointwise", "out": 8}, {"kind": "sigmoid"}]]}}]),
+    "branches_mul_spatial": (X8, [{"branches": {"merge": "mul", "paths": [
+        [], [{"kind": "pointwise", "out": 1}, {"kind": "sigmoid"}]]}}]),
+    "branches_concat": (X8, [{"branches": {"merge": "concat", "paths": [
+        [{"kind": "pointwise", "out": 4}], [{"kind": "conv", "out": 4, "kernel": 3, "padding": 1}]]}}]),
+    "split": (X8, [{"split": {"sizes": [4, 4], "paths": [
+        [], [{"kind": "pointwise", "out": 4}, {"kind": "relu"}]]}}]),
+}
+
+
+def kinds() -> list[SourcedEntry]:
+    """One-layer (or one-merge) convcalc specs of every kind, exported and built."""
+    import torch
+
+    torch.manual_seed(0)
+    out: list[SourcedEntry] = []
+    for name, (shape, layers) in KIND_PROBES.items():
+        spec = {"name": name, "input": shape, "layers": layers}
+        model, chw = exported(spec)
+        out.append((name, model, chw, {"spec": spec}))
+    return out

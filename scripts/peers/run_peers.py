@@ -7,10 +7,13 @@
         -o tests/fixtures/peers/networks.json --per-module resnet18,mobilenet_v2,dcgan_generator
 
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
-of (name, nn.Module, input (C, H, W)). Every tool runs on its own deep copy of the model, in eval
-mode, on a batch of one, with its printing captured (stdout, stderr, file descriptors 1 and 2,
-logging and Python warnings), and with torch's functions restored afterwards whatever it did. A
-tool that fails records its error text; the run goes on.
+of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
+JSON-able mapping copied into the record (models.py:examples and :kinds name the convcalc spec
+each model was exported from, so the tests can analyse the same spec). Every tool runs on its
+own deep copy of the model, in eval mode, on a batch of one, with its printing captured
+(stdout, stderr, file descriptors 1 and 2, logging and Python warnings), and with torch's
+functions restored afterwards whatever it did. A tool that fails records its error text; the
+run goes on.
 
 Per model, per tool the record holds:
   value         the tool's total before its own unit scaling: an int when the number is whole,
@@ -548,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     with captured():  # importing torchvision, deepspeed etc. prints; keep the terminal clean
         entries = load_factory(args.factory)()
     records: dict[str, Any] = {}
-    for name, model, chw in entries:
+    for name, model, chw, *source in entries:
         if only and name not in only:
             continue
         detail = keep == "all" or (keep != "none" and name in keep.split(","))
@@ -559,6 +562,8 @@ def main(argv: list[str] | None = None) -> None:
             "flop_counter": flop_counter(model, chw),
             "tools": {},
         }
+        if source:
+            record["source"] = source[0]
         for runner in runners:
             record["tools"].update(run_tool(runner, model, chw))
         if not detail:

@@ -10,7 +10,8 @@
 # `torch` would pull a multi-GB CUDA build, so the script checks the result and stops otherwise.
 # torchvision 0.28.0 comes from PyPI with --no-deps (its compiled ops do not load beside the CPU
 # torch; the model definitions do, see models.py). calflops 0.3.2 imports transformers at import
-# time without declaring it, so transformers is installed too. --deepspeed adds DeepSpeed 0.19.8,
+# time without declaring it, so transformers is installed too. This checkout of convcalc is
+# installed (editable) for the factories that export its specs (models.py:examples, :kinds). --deepspeed adds DeepSpeed 0.19.8,
 # built with DS_BUILD_OPS=0 (no CUDA/C++ ops) and --no-build-isolation (its setup.py imports torch).
 set -euo pipefail
 
@@ -51,6 +52,8 @@ EOF
 "${pip[@]}" install -q "${constraints[@]}" \
   ptflops==0.7.5 fvcore==0.1.5.post20221221 thop==0.1.1.post2209072238 torchinfo==1.8.0 \
   calflops==0.3.2 transformers==5.24.0
+# convcalc itself (this checkout, editable): models.py:examples and :kinds export its specs
+"${pip[@]}" install -q "${constraints[@]}" -e "$root"
 if [ "$deepspeed" = 1 ]; then
   DS_BUILD_OPS=0 "${pip[@]}" install -q --no-build-isolation "${constraints[@]}" deepspeed==0.19.8
 fi

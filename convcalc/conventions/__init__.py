@@ -1,0 +1,109 @@
+"""Conventions: the totals each peer FLOP counter prints for a network, and why they differ.
+
+`convcalc net SPEC --conventions` reproduces, exactly, the total that PyTorch's FlopCounterMode,
+ptflops (both backends), fvcore, thop, torchinfo, calflops and DeepSpeed print for the same
+network built in torch the way `convcalc export --to pytorch` writes it, and splits each one's
+difference from PyTorch's count by cause. Each tool is one module of rules over the torch calls
+of the export (convcalc.conventions.ops); no torch is imported. docs/conventions.md explains the
+causes; docs/peer-tools.md has each tool's source lines and the measurements.
+
+    analysis = convcalc.conventions.analyse(report)      # a NetworkReport
+    analysis.count("fvcore").value                         # 314193216 for MobileNet v2
+    analysis.count("fvcore").difference                    # {"normalization": 13356224, ...}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from convcalc.conventions.base import CAUSES, Convention, Count, count
+from convcalc.conventions.calflops import CALFLOPS, CALFLOPS_FLOPS
+from convcalc.conventions.deepspeed import DEEPSPEED, DEEPSPEED_FLOPS
+from convcalc.conventions.fvcore import FVCORE
+from convcalc.conventions.ops import Op, network_ops, unplaced_ops
+from convcalc.conventions.other_ops import CATEGORIES, OtherOps, other_ops
+from convcalc.conventions.ptflops import PTFLOPS, PTFLOPS_ATEN
+from convcalc.conventions.thop import THOP
+from convcalc.conventions.torch_fcm import TORCH
+from convcalc.conventions.torchinfo import TORCHINFO
+from convcalc.errors import SpecError
+from convcalc.report import LayerReport, NetRow, NetworkReport
+from convcalc.tree import TLayer, TSeq
+
+CONVENTIONS: dict[str, Convention] = {c.tool: c for c in (
+    TORCH, PTFLOPS, PTFLOPS_ATEN, FVCORE, THOP, TORCHINFO, CALFLOPS, CALFLOPS_FLOPS, DEEPSPEED,
+    DEEPSPEED_FLOPS)}
+"""Every tool name of the contract, in the order they are printed."""
+
+TOOLS = tuple(CONVENTIONS)
+
+
+def convention(tool: str) -> Convention:
+    """The convention of a tool name; an unknown name is a SpecError with the closest name."""
+    found = CONVENTIONS.get(tool)
+    if found is None:
+        from convcalc.spec import suggest
+
+        raise SpecError(f"option --convention: unknown tool {tool!r}{suggest(tool, list(TOOLS))}; "
+                        f"one of {', '.join(TOOLS)}")
+    return found
+
+
+@dataclass
+class Analysis:
+    """A network's torch calls (computed once) and every count made from them."""
+
+    report: NetworkReport
+    ops: Sequence[Sequence[Op]]
+    params: int
+    unplaced: Sequence[Op] = ()
+    """Merges of a network without layers: in the totals, in no row."""
+    _counts: dict[str, Count] = field(default_factory=dict)
+
+    def count(self, tool: str) -> Count:
+        """What `tool` prints for this network, per row and by cause."""
+        if tool not in self._counts:
+            self._counts[tool] = count(convention(tool), self.ops, self.params, self.unplaced)
+        return self._counts[tool]
+
+    def counts(self, tools: Iterable[str] = TOOLS) -> list[Count]:
+        return [self.count(t) for t in tools]
+
+    @cached_property
+    def other_ops(self) -> OtherOps:
+        return other_ops(self.ops, self.unplaced)
+
+
+def analyse(report: NetworkReport) -> Analysis:
+    """The torch calls of a network as the export writes it, ready to be counted."""
+    params = sum(row.report.params for row in report.rows)
+    return Analysis(report, network_ops(report), params, unplaced_ops(report))
+
+
+def layer_network(spec: Any, report: LayerReport) -> NetworkReport:
+    """One layer as a network of one (for `convcalc layer --conventions`)."""
+    path = report.name or report.kind
+    row = NetRow(path, report, report.receptive_field, spec, (path,))
+    tree = TSeq((TLayer(0, report.input, report.output),), (), "network", False, report.input,
+                report.output)
+    return NetworkReport(path, report.input, report.output, (row,), (), tree, {},
+                         report.receptive_field)
+
+
+def conventions_json(analysis: Analysis, tools: Iterable[str] = TOOLS) -> list[dict[str, Any]]:
+    """The contract's `"conventions"`: [{tool, version, value, label, difference}]."""
+    return [c.to_dict() for c in analysis.counts(tools)]
+
+
+def totals_json(analysis: Analysis) -> Mapping[str, Any]:
+    """Other ops over the network: the total and by category."""
+    ops = analysis.other_ops
+    return {"other_ops": ops.total, "other_ops_by_category": dict(ops.by_category)}
+
+
+__all__ = ["CATEGORIES", "CAUSES", "CONVENTIONS", "TOOLS", "Analysis", "Convention", "Count",
+           "OtherOps", "analyse", "convention", "conventions_json", "layer_network",
+           "totals_json"]

@@ -1,0 +1,115 @@
+"""`ptflops` and `ptflops-aten`: ptflops 0.7.5, `get_model_complexity_info(model, (C, H, W),
+as_strings=False, backend=...)`.
+
+Backend `pytorch` (the `ptflops` convention): forward hooks on modules whose exact type is in
+`MODULES_MAPPING` (`pytorch_ops.py:271-324`, looked up by `type(m)`, `pytorch_engine.py:311-314`)
+**plus** patched functionals and tensor methods (`pytorch_engine.py:348-390, 434-456`), all
+summed into one total (`pytorch_engine.py:69-71`). A module whose hook and whose functional are
+both live is counted twice (ReLU, GELU, pooling, Upsample). Operators (`a + b`, `a * b`) do not
+go through the patched attributes and count nothing; the export writes every merge that way.
+
+Backend `aten` (`ptflops-aten`): a dispatch mode that counts `aten.convolution`, `aten.mm`,
+`aten.addmm` and `aten.bmm` only (`aten_ops.py:109-116`): PyTorch's MACs plus the bias adds.
+
+Both print the total with a magnitude word: `GMac`, `MMac`, `KMac` or `Mac`
+(`ptflops/utils.py:13-39`).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from convcalc.conventions.base import (
+    OPS,
+    Convention,
+    numel_in,
+    numel_out,
+    table,
+    torch_macs,
+)
+from convcalc.conventions.ops import Op
+
+VERSION = "0.7.5"
+
+
+def label(value: int) -> str:
+    """`flops_to_string(flops)` with no units (utils.py:22-30): the largest of G/M/K that fits."""
+    for power, word in ((9, "GMac"), (6, "MMac"), (3, "KMac")):
+        if value // 10**power > 0:
+            return word
+    return "Mac"
+
+
+def norm_hook(op: Op) -> int:
+    """`bn_flops_counter_hook` (pytorch_ops.py:51-57), for BatchNorm and GroupNorm: numel(x),
+    ×2 when `module.affine`."""
+    return op.n_in * (2 if op.affine else 1)
+
+
+def hook_and_functional(op: Op) -> int:
+    """ReLU, GELU: the module hook counts numel(y) (pytorch_ops.py:30-32, 323-324) and the
+    patched F.relu / F.gelu numel(x) again (pytorch_engine.py:350, 354)."""
+    return op.n_out + op.n_in
+
+
+def pool_twice(op: Op) -> int:
+    """MaxPool, AvgPool, AdaptiveAvgPool: the hook counts numel(x) (pytorch_ops.py:46-48) and the
+    patched F.max_pool / F.avg_pool / F.adaptive_avg_pool numel(x) again (pytorch_engine.py:356-379)."""
+    return 2 * op.n_in
+
+
+def upsample(op: Op) -> int:
+    """Upsample: the hook counts numel(y) (pytorch_ops.py:21-27) and the patched F.interpolate
+    numel(x) · ∏scale_factor (a tuple of one per axis as the export writes it; the octave's
+    scalar 2.0 gives 2.0^rank) (pytorch_ops.py:351-382)."""
+    factor = prod(op.scale) if op.scale else (1 << op.input.rank)
+    return op.n_out + op.n_in * factor
+
+
+PTFLOPS = Convention(
+    tool="ptflops", package="ptflops", version=VERSION, unit="MACs",
+    call="get_model_complexity_info(m, (C, H, W), as_strings=False, backend='pytorch')",
+    rules=table({
+        # conv_flops_counter_hook (pytorch_ops.py:60-92): ∏K·C_in·(C_out/G) per output position
+        # (transposed: per input position, lines 76-78), then C_out per output for the bias
+        "conv": torch_macs, "conv_bias": numel_out,
+        "conv_transpose": torch_macs, "conv_transpose_bias": numel_out,
+        # linear_flops_counter_hook (pytorch_ops.py:35-43): (in·out + out)·rows; rows = 1 after
+        # the export's torch.flatten (F.linear itself is not patched: line 349 is commented out)
+        "linear": torch_macs, "linear_bias": numel_out,
+        "batchnorm": norm_hook, "groupnorm": norm_hook,
+        "relu": hook_and_functional, "gelu": hook_and_functional,
+        "relu6": numel_out,        # hook only: nn.ReLU6 calls F.hardtanh, not patched (line 281)
+        "leaky_relu": numel_out,   # hook only: F.leaky_relu not patched (line 280)
+        "silu": numel_in,          # no hook; patched F.silu (pytorch_engine.py:389-390)
+        "softmax": numel_in,       # no hook; patched F.softmax (pytorch_engine.py:381-382)
+        "maxpool": pool_twice, "avgpool": pool_twice, "adaptive_avgpool": pool_twice,
+        "upsample": upsample,
+    }, [
+        # the export's LayerNorm2d subclasses nn.LayerNorm: no hook for the exact type, and
+        # F.layer_norm is not patched (pytorch_engine.py:311-314)
+        "layernorm2d",
+        # not in MODULES_MAPPING and not patched
+        "hardswish", "hardsigmoid", "sigmoid", "tanh", "identity",
+        # operators (`+`, `*`: only torch.add / Tensor.add / torch.mul are patched, lines
+        # 451-456), and calls that compute nothing
+        "add", "mul", "layer_scale", "cat", "split", "flatten", "channel_shuffle", "dropout",
+        "stochastic_depth",
+    ]),
+    label=label,
+)
+
+PTFLOPS_ATEN = Convention(
+    tool="ptflops-aten", package="ptflops", version=VERSION, unit="MACs",
+    call="get_model_complexity_info(m, (C, H, W), as_strings=False, backend='aten')",
+    rules=table({
+        # aten.convolution (aten_ops.py:71-106): N·∏w per output (forward) or input (transposed)
+        # position, + C_out per output position for the bias
+        "conv": torch_macs, "conv_bias": numel_out,
+        "conv_transpose": torch_macs, "conv_transpose_bias": numel_out,
+        # aten.addmm / aten.mm (aten_ops.py:23-54): rows·in·out (+ rows·out with a bias)
+        "linear": torch_macs, "linear_bias": numel_out,
+    }, [op for op in OPS if op not in ("conv", "conv_bias", "conv_transpose",
+                                       "conv_transpose_bias", "linear", "linear_bias")]),
+    label=label,
+)
