@@ -248,7 +248,14 @@ def net(
 
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None)
-    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain))
+    shown = net_view(report, format, depth=depth, top_k=top, explain=explain)
+    if format is Format.mermaid and isinstance(shown, str):
+        from convcalc.render.diagram import mermaid_warning
+
+        warning = mermaid_warning(shown)
+        if warning:
+            sys.stderr.write(f"convcalc: warning: {warning}\n")
+    _emit(shown)
 
 
 class ExportTarget(StrEnum):
@@ -376,6 +383,9 @@ def solve(
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)
+    from convcalc.render.pictures import text_only
+
+    text_only(format, "solve")
     _emit(solve_view(result, format))
 
 
@@ -406,7 +416,9 @@ def schema() -> None:
 def kinds(format: FormatOption = Format.table) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view
+    from convcalc.render.pictures import text_only
 
+    text_only(format, "kinds")
     _emit(kinds_view(format))
 
 

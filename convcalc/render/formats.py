@@ -8,3 +8,10 @@ class Format(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    mermaid = "mermaid"
+    dot = "dot"
+    html = "html"
+
+
+PICTURES = frozenset({Format.mermaid, Format.dot, Format.html})
+"""Formats that draw (convcalc/render/pictures.py): graphs of a network, the HTML report."""

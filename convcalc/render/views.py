@@ -8,7 +8,7 @@ from typing import Any
 
 from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, pick, thousands
-from convcalc.render.formats import Format
+from convcalc.render.formats import PICTURES, Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import to_csv, to_json, to_markdown
 from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
@@ -53,6 +53,10 @@ def formula_lines(report: LayerReport, prefix: str = "") -> list[str]:
 
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False) -> str | list[Any]:
     """The `convcalc layer` output: a string, or a list of rich renderables for `table`."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import layer_picture
+
+        return layer_picture(report, fmt, explain=explain)
     rows = layer_rows(report)
     if fmt is Format.json:
         data = report.to_dict()
@@ -94,6 +98,10 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     human formats and CSV."""
     from convcalc.render.rows import collapse, net_rows, top
 
+    if fmt in PICTURES:
+        from convcalc.render.pictures import net_picture
+
+        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain)
     if fmt is Format.json:
         return to_json(report.to_dict(), compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     totals = report.totals()
@@ -171,6 +179,10 @@ def closed_form_lines(comparison: Any) -> list[str]:
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                  explain: bool = False) -> str | list[Any]:
     """The `convcalc compare` output."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import compare_picture
+
+        return compare_picture(comparison, fmt, parts=parts, explain=explain)
     if fmt is Format.json:
         return to_json(comparison.to_dict()) + "\n"
     rows = compare_rows(comparison, parts, footnotes=fmt is not Format.csv)
@@ -200,6 +212,10 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
 
 def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
     """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import text_only
+
+        text_only(fmt, "compare --sweep")
     if fmt is Format.json:
         return to_json(result.to_dict()) + "\n"
     labels = [fraction_label(v) for v in result.values]
