@@ -220,3 +220,16 @@ def test_mermaid_too_large_for_github_is_said(tmp_path: Path) -> None:
     assert "600 edges (at most 500)" in result.stderr and "--depth" in result.stderr
     folded = runner.invoke(app, ["net", str(spec), "--format", "mermaid", "--depth", "0"])
     assert folded.exit_code == 0 and folded.stderr == ""
+
+
+def test_docs_show_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/pictures.md's Mermaid block is the command's whole output, its DOT block the start."""
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "docs" / "pictures.md").read_text()
+    mermaid = runner.invoke(app, ["net", "examples/resnet18.yaml", "--format", "mermaid",
+                                  "--depth", "1"]).stdout
+    assert f"```mermaid\n{mermaid}```" in text
+    dot = runner.invoke(app, ["net", "examples/unet_small.yaml", "--format", "dot", "--depth",
+                              "1"]).stdout
+    block = text.split("```dot\n", 1)[1].split("```", 1)[0]
+    assert dot.startswith(block) and len(block.splitlines()) >= 10

@@ -149,3 +149,18 @@ def test_views_share_memory() -> None:
     for i, n in enumerate(g.nodes):
         if n.kind in ("flatten", "dropout"):
             assert live.after[i] == live.after[i - 1]
+
+
+def test_docs_peak_table_is_current() -> None:
+    """docs/pictures.md's peak-memory table and Python example are what the code computes."""
+    text = (ROOT / "docs" / "pictures.md").read_text()
+    for name in EXAMPLES:
+        live = liveness(graph(name))
+        row = (f"| {name} | {live.peak:,} | {live.peak * 4 / 1e6:.2f} MB | {live.peak_node.name} "
+               f"| {len(live.alive)} |")
+        assert row in text, row
+    live = liveness(graph("unet_small"))
+    assert f"live.peak, live.peak_node.name       # {live.peak}, '{live.peak_node.name}'" in text
+    alive = [(a.node.name, a.elements) for a in live.alive]
+    assert f"# {alive}" in text
+    assert f"# {[n.name for n in graph('unet_small').collapse(1).nodes]}" in text

@@ -6,6 +6,7 @@ levels, not pixel equality). Mermaid diagrams are drawn there too, with Mermaid 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import re
@@ -34,7 +35,8 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
 SHOTS = Path(__file__).parent / "fixtures" / "screenshots"
 JS = Path(__file__).parent / "js"
 runner = CliRunner()
-pytest.importorskip("plotly", reason="the html extra is absent (pip install 'convcalc[html]')")
+needs_plotly = pytest.mark.skipif(importlib.util.find_spec("plotly") is None,
+                                  reason="the html extra is absent (pip install 'convcalc[html]')")
 
 
 @cache
@@ -59,8 +61,6 @@ def outside_scripts(text: str) -> str:
 # --- without a browser --------------------------------------------------------------------------
 
 def test_without_plotly_one_line_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
     from convcalc.render import html
 
     real = importlib.util.find_spec
@@ -80,6 +80,7 @@ def test_without_plotly_one_line_says_how_to_install(monkeypatch: pytest.MonkeyP
         html.plotly_js.cache_clear()
 
 
+@needs_plotly
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
     text = write_html(tmp_path, name, ["net", f"examples/{name}.yaml", "--format", "html"]) \
@@ -101,6 +102,8 @@ def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if importlib.util.find_spec("plotly") is None:
+        pytest.skip("the html extra is absent (pip install 'convcalc[html]')")
     why = available()
     if why:
         pytest.skip(f"no headless browser: {why}")
