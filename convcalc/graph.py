@@ -5,8 +5,9 @@ explicit node per merge (add, concat, mul) and per channel split, and an input n
 tensor handed from one node to the next, with its shape; a group per named level (a block, a
 repeat copy, a branch path, a shortcut), nested as the spec nests them. Nodes are listed in
 execution order: the order PyTorch runs the exported module in (`convcalc export`): a residual's
-body, then its shortcut, then the add; a branch's paths in order, then the merge; a split, then
-its paths, then the concat.
+body, then its shortcut, then the add; a branch's paths in order, then the merge (an add or mul
+of n paths is n − 1 binary operators, each right after the path it adds, as Python evaluates
+`a + b + c`); a split, then its paths, then the concat.
 
 `Graph.collapse(depth)` folds every level deeper than `depth` into one node (as `--depth` folds
 table rows); `liveness(graph)` finds the peak activation memory of inference.
@@ -256,8 +257,16 @@ class _Builder:
             short = src if node.shortcut is None else self.walk(node.shortcut, src)
             return self.merge("add", node.path, node.output, [body, short])
         if isinstance(node, TBranches):
-            outs = [self.walk(p, src) for p in node.paths]
-            return self.merge(node.merge, node.path, node.output, outs)
+            if node.merge == "concat" or len(node.paths) < 3:
+                outs = [self.walk(p, src) for p in node.paths]
+                return self.merge(node.merge, node.path, node.output, outs)
+            # `p0(x) + p1(x) + p2(x)` runs p0, p1, the first add, p2, the second add…: one
+            # merge node per operator, as PyTorch evaluates the exported module
+            acc = self.walk(node.paths[0], src)
+            for p in node.paths[1:]:
+                out = self.walk(p, src)
+                acc = self.merge(node.merge, node.path, _broadcast(acc[1], out[1]), [acc, out])
+            return acc
         assert isinstance(node, TSplit)
         split = self.add("split", "split", ".".join(node.path), node.input, view=True)
         self.link(src, split)
@@ -266,10 +275,18 @@ class _Builder:
 
     def merge(self, kind: str, path: Path, output: Shape,
               sources: list[tuple[str, Shape]]) -> tuple[str, Shape]:
-        made = self.add("merge", kind, ".".join(path), output)
+        # one path added to nothing is that path's tensor (no operator runs); a concat copies
+        made = self.add("merge", kind, ".".join(path), output,
+                        view=len(sources) == 1 and kind != "concat")
         for s in sources:
             self.link(s, made)
         return made, output
+
+
+def _broadcast(a: Shape, b: Shape) -> Shape:
+    """The shape of a + b or a · b under PyTorch's broadcasting (each axis equal or 1)."""
+    return Shape(max(a.channels, b.channels),
+                 tuple(max(x, y) for x, y in zip(a.spatial, b.spatial, strict=True)))
 
 
 # --- liveness ---------------------------------------------------------------------------------

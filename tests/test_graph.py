@@ -44,8 +44,8 @@ def merges(node: TNode) -> dict[str, int]:
             walk(n.body)
             if n.shortcut is not None:
                 walk(n.shortcut)
-        elif isinstance(n, TBranches):
-            counts[n.merge] += 1
+        elif isinstance(n, TBranches):  # an add or mul of n paths is n - 1 operators
+            counts[n.merge] += 1 if n.merge == "concat" else max(1, len(n.paths) - 1)
             for p in n.paths:
                 walk(p)
         elif isinstance(n, TSplit):
@@ -164,3 +164,84 @@ def test_docs_peak_table_is_current() -> None:
     alive = [(a.node.name, a.elements) for a in live.alive]
     assert f"# {alive}" in text
     assert f"# {[n.name for n in graph('unet_small').collapse(1).nodes]}" in text
+
+
+# --- random structures -------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NAMES = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Zl",
+                                                                         "Zp"),
+                                                   blacklist_characters="."),
+                                     min_size=1, max_size=6))
+
+
+def _named(entry: dict[str, Any], name: str | None) -> dict[str, Any]:
+    return entry if name is None else {**entry, "name": name}
+
+
+def _layers(children: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[list[Any]]:
+    four = {"pointwise": {"out": 4}}
+    keep = st.sampled_from(["relu", "bn", "dropout", {"conv": {"out": 4, "kernel": 3,
+                                                              "padding": 1}}])
+    return st.lists(st.one_of(
+        keep,
+        st.builds(lambda b, n: _named({"residual": {"body": [four, *b, four]}}, n)
+                  if n is None else {"sequence": [four, {"residual": {"body": [four, *b, four]},
+                                                         "name": n}]},
+                  children, NAMES),
+        st.builds(lambda ps, n: _named({"branches": {"merge": "concat", "paths": ps}}, n),
+                  st.lists(children, min_size=1, max_size=3), NAMES),
+        st.builds(lambda ps, n: {"sequence": [four, _named({"branches": {
+            "merge": "add", "paths": [[*p, four] for p in ps]}}, n)]},
+            st.lists(children, min_size=2, max_size=3), NAMES),
+        st.builds(lambda ps: {"sequence": [four, {"split": {"paths": ps}}]},
+                  st.lists(st.lists(st.sampled_from(["relu", "bn"]), max_size=2), min_size=2,
+                           max_size=2)),
+        st.builds(lambda n, b: {"repeat": n, "body": [four, *b]}, st.integers(0, 2), children),
+    ), max_size=4)
+
+
+structures = st.recursive(st.just([]), _layers, max_leaves=6).map(
+    lambda layers: {"name": "random", "input": "8x8x4", "layers": [*layers, "relu"]})
+
+
+def check_random(spec: dict[str, Any], live_torch: bool) -> None:
+    from test_diagrams import structure
+
+    from convcalc.render.diagram import to_dot, to_mermaid
+
+    r = convcalc.analyze_network(spec)
+    g = network_graph(r)
+    live = liveness(g)
+    assert live.after[-1] == r.output.elements
+    assert all(d >= a for d, a in zip(live.during, live.after, strict=True))
+    assert live.peak >= max(n.output.elements for n in g.nodes if not n.view)
+    for depth in (None, 1):
+        shown = g if depth is None else g.collapse(depth)
+        structure(to_mermaid(shown))
+        assert to_dot(shown).count(" -> ") == len(shown.edges)
+    if live_torch:
+        from liveness_ref import fx_liveness
+
+        ref = fx_liveness(r)
+        assert live.peak == ref["peak"]
+        assert {n.path: [d, a] for n, d, a in zip(g.nodes, live.during, live.after, strict=True)
+                if n.role == "layer"} == ref["rows"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=structures)
+def test_random_structures(spec: dict[str, Any]) -> None:
+    """Random nests of residuals, branches (concat, add), splits and repeats with odd names: the
+    graph's liveness is consistent and its Mermaid and DOT are well formed."""
+    check_random(spec, live_torch=False)
+
+
+@pytest.mark.torch
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=structures)
+def test_random_structures_liveness_equals_torch(spec: dict[str, Any]) -> None:
+    pytest.importorskip("torch")
+    check_random(spec, live_torch=True)
