@@ -185,6 +185,11 @@ def _axis(title: str, **more: Any) -> dict[str, Any]:
             "linecolor": "#333333", "automargin": True, **more}
 
 
+def _room(values: Sequence[int], factor: float = 1.3) -> list[float]:
+    """An axis range from 0 with room right of the longest bar for its printed value."""
+    return [0, factor * max([*values, 1])]
+
+
 def cost_figure(chart_id: str, labels: Sequence[str], macs: Sequence[int],
                 params: Sequence[int]) -> dict[str, Any]:
     """MACs and params as two bar panels on their own scales, solid and hatched."""
@@ -210,8 +215,8 @@ def cost_figure(chart_id: str, labels: Sequence[str], macs: Sequence[int],
 
     if horizontal:
         layout = _layout(height=max(260, 24 * n + 110), bargap=0.25,
-                         xaxis=_axis("MACs", domain=[0, 0.46], rangemode="tozero"),
-                         xaxis2=_axis("params", domain=[0.54, 1], rangemode="tozero"),
+                         xaxis=_axis("MACs", domain=[0, 0.46], range=_room(macs)),
+                         xaxis2=_axis("params", domain=[0.54, 1], range=_room(params)),
                          yaxis=_axis("", autorange="reversed", type="category"),
                          yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
                                       showticklabels=False, matches="y"))
@@ -743,9 +748,9 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False)
                      "hovertemplate": "%{y}: %{x:,}<extra>" + name + "</extra>"})
     layout = _layout(height=max(260, 30 * len(ok) + 120), bargap=0.25,
                      xaxis=_axis(f"MACs (one scale for every variant; % of {comparison.baseline})",
-                                 domain=[0, 0.46], rangemode="tozero"),
-                     xaxis2=_axis(f"params (% of {comparison.baseline})", domain=[0.54, 1],
-                                  rangemode="tozero"),
+                                 domain=[0, 0.44], range=_room([r.report.macs for r in ok], 1.6)),
+                     xaxis2=_axis(f"params (% of {comparison.baseline})", domain=[0.56, 1],
+                                  range=_room([r.report.params for r in ok], 1.6)),
                      yaxis=_axis("", autorange="reversed", type="category"),
                      yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
                                   matches="y", showticklabels=False),
