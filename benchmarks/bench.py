@@ -6,8 +6,9 @@
 Rows: (1) cold start of a one-layer command against a bare interpreter; (2) ResNet-50 from its
 YAML against the same floor; (3) generated 10,000- and 100,000-layer networks, plain sequence
 and residual blocks, with time per layer and the 10k→100k scaling factor; (4) where torch is
-installed, PyTorch's FlopCounterMode on the same ResNet-50 written in plain torch. Also shown for
-context: the import floor of the fixed stack (typer + a pydantic model).
+installed, PyTorch's FlopCounterMode on the same ResNet-50 written in plain torch; (5) where
+plotly is installed, the offline HTML report (`--format html`) of the 10,000-layer residual
+net. Also shown for context: the import floor of the fixed stack (typer + a pydantic model).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def has_torch() -> bool:
                           check=False).returncode == 0
 
 
+def has_plotly() -> bool:
+    return importlib.util.find_spec("plotly") is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per row (≥ 10 for the "
@@ -120,6 +125,10 @@ def main() -> None:
                 path.write_text(make(n))
                 jobs[f"{label}{n}"] = ([*cc, "net", str(path), "--format", "json"],
                                        runs if n == smaller else small)
+        html = has_plotly()
+        if html:  # (5) the offline HTML report of the smaller residual network
+            jobs["html"] = ([*cc, "net", str(Path(tmp) / f"residual{smaller}.yaml"), "--format",
+                             "html"], small)
         measured = interleaved(jobs)
 
     floor, stack = measured["floor"], measured["stack"]
@@ -150,6 +159,14 @@ def main() -> None:
     else:
         rows.append(("(4) PyTorch FlopCounterMode, ResNet-50", "skipped", "",
                      "--no-torch" if args.no_torch else "pip install torch==2.13.0"))
+
+    if html:
+        rows.append((f"(5) {smaller:,} layers, residual, --format html",
+                     f"{measured['html']:.2f} s", f"{measured['html'] / smaller * 1e6:.0f} µs/layer",
+                     "target ≤ 3 s" if smaller == 10_000 else ""))
+    else:
+        rows.append((f"(5) {smaller:,} layers, residual, --format html", "skipped", "",
+                     "pip install 'convcalc[html]'"))
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "

@@ -456,8 +456,14 @@ def net(
     from convcalc.hardware.costing import network_costing
 
     cost = network_costing(report, dtype, make_device(device, peak_tflops, bandwidth))
-    _emit(net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost), view)
+    shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost)
+    if format is Format.mermaid and isinstance(shown, str):
+        from convcalc.render.diagram import mermaid_warning
 
+        warning = mermaid_warning(shown)
+        if warning:
+            sys.stderr.write(f"convcalc: warning: {warning}\n")
+    _emit(shown, view)
 
 @app.command()
 @friendly
@@ -610,6 +616,9 @@ def solve(
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)
+    from convcalc.render.pictures import text_only
+
+    text_only(format, "solve")
     _emit(solve_view(result, format), make_view(width, "auto", None))
 
 
@@ -651,7 +660,9 @@ def examples(format: FormatOption = Format.table, width: WidthOption = None) -> 
 def kinds(format: FormatOption = Format.table, width: WidthOption = None) -> None:
     """List every layer kind with its fields, defaults and meaning."""
     from convcalc.catalog import kinds_view
+    from convcalc.render.pictures import text_only
 
+    text_only(format, "kinds")
     _emit(kinds_view(format), make_view(width, "auto", None))
 
 

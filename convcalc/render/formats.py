@@ -9,6 +9,13 @@ class Format(StrEnum):
     csv = "csv"
     markdown = "markdown"
     latex = "latex"
+    mermaid = "mermaid"
+    dot = "dot"
+    html = "html"
+
+
+PICTURES = frozenset({Format.mermaid, Format.dot, Format.html})
+"""Formats that draw (convcalc/render/pictures.py): graphs of a network, the HTML report."""
 
 
 ALIASES = {"md": Format.markdown, "tex": Format.latex, "txt": Format.table,

@@ -8,7 +8,7 @@ from typing import Any
 
 from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, Column, pick, seconds_text, thousands
-from convcalc.render.formats import Format
+from convcalc.render.formats import PICTURES, Format
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
@@ -83,6 +83,10 @@ def field_lines(row: Any) -> list[str]:
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
                costing: Any = None) -> str | list[Any]:
     """The `convcalc layer` output: a string, or blocks for the table layout."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import layer_picture
+
+        return layer_picture(report, fmt, explain=explain)
     rows = layer_rows(report)
     extra_metrics: list[str] = []
     if costing is not None:
@@ -153,6 +157,10 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     `extra_columns` adds columns after the usual ones: (column, one value per row, the total)."""
     from convcalc.render.rows import collapse, net_rows, top
 
+    if fmt in PICTURES:
+        from convcalc.render.pictures import net_picture
+
+        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain)
     if fmt is Format.json:
         data = report.to_dict()
         if costing is not None:
@@ -320,6 +328,10 @@ def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[st
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                  explain: bool = False, costing: Any = None) -> str | list[Any]:
     """The `convcalc compare` output. `costing` has one roofline per variant that applies."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import compare_picture
+
+        return compare_picture(comparison, fmt, parts=parts, explain=explain)
     applied = [r for r in comparison.results if r.report is not None]
     by_variant = {r.variant: i for i, r in enumerate(applied)}
     if fmt is Format.json:
@@ -367,6 +379,10 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
 
 def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
     """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
+    if fmt in PICTURES:
+        from convcalc.render.pictures import text_only
+
+        text_only(fmt, "compare --sweep")
     if fmt is Format.json:
         return to_json(result.to_dict()) + "\n"
     labels = [fraction_label(v) for v in result.values]

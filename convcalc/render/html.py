@@ -1,0 +1,784 @@
+"""The offline HTML report: one self-contained file (plotly.js embedded, no request when opened).
+
+`net`: the per-layer table (sortable, the terminal table's columns), MACs and params by stage
+(by row at `--depth`), receptive-field growth, the activation-memory timeline with its peak, and
+the network graph (convcalc/graph.py) with collapsible blocks. `compare`: the variants on one
+scale with their ratios and the closed forms. `layer`: the layer and its parts, its formulas.
+
+Every chart has a caption and its numbers in a table (a text alternative), series differ by
+pattern, dash and marker as well as by colour, and a print stylesheet lays the page out for
+paper. Charts are plotly's (the optional extra `pip install 'convcalc[html]'`).
+
+Hook: `net_html(..., extra=...)` takes further sections (the roofline chart when a device is
+given) and places them after the memory section, with their own entry in the contents.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from convcalc.errors import SpecError
+from convcalc.graph import Graph, Group, Liveness, Node, liveness
+from convcalc.render.columns import Column, pick, si, thousands
+from convcalc.report import LayerReport, NetworkReport
+
+INSTALL = "pip install 'convcalc[html]'"
+DTYPE = ("fp32", 4)
+"""The element size the report turns elements into bytes with (the lead's --dtype replaces it)."""
+MAX_LABELLED_BARS = 60
+"""More bars than this: no value printed on each bar (the data table has them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One part of the page: an anchor, a heading, its HTML, and the charts it holds."""
+
+    id: str
+    title: str
+    body: str
+    figures: tuple[dict[str, Any], ...] = ()
+
+
+# --- plotly.js --------------------------------------------------------------------------------
+
+@cache
+def plotly_js() -> tuple[str, str]:
+    """plotly.js (minified) from the plotly package, and its version; found without importing
+    the Python package. Missing: a one-line error that says how to install it (exit 2)."""
+    spec = importlib.util.find_spec("plotly")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in locations:
+        path = Path(folder) / "package_data" / "plotly.min.js"
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            found = re.search(r"plotly\.js v([0-9][0-9A-Za-z.\-]*)", text[:500])
+            return text, found.group(1) if found else "?"
+    raise SpecError(f"--format html needs plotly (its charts are embedded in the page): {INSTALL}")
+
+
+# --- pieces -----------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[&<>\"']")
+
+
+def _e(value: object) -> str:
+    """HTML-escaped text (most cells are numbers and shapes: nothing to escape, returned as is)."""
+    text = value if type(value) is str else str(value)
+    return escape(text, quote=True) if _UNSAFE.search(text) else text
+
+
+def _sort_value(value: Any) -> str:
+    """What a cell sorts by: numbers as numbers, shapes by elements, fields by their largest
+    axis, fractions as decimals; text as itself."""
+    if type(value) is int:
+        return str(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Fraction):
+        return repr(float(value))
+    if isinstance(value, Mapping) and "channels" in value:
+        n = value["channels"]
+        for s in value["spatial"]:
+            n *= s
+        return str(n)
+    if isinstance(value, list | tuple):
+        numbers = [float(Fraction(v)) if isinstance(v, str) else float(v) for v in value]
+        return repr(max(numbers)) if numbers else ""
+    return str(value)
+
+
+def _numeric(column: Column, rows: Sequence[Mapping[str, Any]]) -> bool:
+    for row in rows:
+        v = column.raw(row)
+        if v is not None:
+            return not isinstance(v, str)
+    return column.justify == "right"
+
+
+def data_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, caption: str,
+               total: Mapping[str, Any] | None = None, sortable: bool = True,
+               table_id: str | None = None) -> str:
+    """A table of rows through the column registry: shown values from each column's formatter,
+    the raw value in data-v for sorting (the layer column sorts by position)."""
+    kinds = [_numeric(c, rows) or c.key == "path" for c in columns]
+    head = []
+    for c, numeric in zip(columns, kinds, strict=True):
+        label = _e(c.header)
+        cell = f'<button type="button">{label}</button>' if sortable else label
+        head.append(f'<th scope="col" data-type="{"num" if numeric else "text"}" '
+                    f'class="{c.justify}">{cell}</th>')
+    body = []
+    plan = [(c.raw, c.show, f'<td class="{c.justify}" data-v="', c.key in ("path", "variant"))
+            for c in columns]
+    for i, row in enumerate(rows):
+        cells = ["<tr>"]
+        for raw, show, opening, is_name in plan:
+            value = raw(row)
+            shown = _e(show(value))
+            if "\n" in shown:
+                shown = shown.replace("\n", "<br>")
+            if is_name:
+                indent = int(row.get("depth", 0))
+                style = f'" style="padding-left:{0.4 + indent}em">' if indent else '">'
+                cells.append(f"{opening}{i}{style}{shown}</td>")
+            else:
+                cells.append(f'{opening}{_e(_sort_value(value))}">{shown}</td>')
+        cells.append("</tr>")
+        body.append("".join(cells))
+    foot = ""
+    if total is not None:
+        foot = "<tfoot><tr>" + "".join(
+            f'<td class="{c.justify}">{_e(c.show(c.raw(total)))}</td>' for c in columns
+        ) + "</tr></tfoot>"
+    ident = f' id="{table_id}"' if table_id else ""
+    cls = ' class="sortable"' if sortable else ""
+    return (f"<table{ident}{cls}><caption>{_e(caption)}</caption><thead><tr>{''.join(head)}"
+            f"</tr></thead><tbody>{''.join(body)}</tbody>{foot}</table>")
+
+
+def numbers_table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A chart's numbers as a plain table (its text alternative), folded under the chart."""
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    body = "".join(["<tr><td>" + "</td><td>".join([_e(v) for v in row]) + "</td></tr>"
+                    for row in rows])
+    return (f'<details class="numbers"><summary>The numbers: {_e(caption)}</summary>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
+
+
+def figure(chart_id: str, caption: str, numbers: str, description: str) -> str:
+    return (f'<figure><div class="chart" id="{chart_id}" role="img" '
+            f'aria-label="{_e(description)}"></div>'
+            f"<figcaption>{_e(caption)}</figcaption>{numbers}</figure>")
+
+
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
+        "size": 12, "color": "#111111"}
+INK = "#1f4e79"
+SECOND = "#b35900"
+
+
+def _layout(**more: Any) -> dict[str, Any]:
+    base = {"font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+            "margin": {"l": 60, "r": 80, "t": 30, "b": 90},
+            "legend": {"orientation": "h", "x": 0, "y": 0.01, "yref": "container",
+                       "yanchor": "bottom"},
+            "hovermode": "closest"}
+    base.update(more)
+    return base
+
+
+def _axis(title: str, **more: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, "gridcolor": "#dddddd", "zerolinecolor": "#999999",
+            "linecolor": "#333333", "automargin": True, **more}
+
+
+def _room(values: Sequence[int], factor: float = 1.3) -> list[float]:
+    """An axis range from 0 with room right of the longest bar for its printed value."""
+    return [0, factor * max([*values, 1])]
+
+
+def cost_figure(chart_id: str, labels: Sequence[str], macs: Sequence[int],
+                params: Sequence[int]) -> dict[str, Any]:
+    """MACs and params as two bar panels on their own scales, solid and hatched."""
+    n = len(labels)
+    horizontal = n <= MAX_LABELLED_BARS
+    text_m = [si(m) for m in macs] if horizontal else None
+    text_p = [si(p) for p in params] if horizontal else None
+
+    def bars(values: Sequence[int], name: str, axis: tuple[str, str], color: str, pattern: str,
+             text: list[str] | None) -> dict[str, Any]:
+        trace: dict[str, Any] = {
+            "type": "bar", "name": name, "marker": {"color": color,
+                                                    "line": {"color": "#000000", "width": 0.5},
+                                                    "pattern": {"shape": pattern}},
+            "hovertemplate": "%{customdata}: %{" + ("x" if horizontal else "y") + ":,}"
+                             f"<extra>{name}</extra>", "customdata": list(labels)}
+        if horizontal:
+            trace.update(x=list(values), y=list(labels), orientation="h", xaxis=axis[0],
+                         yaxis=axis[1], text=text, textposition="outside", cliponaxis=False)
+        else:
+            trace.update(x=list(range(1, n + 1)), y=list(values), xaxis=axis[0], yaxis=axis[1])
+        return trace
+
+    if horizontal:
+        layout = _layout(height=max(260, 24 * n + 110), bargap=0.25,
+                         xaxis=_axis("MACs", domain=[0, 0.46], range=_room(macs)),
+                         xaxis2=_axis("params", domain=[0.54, 1], range=_room(params)),
+                         yaxis=_axis("", autorange="reversed", type="category"),
+                         yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
+                                      showticklabels=False, matches="y"))
+        axes = (("x", "y"), ("x2", "y2"))
+    else:
+        layout = _layout(height=460, bargap=0.1,
+                         xaxis=_axis("layer (execution order)", anchor="y"),
+                         yaxis=_axis("MACs", domain=[0.55, 1]),
+                         xaxis2=_axis("layer (execution order)", anchor="y2", matches="x"),
+                         yaxis2=_axis("params", domain=[0, 0.4]))
+        axes = (("x", "y"), ("x2", "y2"))
+    return {"id": chart_id, "layout": layout, "data": [
+        bars(macs, "MACs", axes[0], INK, "", text_m),
+        bars(params, "params (hatched)", axes[1], SECOND, "/", text_p)]}
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif;
+       color: #111; background: #fff; margin: 0 auto; max-width: 1200px; padding: 1em 1.5em; }
+h1 { font-size: 1.5em; margin: .3em 0; } h2 { font-size: 1.2em; margin-top: 1.6em;
+     border-bottom: 2px solid #333; } a { color: #0b4f8a; }
+.summary { display: flex; flex-wrap: wrap; gap: .4em 2em; padding: 0; list-style: none; }
+.summary b { font-variant-numeric: tabular-nums; }
+nav ol { display: flex; flex-wrap: wrap; gap: .3em 1.6em; padding-left: 0; list-style-position: inside; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: .5em 0; }
+caption { text-align: left; font-weight: 600; padding: .3em 0; }
+th, td { padding: .15em .6em; border-bottom: 1px solid #ccc; white-space: nowrap; }
+th { background: #f0f0f0; } .right { text-align: right; } .left { text-align: left; }
+tfoot td { font-weight: 700; border-top: 2px solid #333; }
+th button { font: inherit; font-weight: 700; background: none; border: 0; cursor: pointer;
+            padding: 0; color: inherit; }
+th[aria-sort=ascending] button::after { content: " ▲"; }
+th[aria-sort=descending] button::after { content: " ▼"; }
+.scroll { overflow-x: auto; max-height: 36em; overflow-y: auto; border: 1px solid #ccc; }
+figure { margin: 1em 0; } figcaption { font-size: .95em; color: #222; margin: .3em 0; }
+.chart { width: 100%; min-height: 260px; }
+details.numbers summary, details.formulas summary { cursor: pointer; color: #0b4f8a; }
+.notes { color: #333; font-size: .92em; }
+.graph { font-size: 12.5px; }
+.graph details { border: 1.5px solid #555; border-radius: 6px; margin: .35em 0;
+                 padding: .2em .6em .4em; background: #fafafa; }
+.graph details details { background: #fff; } .graph details details details { background: #f6f6f6; }
+.graph summary { cursor: pointer; font-weight: 600; }
+.graph .node { display: inline-block; border: 1px solid #333; border-radius: 4px; padding: .15em .5em;
+               background: #fff; margin: .1em 0; }
+.graph .node.merge, .graph .node.split { border-radius: 1em; background: #eee; border-style: dashed; }
+.graph .node.input { border-width: 2px; }
+.graph .node .kind { color: #444; } .graph .node .macs { font-weight: 600; }
+.graph .flow { display: flex; flex-direction: column; align-items: flex-start; }
+.graph .edge { color: #444; padding-left: 1.2em; font-size: .92em; }
+.graph .parallel { display: flex; gap: .8em; align-items: flex-start; flex-wrap: wrap; }
+.graph .parallel > details { flex: 1 1 14em; }
+.toolbar button { font: inherit; margin-right: .5em; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  nav, .toolbar, .modebar-container, th button::after { display: none !important; }
+  th button { pointer-events: none; }
+  a { color: #000; text-decoration: none; }
+  h2 { break-after: avoid; } figure, tr, .node { break-inside: avoid; }
+  .scroll { max-height: none; overflow: visible; border: 0; }
+  .graph details { background: #fff !important; }
+}
+"""
+
+JS = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("convcalc-data").textContent);
+  var drawn = 0;
+  data.figures.forEach(function (f) {
+    var el = document.getElementById(f.id);
+    if (!el) { return; }
+    Plotly.newPlot(el, f.data, f.layout, data.config).then(function () {
+      drawn += 1;
+      if (drawn === data.figures.length) { document.body.setAttribute("data-charts", "drawn"); }
+    });
+  });
+  if (!data.figures.length) { document.body.setAttribute("data-charts", "drawn"); }
+  function key(row, col) {
+    var cell = row.cells[col];
+    return cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent;
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    table.querySelectorAll("thead th").forEach(function (th, col) {
+      var button = th.querySelector("button");
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("thead th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var numeric = th.getAttribute("data-type") === "num";
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = key(a, col), y = key(b, col), d;
+          if (numeric) {
+            d = (x === "" ? -Infinity : Number(x)) - (y === "" ? -Infinity : Number(y));
+            if (isNaN(d)) { d = 0; }
+          } else { d = x.localeCompare(y); }
+          return ascending ? d : -d;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+  function all(open) {
+    document.querySelectorAll(".graph details").forEach(function (d) { d.open = open; });
+  }
+  var ex = document.getElementById("expand-all"), co = document.getElementById("collapse-all");
+  if (ex) { ex.addEventListener("click", function () { all(true); }); }
+  if (co) { co.addEventListener("click", function () { all(false); }); }
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll(".graph details").forEach(function (d) { d.open = true; });
+  });
+})();
+"""
+
+
+def _script_json(value: Any) -> str:
+    """JSON that cannot close its <script> element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") \
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def page(title: str, summary: Sequence[tuple[str, str]], sections: Sequence[Section],
+         notes: Sequence[str]) -> str:
+    """The whole document: styles, plotly.js, the sections, the charts' data, the page script."""
+    js, version = plotly_js()
+    figures = [f for s in sections for f in s.figures]
+    config = {"displaylogo": False, "responsive": True, "scrollZoom": False,
+              "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+    contents = "".join(f'<li><a href="#{s.id}">{_e(s.title)}</a></li>' for s in sections)
+    facts = "".join(f"<li>{_e(k)}: <b>{_e(v)}</b></li>" for k, v in summary)
+    body = "".join(f'<section id="{s.id}" aria-labelledby="{s.id}-h"><h2 id="{s.id}-h">'
+                   f"{_e(s.title)}</h2>{s.body}</section>" for s in sections)
+    from convcalc import __version__
+
+    footer = "".join(f"<p>{_e(n)}</p>" for n in notes)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="convcalc {_e(__version__)}">'
+        f"<title>{_e(title)}</title><style>{CSS}</style>"
+        f"<script>/* plotly.js v{_e(version)}, MIT license, embedded: the page makes no "
+        f"request */\n{js}</script></head>"
+        f'<body><header><h1>{_e(title)}</h1><ul class="summary">{facts}</ul></header>'
+        f'<nav aria-label="Contents"><ol>{contents}</ol></nav><main>{body}</main>'
+        f'<footer class="notes">{footer}<p>Made by convcalc {_e(__version__)}; charts by '
+        f"plotly.js v{_e(version)}.</p></footer>"
+        f'<script type="application/json" id="convcalc-data">'
+        f"{_script_json({'figures': figures, 'config': config})}</script>"
+        f"<script>{JS}</script></body></html>\n"
+    )
+
+
+# --- net ----------------------------------------------------------------------------------------
+
+def _axes_names(rank: int) -> list[str]:
+    return {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(rank, [f"axis {i}" for i in
+                                                                        range(rank)])
+
+
+def _fraction(value: Any) -> float:
+    return float(Fraction(value)) if isinstance(value, str) else float(value)
+
+
+def _powers_of_two(values: Sequence[float]) -> dict[str, Any]:
+    """Log-axis ticks at the powers of two the values span (jumps are ratios of strides)."""
+    positive = [v for v in values if v > 0] or [1.0]
+    lo = Fraction(min(positive)).limit_denominator(1 << 20)
+    hi = Fraction(max(positive)).limit_denominator(1 << 20)
+    k = 0
+    while Fraction(2) ** k > lo:
+        k -= 1
+    ticks: list[Fraction] = []
+    while Fraction(2) ** k <= hi * 2 and len(ticks) < 40:
+        ticks.append(Fraction(2) ** k)
+        k += 1
+    return {"tickvals": [float(t) for t in ticks],
+            "ticktext": [str(t) for t in ticks]}
+
+
+def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -> Section:
+    """Receptive-field size and jump after each row (`table_rows`: convcalc.render.rows'
+    net_rows of the report)."""
+    names = _axes_names(report.input.rank)
+    if not names:
+        return Section("rf", "Receptive field", "<p>The input is a vector: no spatial axes, no "
+                                                 "receptive field.</p>")
+    rows = [r["receptive_field"] for r in table_rows]
+    x = list(range(1, len(rows) + 1))
+    paths = [r["path"] for r in table_rows]
+    shown_axes = [i for i in range(len(names))
+                  if i == 0 or any(rf["size"][i] != rf["size"][0] or rf["jump"][i] != rf["jump"][0]
+                                   for rf in rows)]
+    data: list[dict[str, Any]] = []
+    dashes = ["solid", "dot", "dashdot"]
+    symbols = ["circle", "square", "triangle-up"]
+    for k, i in enumerate(shown_axes):
+        data.append({"type": "scatter", "mode": "lines+markers", "name": f"size ({names[i]})",
+                     "x": x, "y": [rf["size"][i] for rf in rows], "customdata": paths,
+                     "line": {"color": INK, "dash": dashes[k % 3], "width": 2},
+                     "marker": {"symbol": symbols[k % 3], "size": 5},
+                     "hovertemplate": "%{customdata}: %{y}<extra>size " + names[i] + "</extra>"})
+        data.append({"type": "scatter", "mode": "lines+markers", "name": f"jump ({names[i]})",
+                     "x": x, "y": [_fraction(rf["jump"][i]) for rf in rows], "yaxis": "y2",
+                     "customdata": [f"{p}: {rf['jump'][i]}" for p, rf in zip(paths, rows,
+                                                                                strict=True)],
+                     "line": {"color": SECOND, "dash": "dash", "width": 1.5},
+                     "marker": {"symbol": "diamond-open", "size": 5},
+                     "hovertemplate": "%{customdata}<extra>jump " + names[i] + "</extra>"})
+    sizes = report.input.spatial
+    shapes = []
+    annotations = []
+    for k, i in enumerate(shown_axes):
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
+                       "y0": sizes[i], "y1": sizes[i],
+                       "line": {"color": "#000000", "dash": "longdash", "width": 1.5}})
+        annotations.append({"xref": "paper", "x": 0.01 + 0.2 * k, "y": sizes[i], "yref": "y",
+                            "text": f"input {names[i]} = {sizes[i]}", "showarrow": False,
+                            "yanchor": "bottom", "xanchor": "left",
+                            "bgcolor": "rgba(255,255,255,0.8)"})
+    layout = _layout(height=420, shapes=shapes, annotations=annotations,
+                     xaxis=_axis("layer (execution order)"),
+                     yaxis=_axis("receptive field size (input pixels)", rangemode="tozero"),
+                     yaxis2=_axis("jump (input pixels between outputs)", overlaying="y",
+                                  side="right", type="log", showgrid=False,
+                                  **_powers_of_two([_fraction(rf["jump"][i]) for rf in rows
+                                                    for i in shown_axes])))
+    last = rows[-1]
+    caption = (f"Receptive field size (solid, left scale) and jump (dashed, right, log scale) "
+               f"after each of the {len(rows):,} layers; the long-dashed line marks the input "
+               f"({report.input.channels_last()}). The network's field: "
+               f"{'×'.join(str(s) for s in last['size'])}, jump "
+               f"{'×'.join(str(j) for j in last['jump'])}.")
+    numbers = numbers_table("receptive field per layer",
+                            ["#", "layer", "size", "jump", "start"],
+                            ((i, p, "×".join(map(str, rf["size"])), "×".join(map(str, rf["jump"])),
+                              "×".join(map(str, rf["start"])))
+                             for i, p, rf in zip(x, paths, rows, strict=True)))
+    fig = {"id": "chart-rf", "data": data, "layout": layout}
+    return Section("rf", "Receptive field growth",
+                   figure("chart-rf", caption, numbers, "Line chart: " + caption), (fig,))
+
+
+def memory_section(live: Liveness, dtype: tuple[str, int]) -> Section:
+    nodes = live.nodes
+    x = list(range(len(nodes)))
+    names = [n.name for n in nodes]
+    peak = live.peak
+    name, size = dtype
+    data = [
+        {"type": "scatter", "mode": "lines", "name": "alive while the step runs",
+         "x": x, "y": list(live.during), "customdata": names, "line": {"color": INK, "width": 2},
+         "hovertemplate": "%{customdata}: %{y:,} elements<extra>while it runs</extra>"},
+        {"type": "scatter", "mode": "lines", "name": "held after the step (dashed)",
+         "x": x, "y": list(live.after), "customdata": names, "line": {"color": SECOND,
+                                                                       "dash": "dash",
+                                                                       "shape": "hv"},
+         "hovertemplate": "%{customdata}: %{y:,} elements<extra>after it</extra>"},
+        {"type": "scatter", "mode": "markers", "name": "peak (star)", "x": [live.peak_index],
+         "y": [peak], "marker": {"symbol": "star", "size": 16, "color": "#000000"},
+         "hovertemplate": f"peak: {peak:,} elements<extra></extra>"},
+    ]
+    layout = _layout(height=400, xaxis=_axis("step (execution order; merges are steps)"),
+                     yaxis=_axis("activation elements alive", rangemode="tozero"),
+                     annotations=[{"x": live.peak_index, "y": peak, "text":
+                                   f"peak {si(peak)} elements at {_e(live.peak_node.name)}",
+                                   "showarrow": True, "arrowhead": 2, "ax": 40, "ay": -30,
+                                   "bgcolor": "rgba(255,255,255,0.85)"}])
+    caption = (f"Activation memory of inference, batch 1: elements alive while each step runs "
+               f"(solid) and held after it (dashed). Peak {thousands(peak)} elements "
+               f"({si(peak * size)}B in {name}) while {live.peak_node.name} runs.")
+    numbers = numbers_table("alive elements per step", ["#", "step", "while it runs", "after"],
+                            ([i, n, f"{d:,}", f"{a:,}"] for i, n, d, a in
+                             zip(x, names, live.during, live.after, strict=True)))
+    held = "".join(f"<tr><td>{_e(a.node.name)}</td><td class=\"right\">{a.elements:,}</td>"
+                   f"<td class=\"right\">{a.node.output.channels_last()}</td></tr>"
+                   for a in live.alive)
+    alive = (f"<table><caption>Alive at the peak ({len(live.alive)} tensors)</caption><thead>"
+             '<tr><th scope="col">written by</th><th scope="col">elements</th>'
+             f'<th scope="col">shape</th></tr></thead><tbody>{held}</tbody></table>')
+    body = (figure("chart-memory", caption, numbers, "Line chart: " + caption) + alive +
+            '<p class="notes">Each step\'s output is a new tensor (a view\'s, such as flatten, '
+            "dropout at inference or a split's parts, is its input's), kept until its last "
+            "reader has run; temporaries inside one layer and the weights are not counted.</p>")
+    fig = {"id": "chart-memory", "data": data, "layout": layout}
+    return Section("memory", "Activation memory", body, (fig,))
+
+
+def _group_sums(graph: Graph) -> dict[str, list[int]]:
+    """Per group: [MACs, params, layers], summed over everything inside it."""
+    parents = {g.id: g.parent for g in graph.groups}
+    sums = {g.id: [0, 0, 0] for g in graph.groups}
+    for n in graph.nodes:
+        g = n.group
+        while g is not None:
+            s = sums[g]
+            s[0] += n.macs
+            s[1] += n.params
+            s[2] += n.rows
+            g = parents[g]
+    return sums
+
+
+def graph_section(graph: Graph, depth: int | None) -> Section:
+    """The graph as nested, collapsible blocks: a box per node in execution order, each edge
+    written as the shape it carries; where a node reads something other than the step just
+    before it, it says what (a link), and paths that start from the same tensor sit side by
+    side."""
+    report = graph.report
+    levels = report.levels if report is not None else {}
+    sums = _group_sums(graph)
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    incoming: dict[str, list[tuple[str, str]]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        incoming[e.target].append((e.source, e.shape.channels_last()))
+    out: list[str] = []
+
+    def first_node(member: Node | Group) -> Node:
+        while isinstance(member, Group):
+            member = next(iter(graph.children(member.id)))
+        return member
+
+    def entry(member: Node | Group) -> str | None:
+        edges = incoming[first_node(member).id]
+        return edges[0][0] if edges else None
+
+    def node_html(n: Node) -> None:
+        i = order[n.id]
+        edges = incoming[n.id]
+        if len(edges) == 1 and i and edges[0][0] == graph.nodes[i - 1].id:
+            out.append(f'<div class="edge" aria-hidden="true">↓ {_e(edges[0][1])}</div>')
+        elif edges:
+            links = ", ".join(f'<a href="#node-{s}">{_e(graph.node(s).name)}</a> '
+                              f"({_e(shape)})" for s, shape in edges)
+            out.append(f'<div class="edge">← from {links}</div>')
+        detail = [f'<span class="kind">{_e(n.kind)}</span>', _e(n.output.channels_last())]
+        if n.role in ("layer", "block"):
+            detail.append(f'<span class="macs">{_e(si(n.macs))} MACs</span>')
+            detail.append(f"{_e(si(n.params))} params")
+        title = n.name if n.role != "merge" else f"{n.kind} ({n.path or graph.name})"
+        label = {"merge": {"add": "+", "mul": "×", "concat": "concat"}.get(n.kind, n.kind),
+                 "split": "split", "input": "input"}.get(n.role, n.path or n.kind)
+        out.append(f'<div class="node {n.role}" id="node-{n.id}" data-node="{n.id}" '
+                   f'title="{_e(title)}"><b>{_e(label)}</b> · {" · ".join(detail)}</div>')
+
+    def group_html(g: Group) -> None:
+        macs, params, layers = sums[g.id]
+        level = levels.get(g.path)
+        shape = f" → {level.output.channels_last()}" if level is not None else ""
+        is_open = depth is None or len(g.path) < depth
+        label = g.label if g.label != g.path[-1] else ""
+        out.append(f'<details class="block" data-group="{g.id}"{" open" if is_open else ""}>'
+                   f"<summary>{_e(g.title)}{' · ' + _e(label) if label else ''}: "
+                   f"{_e(si(macs))} MACs, {_e(si(params))} params, {layers:,} layers"
+                   f"{_e(shape)}</summary><div class=\"flow\">")
+        members(g.id)
+        out.append("</div></details>")
+
+    def members(group: str | None) -> None:
+        items = list(graph.children(group))
+        k = 0
+        while k < len(items):
+            item = items[k]
+            if isinstance(item, Group):
+                run = [item]
+                while (k + len(run) < len(items) and isinstance(items[k + len(run)], Group)
+                       and entry(items[k + len(run)]) == entry(item)):
+                    run.append(items[k + len(run)])  # type: ignore[arg-type]
+                if len(run) > 1:
+                    out.append('<div class="parallel">')
+                    for g in run:
+                        group_html(g)
+                    out.append("</div>")
+                else:
+                    group_html(item)
+                k += len(run)
+            else:
+                node_html(item)
+                k += 1
+
+    out.append('<div class="flow">')
+    members(None)
+    out.append("</div>")
+    toolbar = ('<p class="toolbar"><button type="button" id="expand-all">Expand every block'
+               '</button><button type="button" id="collapse-all">Collapse every block</button>'
+               f"</p><p>{len(graph.nodes):,} steps ({sum(1 for n in graph.nodes if n.role == 'layer'):,} "
+               f"layers, {sum(1 for n in graph.nodes if n.role in ('merge', 'split')):,} merges "
+               f"and splits), {len(graph.edges):,} edges, {len(graph.groups):,} blocks"
+               + (f"; blocks deeper than {depth} start folded" if depth is not None else "")
+               + ".</p>")
+    return Section("graph", "Graph", toolbar + f'<div class="graph">{"".join(out)}</div>')
+
+
+def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
+             explain: bool = False, extra: Sequence[Section] = (),
+             dtype: tuple[str, int] = DTYPE) -> str:
+    """`convcalc net --format html`."""
+    plotly_js()  # fail first, with the install line, when plotly is absent
+    from convcalc.render.rows import collapse, net_rows
+    from convcalc.render.views import CONVENTIONS, NET_COLUMNS, formula_lines
+    from convcalc.report import rf_to_dict
+
+    totals = report.totals()
+    rows = net_rows(report)
+    shown = collapse(rows, depth, report) if depth is not None else rows
+    total_row = {"path": "total", "kind": "", "output": report.output.to_dict(),
+                 "params": totals["params"], "macs": totals["macs"],
+                 "macs_share": Fraction(100),
+                 "receptive_field": rf_to_dict(report.receptive_field)}
+    columns = pick(NET_COLUMNS)
+    table = data_table(shown, columns, total=total_row, table_id="layers",
+                       caption=f"{len(shown):,} rows" + (f" (blocks deeper than {depth} folded)"
+                                                         if depth is not None else "")
+                       + "; click a heading to sort (the layer heading restores the order)")
+    sections = [Section("layers", "Layers", f'<div class="scroll">{table}</div>')]
+
+    stages = collapse(rows, depth if depth is not None else 1, report) if rows else []
+    by = f"row at --depth {depth}" if depth is not None else "stage (top-level block or layer)"
+    labels = [r["path"] for r in stages]
+    macs = [r["macs"] for r in stages]
+    params = [r["params"] for r in stages]
+    caption = (f"MACs (solid bars) and params (hatched bars) by {by}, each on its own scale. "
+               f"Largest MACs: {labels[macs.index(max(macs))] if macs else '–'} "
+               f"({si(max(macs)) if macs else 0}).")
+    numbers = numbers_table(f"MACs and params by {by}", ["", "MACs", "MACs %", "params"],
+                            ([lbl, f"{m:,}", f"{float(r['macs_share']):.2f} %", f"{p:,}"]
+                             for lbl, m, p, r in zip(labels, macs, params, stages, strict=True)))
+    sections.append(Section("cost", "Where the MACs and params are",
+                            figure("chart-cost", caption, numbers, "Bar chart: " + caption),
+                            (cost_figure("chart-cost", labels, macs, params),)))
+    sections.append(rf_section(report, rows))
+    live = liveness(graph)
+    sections.append(memory_section(live, dtype))
+    sections.extend(extra)  # the roofline chart goes here when a device is given
+    sections.append(graph_section(graph, depth))
+    if explain:
+        lines = [f"{r.path}: {line}" for r in report.rows for line in formula_lines(r.report)
+                 if line.startswith(("MACs", "weights"))]
+        sections.append(Section("formulas", "Formulas", "<pre>" + _e("\n".join(lines)) +
+                                "</pre>"))
+    summary = [("layers", f"{len(report.rows):,}"), ("params", thousands(totals["params"])),
+               ("MACs", thousands(totals["macs"])), ("FLOPs", thousands(totals["flops"])),
+               ("receptive field", "×".join(str(s) for s in rf_to_dict(
+                   report.receptive_field)["size"]) or "–"),
+               ("peak activation memory", f"{thousands(live.peak)} elements "
+                                          f"({si(live.peak * dtype[1])}B in {dtype[0]})")]
+    notes = [*(f"warning: {w}" for w in report.warnings), CONVENTIONS]
+    title = f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
+    return page(title, summary, sections, notes)
+
+
+# --- layer and compare ----------------------------------------------------------------------
+
+def layer_html(report: LayerReport, *, explain: bool = False) -> str:
+    """`convcalc layer --format html`: the layer and its parts, cost by part, its formulas."""
+    plotly_js()
+    from convcalc.render.columns import LAYER_ROWS
+    from convcalc.render.rows import layer_rows
+    from convcalc.render.views import CONVENTIONS, formula_lines
+
+    del explain  # the formulas are always in the report
+    rows = layer_rows(report)
+    table = data_table(rows, pick(LAYER_ROWS), caption="the layer, then its parts", sortable=True,
+                       table_id="layers")
+    sections = [Section("layers", "Layer", f'<div class="scroll">{table}</div>')]
+    parts = rows[1:] if report.parts else rows
+    labels = [r["path"] for r in parts]
+    caption = (f"MACs (solid) and params (hatched) of {'each part' if report.parts else 'the layer'}"
+               f": {thousands(report.macs)} MACs and {thousands(report.params)} params in all.")
+    numbers = numbers_table("MACs and params", ["", "MACs", "params"],
+                            ([r["path"], f"{r['macs']:,}", f"{r['params']:,}"] for r in parts))
+    sections.append(Section("cost", "Cost", figure("chart-cost", caption, numbers,
+                                                   "Bar chart: " + caption),
+                            (cost_figure("chart-cost", labels, [r["macs"] for r in parts],
+                                         [r["params"] for r in parts]),)))
+    sections.append(Section("formulas", "Formulas",
+                            "<pre>" + _e("\n".join(formula_lines(report))) + "</pre>"))
+    title = (f"{report.kind}" + (f" '{report.name}'" if report.name else "") +
+             f": {report.input.channels_last()} → {report.output.channels_last()}")
+    summary = [("params", thousands(report.params)), ("MACs", thousands(report.macs)),
+               ("FLOPs", thousands(report.flops)),
+               ("receptive field", "×".join(str(s) for s in rows[0]["receptive_field"]["size"])
+                or "–")]
+    return page(title, summary, sections, [CONVENTIONS])
+
+
+def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False) -> str:
+    """`convcalc compare --format html`: the table, the variants as bars on one scale with their
+    ratios to the baseline, the closed forms."""
+    plotly_js()
+    from convcalc.render.views import (
+        COMPARE_COLUMNS,
+        CONVENTIONS,
+        closed_form_lines,
+        compare_rows,
+        formula_lines,
+    )
+
+    rows = compare_rows(comparison, parts)
+    failed = any(r.report is None for r in comparison.results)
+    columns = pick(COMPARE_COLUMNS if failed else COMPARE_COLUMNS[:-1])
+    table = data_table(rows, columns, caption=f"every variant on "
+                                              f"{comparison.input.channels_last()}; ratios to "
+                                              f"{comparison.baseline}", table_id="layers")
+    sections = [Section("layers", "Variants", f'<div class="scroll">{table}</div>')]
+    ok = [r for r in comparison.results if r.report is not None]
+    labels = [r.variant for r in ok]
+
+    def ratio(value: Fraction | None) -> str:
+        return "" if value is None else f"{float(100 * value):.2f} %"
+
+    data = []
+    for key, name, color, pattern, axis in (("macs", "MACs", INK, "", "x"),
+                                            ("params", "params (hatched)", SECOND, "/", "x2")):
+        values = [getattr(r.report, key) for r in ok]
+        ratios = [ratio(r.macs_ratio if key == "macs" else r.params_ratio) for r in ok]
+        data.append({"type": "bar", "orientation": "h", "name": name, "x": values, "y": labels,
+                     "xaxis": axis, "yaxis": "y" if axis == "x" else "y2",
+                     "text": [f"{si(v)} · {t}" for v, t in zip(values, ratios, strict=True)],
+                     "textposition": "outside", "cliponaxis": False,
+                     "marker": {"color": color, "pattern": {"shape": pattern},
+                                "line": {"color": "#000000", "width": 0.5}},
+                     "hovertemplate": "%{y}: %{x:,}<extra>" + name + "</extra>"})
+    layout = _layout(height=max(260, 30 * len(ok) + 120), bargap=0.25,
+                     xaxis=_axis(f"MACs (one scale for every variant; % of {comparison.baseline})",
+                                 domain=[0, 0.44], range=_room([r.report.macs for r in ok], 1.6)),
+                     xaxis2=_axis(f"params (% of {comparison.baseline})", domain=[0.56, 1],
+                                  range=_room([r.report.params for r in ok], 1.6)),
+                     yaxis=_axis("", autorange="reversed", type="category"),
+                     yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
+                                  matches="y", showticklabels=False),
+                     margin={"l": 110, "r": 90, "t": 30, "b": 50})
+    skipped = [r.variant for r in comparison.results if r.report is None]
+    caption = (f"MACs (solid) and params (hatched) of every variant that applies, each "
+               f"metric on one scale, labelled with the ratio to {comparison.baseline}."
+               + (f" Not applicable: {', '.join(skipped)} (the reasons are under the table)."
+                  if skipped else ""))
+    numbers = numbers_table("variants", ["variant", "MACs", "MACs %", "params", "params %"],
+                            ([r.variant, f"{r.report.macs:,}", ratio(r.macs_ratio),
+                              f"{r.report.params:,}", ratio(r.params_ratio)] for r in ok))
+    sections.append(Section("cost", "On one scale", figure("chart-cost", caption, numbers,
+                                                           "Bar chart: " + caption),
+                            ({"id": "chart-cost", "data": data, "layout": layout},)))
+    lines = closed_form_lines(comparison)
+    if explain:
+        for r in ok:
+            lines += [f"{r.variant}: {line}" for line in formula_lines(r.report)
+                      if line.startswith(("MACs", "weights", "params"))]
+    sections.append(Section("closed-forms", "Closed forms and notes",
+                            "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+                            if lines else "<p>No closed form applies here.</p>"))
+    title = f"every variant on {comparison.input.channels_last()}; ratios to {comparison.baseline}"
+    base = next(r for r in comparison.results if r.variant == comparison.baseline) \
+        if any(r.variant == comparison.baseline for r in comparison.results) else None
+    summary = [("variants", str(len(comparison.results))), ("applicable", str(len(ok)))]
+    if base is not None and base.report is not None:
+        summary.append((f"{comparison.baseline} MACs", thousands(base.report.macs)))
+    return page(title, summary, sections, [CONVENTIONS])
+

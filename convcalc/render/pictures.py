@@ -1,0 +1,61 @@
+"""The drawing formats: the network graph as Mermaid or DOT, and the offline HTML report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcalc.errors import SpecError
+from convcalc.render.formats import PICTURES, Format
+from convcalc.report import LayerReport, NetworkReport
+
+
+def _graph_only(fmt: Format, command: str) -> None:
+    if fmt in (Format.mermaid, Format.dot):
+        raise SpecError(f"--format {fmt.value} draws a network's graph: use it with `convcalc "
+                        f"net`; `convcalc {command}` draws with --format html")
+
+
+def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
+                top_k: int | None = None, explain: bool = False) -> str:
+    """`convcalc net --format mermaid|dot|html`."""
+    if top_k is not None:
+        raise SpecError(f"--top is not used with --format {fmt.value}: the graph shows every "
+                        "layer (fold blocks with --depth N)")
+    from convcalc.graph import network_graph
+
+    graph = network_graph(report)
+    if fmt is Format.html:
+        from convcalc.render.html import net_html
+
+        return net_html(report, graph, depth=depth, explain=explain)
+    if explain:
+        raise SpecError(f"--explain is not used with --format {fmt.value} (formulas are text: "
+                        "use --format table, markdown or html)")
+    from convcalc.render import diagram
+
+    shown = graph if depth is None else graph.collapse(depth)
+    return diagram.to_mermaid(shown) if fmt is Format.mermaid else diagram.to_dot(shown)
+
+
+def layer_picture(report: LayerReport, fmt: Format, *, explain: bool = False) -> str:
+    """`convcalc layer --format html`."""
+    _graph_only(fmt, "layer")
+    from convcalc.render.html import layer_html
+
+    return layer_html(report, explain=explain)
+
+
+def compare_picture(comparison: Any, fmt: Format, *, parts: bool = False,
+                    explain: bool = False) -> str:
+    """`convcalc compare --format html`."""
+    _graph_only(fmt, "compare")
+    from convcalc.render.html import compare_html
+
+    return compare_html(comparison, parts=parts, explain=explain)
+
+
+def text_only(fmt: Format, command: str) -> None:
+    """Commands whose results are text: the drawing formats are refused in one line."""
+    if fmt in PICTURES:
+        raise SpecError(f"--format {fmt.value} is not used with `convcalc {command}` (table, "
+                        "json, csv or markdown)")

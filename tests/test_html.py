@@ -1,0 +1,276 @@
+"""`--format html`: the offline report, opened in a real headless browser (Debian's Chromium via
+tests/browser.py; skipped with a message where it is absent): no console error, no request but
+the file itself, the charts drawn, the graph with one box per node, a sortable table, and the
+charts' screenshots close to committed thumbnails (loosely: a small mean difference of grey
+levels, not pixel equality). Mermaid diagrams are drawn there too, with Mermaid itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import convcalc
+from convcalc.cli import app
+from convcalc.graph import network_graph
+from convcalc.render.diagram import to_mermaid
+from convcalc.render.rows import collapse, net_rows
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from browser import Browser, available
+from generate import residual_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+SHOTS = Path(__file__).parent / "fixtures" / "screenshots"
+JS = Path(__file__).parent / "js"
+runner = CliRunner()
+needs_plotly = pytest.mark.skipif(importlib.util.find_spec("plotly") is None,
+                                  reason="the html extra is absent (pip install 'convcalc[html]')")
+
+
+@cache
+def report(name: str) -> Any:
+    return convcalc.analyze_network(str(ROOT / "examples" / f"{name}.yaml"))
+
+
+def write_html(tmp: Path, name: str, args: list[str]) -> Path:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    path = tmp / f"{name}.html"
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def outside_scripts(text: str) -> str:
+    """The page without its <script> elements (plotly.js mentions URLs it never loads)."""
+    return re.sub(r"<script\b.*?</script>", "", text, flags=re.S)
+
+
+# --- without a browser --------------------------------------------------------------------------
+
+def test_without_plotly_one_line_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc.render import html
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "plotly" else real(name, *a))
+    html.plotly_js.cache_clear()
+    try:
+        for args in (["net", "examples/resnet18.yaml"], ["layer", "conv", "-i", "8x8x3",
+                                                          "--kernel", "3", "--out", "4"],
+                     ["compare", "-i", "8x8x4", "--kernel", "3", "--out", "8"]):
+            result = runner.invoke(app, [*args, "--format", "html"])
+            assert result.exit_code == 2
+            assert result.stdout == ""
+            assert result.stderr.count("\n") == 1
+            assert "pip install 'convcalc[html]'" in result.stderr
+    finally:
+        html.plotly_js.cache_clear()
+
+
+@needs_plotly
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
+    text = write_html(tmp_path, name, ["net", f"examples/{name}.yaml", "--format", "html"]) \
+        .read_text()
+    rest = outside_scripts(text)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", rest, re.I)
+    assert "<link" not in rest and "@import" not in text and "url(http" not in text
+    assert re.findall(r"<script(?: [^>]*)?>", text) == [
+        "<script>", '<script type="application/json" id="convcalc-data">', "<script>"]
+    data = json.loads(re.search(r'id="convcalc-data">(.*?)</script>', text, re.S).group(1))
+    assert [f["id"] for f in data["figures"]] == ["chart-cost", "chart-rf", "chart-memory"]
+    r = report(name)
+    assert text.count('<div class="node ') == len(network_graph(r).nodes)
+    table = re.search(r'<table id="layers".*?</table>', text, re.S).group(0)
+    assert table.count("<tr>") == len(r.rows) + 2  # the header, the rows, the total
+
+
+# --- in the browser -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if importlib.util.find_spec("plotly") is None:
+        pytest.skip("the html extra is absent (pip install 'convcalc[html]')")
+    why = available()
+    if why:
+        pytest.skip(f"no headless browser: {why}")
+    with Browser(1280, 900) as b:
+        yield b
+
+
+def thumbnail(png: bytes) -> Any:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).convert("L").resize((320, 160))
+
+
+def ink_mismatch(a: Any, b: Any) -> float:
+    """How much of two pictures' ink (dark pixels) the other lacks, allowing a shift of a pixel
+    or two (each mask compared with the other dilated): 0 the same drawing, 1 nothing shared."""
+    from PIL import ImageChops, ImageFilter
+
+    def ink(image: Any) -> Any:
+        return image.point(lambda v: 255 if v < 170 else 0)
+
+    ink_a, ink_b = ink(a), ink(b)
+    wide_a, wide_b = ink_a.filter(ImageFilter.MaxFilter(5)), ink_b.filter(ImageFilter.MaxFilter(5))
+    lost = ImageChops.subtract(ink_a, wide_b).histogram()[255] + \
+        ImageChops.subtract(ink_b, wide_a).histogram()[255]
+    total = ink_a.histogram()[255] + ink_b.histogram()[255]
+    return lost / total if total else 0.0
+
+
+def loosely_equal(name: str, png: bytes, request: pytest.FixtureRequest) -> None:
+    """The chart looks like the committed thumbnail: at most 6 % of the ink differs (a moved
+    bar, a missing line or a blank chart differ far more; anti-aliasing and a font's hinting
+    much less)."""
+    from PIL import Image
+
+    shot = thumbnail(png)
+    path = SHOTS / f"{name}.png"
+    if request.config.getoption("--update-golden") or not path.exists():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot.save(path, optimize=True)
+        if not request.config.getoption("--update-golden"):
+            pytest.fail(f"missing {path}: written; review and commit it")
+    reference = Image.open(path).convert("L")
+    mismatch = ink_mismatch(shot, reference)
+    assert mismatch <= 0.06, f"{name}: {mismatch:.0%} of the ink differs from {path}"
+
+
+def test_the_screenshot_comparison_tells_charts_apart() -> None:
+    """The loose comparison still sees a blank chart and another network's chart."""
+    from PIL import Image
+
+    memory = Image.open(SHOTS / "resnet50-chart-memory.png").convert("L")
+    assert ink_mismatch(memory, memory) == 0
+    assert ink_mismatch(memory, Image.new("L", memory.size, 255)) == 1
+    assert ink_mismatch(memory, Image.open(SHOTS / "vgg16-chart-memory.png").convert("L")) > 0.2
+    cost = Image.open(SHOTS / "resnet50-chart-cost.png").convert("L")
+    assert ink_mismatch(cost, Image.open(SHOTS / "resnet18-chart-cost.png").convert("L")) > 0.08
+    assert ink_mismatch(cost, Image.open(SHOTS / "mobilenet_v2-chart-cost.png").convert("L")) > 0.3
+
+
+def check_clean(page: Any, path: Path) -> None:
+    page.wait_for('document.body.getAttribute("data-charts") === "drawn"', timeout=120)
+    page.browser.pump(0.2)
+    assert page.console_errors == []
+    assert page.requests == [path.resolve().as_uri()]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_net_report_in_the_browser(name: str, browser: Browser, tmp_path: Path,
+                                   request: pytest.FixtureRequest) -> None:
+    path = write_html(tmp_path, name, ["net", f"examples/{name}.yaml", "--format", "html"])
+    page = browser.open(path)
+    try:
+        check_clean(page, path)
+        r = report(name)
+        graph = network_graph(r)
+        stages = collapse(net_rows(r), 1, r)
+        count = page.evaluate
+        assert count("document.querySelectorAll('.js-plotly-plot').length") == 3
+        assert count("document.querySelectorAll('#chart-cost .trace.bars .point').length") == \
+            2 * len(stages)
+        assert count("document.querySelectorAll('#chart-rf .scatterlayer .trace').length") >= 2
+        assert count("document.querySelectorAll('#chart-memory .scatterlayer .trace').length") \
+            == 3
+        assert count("document.querySelectorAll('.graph .node').length") == len(graph.nodes)
+        drawn_groups = sum(1 for g in graph.groups if any(True for _ in graph.children(g.id)))
+        assert count("document.querySelectorAll('.graph details').length") == drawn_groups
+        assert count("document.querySelectorAll('#layers tbody tr').length") == len(r.rows)
+        # sorting by MACs, twice: the most expensive layer comes first
+        page.evaluate("document.querySelectorAll('#layers th button')[4].click()")
+        page.evaluate("document.querySelectorAll('#layers th button')[4].click()")
+        first = count("document.querySelector('#layers tbody tr td').textContent")
+        assert first == max(r.rows, key=lambda row: row.report.macs).path or \
+            max(row.report.macs for row in r.rows) == next(
+                row.report.macs for row in r.rows if row.path == first)
+        for chart in ("chart-cost", "chart-memory"):
+            loosely_equal(f"{name}-{chart}", page.screenshot(page.element_box(f"#{chart}")),
+                          request)
+    finally:
+        page.close()
+
+
+def test_layer_and_compare_reports_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    cases = {"layer": ["layer", "dwsep", "-i", "12x12x3", "--kernel", "5", "--out", "256",
+                       "--no-bias", "--format", "html"],
+             "compare": ["compare", "-i", "12x12x3", "--kernel", "5", "--out", "256",
+                         "--no-bias", "--format", "html"]}
+    for name, args in cases.items():
+        path = write_html(tmp_path, name, args)
+        page = browser.open(path)
+        try:
+            check_clean(page, path)
+            bars = page.evaluate("document.querySelectorAll('#chart-cost .trace.bars .point')"
+                                 ".length")
+            if name == "layer":
+                assert bars == 2 * 2  # the depthwise and pointwise parts, MACs and params
+            else:
+                comparison = convcalc.compare.compare("12x12x3", {"out": 256, "kernel": 5,
+                                                                   "bias": False})
+                applicable = sum(1 for r in comparison.results if r.report is not None)
+                assert bars == 2 * applicable
+                text = page.evaluate("document.getElementById('closed-forms').textContent")
+                assert "1/N + 1/K² (MobileNet) = 4.39 %" in text
+        finally:
+            page.close()
+
+
+def test_ten_thousand_layers_open_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    spec = tmp_path / "residual10000.yaml"
+    spec.write_text(residual_spec(10_000))
+    path = write_html(tmp_path, "big", ["net", str(spec), "--format", "html"])
+    page = browser.open(path, timeout=180)
+    try:
+        check_clean(page, path)
+        graph = network_graph(convcalc.analyze_network(str(spec)))
+        assert page.evaluate("document.querySelectorAll('.graph .node').length") == \
+            len(graph.nodes)
+        assert page.evaluate("document.querySelectorAll('#layers tbody tr').length") == 10_000
+    finally:
+        page.close()
+
+
+def test_mermaid_draws_every_example_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    """Mermaid itself (tests/js/node_modules/mermaid) draws each example's diagram to SVG, with
+    a drawn node per graph node."""
+    bundle = JS / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+    if not bundle.exists():
+        pytest.skip("tests/js/node_modules absent (npm ci --prefix tests/js)")
+    graphs = {name: network_graph(report(name)) for name in EXAMPLES}
+    diagrams = {name: to_mermaid(g) for name, g in graphs.items()}
+    page_file = tmp_path / "mermaid.html"
+    page_file.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><script>" + bundle.read_text() +
+        "</script></head><body><script>mermaid.initialize({startOnLoad: false});"
+        f"window.diagrams = {json.dumps(diagrams)};</script></body></html>", encoding="utf-8")
+    page = browser.open(page_file)
+    try:
+        for name, g in graphs.items():
+            drawn = page.evaluate(
+                f"mermaid.render('d{len(name)}x', window.diagrams[{json.dumps(name)}]).then("
+                "function (r) { var box = document.createElement('div'); box.innerHTML = r.svg;"
+                " return {nodes: box.querySelectorAll('g.node').length,"
+                " clusters: box.querySelectorAll('g.cluster').length,"
+                " error: r.svg.indexOf('Syntax error') >= 0}; })", await_promise=True)
+            assert drawn["error"] is False, name
+            assert drawn["nodes"] == len(g.nodes), name
+        assert page.console_errors == []
+        assert page.requests == [page_file.resolve().as_uri()]
+    finally:
+        page.close()
