@@ -78,7 +78,8 @@ def test_bad_arguments(args: list[str], code: int, fragment: str,
 LIMITS = ["alias_bomb", "repeat_huge", "deep_nesting", "deep_blocks", "nested_complex_keys",
           "nested_dashes", "nested_map_seq", "alias_cycle", "alias_cycle_deep",
           "rf_period_limit", "rf_upsample_then_kernel", "repeat_million", "nested_repeats",
-          "doubling_blocks", "alpha_tiny", "int_5000_digits", "expr_huge_value", "expr_deep",
+          "doubling_blocks", "repeat_empty_body", "alpha_tiny", "int_5000_digits",
+          "expr_huge_value", "expr_deep",
           "input_5000_digits", "block_chain"]
 
 

@@ -226,7 +226,7 @@ def test_layer_and_compare_reports_in_the_browser(browser: Browser, tmp_path: Pa
                 applicable = sum(1 for r in comparison.results if r.report is not None)
                 assert bars == 2 * applicable
                 text = page.evaluate("document.getElementById('closed-forms').textContent")
-                assert "1/N + 1/K² (MobileNet) = 4.39 %" in text
+                assert "1/N + 1/K² (MobileNet) = 1/256 + 1/5² = 4.39 %" in text
         finally:
             page.close()
 

@@ -1,5 +1,8 @@
 """How many layers a spec can expand to, counted from its structure before anything is built.
 
+(A repeat's empty body counts as one layer per copy: a million copies of nothing are a million
+steps of the walk.)
+
 Repeats multiply, block uses are counted once per distinct set of arguments (a block that uses
 the previous one twice, thirty times over, is 2³⁰ layers and is refused at once), and a
 condition that cannot be decided yet (`if: ${in == out}`) counts as taken: the result is an upper
@@ -87,7 +90,8 @@ class _Bound:
                                 "parameters", Location(**{**_ld(e.where), "field": "repeat"}))
             if type(count) is not int or count <= 0:
                 return 0  # the walk reports a bad count
-            body = self.seq(e.body, {**env, INDEX: UNKNOWN})
+            # a copy of an empty body still costs a step of the walk: count it as one layer
+            body = max(1, self.seq(e.body, {**env, INDEX: UNKNOWN}))
             if count * body > MAX_LAYERS:
                 raise SpecError(f"repeat: {int_text(count)} × {int_text(body)} layers is more "
                                 f"than the limit of {MAX_LAYERS:,} layers",

@@ -512,19 +512,46 @@ def diff_view(diff: Any, fmt: Format) -> str | list[Any]:
              "a_macs": t["macs"]["a"], "b_macs": t["macs"]["b"], "delta_macs": t["macs"]["delta"],
              "ratio_macs": None if t["macs"]["a"] == 0 else Fraction(t["macs"]["b"],
                                                                      t["macs"]["a"])}
-    rows = [*diff.rows, total]
+    levels = list(diff.rows) if diff.depth > 0 else []  # depth 0: the totals say it all
     if fmt is Format.csv:
-        return to_csv(rows, cols)
+        return to_csv([*levels, total], cols)
     title = (f"{diff.a.name} ({diff.a.input.channels_last()}) vs {diff.b.name} "
-             f"({diff.b.input.channels_last()}), levels {diff.depth} deep")
+             f"({diff.b.input.channels_last()})")
+    metric = Column("metric", "", lambda r: r["metric"], justify="left")
+    summary_cols = [metric, Column("a", a, lambda r: r["a"]), Column("b", b, lambda r: r["b"]),
+                    Column("delta", "Δ", lambda r: r["delta"]),
+                    Column("ratio", "b/a", lambda r: r["ratio"], ratio_percent)]
+    names = {"params": "params", "macs": "MACs", "flops": "FLOPs",
+             "activation_elements": "act. elems", "layers": "layers"}
+    summary = [{"metric": names[k], "a": thousands(v["a"]), "b": thousands(v["b"]),
+                "delta": signed(v["delta"]),
+                "ratio": None if v["ratio"] is None else Fraction(v["ratio"])}
+               for k, v in t.items()]
+    sizes = [rf_to_dict(r.receptive_field)["size"] for r in (diff.a, diff.b)]
+    summary += [{"metric": "output", "a": shape_text(diff.a.output.to_dict()),
+                 "b": shape_text(diff.b.output.to_dict()), "delta": "", "ratio": None},
+                {"metric": "RF", "a": "×".join(map(str, sizes[0])),
+                 "b": "×".join(map(str, sizes[1])), "delta": "", "ratio": None}]
+    sides = f"{a} = {diff.a.name}{_set_text(diff.a)}; {b} = {diff.b.name}{_set_text(diff.b)}"
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, rows, cols, title=title)
+        out = text_table(fmt, summary, summary_cols, title=title, notes=[sides])
+        if levels:
+            out += "\n" + text_table(fmt, [*levels, total], cols,
+                                      title=f"levels {diff.depth} deep")
+        return out
     from convcalc.render import layout as table
 
-    return [table.rows_table(diff.rows, cols, title=title, total=total,
-                             drop=["kind", "a_output", "b_output"]),
-            table.lines([f"{a} = {diff.a.name}: {thousands(t['params']['a'])} params, "
-                         f"{thousands(t['macs']['a'])} MACs; {b} = {diff.b.name}: "
-                         f"{thousands(t['params']['b'])} params, {thousands(t['macs']['b'])} "
-                         "MACs"]),
-            table.lines([CONVENTIONS], style="dim")]
+    blocks: list[Any] = [table.rows_table(summary, summary_cols, title=title)]
+    if levels:
+        blocks.append(table.rows_table(levels, cols, title=f"levels {diff.depth} deep",
+                                       total=total, drop=["kind", "a_output", "b_output"]))
+    blocks += [table.lines([sides]), table.lines([CONVENTIONS], style="dim")]
+    return blocks
+
+
+def _set_text(report: NetworkReport) -> str:
+    """The parameters a network was analysed with, for the legend: ` (width=3/4)`."""
+    if not report.params:
+        return ""
+    return " (" + ", ".join(f"{k}={fraction_label(v)}"
+                            for k, v in report.params.items()) + ")"
