@@ -609,13 +609,18 @@ class Builder:
             raise self.fail(n, "normalizes over more than the channels (convcalc's layernorm is "
                                "over the C channels at each position)")
         fields: dict[str, Any] = {}
-        if not (len(n.inputs) > 2 and n.inputs[2]):
+        if not (len(n.inputs) > 1 and n.inputs[1]):
+            fields["affine"] = False
+        elif not (len(n.inputs) > 2 and n.inputs[2]):
             fields["bias"] = False
         self.layer(n, x, "layernorm", **fields)
 
     def op_GroupNormalization(self, n: Node, x: str, ins: list[str]) -> None:
         self.need_canonical(n, x)
-        self.layer(n, x, "groupnorm", groups=n.attrs["num_groups"])
+        fields: dict[str, Any] = {"groups": n.attrs["num_groups"]}
+        if not (len(n.inputs) > 1 and n.inputs[1]):
+            fields["affine"] = False
+        self.layer(n, x, "groupnorm", **fields)
 
     # activations
 
@@ -1162,7 +1167,7 @@ class Namer:
         """(the levels a node lives in, its own name or None)."""
         scope = tuple(_label(s) for s in node.scope if _label(s))
         if scope:
-            if is_layer and tuple(node.scope) not in self.containers:
+            if is_layer and (node.module is not None or tuple(node.scope) not in self.containers):
                 return scope[:-1], scope[-1]
             return scope, None
         name = _label(node.name)
