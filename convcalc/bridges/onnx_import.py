@@ -503,3 +503,22 @@ def _note_folding(graph: Graph) -> None:
             "BatchNormalization: BatchNorm was probably folded into the convs (an eval-mode "
             "export). Parameters are the graph's (each folded BatchNorm's 2·C γ, β became the "
             "conv's C biases); MACs are unaffected")
+
+
+def import_onnx(path: str, input: Shape | None = None, *, strict: bool = False) -> Any:
+    """The spec a user would write for an ONNX file (a `to_spec.Imported`)."""
+    from convcalc.bridges.to_spec import build_spec
+
+    return build_spec(load_onnx(path, input), strict=strict, source=os.path.basename(path))
+
+
+def onnx_network(path: str, input: Shape | None = None) -> Any:
+    """An ONNX file as a compiled network (what `convcalc net FILE.onnx` analyses); the
+    importer's notes and warnings become the network's warnings."""
+    from dataclasses import replace
+
+    from convcalc.network import parse_network
+
+    imported = import_onnx(path, input)
+    net = parse_network(imported.spec, path)
+    return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))

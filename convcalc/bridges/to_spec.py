@@ -345,15 +345,15 @@ class Builder:
                                      first.scope, first.module)
                         for i, (_, n) in enumerate(ranges):
                             replace[id(n)] = split if i == 0 else None
-        out = []
+        kept: list[Node] = []
         for n in nodes:
             if id(n) in replace:
-                r = replace[id(n)]
-                if r is not None:
-                    out.append(r)
+                single = replace[id(n)]
+                if single is not None:
+                    kept.append(single)
             else:
-                out.append(n)
-        return out
+                kept.append(n)
+        return kept
 
     def channel_range(self, n: Node, shape: Dims) -> tuple[int, int] | None:
         starts, ends = self.const(n.inputs[1]), self.const(n.inputs[2])
@@ -363,13 +363,12 @@ class Builder:
             return None
         axes = axes if axes is not None else tuple(range(len(starts)))
         lo, hi = 0, shape[1]
-        for s, e, a, st in zip(starts, ends, axes, steps or (1,) * len(starts), strict=True):
-            a = int(a) % len(shape)
-            s, e = int(s), int(e)
+        for s0, e0, a0, st in zip(starts, ends, axes, steps or (1,) * len(starts), strict=True):
+            a = int(a0) % len(shape)
             if st != 1:
                 return None
-            s = max(0, s + shape[a] if s < 0 else s)
-            e = min(shape[a], e + shape[a] if e < 0 else e)
+            s = max(0, int(s0) + shape[a] if int(s0) < 0 else int(s0))
+            e = min(shape[a], int(e0) + shape[a] if int(e0) < 0 else int(e0))
             if a == 1:
                 lo, hi = s, e
             elif (s, e) != (0, shape[a]):
@@ -924,7 +923,6 @@ class Builder:
     def structure(self) -> list[Any]:
         self.prefix_concats()
         self.nested_concats()
-        self.ops = [op for op in self.ops]
         users: dict[str, list[Op]] = {}
         for op in self.ops:
             for t in dict.fromkeys(op.inputs):
@@ -1112,7 +1110,7 @@ class Builder:
 
 def _torch_hardsigmoid(n: Node) -> bool:
     alpha, beta = n.attrs.get("alpha", 0.2), n.attrs.get("beta", 0.5)
-    return abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6
+    return bool(abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6)
 
 
 def self_input(erf: Node, src: Any) -> str:
@@ -1233,12 +1231,20 @@ class Namer:
         if isinstance(x, Res):
             x.body = self.group(x.body, prefix)
             if x.shortcut is not None:
-                x.shortcut = self.group(x.shortcut, prefix)
+                x.shortcut = _unwrap(self.group(x.shortcut, prefix), "shortcut")
             return x
         if isinstance(x, Br | Sp):
-            x.paths = [self.group(p, prefix) for p in x.paths]
+            x.paths = [_unwrap(self.group(p, prefix), f"path{i}") for i, p in enumerate(x.paths)]
             return x
         return x
+
+
+def _unwrap(items: list[Any], level: str) -> list[Any]:
+    """A path's (or shortcut's) layers grouped under the very name convcalc gives that level
+    (a model exported by convcalc): the level itself, not one more inside it."""
+    if len(items) == 1 and isinstance(items[0], Seq) and items[0].name == level:
+        return list(items[0].items)
+    return items
 
 
 def _common(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -1404,7 +1410,7 @@ class Blocks:
         self.defs[block] = {"params": params, "layers": body}
         for s in seqs:
             vals = self.values(s)
-            args = {}
+            args: dict[str, Any] = {}
             it = iter(vals)
             for e, v in zip(exprs, it, strict=True):
                 if e is not None and e.startswith("$") and not e.startswith("${"):
@@ -1447,7 +1453,7 @@ class Blocks:
 
     def substitute(self, items: list[Any], exprs: Iterator[Any]) -> list[Any]:
         """A deep copy of `items` with the masked values replaced (None: kept)."""
-        out = []
+        out: list[Any] = []
         for x in items:
             if isinstance(x, L):
                 fields = {}

@@ -76,7 +76,6 @@ def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
     """The op graph of a torch module (or of what a factory returns) on `input` (H×W×C)."""
     import torch
     import torch.fx
-    from torch.fx.passes.shape_prop import ShapeProp
 
     model = target if isinstance(target, torch.nn.Module) else build_model(target)
     model = model.eval()
@@ -104,14 +103,33 @@ def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
     if len(placeholders) != 1:
         raise SpecError(f"--torch {label}: forward takes {len(placeholders)} inputs; convcalc "
                         "reads models with one")
-    x = torch.zeros(1, input.channels, *input.spatial)
     try:
-        with torch.no_grad():
-            ShapeProp(gm).propagate(x)
+        _propagate(gm, (1, input.channels, *input.spatial))
     except (RuntimeError, ValueError, TypeError, IndexError) as e:
         raise SpecError(f"--torch {label}: the model does not run on input "
                         f"{input.channels_last()} (batch 1): {_first_line(e)}") from None
     return _Reader(gm, label).read()
+
+
+def _propagate(gm: Any, shape: tuple[int, ...]) -> None:
+    """Every node's output shape in `node.meta["tensor_meta"]` (a tensor or a tuple of them),
+    from one run on fake tensors: shapes without arithmetic, the weights used as they are."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    class Shapes(torch.fx.Interpreter):
+        def run_node(self, n: Any) -> Any:
+            result = super().run_node(n)
+            if isinstance(result, torch.Tensor):
+                n.meta["tensor_meta"] = result
+            elif isinstance(result, tuple | list) and result and \
+                    all(isinstance(r, torch.Tensor) for r in result):
+                n.meta["tensor_meta"] = tuple(result)
+            return result
+
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    with torch.no_grad(), mode:
+        Shapes(gm).run(torch.zeros(shape))
 
 
 def _meta_shape(node: Any) -> Dims | None:
@@ -562,3 +580,12 @@ FUNCTIONS: dict[str, Callable[[_Reader, Any], None]] = {
     "stochastic_depth": _stochastic_depth, "channel_shuffle": _channel_shuffle,
     "native_channel_shuffle": _channel_shuffle,
 }
+
+
+def import_torch(target: str | Callable[[], Any] | Any, input: Shape, *,
+                 strict: bool = False) -> Any:
+    """The spec a user would write for a torch module (a `to_spec.Imported`)."""
+    from convcalc.bridges.to_spec import build_spec
+
+    source = target if isinstance(target, str) else None
+    return build_spec(load_torch(target, input), strict=strict, source=source)
