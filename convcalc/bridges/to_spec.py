@@ -381,6 +381,75 @@ class Builder:
         nodes = self.fuse(self.reachable(self.g.nodes))
         for n in nodes:
             self.convert(n)
+        self.composites()
+
+    def composites(self) -> None:
+        """A leaf module that ran as several ops with one input and one output, which a
+        composite kind says whole (an octave conv): one layer of that kind."""
+        scopes = {tuple(op.node.scope[:k]) for op in self.ops
+                  for k in range(1, len(op.node.scope) + 1)}
+        for scope in sorted(scopes, key=len, reverse=True):
+            ops = [op for op in self.ops if tuple(op.node.scope[:len(scope)]) == scope]
+            if len(ops) < 3 or not any(op.role != "layer" for op in ops):
+                continue
+            inside = {o for op in ops for o in op.outputs}
+            ins = list(dict.fromkeys(t for op in ops for t in op.inputs if t not in inside))
+            consumed = {t for op in self.ops if op not in ops for t in op.inputs}
+            outs = [o for o in inside if o in consumed or o == self.real(self.g.output)]
+            if len(ins) != 1 or len(outs) != 1:
+                continue
+            fields = self.octave(ops, ins[0], outs[0])
+            if fields is None:
+                continue
+            first = min(self.ops.index(op) for op in ops)
+            node = Node("Octave", ".".join(scope), [ins[0]], [outs[0]], {}, scope, "Octave")
+            merged = Op("layer", [ins[0]], [outs[0]], node, "octave", fields)
+            self.ops = [op for op in self.ops if op not in ops]
+            self.ops.insert(first, merged)
+            self.producer[outs[0]] = merged
+        for i, op in enumerate(self.ops):
+            op.pos = i
+
+    def octave(self, ops: list[Op], x: str, y: str) -> dict[str, Any] | None:
+        """Octave conv fields when the ops are exactly one (Chen et al. 2019: high and low
+        frequency paths, 2×2 average pools, nearest ×2 upsampling), checked by convcalc's own
+        octave layer against the convs' sum."""
+        from convcalc.engine import analyze_layer
+
+        allowed = {"conv", "pointwise", "avgpool", "upsample"}
+        convs = [op for op in ops if op.role == "layer" and op.kind in ("conv", "pointwise")]
+        if not convs or any(op.role == "layer" and op.kind not in allowed for op in ops) or \
+                any(op.role == "mul" for op in ops):
+            return None
+        kernels = {json.dumps(op.fields.get("kernel", 1)) for op in convs}
+        pads = {json.dumps(op.fields.get("padding", 0)) for op in convs}
+        if len(kernels) != 1 or len(pads) != 1 or any(
+                set(op.fields) - {"out", "kernel", "padding", "bias"} for op in convs):
+            return None
+        cin, cout = self.canon(x), self.canon(y)
+        splits = [op for op in ops if op.role == "split"]
+        l_in = splits[0].sizes[1] if len(splits) == 1 and len(splits[0].sizes) == 2 else 0
+        cats = [op for op in ops if op.role == "concat" and y in op.outputs]
+        l_out = self.canon(cats[0].inputs[1]).channels if cats and len(cats[0].inputs) == 2 \
+            else 0
+        stride = 1 if cout.spatial == cin.spatial else 2
+        fields: dict[str, Any] = {"out": cout.channels, "kernel": json.loads(kernels.pop()),
+                                  "padding": json.loads(pads.pop())}
+        if stride != 1:
+            fields["stride"] = stride
+        fields["alpha_in"] = Fraction(l_in, cin.channels)
+        fields["alpha_out"] = Fraction(l_out, cout.channels)
+        fields["bias"] = any(op.fields.get("bias") for op in convs)
+        try:
+            whole = analyze_layer({"kind": "octave", **fields}, cin)
+            parts = [analyze_layer({"kind": op.kind, **op.fields}, self.canon(op.inputs[0]))
+                     for op in convs]
+        except ConvcalcError:
+            return None
+        if whole.output != cout or whole.params != sum(p.params for p in parts) or \
+                whole.macs != sum(p.macs for p in parts):
+            return None
+        return fields
 
     def reachable(self, nodes: list[Node]) -> list[Node]:
         """The nodes the output depends on (and that depend on the input)."""
@@ -767,6 +836,19 @@ class Builder:
         lay = self.layout.get(x, tuple(range(len(raw))))
         self.alias[n.outputs[0]] = x
         self.layout[n.outputs[0]] = tuple(lay[p] for p in perm)
+
+    def op_Slice(self, n: Node, x: str, ins: list[str]) -> None:
+        raw = self.raw(x)
+        if len(raw) > 1 and self.channel_range(n, raw) == (0, raw[1]) and \
+                self.raw(n.outputs[0]) == raw:
+            self.identity(n, x)  # the whole tensor
+            return
+        if self.raw(n.outputs[0]) == raw:
+            self.unknown(n, x, ins)
+            return
+        raise self.fail(n, "takes a part of the tensor that is not one path of a channel split "
+                           "(slices of the channels that together cover them, each "
+                           "concatenated back)")
 
     def op_ChannelShuffle(self, n: Node, x: str, ins: list[str]) -> None:
         self.need_canonical(n, x)
@@ -1554,7 +1636,10 @@ def scalar(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, Fraction):
-        return str(float(v))
+        if v.denominator == 1:
+            return str(v.numerator)
+        exact = v.denominator & (v.denominator - 1) == 0  # a power of two: exact in binary
+        return repr(float(v)) if exact else json.dumps(f"{v.numerator}/{v.denominator}")
     if isinstance(v, list):
         return "[" + ", ".join(scalar(x) for x in v) + "]"
     text = str(v)
