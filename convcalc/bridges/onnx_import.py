@@ -431,10 +431,10 @@ def _shapes(g: Any, source: str, in_dims: Dims) -> dict[str, Dims]:
 
 def load_onnx(path: str, input: Shape | None = None) -> Graph:
     """The op graph of an ONNX file, every tensor's shape known (`input` fixes dynamic dims)."""
+    model, stripped = read_model(path)  # first: it says how to get onnx when it is missing
     import onnx
     from onnx import numpy_helper
 
-    model, stripped = read_model(path)
     _opset(model, path)
     graph = model.graph
     if not graph.node:
