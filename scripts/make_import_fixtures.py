@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from import_ref import (  # noqa: E402
+from import_ref import (
     EXAMPLES,
     TORCHVISION,
     example_model,
@@ -28,9 +28,9 @@ from import_ref import (  # noqa: E402
     torchvision_model,
 )
 
-from convcalc.bridges.onnx_import import import_onnx  # noqa: E402
-from convcalc.bridges.torch_import import import_torch  # noqa: E402
-from convcalc.shapes import Shape  # noqa: E402
+from convcalc.bridges.onnx_import import import_onnx
+from convcalc.bridges.torch_import import import_torch
+from convcalc.shapes import Shape
 
 
 def write(kind: str, name: str, text: str) -> None:

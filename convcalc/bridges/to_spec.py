@@ -1288,8 +1288,9 @@ class Namer:
                 while j < len(scoped) and len(scoped[j][0]) > len(prefix) and \
                         scoped[j][0][:len(prefix) + 1] == (*prefix, head):
                     j += 1
-                out.append(Seq(head, self.group([y for _, y in scoped[i:j]],
-                                                (*prefix, head))))
+                seq = Seq(head, self.group([y for _, y in scoped[i:j]], (*prefix, head)))
+                seq.parent = prefix[-1] if prefix else ""  # type: ignore[attr-defined]
+                out.append(seq)
                 i = j
                 continue
             out.append(self.lower(x, prefix))
@@ -1525,8 +1526,22 @@ class Blocks:
         return names
 
     def block_name(self, seq: Seq) -> str:
+        """The torch class's name (Bottleneck → bottleneck) where it says something; else the
+        first use's own name without its number (layer2 → layer), or its level's (the blocks
+        of features → features_block)."""
         cls = getattr(seq, "cls", None)
-        base = _snake(cls) if cls else "block"
+        if cls and cls not in GENERIC:
+            base = _snake(cls)
+        else:
+            own = re.sub(r"[_\d]+$", "", seq.name)
+            parent = re.sub(r"[_\d]+$", "", getattr(seq, "parent", ""))
+            base = _snake(own) if own else f"{_snake(parent)}_block" if parent else "block"
+        from convcalc.layers import KIND_ALIASES, KINDS
+        from convcalc.netspec.compiler import BLOCK_KEYWORDS
+
+        if base in KINDS or base in KIND_ALIASES or base in BLOCK_KEYWORDS or \
+                not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", base):
+            base = f"{base}_block" if re.fullmatch(r"[A-Za-z_]\w*", base) else "block"
         name, k = base, 2
         while name in self.defs:
             name = f"{base}{k}"
@@ -1613,6 +1628,10 @@ class Blocks:
             out.append(x)
             i += 1
         return out
+
+
+GENERIC = ("Sequential", "ModuleList", "ModuleDict", "Module")
+"""torch containers whose class says nothing about what a block is."""
 
 
 def _snake(name: str) -> str:
@@ -1793,7 +1812,7 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
     if no_bias:
         spec["defaults"] = {"bias": False}
     if blocks.defs:
-        spec["blocks"] = {name: {"params": d["params"],
+        spec["blocks"] = {name: {**({"params": d["params"]} if d["params"] else {}),
                                  "layers": [item_mapping(y) for y in d["layers"]]}
                           for name, d in blocks.defs.items()}
     spec["layers"] = [item_mapping(y) for y in items]
@@ -1807,8 +1826,10 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
     if blocks.defs:
         lines.append("blocks:")
         for name, d in blocks.defs.items():
-            lines += [f"  {scalar(name)}:", f"    params: {flow(d['params'])}", "    layers:",
-                      *yaml_items(d["layers"], 6)]
+            lines.append(f"  {scalar(name)}:")
+            if d["params"]:
+                lines.append(f"    params: {flow(d['params'])}")
+            lines += ["    layers:", *yaml_items(d["layers"], 6)]
     lines += ["layers:", *yaml_items(items, 2)]
     result = Imported(spec, warnings, list(graph.notes), "\n".join(lines) + "\n")
     _check(result, order, b)

@@ -74,8 +74,12 @@ def build_model(target: str | Callable[[], Any]) -> Any:
 
 def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
     """The op graph of a torch module (or of what a factory returns) on `input` (H×W×C)."""
-    import torch
-    import torch.fx
+    try:
+        import torch
+        import torch.fx
+    except ImportError:
+        raise SpecError("--torch needs PyTorch (convcalc does not depend on it): pip install "
+                        "torch") from None
 
     model = target if isinstance(target, torch.nn.Module) else build_model(target)
     model = model.eval()

@@ -1,0 +1,98 @@
+"""`convcalc import --torch module:factory`: a real torch module in (live where torch is
+installed), PyTorch's own numel and FlopCounterMode as the reference, and the one-line errors
+for everything that is not a traceable module."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+from convcalc.yamlio import load_yaml_text
+
+runner = CliRunner()
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    result = runner.invoke(app, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_line_error(args: list[str], code: int = 2) -> str:
+    got, out, err = run(args)
+    assert got == code, err
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_a_bad_target_is_one_line() -> None:
+    assert "write package.module:factory" in one_line_error(
+        ["import", "--torch", "torchvision.models.resnet50", "--input", "224x224x3"])
+    assert "write package.module:factory" in one_line_error(
+        ["import", "--torch", ":resnet50", "--input", "224x224x3"])
+
+
+def test_without_torch_one_line_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert "--torch needs PyTorch (convcalc does not depend on it)" in one_line_error(
+        ["import", "--torch", "torch_factories:tiny", "--input", "8x8x3"])
+
+
+@pytest.fixture()
+def torch() -> object:
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.torch
+def test_every_failure_of_the_factory_is_one_line(torch: object) -> None:
+    shape = ["--input", "16x16x3"]
+    cases = {
+        "no_such_module_xyz:f": "cannot import no_such_module_xyz: ModuleNotFoundError",
+        "torch_factories:missing": "torch_factories has no attribute 'missing'",
+        "torch_factories:NOT_CALLABLE": "NOT_CALLABLE is not callable",
+        "torch_factories:raises": "the factory raised RuntimeError: no weights here",
+        "torch_factories:not_a_module": "the factory returned list, not an nn.Module",
+        "torch_factories:branchy": "torch.fx cannot trace it",
+    }
+    for target, message in cases.items():
+        err = one_line_error(["import", "--torch", target, *shape])
+        assert message in err, (target, err)
+    err = one_line_error(["import", "--torch", "torch_factories:tiny", "--input", "16x16x4"])
+    assert "does not run on input 16×16×4" in err
+
+
+@pytest.mark.torch
+def test_a_small_model_equals_pytorch(torch: object) -> None:
+    import torch as T
+    from torch.utils.flop_counter import FlopCounterMode
+    from torch_factories import tiny
+
+    import convcalc
+
+    model = tiny().eval()
+    with T.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(T.zeros(1, 3, 16, 16))
+    code, out, err = run(["import", "--torch", "torch_factories:tiny", "--input", "16x16x3"])
+    assert code == 0 and err == ""
+    report = convcalc.analyze_network(load_yaml_text(out))
+    assert report.totals()["params"] == sum(p.numel() for p in model.parameters())
+    assert report.totals()["macs"] == counter.get_total_flops() // 2
+    assert report.output.channels == y.shape[1]
+    paths = [r.path for r in report.rows]
+    assert paths[:3] == ["stem.0", "stem.1", "block.conv1"]
+    assert "block.shortcut.down.0" in paths
+    assert "block.bn2" in paths and "fc" in paths
+
+
+@pytest.mark.torch
+def test_an_uncountable_module_is_named_and_strict_refuses_it(torch: object) -> None:
+    code, out, err = run(["import", "--torch", "torch_factories:with_prelu", "--input",
+                          "8x8x3"])
+    assert code == 0
+    assert "warning: 1 operator convcalc cannot count" in err and "PReLU ×1 (1)" in err
+    assert "PReLU: not counted" in out
+    err = one_line_error(["import", "--torch", "torch_factories:with_prelu", "--input",
+                          "8x8x3", "--strict"], code=1)
+    assert "--strict: 1 operator convcalc cannot count" in err
