@@ -62,6 +62,7 @@ import onnx
 from convcalc.bridges.onnx_import import load_onnx, read_model
 from convcalc.bridges.to_spec import build_spec
 loaded = time.perf_counter()
+floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 read_model(sys.argv[1])
 read = time.perf_counter()
 graph = load_onnx(sys.argv[1])
@@ -70,7 +71,8 @@ build_spec(graph)
 built = time.perf_counter()
 print(json.dumps({"imports": loaded - start, "read": read - loaded,
                   "rest": (shaped - read) - (read - loaded) + (built - shaped),
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "growth": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - floor) * 1024}))
 """
 
 
@@ -217,8 +219,9 @@ def main() -> None:
              f"onnx's own import {phases['imports'] * 1000:.0f} ms more"),
             ("(5) import: beyond reading it", f"{phases['rest'] * 1000:.0f} ms", "",
              "target well under 1 s"),
-            ("(5) import: peak resident memory", f"{phases['rss'] / 2**20:.0f} MB",
-             f"{phases['rss'] / onnx_bytes:.2f}× the file", "weights never held twice"),
+            ("(5) import: memory beyond the imports", f"{phases['growth'] / 2**20:.0f} MB",
+             f"{phases['growth'] / onnx_bytes:.2f}× the file",
+             f"peak {phases['rss'] / 2**20:.0f} MB; the weights are never read"),
         ]
     else:
         rows.append((label, "skipped", "", "needs torch (to export) and onnx"))

@@ -1,9 +1,9 @@
 """Read an ONNX file into the op graph (convcalc.bridges.graph): shapes, not weights.
 
-The file is memory-mapped and its protobuf walked at the wire level: the model is copied
-without the data of its large initializers (their dims and types stay), so a 100 MB model is
-never held in memory, let alone twice; only the graph's structure and small constants are
-parsed by `onnx`. ONNX's shape inference then gives every tensor's shape (the input's dynamic
+The file's protobuf is walked at the wire level, by small reads: the model is copied without the
+data of its large initializers (their dims and types stay), which is never read, so a 100 MB
+model is never held in memory, let alone twice; only the graph's structure and small constants
+are parsed by `onnx`. ONNX's shape inference then gives every tensor's shape (the input's dynamic
 dims set from `--input`), and the small integer computations a TorchScript export leaves in
 the graph (Shape → Gather → Div → Slice …) are evaluated here, so a channel split or a flatten
 is seen for what it is.
@@ -13,7 +13,6 @@ Needs the optional `onnx` package (`pip install 'convcalc[onnx]'`).
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from collections.abc import Iterator
@@ -29,6 +28,44 @@ SMALL_BYTES = 1024
 SMALL_ELEMENTS = 64
 """Constants with at most this many elements keep their values in the graph."""
 MIN_OPSET = 7
+
+
+class _Chunks:
+    """Random access to a file by small reads, a few 64 KiB blocks kept: the fields around the
+    weights are read, the weights themselves never (neither read nor mapped into memory)."""
+
+    BLOCK = 1 << 16
+    KEEP = 8
+
+    def __init__(self, handle: Any, size: int) -> None:
+        self.handle = handle
+        self.size = size
+        self.blocks: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def block(self, index: int) -> bytes:
+        data = self.blocks.get(index)
+        if data is None:
+            self.handle.seek(index * self.BLOCK)
+            data = self.handle.read(self.BLOCK)
+            if len(self.blocks) >= self.KEEP:
+                del self.blocks[next(iter(self.blocks))]
+            self.blocks[index] = data
+        return data
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop = key.start or 0, min(key.stop, self.size)
+            if stop - start > self.BLOCK:
+                self.handle.seek(start)
+                return self.handle.read(stop - start)
+            first, last = start // self.BLOCK, (stop - 1) // self.BLOCK
+            data = b"".join(self.block(i) for i in range(first, last + 1))
+            offset = first * self.BLOCK
+            return data[start - offset:stop - offset]
+        return self.block(key // self.BLOCK)[key % self.BLOCK]
 
 
 class _Bad(Exception):
@@ -161,8 +198,7 @@ def read_model(path: str) -> tuple[Any, set[str]]:
             size = os.fstat(handle.fileno()).st_size
             if size == 0:
                 raise SpecError(f"{path}: not an ONNX model: the file is empty")
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                data, stripped = strip_model(buf)
+            data, stripped = strip_model(_Chunks(handle, size))
     except OSError as e:
         raise SpecError(f"{path}: cannot read: {e.strerror}") from None
     except _Bad as e:
