@@ -96,3 +96,33 @@ def test_an_uncountable_module_is_named_and_strict_refuses_it(torch: object) -> 
     err = one_line_error(["import", "--torch", "torch_factories:with_prelu", "--input",
                           "8x8x3", "--strict"], code=1)
     assert "--strict: 1 operator convcalc cannot count" in err
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["shufflenet_v1_g3", "octave_resnet", "unet_small",
+                                  "dcgan_generator", "convnext_tiny", "deeplab_resnet50"])
+def test_round_trip_through_torch_equals_the_example(torch: object, name: str) -> None:
+    """YAML → `convcalc export` → the module itself → `--torch`: the totals, every layer's
+    shape and receptive field come back (nn.ChannelShuffle, octave convs, transposed convs,
+    LayerNorm2d and dilated convs included)."""
+    from import_ref import ROOT
+
+    import convcalc
+    from convcalc.bridges.pytorch_export import export_pytorch
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.report import rf_to_dict
+
+    original = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml")
+    namespace: dict[str, object] = {}
+    exec(compile(export_pytorch(original), name, "exec"), namespace)
+    model = namespace["build"]()  # type: ignore[operator]
+    imported = convcalc.analyze_network(import_torch(model, original.input).spec)
+    keys = ("params", "weight_params", "bias_params", "macs")
+    assert {k: imported.totals()[k] for k in keys} == {k: original.totals()[k] for k in keys}
+    assert imported.output == original.output
+    assert rf_to_dict(imported.receptive_field) == rf_to_dict(original.receptive_field)
+    ours = {r.path: r for r in imported.rows}
+    for row in original.rows:
+        mine = ours[row.path]
+        assert mine.report.output == row.report.output, row.path
+        assert rf_to_dict(mine.receptive_field) == rf_to_dict(row.receptive_field), row.path

@@ -19,9 +19,8 @@ from convcalc.bridges.graph import Const, Dims, Graph, Node
 from convcalc.errors import SpecError
 from convcalc.shapes import Shape
 
-LEAVES = {("torchvision.ops.stochastic_depth", "StochasticDepth"),
-          ("torchvision.models.convnext", "LayerNorm2d")}
-"""torchvision modules traced as one call (their forward is an implementation detail)."""
+# Traced as one call each (their forward is an implementation detail, and LayerNorm2d's may
+# branch on the input's rank): StochasticDepth (torchvision's or one like it) and LayerNorm2d.
 
 
 def load_factory(target: str) -> Callable[[], Any]:
@@ -87,8 +86,7 @@ def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
 
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            kind = type(m)
-            if (kind.__module__, kind.__name__) in LEAVES:
+            if _is_stochastic_depth(m) or _is_layer_norm_2d(m):
                 return True
             return bool(super().is_leaf_module(m, qualname))
 
@@ -134,6 +132,20 @@ def _propagate(gm: Any, shape: tuple[int, ...]) -> None:
     mode = FakeTensorMode(allow_non_fake_inputs=True)
     with torch.no_grad(), mode:
         Shapes(gm).run(torch.zeros(shape))
+
+
+def _is_stochastic_depth(m: Any) -> bool:
+    """torchvision's StochasticDepth or one like it (a `convcalc export`'s): drop rate p, mode."""
+    return type(m).__name__ == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode")
+
+
+def _is_layer_norm_2d(m: Any) -> bool:
+    """A LayerNorm over the channels of an N×C×… tensor: torchvision's, timm's, a `convcalc
+    export`'s (an nn.LayerNorm subclass called LayerNorm2d whose forward moves the channels
+    last and back)."""
+    import torch
+
+    return isinstance(m, torch.nn.LayerNorm) and type(m).__name__ == "LayerNorm2d"
 
 
 def _meta_shape(node: Any) -> Dims | None:
@@ -331,7 +343,7 @@ class _Reader:
             emit("Gemm", [x, param(m.weight, "weight"), param(m.bias, "bias")], {"transB": 1})
         elif isinstance(m, nn.modules.batchnorm._BatchNorm):
             emit("BatchNormalization", [x, param(m.weight, "weight"), param(m.bias, "bias")])
-        elif (type(m).__module__, cls) == ("torchvision.models.convnext", "LayerNorm2d"):
+        elif _is_layer_norm_2d(m):
             rank = len(self.shapes[x])
             first = self.emit(n, "Transpose", [x], {"perm": [0, *range(2, rank), 1]},
                               scope=scope, out=f"{n.name}#in")
@@ -377,8 +389,7 @@ class _Reader:
             emit("ChannelShuffle", [x], {"groups": m.groups})
         elif isinstance(m, nn.Flatten | nn.Unflatten):
             emit("Reshape", [x])
-        elif (type(m).__module__, cls) == ("torchvision.ops.stochastic_depth",
-                                           "StochasticDepth"):
+        elif _is_stochastic_depth(m):
             emit("StochasticDepth", [x], {"p": m.p, "mode": m.mode})
         elif cls in MODULE_OPS:
             emit(MODULE_OPS[cls], [x])
