@@ -126,3 +126,29 @@ def test_round_trip_through_torch_equals_the_example(torch: object, name: str) -
         mine = ours[row.path]
         assert mine.report.output == row.report.output, row.path
         assert rf_to_dict(mine.receptive_field) == rf_to_dict(row.receptive_field), row.path
+
+
+@pytest.mark.torch
+def test_a_torchvision_factory_by_name(torch: object) -> None:
+    """`--torch torchvision.models:squeezenet1_1` as typed: torchvision's numbers."""
+    import json
+
+    from import_ref import ROOT
+
+    import convcalc
+
+    try:
+        from torchvision_ref import import_torchvision
+
+        import_torchvision()
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    code, out, err = run(["import", "--torch", "torchvision.models:squeezenet1_1", "--input",
+                          "224x224x3"])
+    assert code == 0, err
+    assert out.startswith("# squeezenet1_1, imported by convcalc from "
+                          "torchvision.models:squeezenet1_1.\n")
+    theirs = json.loads((ROOT / "tests" / "fixtures" / "torchvision_models.json").read_text())
+    totals = convcalc.analyze_network(load_yaml_text(out)).totals()
+    expected = theirs["data"]["squeezenet1_1"]
+    assert (totals["params"], totals["macs"]) == (expected["params"], expected["macs"])

@@ -1401,7 +1401,7 @@ class Blocks:
     def candidates(self, items: list[Any]) -> Iterator[tuple[Seq, list[Any]]]:
         for x in self.walk(items):
             if isinstance(x, Seq) and not getattr(x, "block", None) and (
-                    len(x.items) >= 4 or any(not isinstance(y, L) for y in x.items)):
+                    len(x.items) >= 3 or any(not isinstance(y, L) for y in x.items)):
                 yield x, []
 
     # signatures: the structure with the masked values taken out
@@ -1461,7 +1461,7 @@ class Blocks:
         params: dict[str, Any] = {}
         exprs: list[Any] = []
         seen: dict[tuple[Any, ...], str] = {}
-        for col, fname in zip(columns, names, strict=True):
+        for col, (fname, owner) in zip(columns, names, strict=True):
             if len(set(col)) == 1:
                 exprs.append(None)
                 continue
@@ -1479,11 +1479,7 @@ class Blocks:
             if multiple is not None:
                 exprs.append(multiple)
                 continue
-            pname = fname
-            k = 2
-            while pname in params:
-                pname = f"{fname}{k}"
-                k += 1
+            pname = self.param_name(fname, owner, params)
             params[pname] = None
             seen[col] = pname
             exprs.append("$" + pname)
@@ -1500,30 +1496,52 @@ class Blocks:
                     args.setdefault(e[1:], v)
             s.block = (block, {k: args[k] for k in params})  # type: ignore[attr-defined]
 
-    def field_names(self, seq: Seq) -> list[str]:
-        names: list[str] = []
+    def field_names(self, seq: Seq) -> list[tuple[str, str | None]]:
+        """(field, the name of the layer, use or level it sits in) of every masked value, in
+        the order `values` lists them."""
+        names: list[tuple[str, str | None]] = []
 
-        def visit(x: Any) -> None:
+        def visit(x: Any, owner: str | None) -> None:
             if isinstance(x, L):
+                here = x.fields.get("name", owner)
                 for k, v in x.fields.items():
                     if k in MASKED and isinstance(v, int | float) and not isinstance(v, bool):
-                        names.append(k)
+                        names.append((k, here))
             elif isinstance(x, Use):
                 for k, v in x.args.items():
                     if isinstance(v, int | float) and not isinstance(v, bool):
-                        names.append(k)
+                        # a block's argument says most with the use it belongs to: branch2_out
+                        label = re.sub(r"\W", "_", x.name or "")
+                        qualified = bool(label) and not label[0].isdigit()
+                        names.append((f"{label}_{k}" if qualified else k, x.name or owner))
             elif isinstance(x, Rep):
-                names.append("n")
+                names.append(("n", owner))
                 for y in x.body:
-                    visit(y)
+                    visit(y, owner)
             else:
+                inner = x.name if isinstance(x, Seq) else owner
                 for sub in self.children(x):
                     for y in sub:
-                        visit(y)
+                        visit(y, inner)
 
         for y in seq.items:
-            visit(y)
+            visit(y, None)
         return names
+
+    @staticmethod
+    def param_name(field: str, owner: str | None, taken: dict[str, Any]) -> str:
+        """`out`, else `branch2_out` (the layer it belongs to), else `out2`, `out3`, …"""
+        if field not in taken:
+            return field
+        if owner:
+            label = re.sub(r"\W", "_", owner)
+            candidate = f"{field}_{label}" if label[0].isdigit() else f"{label}_{field}"
+            if candidate not in taken:
+                return candidate
+        k = 2
+        while f"{field}{k}" in taken:
+            k += 1
+        return f"{field}{k}"
 
     def block_name(self, seq: Seq) -> str:
         """The torch class's name (Bottleneck → bottleneck) where it says something; else the
