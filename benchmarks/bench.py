@@ -8,7 +8,9 @@ YAML against the same floor; (3) generated 10,000- and 100,000-layer networks, p
 and residual blocks, with time per layer and the 10k→100k scaling factor; (4) where torch is
 installed, PyTorch's FlopCounterMode on the same ResNet-50 written in plain torch; (5) where
 plotly is installed, the offline HTML report (`--format html`) of the 10,000-layer residual
-net. Also shown for context: the import floor of the fixed stack (typer + a pydantic model).
+net; (6) where torch and onnx are, `convcalc import` of that ResNet-50 exported to ONNX (98 MB):
+the time to read the file, the time beyond it, and the peak memory. Also shown for context: the
+import floor of the fixed stack (typer + a pydantic model).
 """
 
 from __future__ import annotations
@@ -42,6 +44,51 @@ with torch.no_grad(), FlopCounterMode(display=False) as counter:
     model(torch.zeros(1, 3, 224, 224))
 print(sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2)
 """
+
+
+EXPORT_RESNET50 = f"""
+import sys, warnings
+sys.path.insert(0, {str(ROOT / "tests")!r})
+import torch
+from torch_nets import resnet50
+warnings.simplefilter("ignore")
+torch.onnx.export(resnet50().eval(), (torch.zeros(1, 3, 224, 224),), sys.argv[1], dynamo=False,
+                  opset_version=17, do_constant_folding=False)
+"""
+
+IMPORT_PHASES = """
+import json, resource, sys, time
+start = time.perf_counter()
+import onnx
+from convcalc.bridges.onnx_import import load_onnx, read_model
+from convcalc.bridges.to_spec import build_spec
+loaded = time.perf_counter()
+floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+read_model(sys.argv[1])
+read = time.perf_counter()
+graph = load_onnx(sys.argv[1])
+shaped = time.perf_counter()
+build_spec(graph)
+built = time.perf_counter()
+print(json.dumps({"imports": loaded - start, "read": read - loaded,
+                  "rest": (shaped - read) - (read - loaded) + (built - shaped),
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "growth": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - floor) * 1024}))
+"""
+
+
+def import_phases(path: Path, runs: int) -> dict[str, float]:
+    """Medians of the ONNX import's phases in fresh processes: reading the file (the wire-level
+    copy without weights, then onnx's parse) and everything after it (shape inference, the
+    spec, convcalc's check of it); and the largest resident set."""
+    import json
+
+    results = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", IMPORT_PHASES, str(path)],
+                              capture_output=True, text=True, check=True, cwd=ROOT)
+        results.append(json.loads(done.stdout))
+    return {k: statistics.median(r[k] for r in results) for k in results[0]}
 
 
 def convcalc_command() -> list[str]:
@@ -82,6 +129,11 @@ def interleaved(jobs: dict[str, tuple[list[str], int]]) -> dict[str, float]:
             if i < runs:
                 times[key].append(once(args))
     return {key: statistics.median(t) for key, t in times.items()}
+
+
+def has_onnx() -> bool:
+    return subprocess.run([sys.executable, "-c", "import onnx"], capture_output=True,
+                          check=False).returncode == 0
 
 
 def has_torch() -> bool:
@@ -129,7 +181,14 @@ def main() -> None:
         if html:  # (5) the offline HTML report of the smaller residual network
             jobs["html"] = ([*cc, "net", str(Path(tmp) / f"residual{smaller}.yaml"), "--format",
                              "html"], small)
+        onnx_file = Path(tmp) / "resnet50.onnx"
+        if torch and has_onnx():
+            subprocess.run([sys.executable, "-c", EXPORT_RESNET50, str(onnx_file)], check=True,
+                           capture_output=True)
+            jobs["import"] = ([*cc, "import", str(onnx_file), "-o", os.devnull], small)
         measured = interleaved(jobs)
+        phases = import_phases(onnx_file, small) if "import" in jobs else None
+        onnx_bytes = onnx_file.stat().st_size if phases else 0
 
     floor, stack = measured["floor"], measured["stack"]
     layer, resnet = measured["layer"], measured["resnet"]
@@ -167,6 +226,22 @@ def main() -> None:
     else:
         rows.append((f"(5) {smaller:,} layers, residual, --format html", "skipped", "",
                      "pip install 'convcalc[html]'"))
+
+    label = "(6) convcalc import resnet50.onnx"
+    if phases is not None:
+        rows += [
+            (label, f"{measured['import'] * 1000:.0f} ms", f"{onnx_bytes / 2**20:.0f} MB file",
+             "fresh process, -o /dev/null"),
+            ("(6) import: reading the file", f"{phases['read'] * 1000:.0f} ms", "",
+             f"onnx's own import {phases['imports'] * 1000:.0f} ms more"),
+            ("(6) import: beyond reading it", f"{phases['rest'] * 1000:.0f} ms", "",
+             "target well under 1 s"),
+            ("(6) import: memory beyond the imports", f"{phases['growth'] / 2**20:.0f} MB",
+             f"{phases['growth'] / onnx_bytes:.2f}× the file",
+             f"peak {phases['rss'] / 2**20:.0f} MB; the weights are never read"),
+        ]
+    else:
+        rows.append((label, "skipped", "", "needs torch (to export) and onnx"))
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "

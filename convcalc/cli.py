@@ -527,6 +527,56 @@ def export(
                      f"layers)\n")
 
 
+@app.command("import")
+@friendly
+def import_(
+    file: Annotated[str | None, typer.Argument(help="An ONNX file (.onnx).")] = None,
+    torch: Annotated[str | None, typer.Option(
+        "--torch", help="A PyTorch model instead: package.module:factory, a callable that "
+                        "returns an nn.Module (torchvision.models:resnet50).")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
+                                              "224x224x3 (needed with --torch, and for an ONNX "
+                                              "file with dynamic dims).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="File to write (default: "
+                                               "standard output).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse operators convcalc cannot "
+                                                          "count (exit 1).")] = False,
+    channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
+                                                 "C×H×W.")] = False,
+) -> None:
+    """Write the spec of an ONNX file or a PyTorch model (what `convcalc net` reads)."""
+    from convcalc.shapes import parse_shape
+
+    if (file is None) == (torch is None):
+        raise SpecError("import needs an ONNX file or --torch package.module:factory (one of "
+                        "them)")
+    shape = None if input is None else parse_shape(input, channels_first=channels_first)
+    if torch is not None:
+        if shape is None:
+            raise SpecError("--torch needs --input SHAPE (H×W×C, e.g. 224x224x3)")
+        from convcalc.bridges.torch_import import import_torch
+
+        result = import_torch(torch, shape, strict=strict)
+    else:
+        from convcalc.bridges.onnx_import import import_onnx
+
+        assert file is not None
+        result = import_onnx(file, shape, strict=strict)
+    for note in result.notes:
+        sys.stderr.write(f"convcalc: note: {one_line(note)}\n")
+    for warning in result.warnings:
+        sys.stderr.write(f"convcalc: warning: {one_line(warning)}\n")
+    if output is None:
+        sys.stdout.write(result.yaml)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(result.yaml)
+    except OSError as e:
+        raise SpecError(f"{output}: cannot write: {e.strerror}") from None
+    sys.stderr.write(f"wrote {output}: {result.spec['name']}\n")
+
+
 @app.command()
 @friendly
 def solve(

@@ -89,6 +89,12 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     from convcalc.report import NetworkReport
     from convcalc.rf import AxisRF
 
+    if isinstance(source, str | Path) and str(source).lower().endswith(".onnx"):
+        from convcalc.bridges.onnx_import import onnx_network
+
+        given = None if input is None else coerce_shape(input, channels_first=bool(
+            channels_first))
+        source = onnx_network(str(source), given)
     net = source if isinstance(source, Network) else load_network(source)
     values, shape, axis = resolve(net, params, input, channels_first=channels_first)
     _, n = input_shape(shape, False, batch)  # checks --batch

@@ -23,6 +23,7 @@ def test_benchmark_prints_every_row() -> None:
         "(1) convcalc layer conv ... --format json", "(2) convcalc net examples/resnet50.yaml",
         "(3) 20 layers, sequence", "(3) 200 layers, sequence", "(3) sequence: 200 / 20",
         "(3) 20 layers, residual", "(3) 200 layers, residual", "(3) residual: 200 / 20",
-        "(4) PyTorch FlopCounterMode, ResNet-50", "(5) 20 layers, residual, --format html"]
+        "(4) PyTorch FlopCounterMode, ResNet-50", "(5) 20 layers, residual, --format html",
+        "(6) convcalc import resnet50.onnx"]
     assert "ms" in lines[3] and "×" in lines[3]
-    assert "skipped" in lines[-2]
+    assert "skipped" in lines[-3] and "skipped" in lines[-1]  # --no-torch: no (4), no ONNX

@@ -43,7 +43,19 @@ class LayerNorm2d(nn.LayerNorm):
     def forward(self, x):
         if x.dim() == 2:
             return super().forward(x)
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        last = [0, *range(2, x.dim()), 1]  # permute, not movedim: torch.onnx writes it
+        back = [0, x.dim() - 1, *range(1, x.dim() - 1)]
+        return super().forward(x.permute(*last)).permute(*back)
+''',
+    "ChannelShuffle": '''
+class ChannelShuffle(nn.ChannelShuffle):
+    """nn.ChannelShuffle as reshape, transpose, reshape (the same permutation), which
+    torch.onnx.export can write."""
+
+    def forward(self, x):
+        b, c = x.shape[:2]
+        g = self.groups
+        return x.reshape(b, g, c // g, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
@@ -255,13 +267,13 @@ def _shuffle_unit_leaf(spec: Any, inp: Shape) -> Leaf:
     return Leaf(_seq([
         ("gconv1", _conv(rank, inp.channels, g1.output.channels, 1, groups=spec.groups,
                          bias=spec.bias)),
-        ("shuffle", f"nn.ChannelShuffle({spec.groups})"),
+        ("shuffle", f"ChannelShuffle({spec.groups})"),
         ("depthwise", _conv(rank, dw.input.channels, dw.output.channels, spec.kernel,
                             stride=spec.stride, padding=padding, groups=dw.input.channels,
                             bias=spec.bias)),
         ("gconv2", _conv(rank, g2.input.channels, g2.output.channels, 1, groups=spec.groups,
                          bias=spec.bias)),
-    ]))
+    ]), helpers=("ChannelShuffle",))
 
 
 def _octave_leaf(spec: Any, inp: Shape) -> Leaf:
@@ -345,7 +357,8 @@ LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
     "conv": _conv_leaf, "grouped": _conv_leaf, "dilated": _conv_leaf,
     "pointwise": _pointwise_leaf, "pointwise_group": _pointwise_leaf,
     "depthwise": _depthwise_leaf, "dwsep": _dwsep_leaf, "spatial_sep": _spatial_sep_leaf,
-    "transposed": _transposed_leaf, "shuffle": lambda s, i: Leaf(f"nn.ChannelShuffle({s.groups})"),
+    "transposed": _transposed_leaf,
+    "shuffle": lambda s, i: Leaf(f"ChannelShuffle({s.groups})", helpers=("ChannelShuffle",)),
     "shuffle_unit": _shuffle_unit_leaf, "octave": _octave_leaf,
     "maxpool": _pool_leaf("MaxPool"), "avgpool": _pool_leaf("AvgPool"),
     "global_avgpool": _adaptive_leaf, "adaptive_avgpool": _adaptive_leaf,

@@ -1,0 +1,81 @@
+"""The op graph both importers produce: nodes with an op type, attributes and named tensors.
+
+One small model for an ONNX file and a traced PyTorch module alike. The op vocabulary is ONNX's
+(`Conv`, `Gemm`, `BatchNormalization`, `Relu`, `Add`, `Concat`, …) with a few ops of its own
+for what a torch module says directly (`Silu`, `Gelu`, `ChannelShuffle`, `AdaptiveAveragePool`,
+`StochasticDepth`); `Gemm` contracts the last axis of an input of any rank, as `nn.Linear` does.
+Attributes use ONNX's names (`kernel_shape`, `strides`, `pads` as begin…end, `dilations`,
+`group`). Tensors are named; every data tensor has its full shape, batch first (N×C×…); a
+constant (weight, shape, scale) has its shape and, when small, its values. Weights themselves
+are never held: only their shapes.
+
+`convcalc.bridges.to_spec` turns a graph into the spec a user would write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Dims = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A constant tensor: its shape and, when it is small, its values (flattened)."""
+
+    shape: Dims
+    values: tuple[Any, ...] | None = None
+
+    @property
+    def elements(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(slots=True)
+class Node:
+    """One operation: op type, attributes, input and output tensor names ("" = absent input).
+
+    `name` is the model's own name for it (the ONNX node name, the torch module path); `scope`
+    the module path it lives in, outermost first (`("layer2", "0", "conv1")` for torch's
+    `layer2.0.conv1`), empty when the model says nothing."""
+
+    op: str
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()
+    module: str | None = None
+    """The class of the torch module it came from, when known (names reusable blocks)."""
+
+
+@dataclass(slots=True)
+class Graph:
+    """A whole model: nodes in execution order, the data input and output tensors, every
+    tensor's shape and the constants."""
+
+    name: str
+    nodes: list[Node]
+    input: str
+    output: str
+    shapes: dict[str, Dims]
+    constants: dict[str, Const]
+    notes: list[str] = field(default_factory=list)
+    """What the reader wants said about the source (e.g. BatchNorm folded at export)."""
+    classes: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """module path → class name of that torch module, when known."""
+
+    def value(self, tensor: str) -> tuple[Any, ...] | None:
+        """The values of a small constant tensor, else None."""
+        const = self.constants.get(tensor)
+        return None if const is None else const.values
+
+    def shape(self, tensor: str) -> Dims | None:
+        if tensor in self.shapes:
+            return self.shapes[tensor]
+        const = self.constants.get(tensor)
+        return None if const is None else const.shape
