@@ -152,3 +152,31 @@ def test_a_torchvision_factory_by_name(torch: object) -> None:
     totals = convcalc.analyze_network(load_yaml_text(out)).totals()
     expected = theirs["data"]["squeezenet1_1"]
     assert (totals["params"], totals["macs"]) == (expected["params"], expected["macs"])
+
+
+@pytest.mark.torch
+def test_an_exported_file_imports_from_the_current_directory_or_by_path(
+        torch: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`convcalc export` then `convcalc import --torch model:build` (the module found in the
+    current directory, as `python -m` finds it) or `--torch ./model.py:build`: the same spec,
+    with the example's totals."""
+    import json
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "tiny_export_model", raising=False)
+    code, _, err = run(["export", "mobilenet_v1", "--to", "pytorch", "-o", "tiny_export_model.py"])
+    assert code == 0, err
+    specs = []
+    for target in ("tiny_export_model:build", "./tiny_export_model.py:build"):
+        code, out, err = run(["import", "--torch", target, "--input", "224x224x3"])
+        assert code == 0, err
+        specs.append(out.split("\n", 1)[1])  # past the comment naming the source
+    assert specs[0] == specs[1]
+    (tmp_path / "imported.yaml").write_text(specs[0])
+    totals = [json.loads(run(["net", spec, "--format", "json"])[1])["totals"]
+              for spec in ("mobilenet_v1", "imported.yaml")]
+    assert totals[0]["params"] == totals[1]["params"] and totals[0]["macs"] == totals[1]["macs"]
+    assert "no such file" in one_line_error(["import", "--torch", "missing.py:build",
+                                             "--input", "8x8x3"])

@@ -11,8 +11,12 @@ their shapes only. The user's torch is imported; convcalc never depends on it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import operator
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
@@ -24,18 +28,22 @@ from convcalc.shapes import Shape
 
 
 def load_factory(target: str) -> Callable[[], Any]:
-    """The callable that `package.module:factory` names."""
-    module_name, colon, attr = target.partition(":")
+    """The callable that `package.module:factory` names (found from the current directory too,
+    as `python -m` finds it), or `path/to/file.py:factory`."""
+    module_name, colon, attr = target.rpartition(":")
     if not colon or not module_name or not attr:
         raise SpecError(f"--torch {target!r}: write package.module:factory (a callable that "
-                        "returns an nn.Module), e.g. torchvision.models:resnet50")
+                        "returns an nn.Module), e.g. torchvision.models:resnet50, or "
+                        "file.py:factory")
     try:
         import torch  # noqa: F401
     except ImportError:
         raise SpecError("--torch needs PyTorch (convcalc does not depend on it): pip install "
                         "torch") from None
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name)
+    except SpecError:
+        raise
     except Exception as e:  # the user's module: any error importing it is theirs to see
         raise SpecError(f"--torch {target}: cannot import {module_name}: "
                         f"{type(e).__name__}: {_first_line(e)}") from None
@@ -47,6 +55,24 @@ def load_factory(target: str) -> Callable[[], Any]:
     if not callable(obj):
         raise SpecError(f"--torch {target}: {attr} is not callable")
     return obj  # type: ignore[no-any-return]
+
+
+def _import(module_name: str) -> Any:
+    """A module by dotted name (the current directory first on the path) or a .py file."""
+    if module_name.endswith(".py"):
+        path = Path(module_name)
+        if not path.is_file():
+            raise SpecError(f"--torch {module_name}: no such file")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise SpecError(f"--torch {module_name}: cannot load it as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault(path.stem, module)
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(module_name)
 
 
 def _first_line(e: BaseException) -> str:
