@@ -130,15 +130,19 @@ def bilinear_taps(scale: int, phase: int) -> tuple[int, int]:
 
 def floor_loss(length: int, kernel: int, stride: int, pad_left: int, pad_right: int,
                dilation: int, ceil_mode: bool = False) -> int:
-    """Input pixels (not padding) after the last window, never read because ⌊·⌋ drops the rest.
+    """Input pixels (not padding) that ⌊·⌋ drops: past the last window, where the next window
+    (the one ⌈·⌉ would add) would have read them.
 
-    The last of the L_out windows ends at padded index (L_out − 1)·S + K_eff − 1; the input
-    occupies padded indices P_l .. P_l + L_in − 1, so
-    min(L_in, max(0, P_l + L_in − (L_out − 1)·S − K_eff)) input pixels lie past it. With
-    symmetric padding that is the remainder (L_in + 2P − K_eff) mod S less the right padding.
-    Pixels skipped between windows (K_eff < S) are not counted. L_out is PyTorch's (conv, or
-    pooling with `ceil_mode`); the caller makes sure it is ≥ 1.
+    The last of the L_out windows ends at padded index (L_out − 1)·S + K_eff − 1 and the next
+    would start at L_out·S; the input occupies padded indices P_l .. P_l + L_in − 1, so the
+    input pixels from max(last end + 1, L_out·S) on are lost:
+    min(L_in, max(0, P_l + L_in − (L_out − 1)·S − K_eff − max(0, S − K_eff))). With symmetric
+    padding and K_eff ≥ S that is the remainder (L_in + 2P − K_eff) mod S less the right padding.
+    Pixels skipped between windows (K_eff < S: a 1×1 stride-2 shortcut reads every other pixel)
+    are not lost to ⌊·⌋, and neither is the gap after the last window. L_out is PyTorch's (conv,
+    or pooling with `ceil_mode`); the caller makes sure it is ≥ 1.
     """
     out = pool_output_length(length, kernel, stride, pad_left, pad_right, dilation, ceil_mode)
-    past = pad_left + length - (out - 1) * stride - effective_kernel(kernel, dilation)
+    span = effective_kernel(kernel, dilation)
+    past = pad_left + length - (out - 1) * stride - span - max(0, stride - span)
     return min(length, max(0, past))

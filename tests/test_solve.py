@@ -308,8 +308,9 @@ def test_chains_from_224_to_7() -> None:
         [2, 2, 2, 2, 2]]
     assert mixed.count == 8
     assert mixed.solutions[0].sizes == ((224,), (112,), (28,), (7,))
-    # 224 → 56 at stride 4 leaves input pixels 222 and 223 unread: 1 + 224 − 55·4 − 3 = 2
-    assert mixed.solutions[1].warnings[0].startswith("layer 1: the last 2 input pixels")
+    # 224 → 56 at stride 4 leaves input pixels 222 and 223 unread: 1 + 224 − 55·4 − 3 = 2, and
+    # 222 lies in the gap of 4 − 3 that the stride skips anyway: ⌊·⌋ drops 223
+    assert mixed.solutions[1].warnings[0].startswith("layer 1: the last input pixel is never")
     assert mixed.solutions[1].layers[0] == {"kind": "conv", "kernel": 3, "dilation": 1,
                                             "padding": 1, "stride": 4}
 
@@ -422,12 +423,14 @@ def test_parse_count(text: str, value: int) -> None:
 @pytest.mark.parametrize(("args", "loss"), [
     ((28, 3, 2, 0, 0, 1), 1),        # ⌊25/2⌋: windows end at 26, pixel 27 unread
     ((28, 3, 2, 1, 1, 1), 0),        # the remainder is the right padding
-    ((10, 3, 4, 0, 0, 1), 3),        # windows 0–2, 4–6: pixels 7, 8, 9
+    ((10, 3, 4, 0, 0, 1), 2),        # windows 0–2, 4–6: pixels 8, 9 (7 is in the stride's gap)
     ((10, 3, 4, 0, 0, 1, True), 0),  # ceil mode: a third window starts at 8
     ((10, 3, 3, 0, 0, 2), 2),        # K_eff 5: windows 0–4, 3–7: pixels 8, 9
     ((10, 3, 4, 1, 0, 1), 0),        # left padding 1: windows end at padded 10 = pixel 9
     ((224, 7, 2, 3, 3, 1), 0),       # ResNet's stem reads everything
-    ((1, 1, 5, 2, 2, 1), 1),         # one window, on the left padding: the pixel is unread
+    ((1, 1, 5, 2, 2, 1), 0),         # one window, on the left padding: the pixel is in its gap
+    ((56, 1, 2, 0, 0, 1), 0),        # ResNet's 1×1 stride-2 shortcut: 55 is in the gap
+    ((58, 2, 3, 0, 0, 1), 1),        # windows …, 54–55: 56 is in the gap, 57 a next would read
     ((227, 11, 4, 0, 0, 1), 0),      # AlexNet's 227 was chosen for this
     ((224, 11, 4, 0, 0, 1), 1),      # and 224 loses a pixel
 ])
@@ -445,11 +448,13 @@ def test_floor_loss_is_the_pixels_after_the_last_window(length: int, kernel: int
     out = F.pool_output_length(length, kernel, stride, left, right, dilation, ceil_mode)
     assume(out >= 1)
     # mark what the windows cover, in padded coordinates; count the input pixels past them
+    # that the next window (at out·S) would read
     span = F.effective_kernel(kernel, dilation)
     covered = {i * stride + t for i in range(out) for t in range(span)}
     last = max(covered)
+    following = set(range(out * stride, out * stride + span))
     assert F.floor_loss(length, kernel, stride, left, right, dilation, ceil_mode) == sum(
-        1 for x in range(left, left + length) if x > last)
+        1 for x in range(left, left + length) if x > last and x in following)
 
 
 def test_solve_warns_about_pixels_never_read() -> None:
