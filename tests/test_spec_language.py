@@ -53,7 +53,30 @@ def torchvision_make_divisible(v: float, divisor: int = 8, min_value: int | None
 @given(c=st.integers(1, 2048), w=st.sampled_from(["0.25", "0.35", "0.5", "0.75", "1.0", "1.1",
                                                   "1.2", "1.3", "1.4", "1.6", "1.8", "2.0"]))
 def test_make_divisible_equals_torchvision_on_width_multipliers(c: int, w: str) -> None:
-    assert make_divisible(c * Fraction(w)) == torchvision_make_divisible(c * float(w))
+    exact, product = c * Fraction(w), c * float(w)
+    if (exact + 4) % 8 == 0 and Fraction(product) < exact:
+        # a tie that torchvision's float product misses (180 × 1.4 = 251.99…): convcalc rounds
+        # the exact value, as torchvision does when the float is exact
+        assert make_divisible(exact) == torchvision_make_divisible(float(exact))
+        assert torchvision_make_divisible(product) == make_divisible(exact) - 8
+    else:
+        assert make_divisible(exact) == torchvision_make_divisible(product)
+
+
+def test_no_torchvision_width_setting_lands_on_a_float_tie() -> None:
+    """The channel counts torchvision's MobileNet V2/V3 and EfficientNet scale with
+    _make_divisible(c · width, 8), at the widths people use: the exact value and torchvision's
+    float product round the same way (the ties of the test above do not occur)."""
+    channels = [8, 16, 24, 32, 40, 48, 64, 72, 80, 96, 112, 120, 160, 184, 192, 200, 240, 320,
+                480, 576, 672, 960, 1024, 1280]
+    widths = ["0.35", "0.5", "0.75", "1.0", "1.1", "1.2", "1.3", "1.4", "1.6", "1.8", "2.0",
+              "2.2", "3.1"]
+    for c in channels:
+        for w in widths:
+            assert make_divisible(c * Fraction(w)) == torchvision_make_divisible(c * float(w)), (
+                c, w)
+    assert (make_divisible(180 * Fraction("1.4")), torchvision_make_divisible(180 * 1.4)) == (
+        256, 248)
 
 
 @pytest.mark.parametrize(("text", "env", "value"), [
