@@ -487,7 +487,7 @@ def diff(
     view = make_view(width, units, None)
     first = analyze_network(a, params=parse_sets(set_a or []))
     second = analyze_network(b, params=parse_sets(set_b or []))
-    _emit(diff_view(diff_networks(first, second, depth), format), view)
+    _emit(diff_view(diff_networks(first, second, depth), format, (a, b)), view)
 
 
 class ExportTarget(StrEnum):

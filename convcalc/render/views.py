@@ -482,8 +482,9 @@ DIFF_COLUMNS = ["path", "kind", "a_output", "b_output", "a_params", "b_params", 
                 "a_macs", "b_macs", "delta_macs", "ratio_macs"]
 
 
-def diff_view(diff: Any, fmt: Format) -> str | list[Any]:
-    """`convcalc diff`: totals, then the levels side by side with deltas."""
+def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None) -> str | list[Any]:
+    """`convcalc diff`: totals, then the levels side by side with deltas; `sources` (what the
+    user named: files or examples) label the sides where it is not the network's name."""
     from convcalc.render.columns import COLUMNS, Column, ratio_percent, shape_text
 
     if fmt is Format.json:
@@ -532,7 +533,10 @@ def diff_view(diff: Any, fmt: Format) -> str | list[Any]:
                  "b": shape_text(diff.b.output.to_dict()), "delta": "", "ratio": None},
                 {"metric": "RF", "a": "×".join(map(str, sizes[0])),
                  "b": "×".join(map(str, sizes[1])), "delta": "", "ratio": None}]
-    sides = f"{a} = {diff.a.name}{_set_text(diff.a)}; {b} = {diff.b.name}{_set_text(diff.b)}"
+    where = [f" from {src}" if src not in (report.name, "") else ""
+             for src, report in zip(sources or ("", ""), (diff.a, diff.b), strict=True)]
+    sides = (f"{a} = {diff.a.name}{_set_text(diff.a)}{where[0]}; "
+             f"{b} = {diff.b.name}{_set_text(diff.b)}{where[1]}")
     if fmt in (Format.markdown, Format.latex):
         out = text_table(fmt, summary, summary_cols, title=title, notes=[sides])
         if levels:
