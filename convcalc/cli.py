@@ -202,6 +202,23 @@ class View:
     columns: tuple[str, ...] | None = None
 
 
+BYTE_COLUMNS = ("activation_bytes", "param_bytes")
+DEVICE_COLUMNS = ("bound", "intensity", "time")
+
+
+def implied_dtype(view: View, dtype: str | None, device: object) -> str | None:
+    """The dtype to cost in: --dtype, or fp32 when --columns asks for bytes without one; a
+    roofline column without a device is refused (it has no numbers to show)."""
+    asked = view.columns or ()
+    wants = [c for c in asked if c in DEVICE_COLUMNS]
+    if wants and device is None:
+        raise SpecError(f"option --columns: {wants[0]} needs a device: --device NAME "
+                        "(convcalc net --help lists them) or --peak-tflops and --bandwidth")
+    if dtype is None and device is None and any(c in BYTE_COLUMNS for c in asked):
+        return "fp32"
+    return dtype
+
+
 def parse_columns(text: str | None) -> tuple[str, ...] | None:
     """`params,macs,rf` → the registry's keys, aliases resolved; unknown names refused."""
     if text is None:
@@ -314,16 +331,18 @@ def layer(
     view = make_view(width, units, None)
     warn_layout(input, channels_first)
     report = analyze_layer(spec, input, channels_first=channels_first, batch=batch)
+    from convcalc.engine import as_layer
+    from convcalc.hardware.costing import layer_costing
+
+    made = make_device(device, peak_tflops, bandwidth)
+    layer = as_layer(spec)
+    cost = layer_costing(layer, report, dtype, made)
     if conventions or convention is not None:
-        from convcalc.engine import as_layer
         from convcalc.render.conventions_view import layer_output
 
-        _emit(layer_output(report, as_layer(spec), format, every=conventions, tool=convention,
-                           explain=explain), view)
+        _emit(layer_output(report, layer, format, every=conventions, tool=convention,
+                           explain=explain, costing=cost), view)
         return
-    from convcalc.hardware.costing import costing
-
-    cost = costing([report], dtype, make_device(device, peak_tflops, bandwidth))
     _emit(layer_view(report, format, explain=explain, costing=cost), view)
 
 
@@ -447,15 +466,18 @@ def net(
 
         _emit(by_kind_view(report, by_kind(report), format), view)
         return
-    if conventions or convention is not None:
+    from convcalc.hardware.costing import network_costing
+
+    made = make_device(device, peak_tflops, bandwidth)
+    cost = network_costing(report, implied_dtype(view, dtype, made), made)
+    other_ops = view.columns is not None and "other_ops" in view.columns
+    if conventions or convention is not None or other_ops:
         from convcalc.render.conventions_view import net_output
 
         _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
-                         top_k=top, explain=explain), view)
+                         top_k=top, explain=explain, costing=cost, other_ops_column=other_ops),
+              view)
         return
-    from convcalc.hardware.costing import network_costing
-
-    cost = network_costing(report, dtype, make_device(device, peak_tflops, bandwidth))
     shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost)
     if format is Format.mermaid and isinstance(shown, str):
         from convcalc.render.diagram import mermaid_warning

@@ -81,6 +81,10 @@ def test_nvidia_dense_is_half_the_sparse_figure() -> None:
 
 def test_lookup_forgives_case_and_underscores_and_suggests() -> None:
     assert get_device(" A100_80GB ") is PRESETS["a100-80gb"]
+    assert get_device("h100") is PRESETS["h100-sxm"] and get_device("Jetson") is \
+        PRESETS["jetson-orin-nano"]
+    with pytest.raises(SpecError, match="unknown device 'r'"):
+        get_device("r")  # rtx-4090 or rpi5-cpu: not one
     with pytest.raises(SpecError, match="did you mean 'rtx-4090'") as e:
         get_device("rtx4090")
     assert "\n" not in str(e.value) and "one of: h100-sxm" in str(e.value)
@@ -353,3 +357,120 @@ def test_doc_python_example_runs_and_says_what_it_returns() -> None:
     split = net.time_by_bound()
     assert (f"{float(split['compute']) * 1e6:.1f} µs in compute-bound layers, "
             f"{float(split['memory']) * 1e6:.1f} µs in memory-bound") in code
+
+
+# --- peak activation memory and torchinfo's sizes with --dtype ------------------------------
+
+EXAMPLE_NAMES = sorted(p.stem for p in (ROOT / "convcalc" / "examples").glob("*.yaml"))
+LIVENESS = json.loads((ROOT / "tests" / "fixtures" / "liveness.json").read_text())["networks"]
+TORCHINFO = json.loads((ROOT / "tests" / "fixtures" / "peers" / "torchinfo_sizes.json")
+                       .read_text())
+
+
+def cli_json(*args: str) -> dict[str, Any]:
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_dtype_adds_the_peak_the_torch_graph_has(name: str) -> None:
+    """`--dtype D --batch N` adds `peak_activation_bytes` (the peak of tests/fixtures/
+    liveness.json, measured on the torch graph, × bytes × N), `peak_at` (a row path, or a
+    level's merge) and each row's `activation_bytes`."""
+    ref = LIVENESS[name]
+    data = cli_json("net", name, "--dtype", "bf16", "--batch", "3", "--format", "json")
+    t = data["totals"]
+    assert t["peak_activation_bytes"] == ref["peak"] * 2 * 3
+    assert sum(a["bytes"] for a in t["peak_alive"]) == t["peak_activation_bytes"]
+    assert sorted((a["bytes"] for a in t["peak_alive"]), reverse=True) == [
+        n * 6 for n in ref["alive_at_peak"]]
+    paths = {row["path"] for row in data["layers"]}
+    assert t["peak_at"] in paths or t["peak_at"].endswith((" (add)", " (concat)", " (mul)",
+                                                             " (split)")) or \
+        t["peak_at"].split(" after ")[1] in paths
+    assert t["param_bytes"] == t["params"] * 2
+    assert all(row["activation_bytes"] == 2 * row["memory"]["activation_elements"]
+               for row in data["layers"])
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("case", ["fp32x1", "bf16x3"])
+def test_torchinfo_sizes_equal_torchinfo(name: str, case: str) -> None:
+    """`"torchinfo"` in the totals is what torchinfo 1.8.0 computes for the export
+    (scripts/make_torchinfo_sizes.py), to the byte, and prints as it prints it."""
+    dtype, batch = case.split("x")
+    want = TORCHINFO["networks"][name][case]
+    got = cli_json("net", name, "--dtype", dtype, "--batch", batch, "--format",
+                   "json")["totals"]["torchinfo"]
+    assert {k: got[k] for k in ("input_bytes", "forward_backward_bytes", "param_bytes")} == {
+        k: want[k] for k in ("input_bytes", "forward_backward_bytes", "param_bytes")}
+    assert got["total_bytes"] == got["input_bytes"] + got["forward_backward_bytes"] + \
+        got["param_bytes"]
+    from convcalc.conventions.torchinfo import Sizes
+
+    sizes = Sizes(got["input_bytes"], got["forward_backward_bytes"], got["param_bytes"])
+    assert sizes.lines() == want["printed"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_large", "shufflenet_v1_g3"])
+def test_torchinfo_sizes_live(name: str) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("torchinfo")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_torchinfo_sizes import measure
+
+    got = cli_json("net", name, "--dtype", "fp32", "--format", "json")["totals"]["torchinfo"]
+    want = measure(name, "fp32", 1)
+    assert [got[k] for k in ("input_bytes", "forward_backward_bytes", "param_bytes")] == [
+        want[k] for k in ("input_bytes", "forward_backward_bytes", "param_bytes")]
+
+
+def test_layer_dtype_peak_is_input_and_output_together() -> None:
+    data = cli_json("layer", "conv", "-i", "56x56x64", "--out", "128", "--kernel", "3",
+                    "--padding", "1", "--batch", "2", "--dtype", "fp16", "--format", "json")
+    assert data["peak_activation_bytes"] == (56 * 56 * 64 + 56 * 56 * 128) * 2 * 2
+    assert data["param_bytes"] == data["params"] * 2
+    assert data["torchinfo"]["param_bytes"] == data["params"] * 2
+
+
+def test_conventions_dtype_and_device_combine() -> None:
+    """--conventions, --dtype and --device together: every addition is in the JSON (none of
+    them drops another), for net and for layer."""
+    data = cli_json("net", "resnet18", "--conventions", "--convention", "thop", "--dtype",
+                    "fp16", "--device", "h100", "--format", "json")
+    t = data["totals"]
+    assert {"conventions", "layers"} <= set(data)
+    assert {"convention", "other_ops", "param_bytes", "peak_activation_bytes", "peak_at",
+            "torchinfo", "roofline_time_s"} <= set(t)
+    assert all({"convention", "other_ops", "activation_bytes", "roofline"} <= set(row)
+               for row in data["layers"])
+    layer = cli_json("layer", "dwsep", "-i", "56x56x64", "--out", "128", "--kernel", "3",
+                     "--conventions",
+                     "--dtype", "fp16", "--device", "h100", "--format", "json")
+    assert {"conventions", "other_ops", "roofline", "peak_activation_bytes",
+            "torchinfo"} <= set(layer)
+
+
+def test_columns_that_need_bytes_or_a_device() -> None:
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["net", "resnet18", "--depth", "1", "--columns",
+                                "path,macs,other_ops,activation_bytes"],
+                          env={"CONVCALC_WIDTH": "120"})
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.stdout.splitlines() if "MACs" in line)
+    assert "other ops" in header and "act. bytes" in header
+    assert "peak activation memory (fp32)" in shown.stdout
+    refused = runner.invoke(app, ["net", "resnet18", "--columns", "path,time"])
+    assert refused.exit_code == 2
+    assert "time needs a device" in refused.stderr and refused.stderr.count("\n") == 1

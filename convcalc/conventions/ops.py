@@ -19,7 +19,7 @@ The calls (`op`: the torch module or function, and the convcalc kinds that make 
 - `conv_transpose`, `conv_transpose_bias`: `nn.ConvTransposeNd` (transposed);
 - `linear`, `linear_bias`: `nn.Linear`, after `torch.flatten(x, 1)` on a map (linear);
 - `batchnorm`: `nn.BatchNormNd`; `groupnorm`: `nn.GroupNorm`; `layernorm2d`: the export's
-  `LayerNorm2d(nn.LayerNorm)`, a subclass that calls `movedim` and `F.layer_norm` (layernorm);
+  `LayerNorm2d(nn.LayerNorm)`, a subclass that calls `permute` and `F.layer_norm` (layernorm);
 - `relu`, `relu6`, `hardswish`, `hardsigmoid`, `silu`, `sigmoid`, `gelu`, `tanh`, `leaky_relu`,
   `softmax`, `identity`: `nn.ReLU` … `nn.Softmax(dim=1)`, `nn.Identity` (the activations, and
   se's activation and gate);
@@ -31,7 +31,8 @@ The calls (`op`: the torch module or function, and the convcalc kinds that make 
   operator `a * b`, broadcasting (`merge: mul`, se's `scale * x`); `layer_scale`: the export's
   `LayerScale`, `self.gamma * x` with a parameter named `gamma`;
 - `cat`, `split`, `flatten`, `channel_shuffle`, `dropout`, `stochastic_depth`: `torch.cat`,
-  `torch.split`, `nn.Flatten`, `nn.ChannelShuffle`, `nn.Dropout`, the export's
+  `torch.split`, `nn.Flatten`, the export's `ChannelShuffle(nn.ChannelShuffle)` (reshape,
+  transpose, reshape), `nn.Dropout`, the export's
   `StochasticDepth` (the identity in eval mode).
 """
 

@@ -12,6 +12,8 @@ upsampling, the export's LayerScale whose parameter is `gamma`, merges) counts 0
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from math import prod
 
 from convcalc.conventions.base import Convention, numel_out, table, torch_macs
@@ -57,3 +59,66 @@ TORCHINFO = Convention(
     ]),
     label=lambda value: "Total mult-adds",
 )
+
+
+# --- torchinfo's memory lines ----------------------------------------------------------------
+
+STORAGE_OBJECT = 64
+"""sys.getsizeof(torch.UntypedStorage) beyond its bytes, which torchinfo adds to the input."""
+
+PARAMETRISED = {"conv", "conv_transpose", "linear", "layer_scale"}
+"""The calls whose module holds parameters whatever its fields (a norm only when affine)."""
+NORMS = {"batchnorm", "layernorm2d", "groupnorm"}
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """torchinfo 1.8.0's four size lines, in bytes (it prints them in MB = 10⁶ bytes, two
+    decimals): `Input size` is `sys.getsizeof(x.untyped_storage())`, the input tensor's bytes
+    plus the 64 bytes of the storage's Python object (`torchinfo.py`, `get_total_memory_used`;
+    CPython 3.11, 64-bit); `Forward/backward pass size` twice the output
+    of every leaf module that holds parameters (`model_statistics.py:33-35`, "x2 for
+    gradients"; activations, pools, merges and parameter-free norms count nothing); `Params
+    size` every parameter (buffers such as BatchNorm's running statistics are not counted);
+    `Estimated Total Size` their sum."""
+
+    input_bytes: int
+    forward_backward_bytes: int
+    param_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.input_bytes + self.forward_backward_bytes + self.param_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {"input_bytes": self.input_bytes,
+                "forward_backward_bytes": self.forward_backward_bytes,
+                "param_bytes": self.param_bytes, "total_bytes": self.total_bytes}
+
+    def lines(self) -> list[str]:
+        """As torchinfo prints them: `f"{bytes / 1e6:0.2f}"`, its own float formatting (so a
+        tie rounds as torchinfo rounds it)."""
+        mb = [("Input size", self.input_bytes),
+              ("Forward/backward pass size", self.forward_backward_bytes),
+              ("Params size", self.param_bytes), ("Estimated Total Size", self.total_bytes)]
+        return [f"{label} (MB): {n / 1e6:0.2f}" for label, n in mb]
+
+
+def sizes(ops: Sequence[Sequence[Op]], input_elements: int, params: int, batch: int,
+          element_bytes: int) -> Sizes:
+    """torchinfo's size lines for the exported network's calls (`convcalc.conventions.ops`,
+    batch 1) at `batch`, every tensor `element_bytes` wide (the model's dtype)."""
+    held: dict[int, int] = {}  # equal layers share one list of calls: sum it once
+    outputs = 0
+    for row in ops:
+        n = held.get(id(row))
+        if n is None:
+            n = held[id(row)] = _held(row)
+        outputs += n
+    return Sizes(input_elements * batch * element_bytes + STORAGE_OBJECT, 2 * outputs * batch * element_bytes,
+                 params * element_bytes)
+
+
+def _held(row: Sequence[Op]) -> int:
+    return sum(op.n_out for op in row
+               if op.op in PARAMETRISED or (op.op in NORMS and (op.affine or op.bias)))

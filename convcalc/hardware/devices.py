@@ -291,10 +291,14 @@ PRESETS: dict[str, Device] = {d.key: d for d in (
 
 
 def get_device(name: str) -> Device:
-    """The preset called `name` (case and `_`/`-` do not matter); SpecError with close matches."""
+    """The preset called `name` (case and `_`/`-` do not matter), or the one preset whose name
+    begins with it (`h100` is h100-sxm, `a100` a100-80gb); SpecError with close matches."""
     key = name.strip().lower().replace("_", "-")
     if key in PRESETS:
         return PRESETS[key]
+    starting = [k for k in PRESETS if k.startswith(key)] if key else []
+    if len(starting) == 1:
+        return PRESETS[starting[0]]
     raise SpecError(f"--device: unknown device '{name}'{suggest(key, list(PRESETS))}; one of: "
                     f"{', '.join(PRESETS)} (or give --peak-tflops and --bandwidth)")
 

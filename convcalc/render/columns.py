@@ -119,6 +119,7 @@ COLUMNS: dict[str, Column] = {c.key: c for c in [
     Column("intensity", "MAC/B", lambda r: (r.get("roofline") or {}).get("intensity"),
            lambda v: "" if v is None else decimal_text(Fraction(v), 2)),
     Column("time", "time ≥", lambda r: (r.get("roofline") or {}).get("time_s"), seconds_text),
+    Column("other_ops", "other ops", lambda r: r.get("other_ops"), thousands, unit=True),
 ]}
 
 

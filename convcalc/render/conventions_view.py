@@ -23,7 +23,7 @@ from typing import Any, Literal
 from convcalc.conventions import TOOLS, Analysis, Count, analyse, convention, layer_network
 from convcalc.conventions.base import CAUSES
 from convcalc.numbers import decimal_text
-from convcalc.render.columns import Column, thousands
+from convcalc.render.columns import COLUMNS, Column, thousands
 from convcalc.render.formats import Format
 from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.report import LayerReport, NetworkReport
@@ -133,14 +133,16 @@ def _count_json(count: Count) -> dict[str, Any]:
 
 def net_output(report: NetworkReport, fmt: Format, *, every: bool, tool: str | None,
                depth: int | None = None, top_k: int | None = None,
-               explain: bool = False) -> str | list[Any]:
-    """`convcalc net` with `--conventions` (`every`) and/or `--convention TOOL`."""
-    from convcalc.render.views import COMPACT_JSON_ROWS, net_view
+               explain: bool = False, costing: Any = None,
+               other_ops_column: bool = False) -> str | list[Any]:
+    """`convcalc net` with `--conventions` (`every`), `--convention TOOL` and/or the
+    `other_ops` column (`--columns …,other_ops`); `costing` as `net_view`."""
+    from convcalc.render.views import COMPACT_JSON_ROWS, net_data, net_view
 
     chosen = convention(tool).tool if tool is not None else None
     analysis = analyse(report)
     if fmt is Format.json:
-        data = report.to_dict()
+        data = net_data(report, costing)
         other = analysis.other_ops
         picked = analysis.count(chosen) if chosen else None
         for i, row in enumerate(data["layers"]):
@@ -160,7 +162,11 @@ def net_output(report: NetworkReport, fmt: Format, *, every: bool, tool: str | N
         values = [None] * len(picked.rows) if picked.value is None else list(picked.rows)
         extra.append((Column("convention", chosen, lambda r: r.get("convention"), thousands),
                       values, picked.value))
-    out = net_view(report, fmt, depth=depth, top_k=top_k, explain=explain, extra_columns=extra)
+    if other_ops_column:
+        other = analysis.other_ops
+        extra.append((COLUMNS["other_ops"], list(other.rows), other.total))
+    out = net_view(report, fmt, depth=depth, top_k=top_k, explain=explain, extra_columns=extra,
+                   costing=costing)
     if every:
         return _join(out, conventions_section(analysis, fmt, TOOLS))
     if chosen:
@@ -169,26 +175,22 @@ def net_output(report: NetworkReport, fmt: Format, *, every: bool, tool: str | N
 
 
 def layer_output(report: LayerReport, spec: Any, fmt: Format, *, every: bool,
-                 tool: str | None, explain: bool = False) -> str | list[Any]:
+                 tool: str | None, explain: bool = False, costing: Any = None) -> str | list[Any]:
     """`convcalc layer` with `--conventions` and/or `--convention TOOL`: the layer as a network
-    of one."""
-    from convcalc.render.views import layer_view
+    of one; `costing` as `layer_view`."""
+    from convcalc.render.views import layer_data, layer_view
 
     chosen = convention(tool).tool if tool is not None else None
     analysis = analyse(layer_network(spec, report))
     if fmt is Format.json:
-        data: dict[str, Any] = report.to_dict()
-        if explain:
-            from convcalc.render.views import formula_lines
-
-            data["explain"] = formula_lines(report)
+        data = layer_data(report, explain=explain, costing=costing)
         data["other_ops"] = analysis.other_ops.total
         if chosen:
             data["convention"] = _count_json(analysis.count(chosen))
         if every:
             data["conventions"] = [c.to_dict() for c in analysis.counts(TOOLS)]
         return to_json(data) + "\n"
-    out = layer_view(report, fmt, explain=explain)
+    out = layer_view(report, fmt, explain=explain, costing=costing)
     tools: Sequence[str] = TOOLS if every else ("torch", chosen or "torch")
     return _join(out, conventions_section(analysis, fmt, list(dict.fromkeys(tools))))
 

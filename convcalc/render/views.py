@@ -80,6 +80,34 @@ def field_lines(row: Any) -> list[str]:
     return [f"{'/'.join(axes)}: {text}" for text, axes in lines.items()]
 
 
+def layer_data(report: LayerReport, *, explain: bool = False,
+               costing: Any = None) -> dict[str, Any]:
+    """`convcalc layer --format json`: the report, and with `--dtype`/`--device` its bytes,
+    peak activation memory, torchinfo's sizes and roofline."""
+    data = report.to_dict()
+    if costing is not None:
+        data.update(costing.row(0, report))
+        data.update({k: v for k, v in costing.totals(report.params).items() if k != "param_bytes"})
+    if explain:
+        data["explain"] = formula_lines(report)
+    return data
+
+
+def costing_lines(costing: Any, batch: int = 1) -> list[str]:
+    """The peak activation memory and torchinfo's size lines, for the human formats."""
+    lines: list[str] = []
+    peak = costing.peak
+    if peak is not None:
+        alive = ", ".join(f"{at} {thousands(n)}" for at, n in peak.alive[:4])
+        more = len(peak.alive) - 4
+        lines.append(f"peak activation memory ({costing.dtype}{f', batch {batch}' if batch > 1 else ''}"
+                     f"): {thousands(peak.bytes)} bytes while {peak.at} runs; alive: {alive}"
+                     + (f" and {more} more" if more > 0 else ""))
+    if costing.torchinfo is not None:
+        lines.append(f"torchinfo 1.8.0 would print: {'; '.join(costing.torchinfo.lines())}")
+    return lines
+
+
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
                costing: Any = None) -> str | list[Any]:
     """The `convcalc layer` output: a string, or blocks for the table layout."""
@@ -95,19 +123,13 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
         if costing.device is not None:
             extra_metrics += ["intensity", "bound", "time"]
     if fmt is Format.json:
-        data = report.to_dict()
-        if costing is not None:
-            data.update(costing.row(0, report))
-            data.update({k: v for k, v in costing.totals(report.params).items()
-                         if k in ("dtype", "device")})
-        if explain:
-            data["explain"] = formula_lines(report)
-        return to_json(data) + "\n"
+        return to_json(layer_data(report, explain=explain, costing=costing)) + "\n"
     if fmt is Format.csv:
         return to_csv(rows, pick(["path", *LAYER_ROWS[1:], "weight_params", "bias_params",
                                   "flops", "rf_start"]))
     warned = [f"warning: {w}" for w in report.all_warnings()]
-    notes: list[str] = [*warned, *(formula_lines(report) if explain else []), CONVENTIONS]
+    notes: list[str] = [*warned, *(costing_lines(costing) if costing is not None else []),
+                        *(formula_lines(report) if explain else []), CONVENTIONS]
     if fmt in (Format.markdown, Format.latex):
         return text_table(fmt, rows, pick(LAYER_ROWS), notes=notes)
     from convcalc.render import layout as table
@@ -121,6 +143,8 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
                                       title="parts", bar_key="macs"))
     if warned:
         items.append(table.lines(warned))
+    if costing is not None:
+        items.append(table.lines(costing_lines(costing)))
     if costing is not None and costing.device is not None:
         r = costing.rooflines[0]
         items.append(table.lines([
@@ -148,6 +172,18 @@ NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_p
            "flops", "rf_size", "rf_jump", "rf_start", "activations", "access_cost"]
 
 
+def net_data(report: NetworkReport, costing: Any = None) -> dict[str, Any]:
+    """`convcalc net --format json`: the report, and with `--dtype`/`--device` each row's bytes
+    and roofline and the totals' parameter bytes, peak activation memory, torchinfo's sizes
+    and roofline time."""
+    data = report.to_dict()
+    if costing is not None:
+        for i, row in enumerate(data["layers"]):
+            row.update(costing.row(i, report.rows[i].report))
+        data["totals"].update(costing.totals(report.totals()["params"]))
+    return data
+
+
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              top_k: int | None = None, explain: bool = False,
              costing: Any = None,
@@ -162,11 +198,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
 
         return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain)
     if fmt is Format.json:
-        data = report.to_dict()
-        if costing is not None:
-            for i, row in enumerate(data["layers"]):
-                row.update(costing.row(i, report.rows[i].report))
-            data["totals"].update(costing.totals(report.totals()["params"]))
+        data = net_data(report, costing)
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     totals = report.totals()
     rows = net_rows(report)
@@ -216,9 +248,10 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                             f"{seconds_text(t['roofline_memory_bound_s'])} in memory-bound "
                             "layers; a lower bound, not a prediction)")
     columns = [*pick([*NET_COLUMNS, *cost_cols]), *extra]
+    memory = costing_lines(costing, report.batch) if costing is not None else []
     if fmt in (Format.markdown, Format.latex):
         return text_table(fmt, [*shown, total_row], columns, title=title,
-                          notes=[*warnings, totals_line, CONVENTIONS, *explained])
+                          notes=[*warnings, totals_line, *memory, CONVENTIONS, *explained])
     from convcalc.render import layout as table
 
     # the table has a total row, so no totals line under it
@@ -226,7 +259,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                                           total=total_row, drop=["kind", "macs_share", "rf_size"],
                                           extra=pick(NET_EXTRA))]
     if costing is not None:
-        blocks.append(table.lines([totals_line]))
+        blocks.append(table.lines([totals_line, *memory]))
     if warnings:
         blocks.append(table.lines(warnings))
     if explained:
