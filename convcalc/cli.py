@@ -461,6 +461,12 @@ def net(
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None, batch=batch)
     if by == "kind":
+        from convcalc.render.pictures import text_only
+
+        text_only(format, "net --by kind")
+    report = analyze_network(spec, input, params=parse_sets(set_ or []),
+                             channels_first=channels_first or None, batch=batch)
+    if by == "kind":
         from convcalc.diff import by_kind
         from convcalc.render.views import by_kind_view
 
@@ -504,8 +510,10 @@ def diff(
     """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths)."""
     from convcalc.diff import diff_networks
     from convcalc.engine import analyze_network
+    from convcalc.render.pictures import text_only
     from convcalc.render.views import diff_view
 
+    text_only(format, "diff")
     view = make_view(width, units, None)
     first = analyze_network(a, params=parse_sets(set_a or []))
     second = analyze_network(b, params=parse_sets(set_b or []))
@@ -643,6 +651,9 @@ def solve(
     """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
     out are searched); the largest out within a MACs or params budget; the chains of layers
     from one size to another. No answer is not an error: it prints none and the nearest."""
+    from convcalc.render.pictures import text_only
+
+    text_only(format, "solve")
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
 
@@ -688,9 +699,6 @@ def solve(
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)
-    from convcalc.render.pictures import text_only
-
-    text_only(format, "solve")
     _emit(solve_view(result, format), make_view(width, "auto", None))
 
 
@@ -722,8 +730,10 @@ def examples(format: FormatOption = Format.table, width: WidthOption = None) -> 
     """List the example networks installed with convcalc (use them by name: convcalc net
     resnet50)."""
     from convcalc.bundled import catalog
+    from convcalc.render.pictures import text_only
     from convcalc.render.views import examples_view
 
+    text_only(format, "examples")
     _emit(examples_view(catalog(), format), make_view(width, "auto", None))
 
 

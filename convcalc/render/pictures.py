@@ -58,4 +58,4 @@ def text_only(fmt: Format, command: str) -> None:
     """Commands whose results are text: the drawing formats are refused in one line."""
     if fmt in PICTURES:
         raise SpecError(f"--format {fmt.value} is not used with `convcalc {command}` (table, "
-                        "json, csv or markdown)")
+                        "json, csv, markdown or latex)")
