@@ -510,14 +510,23 @@ def diff(
     """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths)."""
     from convcalc.diff import diff_networks
     from convcalc.engine import analyze_network
-    from convcalc.render.pictures import text_only
+    from convcalc.render.formats import PICTURES
     from convcalc.render.views import diff_view
 
-    text_only(format, "diff")
+    if format is Format.html:
+        from convcalc.render.pictures import diff_picture
+
+        diff_picture(None, format)  # refused in one line, before any work
     view = make_view(width, units, None)
     first = analyze_network(a, params=parse_sets(set_a or []))
     second = analyze_network(b, params=parse_sets(set_b or []))
-    _emit(diff_view(diff_networks(first, second, depth), format, (a, b)), view)
+    compared = diff_networks(first, second, depth)
+    if format in PICTURES:
+        from convcalc.render.pictures import diff_picture
+
+        _emit(diff_picture(compared, format), view)
+        return
+    _emit(diff_view(compared, format, (a, b)), view)
 
 
 class ExportTarget(StrEnum):

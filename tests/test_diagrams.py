@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import convcalc
 from convcalc.cli import app
 from convcalc.graph import Graph, network_graph
-from convcalc.render.diagram import node_lines, to_dot, to_mermaid
+from convcalc.render.diagram import mermaid_text, node_lines, to_dot, to_mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -67,7 +67,7 @@ def test_golden(name: str, args: list[str], request: pytest.FixtureRequest,
 
 # --- Mermaid ------------------------------------------------------------------------------------
 
-_ID = r"[nbg][0-9]+"
+_ID = r"(?:[ab]?[nbg][0-9]+|[ab])"  # a diff prefixes each side's ids with a or b
 _LABEL = r'"[^"\n]*"'
 MERMAID_LINES = [
     r"flowchart TD",
@@ -233,3 +233,69 @@ def test_docs_show_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
                               "1"]).stdout
     block = text.split("```dot\n", 1)[1].split("```", 1)[0]
     assert dot.startswith(block) and len(block.splitlines()) >= 10
+
+
+# --- convcalc diff as a picture ----------------------------------------------------------------
+
+DIFF_CASES = [(["mobilenet_v2", "mobilenet_v2", "--set-b", "width=0.75"], 1),
+              (["resnet18", "resnet50"], 2), (["unet_small", str(NASTY)], 1)]
+
+
+def diff_graphs(args: list[str], depth: int) -> tuple[Graph, Graph]:
+    from convcalc.cli import parse_sets
+    from convcalc.engine import analyze_network
+
+    sets = parse_sets(args[3:4]) if len(args) > 2 else {}
+    a = network_graph(analyze_network(args[0])).collapse(depth)
+    b = network_graph(analyze_network(args[1], params=sets)).collapse(depth)
+    return a, b
+
+
+def run_diff(args: list[str], depth: int, fmt: str) -> str:
+    done = runner.invoke(app, ["diff", *args, "--depth", str(depth), "--format", fmt])
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
+@pytest.mark.parametrize(("args", "depth"), DIFF_CASES, ids=["width", "resnets", "nasty"])
+def test_diff_mermaid_holds_both_graphs(args: list[str], depth: int, tmp_path: Path) -> None:
+    """`convcalc diff --format mermaid`: both graphs whole in one flowchart (two more
+    subgraphs), ids kept apart, each node that differs from the other side's node at the same
+    path labelled with the exact difference; Mermaid's parser accepts it where node is present."""
+    a, b = diff_graphs(args, depth)
+    text = run_diff(args, depth, "mermaid")
+    want = {k: expected(a)[k] + expected(b)[k] for k in ("vertices", "edges", "subgraphs")}
+    want["subgraphs"] += 2
+    assert structure(text) == want
+    by_path = {n.path: n for n in a.nodes if n.role in ("layer", "block") and n.path}
+    from convcalc.render.columns import si
+
+    for n in b.nodes:
+        other = by_path.get(n.path) if n.role in ("layer", "block") and n.path else None
+        if other is not None and other.macs != n.macs:
+            d = n.macs - other.macs
+            assert mermaid_text(f"Δ MACs {'+' if d > 0 else '−'}{si(abs(d))}") in text
+    if node_available():
+        path = tmp_path / "diff.mmd"
+        path.write_text(text)
+        done = subprocess.run(["node", str(JS / "parse_mermaid.mjs"), str(path)],
+                              capture_output=True, text=True, check=True, timeout=120)
+        result = json.loads(done.stdout)
+        assert result["ok"], result
+        assert {k: result[k] for k in ("vertices", "edges", "subgraphs")} == want
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz absent (apt-get install graphviz)")
+@pytest.mark.parametrize(("args", "depth"), DIFF_CASES, ids=["width", "resnets", "nasty"])
+def test_diff_dot_renders(args: list[str], depth: int) -> None:
+    a, b = diff_graphs(args, depth)
+    done = subprocess.run(["dot", "-Tsvg"], input=run_diff(args, depth, "dot"),
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+    assert done.stdout.count('class="node"') == len(a.nodes) + len(b.nodes)
+    assert done.stdout.count('class="edge"') == len(a.edges) + len(b.edges)
+
+
+def test_diff_html_is_refused_before_the_work() -> None:
+    done = runner.invoke(app, ["diff", "missing_a.yaml", "missing_b.yaml", "--format", "html"])
+    assert done.exit_code == 2 and "not used with `convcalc diff`" in done.stderr

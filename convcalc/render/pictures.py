@@ -37,6 +37,20 @@ def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     return diagram.to_mermaid(shown) if fmt is Format.mermaid else diagram.to_dot(shown)
 
 
+def diff_picture(diff: Any, fmt: Format) -> str:
+    """`convcalc diff --format mermaid|dot`: both networks' graphs at the diff's depth, side by
+    side, the nodes that differ labelled with the MACs difference."""
+    if fmt is Format.html:
+        raise SpecError("--format html is not used with `convcalc diff`: draw the two graphs "
+                        "with --format mermaid or dot, or open each network's report (convcalc "
+                        "net SPEC --format html)")
+    from convcalc.graph import network_graph
+    from convcalc.render import diagram
+
+    a, b = (network_graph(r).collapse(diff.depth) for r in (diff.a, diff.b))
+    return diagram.diff_mermaid(a, b) if fmt is Format.mermaid else diagram.diff_dot(a, b)
+
+
 def layer_picture(report: LayerReport, fmt: Format, *, explain: bool = False) -> str:
     """`convcalc layer --format html`."""
     _graph_only(fmt, "layer")
