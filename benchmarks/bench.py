@@ -9,8 +9,10 @@ and residual blocks, with time per layer and the 10k→100k scaling factor; (4) 
 installed, PyTorch's FlopCounterMode on the same ResNet-50 written in plain torch; (5) where
 plotly is installed, the offline HTML report (`--format html`) of the 10,000-layer residual
 net; (6) where torch and onnx are, `convcalc import` of that ResNet-50 exported to ONNX (98 MB):
-the time to read the file, the time beyond it, and the peak memory. Also shown for context: the
-import floor of the fixed stack (typer + a pydantic model).
+the time to read the file, the time beyond it, and the peak memory; (7) the larger residual net
+as a table against its JSON; (8) the same with `--dtype fp16 --device h100 --conventions`
+against without. Also shown for context: the import floor of the fixed stack (typer + a
+pydantic model).
 """
 
 from __future__ import annotations
@@ -181,6 +183,12 @@ def main() -> None:
         if html:  # (5) the offline HTML report of the smaller residual network
             jobs["html"] = ([*cc, "net", str(Path(tmp) / f"residual{smaller}.yaml"), "--format",
                              "html"], small)
+        big = str(Path(tmp) / f"residual{larger}.yaml")
+        # (7) the table of the larger network against its JSON; (8) with bytes, time and every
+        # peer convention against without
+        jobs["table"] = ([*cc, "net", big, "--format", "table"], small)
+        jobs["costed"] = ([*cc, "net", big, "--format", "json", "--dtype", "fp16", "--device",
+                           "h100", "--conventions"], small)
         onnx_file = Path(tmp) / "resnet50.onnx"
         if torch and has_onnx():
             subprocess.run([sys.executable, "-c", EXPORT_RESNET50, str(onnx_file)], check=True,
@@ -242,6 +250,15 @@ def main() -> None:
         ]
     else:
         rows.append((label, "skipped", "", "needs torch (to export) and onnx"))
+
+    plain = measured[f"residual{larger}"]
+    rows += [
+        (f"(7) {larger:,} layers, residual, --format table", f"{measured['table']:.2f} s",
+         f"{measured['table'] / plain:.2f}× its JSON", "target ≤ 2× (65,000 layers)"),
+        (f"(8) {larger:,} layers, --dtype fp16 --device h100 --conventions",
+         f"{measured['costed']:.2f} s", f"{measured['costed'] / plain:.2f}× without",
+         "target ≤ 2×"),
+    ]
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"convcalc benchmark — {platform.machine()}, {os.cpu_count()} cores, Python "
