@@ -50,12 +50,13 @@ class LayerNorm2d(nn.LayerNorm):
     "ChannelShuffle": '''
 class ChannelShuffle(nn.ChannelShuffle):
     """nn.ChannelShuffle as reshape, transpose, reshape (the same permutation), which
-    torch.onnx.export can write."""
+    torch.onnx.export can write. Like nn.ChannelShuffle it returns a new tensor, never a view."""
 
     def forward(self, x):
         b, c = x.shape[:2]
         g = self.groups
-        return x.reshape(b, g, c // g, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+        y = x.reshape(b, g, c // g, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+        return y if g > 1 else y.clone()  # a new tensor, as nn.ChannelShuffle's, even for 1 group
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
