@@ -290,6 +290,18 @@ PRESETS: dict[str, Device] = {d.key: d for d in (
 )}
 
 
+NOT_PRESETS: dict[str, str] = {
+    "snapdragon-8g3-gpu": "the Snapdragon 8 Gen 3's Adreno 750 GPU",
+    "adreno-750": "the Snapdragon 8 Gen 3's Adreno 750 GPU",
+    "snapdragon-8g3-npu": "the Snapdragon 8 Gen 3's Hexagon NPU",
+    "hexagon": "the Snapdragon 8 Gen 3's Hexagon NPU",
+    "apple-m2-ane": "the Apple M2's Neural Engine",
+    "apple-m2-npu": "the Apple M2's Neural Engine",
+}
+"""Devices asked for that are deliberately not presets: their vendors publish no per-dtype
+rate, nor the unit counts to derive one, and a guessed peak could put the bound above the truth."""
+
+
 def get_device(name: str) -> Device:
     """The preset called `name` (case and `_`/`-` do not matter), or the one preset whose name
     begins with it (`h100` is h100-sxm, `a100` a100-80gb); SpecError with close matches."""
@@ -299,6 +311,10 @@ def get_device(name: str) -> Device:
     starting = [k for k in PRESETS if k.startswith(key)] if key else []
     if len(starting) == 1:
         return PRESETS[starting[0]]
+    if key in NOT_PRESETS:
+        raise SpecError(f"--device: {NOT_PRESETS[key]} is not a preset: its vendor publishes no "
+                        "per-dtype peak, nor the unit counts to derive one; give --peak-tflops "
+                        "and --bandwidth from a source you trust")
     raise SpecError(f"--device: unknown device '{name}'{suggest(key, list(PRESETS))}; one of: "
                     f"{', '.join(PRESETS)} (or give --peak-tflops and --bandwidth)")
 
