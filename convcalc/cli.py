@@ -458,8 +458,6 @@ def net(
         raise SpecError(f"option --by: {by!r}: group by kind (the only grouping)")
     if input is not None:
         warn_layout(input, channels_first)
-    report = analyze_network(spec, input, params=parse_sets(set_ or []),
-                             channels_first=channels_first or None, batch=batch)
     if by == "kind":
         from convcalc.render.pictures import text_only
 

@@ -126,3 +126,27 @@ def test_version_and_help() -> None:
     result = runner.invoke(app, ["layer", "--help"])
     assert result.exit_code == 0
     assert "--kernel" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["net", "resnet18", "--format", "json"],
+    ["net", "resnet18", "--by", "kind"],
+    ["net", "resnet18", "--depth", "1", "--dtype", "fp16", "--device", "h100"],
+    ["net", "resnet18", "--conventions", "--format", "json"],
+    ["net", "resnet18", "--format", "mermaid"],
+])
+def test_net_analyses_the_network_once(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second analysis doubled `net`'s time once, unseen (the answer was the same)."""
+    import convcalc.engine
+
+    calls = []
+    real = convcalc.engine.analyze_network
+
+    def counted(*a: object, **k: object) -> object:
+        calls.append(a[0])
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(convcalc.engine, "analyze_network", counted)
+    code, _, err = run(args)
+    assert code == 0, err
+    assert calls == ["resnet18"]

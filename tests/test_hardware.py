@@ -88,7 +88,7 @@ def test_lookup_forgives_case_and_underscores_and_suggests() -> None:
     with pytest.raises(SpecError, match="did you mean 'rtx-4090'") as e:
         get_device("rtx4090")
     assert "\n" not in str(e.value) and "one of: h100-sxm" in str(e.value)
-    with pytest.raises(SpecError, match="Adreno 750 GPU is not a preset.*--peak-tflops"):
+    with pytest.raises(SpecError, match=r"Adreno 750 GPU is not a preset.*--peak-tflops"):
         get_device("snapdragon-8g3-gpu")  # not steered to the CPU preset by did-you-mean
     with pytest.raises(SpecError, match="apple-m2 has no int8 peak; it has: fp32, fp16"):
         get_device("apple-m2").peak("int8")
