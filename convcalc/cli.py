@@ -79,7 +79,7 @@ def make_device(device: str | None, peak: str | None, bandwidth: str | None) -> 
 
 
 def make_view(width: int | None, units: str, columns: str | None) -> View:
-    from convcalc.render.layout import UNITS
+    from convcalc.render.formats import UNITS
 
     if units not in UNITS:
         raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
@@ -328,15 +328,21 @@ def layer(
         spec["bias"] = False
     if ceil_mode:
         spec["ceil_mode"] = True
+    from convcalc.render.pictures import graph_options
+
+    graph_options(format, {"--conventions": conventions, "--convention": convention})
     view = make_view(width, units, None)
     warn_layout(input, channels_first)
     report = analyze_layer(spec, input, channels_first=channels_first, batch=batch)
     from convcalc.engine import as_layer
-    from convcalc.hardware.costing import layer_costing
 
     made = make_device(device, peak_tflops, bandwidth)
     layer = as_layer(spec)
-    cost = layer_costing(layer, report, dtype, made)
+    cost = None
+    if dtype is not None or made is not None:
+        from convcalc.hardware.costing import layer_costing
+
+        cost = layer_costing(layer, report, dtype, made)
     if conventions or convention is not None:
         from convcalc.render.conventions_view import layer_output
 
@@ -395,6 +401,9 @@ def compare(
     if missing:
         raise SpecError(f"compare needs {' and '.join(missing)} (the standard conv to compare "
                         "against)")
+    from convcalc.render.pictures import graph_options
+
+    graph_options(format, {"--columns": columns})
     view = make_view(width, units, columns)
     chosen = C.parse_variants(variants)
     if sweep:
@@ -410,10 +419,13 @@ def compare(
     warn_layout(input, channels_first)
     comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first,
                            batch=batch)
-    from convcalc.hardware.costing import costing
+    made = make_device(device, peak_tflops, bandwidth)
+    cost = None
+    if dtype is not None or made is not None:
+        from convcalc.hardware.costing import costing
 
-    cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
-                   make_device(device, peak_tflops, bandwidth))
+        cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
+                       made)
     _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost), view)
 
 
@@ -451,8 +463,12 @@ def net(
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
+    from convcalc.render.pictures import graph_options
     from convcalc.render.views import net_view
 
+    graph_options(format, {"--dtype": dtype, "--device": device, "--peak-tflops": peak_tflops,
+                           "--bandwidth": bandwidth, "--conventions": conventions,
+                           "--convention": convention, "--columns": columns})
     view = make_view(width, units, columns)
     if by not in (None, "kind"):
         raise SpecError(f"option --by: {by!r}: group by kind (the only grouping)")
@@ -470,10 +486,13 @@ def net(
 
         _emit(by_kind_view(report, by_kind(report), format), view)
         return
-    from convcalc.hardware.costing import network_costing
-
     made = make_device(device, peak_tflops, bandwidth)
-    cost = network_costing(report, implied_dtype(view, dtype, made), made)
+    chosen = implied_dtype(view, dtype, made)
+    cost = None
+    if chosen is not None or made is not None:
+        from convcalc.hardware.costing import network_costing
+
+        cost = network_costing(report, chosen, made)
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
         from convcalc.render.conventions_view import net_output

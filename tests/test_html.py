@@ -98,6 +98,61 @@ def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
     assert table.count("<tr>") == len(r.rows) + 2  # the header, the rows, the total
 
 
+def figures(text: str) -> dict[str, Any]:
+    data = json.loads(re.search(r'id="convcalc-data">(.*?)</script>', text, re.S).group(1))
+    return {f["id"]: f for f in data["figures"]}
+
+
+@needs_plotly
+def test_dtype_and_device_reach_the_report(tmp_path: Path) -> None:
+    """--dtype sets the report's bytes, --batch its peak, --device adds the roofline chart:
+    the roof, and every row that does MACs on it at its intensity (the JSON's numbers)."""
+    from fractions import Fraction
+
+    args = ["net", "examples/mobilenet_v2.yaml", "--dtype", "fp16", "--device", "l4",
+            "--batch", "2"]
+    text = write_html(tmp_path, "mv2", [*args, "--format", "html"]).read_text()
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    totals = data["totals"]
+    figs = figures(text)
+    assert list(figs) == ["chart-cost", "chart-rf", "chart-memory", "chart-roofline"]
+    peak = totals["peak_activation_bytes"]
+    from convcalc.render.columns import si
+    assert f"{peak // 2:,} elements ({si(peak)}B in fp16)" in text
+    roof, *points = figs["chart-roofline"]["data"]
+    assert roof["y"][1] == float(Fraction(121, 2) * 10**12)  # L4: 121 dense fp16 TFLOPS / 2
+    rows = [r for r in data["layers"] if r["macs"]]
+    drawn = sorted(x for p in points for x in p["x"])
+    assert drawn == sorted(float(Fraction(r["roofline"]["intensity"])) for r in rows)
+    assert sum(len(p["x"]) for p in points if p["name"].startswith("memory")) == \
+        sum(1 for r in rows if r["roofline"]["bound"] == "memory")
+    assert "time ≥ on l4 (fp16)" in text
+    plain = write_html(tmp_path, "plain", ["net", "examples/mobilenet_v2.yaml", "--format",
+                                           "html"]).read_text()
+    assert "chart-roofline" not in plain and "B in fp32)" in plain
+    for cmd in (["layer", "dwsep", "-i", "56x56x128", "--kernel", "3", "--out", "128"],
+                ["compare", "-i", "56x56x128", "--kernel", "3", "--out", "128"]):
+        page = write_html(tmp_path, cmd[0], [*cmd, "--device", "h100", "--format", "html"])
+        assert "chart-roofline" in figures(page.read_text())
+
+
+@pytest.mark.parametrize("args", [
+    ["net", "resnet18", "--format", "mermaid", "--dtype", "fp16"],
+    ["net", "resnet18", "--format", "dot", "--device", "h100"],
+    ["net", "resnet18", "--format", "html", "--conventions"],
+    ["net", "resnet18", "--format", "html", "--columns", "params,macs"],
+    ["layer", "conv", "-i", "8x8x3", "--kernel", "3", "--out", "4", "--format", "html",
+     "--convention", "thop"],
+    ["compare", "-i", "8x8x4", "--kernel", "3", "--out", "8", "--format", "html", "--columns",
+     "macs"],
+])
+def test_options_a_picture_does_not_show_are_refused(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "not shown by --format" in result.stderr
+
+
 # --- in the browser -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -229,6 +284,23 @@ def test_layer_and_compare_reports_in_the_browser(browser: Browser, tmp_path: Pa
                 assert "1/N + 1/K² (MobileNet) = 1/256 + 1/5² = 4.39 %" in text
         finally:
             page.close()
+
+
+def test_the_roofline_chart_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    path = write_html(tmp_path, "roof", ["net", "examples/efficientnet_b0.yaml", "--device",
+                                         "rtx-4090", "--dtype", "fp16", "--format", "html"])
+    page = browser.open(path)
+    try:
+        check_clean(page, path)
+        r = report("efficientnet_b0")
+        assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 4
+        points = page.evaluate("document.querySelectorAll('#chart-roofline .scatterlayer "
+                               ".trace .point').length")
+        assert points == sum(1 for row in r.rows if row.report.macs)
+        caption = page.evaluate("document.querySelector('#roofline figcaption').textContent")
+        assert "NVIDIA GeForce RTX 4090 in fp16" in caption and "lower bound" in caption
+    finally:
+        page.close()
 
 
 def test_ten_thousand_layers_open_in_the_browser(browser: Browser, tmp_path: Path) -> None:

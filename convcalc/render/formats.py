@@ -34,3 +34,7 @@ def parse_format(text: str) -> Format:
                                                 if t is f and a not in ("txt", "text"))
                           for f in Format)
         raise ValueError(f"{text!r} is not a format; formats: {names}") from None
+
+
+UNITS = ("auto", "none", "k", "M", "G", "T")
+"""`--units`: auto-scaled, none (every digit), or one fixed prefix (layout's scales)."""

@@ -9,14 +9,16 @@ Every chart has a caption and its numbers in a table (a text alternative), serie
 pattern, dash and marker as well as by colour, and a print stylesheet lays the page out for
 paper. Charts are plotly's (the optional extra `pip install 'convcalc[html]'`).
 
-Hook: `net_html(..., extra=...)` takes further sections (the roofline chart when a device is
-given) and places them after the memory section, with their own entry in the contents.
+With `--device` (a `costing`), the roofline chart: the device's roof on log scales and every
+row (variant) that does MACs on it at its arithmetic intensity. `net_html(..., extra=...)`
+takes further sections, placed after it with their own entries in the contents.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -466,7 +468,9 @@ def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -
                    figure("chart-rf", caption, numbers, "Line chart: " + caption), (fig,))
 
 
-def memory_section(live: Liveness, dtype: tuple[str, int]) -> Section:
+def memory_section(live: Liveness, dtype: tuple[str, int], batch: int = 1) -> Section:
+    """The activation-memory timeline (elements per sample) and what is alive at the peak;
+    bytes at the batch and dtype given."""
     nodes = live.nodes
     x = list(range(len(nodes)))
     names = [n.name for n in nodes]
@@ -491,9 +495,11 @@ def memory_section(live: Liveness, dtype: tuple[str, int]) -> Section:
                                    f"peak {si(peak)} elements at {_e(live.peak_node.name)}",
                                    "showarrow": True, "arrowhead": 2, "ax": 40, "ay": -30,
                                    "bgcolor": "rgba(255,255,255,0.85)"}])
-    caption = (f"Activation memory of inference, batch 1: elements alive while each step runs "
-               f"(solid) and held after it (dashed). Peak {thousands(peak)} elements "
-               f"({si(peak * size)}B in {name}) while {live.peak_node.name} runs.")
+    caption = (f"Activation memory of inference, per sample: elements alive while each step "
+               f"runs (solid) and held after it (dashed). Peak {thousands(peak)} elements "
+               f"({si(peak * size * batch)}B in {name}"
+               + (f" at batch {batch}" if batch != 1 else "")
+               + f") while {live.peak_node.name} runs.")
     numbers = numbers_table("alive elements per step", ["#", "step", "while it runs", "after"],
                             ([i, n, f"{d:,}", f"{a:,}"] for i, n, d, a in
                              zip(x, names, live.during, live.after, strict=True)))
@@ -509,6 +515,91 @@ def memory_section(live: Liveness, dtype: tuple[str, int]) -> Section:
             "reader has run; temporaries inside one layer and the weights are not counted.</p>")
     fig = {"id": "chart-memory", "data": data, "layout": layout}
     return Section("memory", "Activation memory", body, (fig,))
+
+
+PLACES = ("top left", "bottom right", "top right", "bottom left")
+"""Where a roofline point's name goes, in turn along the intensity axis."""
+
+
+def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer") -> Section:
+    """The roofline chart of `--device`: the roof min(peak, intensity × bandwidth) on log
+    scales, each row that does MACs on it at its arithmetic intensity (its point's size the
+    row's share of the bound), and every row's numbers in the table under it."""
+    from convcalc.numbers import decimal_text
+    from convcalc.render.columns import seconds_text
+
+    lines = costing.rooflines
+    device = costing.device
+    first = lines[0] if lines else None
+    total = sum((r.time_s for r in lines), Fraction(0))
+    memory = sum((r.time_s for r in lines if r.bound == "memory"), Fraction(0))
+    numbers = numbers_table(f"the bound per {what}",
+                            [what, "MACs", "bytes moved", "MAC/byte", "bound", "time ≥"],
+                            ([lbl, f"{r.macs:,}", f"{r.traffic:,}",
+                              "" if r.intensity is None else decimal_text(r.intensity),
+                              r.bound, seconds_text(r.time_s)]
+                             for lbl, r in zip(labels, lines, strict=True)))
+    if first is None:
+        return Section("roofline", "Roofline", "<p>Nothing to bound.</p>")
+    ridge = first.ridge
+    drawn = [(lbl, r) for lbl, r in zip(labels, lines, strict=True) if r.macs and r.traffic]
+    skipped = len(lines) - len(drawn)
+    peak = float(first.peak_macs_per_s)
+    bandwidth = float(first.bandwidth)
+    spots = [float(r.intensity or 0) for _, r in drawn] + [float(ridge)]
+    lo, hi = min(spots) / 4, max(spots) * 4
+    longest = max((r.time_s for _, r in drawn), default=Fraction(1)) or Fraction(1)
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": "roof: min(peak, intensity × bandwidth)",
+         "x": [lo, float(ridge), hi], "y": [lo * bandwidth, peak, peak],
+         "line": {"color": "#000000", "width": 2}, "hoverinfo": "skip"}]
+    by_intensity = sorted(drawn, key=lambda lr: (lr[1].intensity or 0, lr[0]))
+    rank = {lbl: i for i, (lbl, _) in enumerate(by_intensity)}  # neighbours labelled apart
+    for bound, symbol, color in (("memory", "circle-open", INK), ("compute", "diamond", SECOND)):
+        chosen = [(lbl, r) for lbl, r in drawn if r.bound == bound]
+        if not chosen:
+            continue
+        few = len(drawn) <= 12  # few points: each named beside it
+        data.append({
+            "type": "scatter", "mode": "markers+text" if few else "markers",
+            "name": f"{bound}-bound {what}s",
+            "text": [lbl for lbl, _ in chosen] if few else None,
+            "textposition": [PLACES[rank[lbl] % len(PLACES)] for lbl, _ in chosen],
+            "x": [float(r.intensity or 0) for _, r in chosen],
+            "y": [float(r.macs / r.time_s) for _, r in chosen],
+            "customdata": [f"{lbl}: {decimal_text(r.intensity or 0)} MAC/byte, ≥ "
+                           f"{seconds_text(r.time_s)}" for lbl, r in chosen],
+            "marker": {"symbol": symbol, "color": color, "line": {"width": 1.5, "color": color},
+                       "size": [6 + 14 * float((r.time_s / longest) ** 0.5)
+                                for _, r in chosen]},
+            "hovertemplate": "%{customdata}<extra>" + bound + "-bound</extra>"})
+    low = min([lo * bandwidth, *(float(r.macs / r.time_s) for _, r in drawn)])
+    layout = _layout(height=440,
+                     xaxis=_axis("arithmetic intensity (MAC per byte moved, log scale)",
+                                 type="log", exponentformat="SI"),
+                     yaxis=_axis("attainable MAC/s (log scale)", type="log", exponentformat="SI",
+                                 range=[math.log10(low / 2), math.log10(peak * 4)]),
+                     shapes=[{"type": "line", "x0": float(ridge), "x1": float(ridge),
+                              "yref": "paper", "y0": 0, "y1": 1,
+                              "line": {"color": "#777777", "dash": "dot", "width": 1}}],
+                     annotations=[{"x": math.log10(float(ridge)), "y": 0, "yref": "paper",
+                                   "text": f"ridge {decimal_text(ridge)} MAC/byte",
+                                   "showarrow": False, "xanchor": "left", "yanchor": "bottom",
+                                   "bgcolor": "rgba(255,255,255,0.85)"}])
+    caption = (f"Roofline of {device.name} in {costing.dtype}: the roof (solid) is the lower of "
+               f"the peak, {si(int(first.peak_macs_per_s))} MAC/s, and intensity × the "
+               f"bandwidth, {si(int(first.bandwidth))}B/s; the ridge (dotted) is at "
+               f"{decimal_text(ridge)} MAC/byte. Each {what} that does MACs sits on the roof at "
+               f"its intensity (open circles memory-bound, diamonds compute-bound), its size its "
+               f"share of the bound. In all at least {seconds_text(total)}, of which "
+               f"{seconds_text(memory)} in memory-bound {what}s: a lower bound, not a "
+               "prediction." + (f" {skipped:,} {what}s without MACs (pooling, activations, "
+                               "normalisation…) are not drawn; their time is in the table."
+                               if skipped else ""))
+    fig = {"id": "chart-roofline", "data": data, "layout": layout}
+    return Section("roofline", "Roofline: time as a bound",
+                   figure("chart-roofline", caption, numbers, "Scatter chart: " + caption),
+                   (fig,))
 
 
 def _group_sums(graph: Graph) -> dict[str, list[int]]:
@@ -617,10 +708,11 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
 
 
 def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
-             explain: bool = False, extra: Sequence[Section] = (),
-             dtype: tuple[str, int] = DTYPE) -> str:
-    """`convcalc net --format html`."""
+             explain: bool = False, extra: Sequence[Section] = (), costing: Any = None) -> str:
+    """`convcalc net --format html`; `costing` (convcalc.hardware.costing, from --dtype and
+    --device) sets the bytes and adds the roofline chart."""
     plotly_js()  # fail first, with the install line, when plotly is absent
+    dtype = (costing.dtype, costing.size) if costing is not None else DTYPE
     from convcalc.render.rows import collapse, net_rows
     from convcalc.render.views import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.report import rf_to_dict
@@ -655,8 +747,10 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
                             (cost_figure("chart-cost", labels, macs, params),)))
     sections.append(rf_section(report, rows))
     live = liveness(graph)
-    sections.append(memory_section(live, dtype))
-    sections.extend(extra)  # the roofline chart goes here when a device is given
+    sections.append(memory_section(live, dtype, report.batch))
+    if costing is not None and costing.device is not None:
+        sections.append(roofline_section([r.path for r in report.rows], costing))
+    sections.extend(extra)
     sections.append(graph_section(graph, depth))
     if explain:
         lines = [f"{r.path}: {line}" for r in report.rows for line in formula_lines(r.report)
@@ -667,17 +761,30 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
                ("MACs", thousands(totals["macs"])), ("FLOPs", thousands(totals["flops"])),
                ("receptive field", "×".join(str(s) for s in rf_to_dict(
                    report.receptive_field)["size"]) or "–"),
-               ("peak activation memory", f"{thousands(live.peak)} elements "
-                                          f"({si(live.peak * dtype[1])}B in {dtype[0]})")]
+               ("peak activation memory", f"{thousands(live.peak * report.batch)} elements "
+                                          f"({si(live.peak * report.batch * dtype[1])}B in "
+                                          f"{dtype[0]})")]
+    summary += _time_summary(costing)
     notes = [*(f"warning: {w}" for w in report.warnings), CONVENTIONS]
     title = f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
     return page(title, summary, sections, notes)
 
 
+def _time_summary(costing: Any) -> list[tuple[str, str]]:
+    """The summary's bound line when a device is given."""
+    if costing is None or costing.device is None:
+        return []
+    from convcalc.render.columns import seconds_text
+
+    total = sum((r.time_s for r in costing.rooflines), Fraction(0))
+    return [(f"time ≥ on {costing.device.key} ({costing.dtype})", seconds_text(total))]
+
+
 # --- layer and compare ----------------------------------------------------------------------
 
-def layer_html(report: LayerReport, *, explain: bool = False) -> str:
-    """`convcalc layer --format html`: the layer and its parts, cost by part, its formulas."""
+def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = None) -> str:
+    """`convcalc layer --format html`: the layer and its parts, cost by part, its formulas;
+    with --device its roofline."""
     plotly_js()
     from convcalc.render.columns import LAYER_ROWS
     from convcalc.render.rows import layer_rows
@@ -698,6 +805,8 @@ def layer_html(report: LayerReport, *, explain: bool = False) -> str:
                                                    "Bar chart: " + caption),
                             (cost_figure("chart-cost", labels, [r["macs"] for r in parts],
                                          [r["params"] for r in parts]),)))
+    if costing is not None and costing.device is not None:
+        sections.append(roofline_section([report.name or report.kind], costing))
     sections.append(Section("formulas", "Formulas",
                             "<pre>" + _e("\n".join(formula_lines(report))) + "</pre>"))
     title = (f"{report.kind}" + (f" '{report.name}'" if report.name else "") +
@@ -705,13 +814,14 @@ def layer_html(report: LayerReport, *, explain: bool = False) -> str:
     summary = [("params", thousands(report.params)), ("MACs", thousands(report.macs)),
                ("FLOPs", thousands(report.flops)),
                ("receptive field", "×".join(str(s) for s in rows[0]["receptive_field"]["size"])
-                or "–")]
+                or "–"), *_time_summary(costing)]
     return page(title, summary, sections, [CONVENTIONS])
 
 
-def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False) -> str:
+def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
+                 costing: Any = None) -> str:
     """`convcalc compare --format html`: the table, the variants as bars on one scale with their
-    ratios to the baseline, the closed forms."""
+    ratios to the baseline, the closed forms; with --device the variants on the roofline."""
     plotly_js()
     from convcalc.render.views import (
         COMPARE_COLUMNS,
@@ -766,6 +876,8 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False)
     sections.append(Section("cost", "On one scale", figure("chart-cost", caption, numbers,
                                                            "Bar chart: " + caption),
                             ({"id": "chart-cost", "data": data, "layout": layout},)))
+    if costing is not None and costing.device is not None:
+        sections.append(roofline_section(labels, costing, what="variant"))
     lines = closed_form_lines(comparison)
     if explain:
         for r in ok:

@@ -26,7 +26,6 @@ Segment = tuple[str, str]
 """(text, style): style is "" or space-separated names: dim, bold, cyan, red."""
 Line = list[Segment]
 Role = Literal["name", "core", "secondary", "extra"]
-UNITS = ("auto", "none", "k", "M", "G", "T")
 _SCALE = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 BAR_WIDTH = 12
 GAP = 3

@@ -16,8 +16,8 @@ def _graph_only(fmt: Format, command: str) -> None:
 
 
 def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
-                top_k: int | None = None, explain: bool = False) -> str:
-    """`convcalc net --format mermaid|dot|html`."""
+                top_k: int | None = None, explain: bool = False, costing: Any = None) -> str:
+    """`convcalc net --format mermaid|dot|html`; `costing` (--dtype, --device) for html."""
     if top_k is not None:
         raise SpecError(f"--top is not used with --format {fmt.value}: the graph shows every "
                         "layer (fold blocks with --depth N)")
@@ -27,7 +27,7 @@ def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     if fmt is Format.html:
         from convcalc.render.html import net_html
 
-        return net_html(report, graph, depth=depth, explain=explain)
+        return net_html(report, graph, depth=depth, explain=explain, costing=costing)
     if explain:
         raise SpecError(f"--explain is not used with --format {fmt.value} (formulas are text: "
                         "use --format table, markdown or html)")
@@ -51,21 +51,39 @@ def diff_picture(diff: Any, fmt: Format) -> str:
     return diagram.diff_mermaid(a, b) if fmt is Format.mermaid else diagram.diff_dot(a, b)
 
 
-def layer_picture(report: LayerReport, fmt: Format, *, explain: bool = False) -> str:
+def layer_picture(report: LayerReport, fmt: Format, *, explain: bool = False,
+                  costing: Any = None) -> str:
     """`convcalc layer --format html`."""
     _graph_only(fmt, "layer")
     from convcalc.render.html import layer_html
 
-    return layer_html(report, explain=explain)
+    return layer_html(report, explain=explain, costing=costing)
 
 
 def compare_picture(comparison: Any, fmt: Format, *, parts: bool = False,
-                    explain: bool = False) -> str:
+                    explain: bool = False, costing: Any = None) -> str:
     """`convcalc compare --format html`."""
     _graph_only(fmt, "compare")
     from convcalc.render.html import compare_html
 
-    return compare_html(comparison, parts=parts, explain=explain)
+    return compare_html(comparison, parts=parts, explain=explain, costing=costing)
+
+
+def graph_options(fmt: Format, given: dict[str, object]) -> None:
+    """Options a drawing format does not show are refused in one line, before any work:
+    Mermaid and DOT draw the graph (no bytes, no time, no peer counts); the HTML report shows
+    bytes and time but not the peer tools' counts, and its table has the default columns.
+    `given`: {option: its value}."""
+    if fmt not in PICTURES:
+        return
+    hidden = (("--conventions", "--convention", "--columns") if fmt is Format.html
+              else tuple(given))
+    used = [o for o in hidden if given.get(o) not in (None, False, [])]
+    if used:
+        shows = ("table, markdown, csv, latex or json" if fmt is Format.html
+                 else "html, table or json")
+        raise SpecError(f"{', '.join(used)} {'is' if len(used) == 1 else 'are'} not shown by "
+                        f"--format {fmt.value}: use --format {shows}")
 
 
 def text_only(fmt: Format, command: str) -> None:

@@ -114,7 +114,7 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
     if fmt in PICTURES:
         from convcalc.render.pictures import layer_picture
 
-        return layer_picture(report, fmt, explain=explain)
+        return layer_picture(report, fmt, explain=explain, costing=costing)
     rows = layer_rows(report)
     extra_metrics: list[str] = []
     if costing is not None:
@@ -196,7 +196,8 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     if fmt in PICTURES:
         from convcalc.render.pictures import net_picture
 
-        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain)
+        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain,
+                           costing=costing)
     if fmt is Format.json:
         data = net_data(report, costing)
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
@@ -364,7 +365,8 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
     if fmt in PICTURES:
         from convcalc.render.pictures import compare_picture
 
-        return compare_picture(comparison, fmt, parts=parts, explain=explain)
+        return compare_picture(comparison, fmt, parts=parts, explain=explain,
+                               costing=costing)
     applied = [r for r in comparison.results if r.report is not None]
     by_variant = {r.variant: i for i, r in enumerate(applied)}
     if fmt is Format.json:
