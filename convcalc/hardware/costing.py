@@ -122,6 +122,8 @@ def _where(nodes: Sequence[Node], index: int) -> str:
 def layer_costing(spec: Any, report: LayerReport, dtype: str | None,
                   device: Device | None) -> Costing | None:
     """One layer's costing: as a network of one (its input and output alive together)."""
+    if dtype is None and device is None:
+        return None
     from dataclasses import replace
 
     from convcalc.conventions import layer_network

@@ -112,6 +112,8 @@ def floor_loss_warnings(names: Sequence[str], spatial: Sequence[int], k: Sequenc
                         s: Sequence[int], pads: Sequence[tuple[int, int]], d: Sequence[int],
                         ceil_mode: bool) -> list[str]:
     """One line per axis whose last input pixels no window reads (⌊·⌋ drops the remainder)."""
+    if all(ss == 1 for ss in s):
+        return []  # at stride 1 every window position is taken: nothing is past the last one
     found: dict[tuple[int, int, int, int, int, int], list[str]] = {}
     for ax, length, kk, ss, (pl, pr), dd in zip(names, spatial, k, s, pads, d, strict=True):
         n = F.floor_loss(length, kk, ss, pl, pr, dd, ceil_mode)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from convcalc.errors import ConvcalcError, Location, SpecError
@@ -190,8 +191,11 @@ class Compiler:
     def headed(self, head: Any, value: Any, item: Mapping[str, Any], spec_path: str,
                scope: frozenset[str], where: Location, full_form: bool = False) -> Entry:
         """An entry whose kind (or block, or keyword) is `head`; `value` its fields or body."""
-        value_at = self.loc(item, "kind" if full_form else head, spec_path, where.name) if item \
-            else where
+
+        def at() -> Location:  # where the kind is written; built only when it is needed
+            return self.loc(item, "kind" if full_form else head, spec_path, where.name) if item \
+                else where
+
         if not isinstance(head, str):
             raise SpecError(f"'kind' must be text, got {value_text(head)}", where)
         name_raw = item.get("name") if item else None
@@ -206,6 +210,7 @@ class Compiler:
         cond = None if cond_raw is None else self.template(
             cond_raw, scope, self.loc(item, "if", spec_path, where.name, "if"))
         if head.startswith("$"):
+            value_at = at()
             kind = self.template(head, scope, value_at)
             if not is_template(kind):
                 raise SpecError(f"cannot read kind {shown(head)}: write $name", value_at)
@@ -213,16 +218,17 @@ class Compiler:
             fields = self.fields_of(head, value, value_at)
             return self.layer(kind, fields, name, cond, spec_path, scope, where)
         if head in ("sequence", "residual", "branches", "split"):
-            return self.keyword(head, value, name, cond, spec_path, scope, value_at)
+            return self.keyword(head, value, name, cond, spec_path, scope, at())
         if head in self.raw_blocks:
-            return self.use(head, value, name, cond, spec_path, scope, value_at)
+            return self.use(head, value, name, cond, spec_path, scope, at())
         kind = canonical_kind(head)
         if kind not in KINDS:
             choices = sorted({*KINDS, *KIND_ALIASES, *self.raw_blocks, *BLOCK_KEYWORDS})
             raise SpecError(f"unknown kind {shown(head)}{suggest(head, choices)}; a layer kind "
                             f"(see `convcalc kinds`), a block keyword ({', '.join(BLOCK_KEYWORDS)})"
-                            f" or a block from 'blocks:'", value_at)
-        fields = self.fields_of(head, value, value_at)
+                            f" or a block from 'blocks:'", at())
+        fields = value if isinstance(value, dict) else (
+            {} if value is None else self.fields_of(head, value, at()))
         return self.layer(kind, fields, name, cond, spec_path, scope, where)
 
     def fields_of(self, head: str, value: Any, where: Location) -> dict[str, Any]:
@@ -239,24 +245,29 @@ class Compiler:
         fields: dict[str, Template] = {}
         marks: Marks = {}
         label = name if isinstance(name, str) else (kind if isinstance(kind, str) else None)
-        model_fields = set(KINDS[kind].model_fields) - {"kind"} if isinstance(kind, str) else None
+        model_fields = _fields_of_kind(kind) if isinstance(kind, str) else None
         problems: list[ConvcalcError] = []
+        raw_marks = getattr(raw, "marks", None)
+        if not isinstance(raw_marks, dict):
+            raw_marks = {}
         for key, value in raw.items():
             if key in ("name", "if"):
                 continue
-            at = self.loc(raw, key, spec_path, label, str(key))
-            if isinstance(at.line, int):
-                marks[str(key)] = (at.line, at.column or 0)
+            mark = raw_marks.get(key)
+            if mark is not None and isinstance(mark[0], int):
+                marks[str(key)] = (mark[0], mark[1] or 0)
             if model_fields is not None and key not in model_fields:
                 allowed = [f for f in KINDS[str(kind)].model_fields if f != "kind"]
                 problems.append(SpecError(
                     f"unknown field {shown(str(key))}{suggest(str(key), allowed)}; fields of "
-                    f"{kind}: {', '.join(allowed)}", at))
+                    f"{kind}: {', '.join(allowed)}", self.loc(raw, key, spec_path, label,
+                                                               str(key))))
                 continue
-            try:
-                fields[str(key)] = self.template(value, scope, at)
+            try:  # the field's location is built only for an error (most specs have none)
+                fields[str(key)] = self.template(value, scope, _NOWHERE)
             except ConvcalcError as e:
-                problems.append(e)
+                at = self.loc(raw, key, spec_path, label, str(key))
+                problems.append(e.at(**_ld(at)) if e.location is _NOWHERE else e)
         if problems:
             raise SpecError(problems[0].message, problems[0].location, tuple(problems))
         if model_fields is not None:
@@ -264,8 +275,8 @@ class Compiler:
                 if key in model_fields and key not in fields:
                     fields[key] = value
         templated = not isinstance(kind, str) or any(is_template(t) for t in fields.values())
-        return LayerT(name, cond, Location(**{**_ld(where), "name": label}), kind, fields, marks,
-                      templated)
+        return LayerT(name, cond, Location(where.file, where.line, where.column, where.path,
+                                           label, where.field), kind, fields, marks, templated)
 
     def repeat(self, item: dict[str, Any], spec_path: str, scope: frozenset[str],
                where: Location) -> Entry:
@@ -401,6 +412,16 @@ class Compiler:
 
 def _ld(location: Location) -> dict[str, Any]:
     return {k: getattr(location, k) for k in Location.__slots__}
+
+
+@cache
+def _fields_of_kind(kind: str) -> frozenset[str]:
+    """A layer kind's field names (without `kind`), looked up once per kind."""
+    return frozenset(KINDS[kind].model_fields) - {"kind"}
+
+
+_NOWHERE = Location()
+"""A placeholder location: an error raised with it gets the real one filled in."""
 
 
 def _name_of(item: Any) -> str | None:

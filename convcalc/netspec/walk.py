@@ -290,7 +290,7 @@ class Walk:
             self.record(SpecError(f"the network expands to more than {MAX_LAYERS:,} layers",
                                   e.where))
             raise _Stop
-        where = Location(**{**_ld(e.where), "path": e.where.path})
+        where = e.where
         report = self.apply(spec, shape, where, name)
         before = state
         try:
