@@ -593,9 +593,10 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
                f"its intensity (open circles memory-bound, diamonds compute-bound), its size its "
                f"share of the bound. In all at least {seconds_text(total)}, of which "
                f"{seconds_text(memory)} in memory-bound {what}s: a lower bound, not a "
-               "prediction." + (f" {skipped:,} {what}s without MACs (pooling, activations, "
-                               "normalisation…) are not drawn; their time is in the table."
-                               if skipped else ""))
+               "prediction." + (f" {skipped:,} {what}{'' if skipped == 1 else 's'} without MACs "
+                               "(pooling, activations, normalisation…) "
+                               f"{'is' if skipped == 1 else 'are'} not drawn; the table has "
+                               f"{'its' if skipped == 1 else 'their'} time." if skipped else ""))
     fig = {"id": "chart-roofline", "data": data, "layout": layout}
     return Section("roofline", "Roofline: time as a bound",
                    figure("chart-roofline", caption, numbers, "Scatter chart: " + caption),

@@ -80,8 +80,9 @@ def graph_options(fmt: Format, given: dict[str, object]) -> None:
               else tuple(given))
     used = [o for o in hidden if given.get(o) not in (None, False, [])]
     if used:
-        shows = ("table, markdown, csv, latex or json" if fmt is Format.html
-                 else "html, table or json")
+        textual = fmt is Format.html or any(o in ("--conventions", "--convention", "--columns")
+                                            for o in used)
+        shows = "table, markdown, csv, latex or json" if textual else "html, table or json"
         raise SpecError(f"{', '.join(used)} {'is' if len(used) == 1 else 'are'} not shown by "
                         f"--format {fmt.value}: use --format {shows}")
 
