@@ -185,6 +185,25 @@ def test_network_total_is_the_sum_of_its_layers() -> None:
     assert total.to_dict()["time_s"] == exact(total.time_s)
 
 
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_every_depth_row_carries_its_bytes_and_bound(depth: int) -> None:
+    """The --depth subtotal rows (depth 0: the network as one row) sum their rows' activation
+    bytes and bounds, as the total does (depth 0 once showed them blank)."""
+    from convcalc.hardware.costing import network_costing
+    from convcalc.render.rows import collapse, net_rows
+
+    net = convcalc.analyze_network(ROOT / "examples" / "mobilenet_v2.yaml")
+    cost = network_costing(net, "fp16", get_device("l4"))
+    assert cost is not None
+    rows = net_rows(net)
+    for i, row in enumerate(rows):
+        row.update(cost.row(i, net.rows[i].report))
+    folded = collapse(rows, depth, net)
+    assert sum(r["activation_bytes"] for r in folded) == sum(r["activation_bytes"] for r in rows)
+    assert sum(Fraction(r["roofline"]["time_s"]) for r in folded) == \
+        Fraction(cost.totals(0)["roofline_time_s"])
+
+
 # --- custom devices --------------------------------------------------------------------------
 
 def test_custom_device_from_one_number() -> None:

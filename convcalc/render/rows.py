@@ -55,6 +55,13 @@ def collapse(rows: list[dict[str, Any]], depth: int, report: NetworkReport) -> l
             if rows and k in rows[0]:
                 values = [r[k] for r in rows]
                 whole[k] = None if None in values else sum(values)
+        if rows and "activation_bytes" in rows[0]:
+            whole["activation_bytes"] = sum(r["activation_bytes"] for r in rows)
+        if rows and "roofline" in rows[0]:
+            roof = rows[0]["roofline"]
+            for r in rows[1:]:
+                roof = _add_rooflines(roof, r["roofline"])
+            whole["roofline"] = roof
         return [whole]
     out: list[dict[str, Any]] = []
     current: tuple[str, ...] | None = None
