@@ -349,13 +349,14 @@ def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[st
         line = costing.rooflines[i]
         fewer = Fraction(b_macs, r.report.macs)
         faster = b_time / line.time_s if line.time_s else None
-        macs = (f"{decimal_text(fewer)}× fewer MACs" if fewer >= 1 else
-                f"{decimal_text(1 / fewer)}× more MACs")
-        speed = ("" if faster is None else
-                 f"at most {decimal_text(faster)}× faster" if faster >= 1 else
+        macs = (f"the same MACs as {comparison.baseline}" if fewer == 1 else
+                f"{decimal_text(fewer)}× fewer MACs than {comparison.baseline}" if fewer > 1
+                else f"{decimal_text(1 / fewer)}× more MACs than {comparison.baseline}")
+        speed = ("" if faster is None else "no faster" if faster == 1 else
+                 f"at most {decimal_text(faster)}× faster" if faster > 1 else
                  f"at least {decimal_text(1 / faster)}× slower")
-        out.append(f"  {r.variant}: {macs} than {comparison.baseline}; {line.bound}-bound; "
-                   f"{speed} (if both ran at their roofs)")
+        out.append(f"  {r.variant}: {macs}; {line.bound}-bound; {speed} (if both ran at their "
+                   "roofs)")
     return out
 
 
