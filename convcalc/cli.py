@@ -478,14 +478,16 @@ def net(
         from convcalc.render.pictures import text_only
 
         text_only(format, "net --by kind")
+        unused = [name for name, given in (("--depth", depth is not None), ("--top", top),
+                                           ("--columns", columns), ("--explain", explain),
+                                           ("--conventions", conventions),
+                                           ("--convention", convention)) if given]
+        if unused:
+            raise SpecError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not "
+                            "apply to --by kind (one row per layer kind; --dtype and --device "
+                            "add its bytes and bound)")
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None, batch=batch)
-    if by == "kind":
-        from convcalc.diff import by_kind
-        from convcalc.render.views import by_kind_view
-
-        _emit(by_kind_view(report, by_kind(report), format), view)
-        return
     made = make_device(device, peak_tflops, bandwidth)
     chosen = implied_dtype(view, dtype, made)
     cost = None
@@ -493,6 +495,12 @@ def net(
         from convcalc.hardware.costing import network_costing
 
         cost = network_costing(report, chosen, made)
+    if by == "kind":
+        from convcalc.diff import by_kind
+        from convcalc.render.views import by_kind_view
+
+        _emit(by_kind_view(report, by_kind(report, cost), format, cost), view)
+        return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
         from convcalc.render.conventions_view import net_output

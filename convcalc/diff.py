@@ -72,12 +72,21 @@ def diff_networks(a: NetworkReport, b: NetworkReport, depth: int = 1) -> Diff:
     return Diff(a, b, depth, tuple(rows))
 
 
-def by_kind(report: NetworkReport) -> list[dict[str, Any]]:
+def by_kind(report: NetworkReport, costing: Any = None) -> list[dict[str, Any]]:
     """The network's cost grouped by layer kind (composite layers by their parts: a dwsep's
-    depthwise and pointwise count as such), most MACs first."""
-    from convcalc import formulas as F
+    depthwise and pointwise count as such), most MACs first. With a `costing`
+    (convcalc.hardware.costing) each kind also has its activation bytes and, with a device,
+    the roofline bound of its layers: a composite's parts bounded as the separate kernels they
+    are here (their intermediate written and read back), so the kinds can add up to more than
+    the network's bound, which treats each composite as fused."""
+    from fractions import Fraction
 
+    from convcalc import formulas as F
+    from convcalc.report import exact
+
+    device = costing.device if costing is not None else None
     groups: dict[str, dict[str, Any]] = {}
+    times: dict[str, list[Any]] = {}
     total = report.totals()["macs"]
     for row in report.rows:
         for leaf in row.report.leaves():
@@ -87,8 +96,21 @@ def by_kind(report: NetworkReport) -> list[dict[str, Any]]:
             g["params"] += leaf.params
             g["macs"] += leaf.macs
             g["activation_elements"] += leaf.activation_elements
+            if device is not None:
+                from convcalc.hardware.roofline import layer_roofline
+
+                times.setdefault(leaf.kind, []).append(layer_roofline(leaf, device,
+                                                                      costing.dtype))
     out = sorted(groups.values(), key=lambda g: (-g["macs"], -g["params"], g["kind"]))
     for g in out:
         g["macs_share"] = F.percent(g["macs"], total)
         g["flops"] = 2 * g["macs"]
+        if costing is not None:
+            g["activation_bytes"] = g["activation_elements"] * costing.size
+        if device is not None:
+            lines = times[g["kind"]]
+            time = sum((r.time_s for r in lines), Fraction(0))
+            memory = sum((r.time_s for r in lines if r.bound == "memory"), Fraction(0))
+            g["roofline"] = {"time_s": exact(time),
+                             "bound": "memory" if 2 * memory >= time else "compute"}
     return out

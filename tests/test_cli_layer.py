@@ -150,3 +150,23 @@ def test_net_analyses_the_network_once(args: list[str], monkeypatch: pytest.Monk
     code, _, err = run(args)
     assert code == 0, err
     assert calls == ["resnet18"]
+
+
+@pytest.mark.parametrize("args", [
+    ["layer", "dwsep", "-i", "56x56x128", "--kernel", "3", "--out", "128"],
+    ["compare", "-i", "56x56x128", "--kernel", "3", "--out", "128"],
+    ["net", "resnet18"],
+    ["net", "resnet18", "--by", "kind"],
+])
+def test_csv_carries_bytes_and_bound(args: list[str]) -> None:
+    """--dtype and --device add their fields to CSV as to JSON (layer and compare once lost
+    them), and the bound in CSV is the JSON's exact value."""
+    code, out, err = run([*args, "--dtype", "fp16", "--device", "l4", "--format", "csv"])
+    assert code == 0, err
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert {"activation_bytes", "bound", "time"} <= set(table[0])
+    code, js, _ = run([*args, "--dtype", "fp16", "--device", "l4", "--format", "json"])
+    data = json.loads(js)
+    first = (data.get("variants") or data.get("by_kind") or data.get("layers") or [data])[0]
+    assert table[0]["activation_bytes"] == str(first["activation_bytes"])
+    assert table[0]["time"] == str(first["roofline"]["time_s"])

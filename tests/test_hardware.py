@@ -495,3 +495,25 @@ def test_columns_that_need_bytes_or_a_device() -> None:
     refused = runner.invoke(app, ["net", "resnet18", "--columns", "path,time"])
     assert refused.exit_code == 2
     assert "time needs a device" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_by_kind_with_a_device_splits_the_bound_by_kind() -> None:
+    """`net --by kind --device`: each kind's bytes and bound; without composite layers the kinds
+    add up to the network's bound, with them to at least it (their parts unfused)."""
+    from convcalc.diff import by_kind
+    from convcalc.hardware.costing import network_costing
+
+    for spec, composite in ((ROOT / "examples" / "mobilenet_v2.yaml", False),
+                            ({"name": "s", "input": "32x32x16",
+                              "layers": [{"dwsep": {"out": 32, "kernel": 3}}, "relu",
+                                         {"dwsep": {"out": 64, "kernel": 3, "stride": 2}}]},
+                             True)):
+        net = convcalc.analyze_network(spec)
+        cost = network_costing(net, "fp16", get_device("l4"))
+        assert cost is not None
+        groups = by_kind(net, cost)
+        network = Fraction(cost.totals(0)["roofline_time_s"])
+        kinds = sum(Fraction(g["roofline"]["time_s"]) for g in groups)
+        assert kinds > network if composite else kinds == network
+        assert sum(g["activation_bytes"] for g in groups) == 2 * sum(
+            leaf.activation_elements for row in net.rows for leaf in row.report.leaves())

@@ -108,6 +108,15 @@ def costing_lines(costing: Any, batch: int = 1) -> list[str]:
     return lines
 
 
+def roofline_line(costing: Any) -> str:
+    """One layer's bound in words: bytes moved, both roofs, which binds."""
+    r = costing.rooflines[0]
+    return (f"on {costing.device.name} in {costing.dtype}: {r.traffic:,} bytes moved at least; "
+            f"compute ≥ {seconds_text(r.compute_s)}, memory ≥ {seconds_text(r.memory_s)}: "
+            f"{r.bound}-bound (ridge {decimal_text(r.ridge)} MAC/byte); a lower bound, not a "
+            "prediction")
+
+
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
                costing: Any = None) -> str | list[Any]:
     """The `convcalc layer` output: a string, or blocks for the table layout."""
@@ -126,10 +135,11 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
         return to_json(layer_data(report, explain=explain, costing=costing)) + "\n"
     if fmt is Format.csv:
         return to_csv(rows, pick(["path", *LAYER_ROWS[1:], "weight_params", "bias_params",
-                                  "flops", "rf_start"]))
+                                  "flops", "rf_start", *extra_metrics]))
     warned = [f"warning: {w}" for w in report.all_warnings()]
+    bound = [roofline_line(costing)] if costing is not None and costing.device else []
     notes: list[str] = [*warned, *(costing_lines(costing) if costing is not None else []),
-                        *(formula_lines(report) if explain else []), CONVENTIONS]
+                        *bound, *(formula_lines(report) if explain else []), CONVENTIONS]
     if fmt in (Format.markdown, Format.latex):
         return text_table(fmt, rows, pick(LAYER_ROWS), notes=notes)
     from convcalc.render import layout as table
@@ -146,12 +156,7 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
     if costing is not None:
         items.append(table.lines(costing_lines(costing)))
     if costing is not None and costing.device is not None:
-        r = costing.rooflines[0]
-        items.append(table.lines([
-            f"on {costing.device.name} in {costing.dtype}: {r.traffic:,} bytes moved at least; "
-            f"compute ≥ {seconds_text(r.compute_s)}, memory ≥ {seconds_text(r.memory_s)}: "
-            f"{r.bound}-bound (ridge {decimal_text(r.ridge)} MAC/byte); a lower bound, not a "
-            "prediction"]))
+        items.append(table.lines([roofline_line(costing)]))
     if explain:
         items.append(table.lines(formula_lines(report)))
     items.append(table.lines([CONVENTIONS], style="dim"))
@@ -385,8 +390,11 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                 i = by_variant[row["variant"]]
                 row.update(costing.row(i, applied[i].report))
     if fmt is Format.csv:
+        cost = ([] if costing is None else ["activation_bytes", "param_bytes",
+                                            *(["intensity", "bound", "time"] if costing.device
+                                              else [])])
         return to_csv(rows, pick([*COMPARE_COLUMNS[:-1], "rf_jump", "weight_params",
-                                  "bias_params", "error"]))
+                                  "bias_params", *cost, "error"]))
     title = (f"every variant on {comparison.input.channels_last()}; ratios to "
              f"{comparison.baseline}")
     noted = any(r.report is None or r.defaults for r in comparison.results)
@@ -489,29 +497,45 @@ def examples_view(entries: list[dict[str, Any]], fmt: Format) -> str | list[Any]
                           "convcalc examples -f json lists their files"], style="dim")]
 
 
-def by_kind_view(report: NetworkReport, groups: list[dict[str, Any]], fmt: Format
-                 ) -> str | list[Any]:
-    """`convcalc net --by kind`: cost per layer kind."""
+def by_kind_view(report: NetworkReport, groups: list[dict[str, Any]], fmt: Format,
+                 costing: Any = None) -> str | list[Any]:
+    """`convcalc net --by kind`: cost per layer kind (with `costing`: bytes and bound too)."""
     from convcalc.render.columns import Column
 
     if fmt is Format.json:
         data = report.to_dict()
         data["by_kind"] = [{**g, "macs_share": exact(g["macs_share"] / 100)} for g in groups]
+        if costing is not None:
+            data["totals"].update(costing.totals(report.totals()["params"]))
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     kind = Column("kind", "kind", lambda r: r["kind"], justify="left")
     layers = Column("layers", "layers", lambda r: r["layers"], str)
     mem = Column("activations", "act. elems", lambda r: r["activation_elements"], thousands,
                  unit=True)
-    columns = [kind, layers, *pick(["params", "macs", "macs_share"]), mem]
+    cost = [] if costing is None else pick(["activation_bytes",
+                                            *(["bound", "time"] if costing.device else [])])
+    columns = [kind, layers, *pick(["params", "macs", "macs_share"]), mem, *cost]
+    notes = []
+    if costing is not None and costing.device is not None:
+        t = seconds_text(costing.totals(report.totals()["params"])["roofline_time_s"])
+        where = f"on {costing.device.name} in {costing.dtype}"
+        if any(row.report.parts for row in report.rows):
+            notes.append(f"{where}: a composite layer's parts are bounded here as separate "
+                         "kernels (their intermediate written and read back), so the kinds can "
+                         f"add up to more than the network's bound, at least {t}, which takes "
+                         "each composite as fused; lower bounds, not predictions")
+        else:
+            notes.append(f"{where}: the kinds' bounds add up to the network's, at least {t}; "
+                         "lower bounds, not predictions")
     if fmt is Format.csv:
-        return to_csv(groups, [kind, layers, *pick(["params", "macs", "flops"]), mem])
+        return to_csv(groups, [kind, layers, *pick(["params", "macs", "flops"]), mem, *cost])
     title = f"{report.name}: cost by layer kind (composite layers by their parts)"
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, groups, columns, title=title)
+        return text_table(fmt, groups, columns, title=title, notes=[*notes, CONVENTIONS])
     from convcalc.render import layout as table
 
     return [table.rows_table(groups, columns, title=title, bar_key="macs"),
-            table.lines([CONVENTIONS], style="dim")]
+            *([table.lines(notes)] if notes else []), table.lines([CONVENTIONS], style="dim")]
 
 
 DIFF_COLUMNS = ["path", "kind", "a_output", "b_output", "a_params", "b_params", "delta_params",
