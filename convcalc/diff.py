@@ -79,9 +79,8 @@ def by_kind(report: NetworkReport, costing: Any = None) -> list[dict[str, Any]]:
     the roofline bound of its layers: a composite's parts bounded as the separate kernels they
     are here (their intermediate written and read back), so the kinds can add up to more than
     the network's bound, which treats each composite as fused."""
-    from fractions import Fraction
-
     from convcalc import formulas as F
+    from convcalc.hardware.roofline import RooflineTotal, layer_roofline
     from convcalc.report import exact
 
     device = costing.device if costing is not None else None
@@ -97,8 +96,6 @@ def by_kind(report: NetworkReport, costing: Any = None) -> list[dict[str, Any]]:
             g["macs"] += leaf.macs
             g["activation_elements"] += leaf.activation_elements
             if device is not None:
-                from convcalc.hardware.roofline import layer_roofline
-
                 times.setdefault(leaf.kind, []).append(layer_roofline(leaf, device,
                                                                       costing.dtype))
     out = sorted(groups.values(), key=lambda g: (-g["macs"], -g["params"], g["kind"]))
@@ -108,9 +105,8 @@ def by_kind(report: NetworkReport, costing: Any = None) -> list[dict[str, Any]]:
         if costing is not None:
             g["activation_bytes"] = g["activation_elements"] * costing.size
         if device is not None:
-            lines = times[g["kind"]]
-            time = sum((r.time_s for r in lines), Fraction(0))
-            memory = sum((r.time_s for r in lines if r.bound == "memory"), Fraction(0))
-            g["roofline"] = {"time_s": exact(time),
-                             "bound": "memory" if 2 * memory >= time else "compute"}
+            kind = RooflineTotal(tuple(times[g["kind"]]))
+            time = kind.time_s
+            g["roofline"] = {"time_s": exact(time), "bound": "memory" if 2 * kind.time_by_bound()[
+                "memory"] >= time else "compute"}
     return out

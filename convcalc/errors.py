@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,14 @@ class Location:
     path: str | None = None
     name: str | None = None
     field: str | None = None
+
+    def but(self, **changes: Any) -> Location:
+        """This location with some parts changed: `where.but(field="name")`."""
+        return replace(self, **changes)
+
+    def parts(self) -> dict[str, Any]:
+        """Every part by name (what `ConvcalcError.at` takes)."""
+        return {k: getattr(self, k) for k in Location.__slots__}
 
     def prefix(self) -> str:
         """`file:line:col: layers[3].body[1] (conv1): field 'kernel'` — the parts that are known."""
@@ -54,7 +63,7 @@ class ConvcalcError(ValueError):
 
     def at(self, **where: str | int | None) -> ConvcalcError:
         """A copy of this error with more of its location filled in (known parts are kept)."""
-        current = {k: getattr(self.location, k) for k in Location.__slots__}
+        current = self.location.parts()
         for key, value in where.items():
             if current.get(key) is None and value is not None:
                 current[key] = value

@@ -9,10 +9,9 @@ roofline bound per row and in total. The views read it; nothing here formats any
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from convcalc.hardware.roofline import Roofline, dtype_bytes, layer_roofline
+from convcalc.hardware.roofline import Roofline, RooflineTotal, dtype_bytes, layer_roofline
 from convcalc.report import LayerReport, NetworkReport, exact
 
 if TYPE_CHECKING:
@@ -60,6 +59,10 @@ class Costing:
                                "time_s": exact(r.time_s), "bytes": r.traffic}
         return out
 
+    def bound(self) -> RooflineTotal:
+        """The rows' bounds together: their sum, split by which roof binds."""
+        return RooflineTotal(self.rooflines)
+
     def totals(self, params: int) -> dict[str, Any]:
         out: dict[str, Any] = {"dtype": self.dtype, "param_bytes": params * self.size}
         if self.peak is not None:
@@ -67,10 +70,9 @@ class Costing:
         if self.torchinfo is not None:
             out["torchinfo"] = self.torchinfo.to_dict()
         if self.device is not None:
-            total = sum((r.time_s for r in self.rooflines), Fraction(0))
-            memory = sum((r.time_s for r in self.rooflines if r.bound == "memory"), Fraction(0))
-            out.update(device=self.device.key, roofline_time_s=exact(total),
-                       roofline_memory_bound_s=exact(memory))
+            total = self.bound()
+            out.update(device=self.device.key, roofline_time_s=exact(total.time_s),
+                       roofline_memory_bound_s=exact(total.time_by_bound()["memory"]))
         return out
 
 

@@ -87,7 +87,7 @@ class _Bound:
             if count is UNKNOWN:
                 raise SpecError("this repeat count depends on in (the channels entering a "
                                 "block, passed as an argument): repeat counts must follow from "
-                                "parameters", Location(**{**_ld(e.where), "field": "repeat"}))
+                                "parameters", e.where.but(field="repeat"))
             if type(count) is not int or count <= 0:
                 return 0  # the walk reports a bad count
             # a copy of an empty body still costs a step of the walk: count it as one layer
@@ -95,7 +95,7 @@ class _Bound:
             if count * body > MAX_LAYERS:
                 raise SpecError(f"repeat: {int_text(count)} × {int_text(body)} layers is more "
                                 f"than the limit of {MAX_LAYERS:,} layers",
-                                Location(**{**_ld(e.where), "field": "repeat"}))
+                                e.where.but(field="repeat"))
             return count * body
         if isinstance(e, UseT):
             args = {k: self.value(t, env) for k, t in e.args.items()}
@@ -123,9 +123,6 @@ class _Bound:
         self.memo[key] = count
         return count
 
-
-def _ld(location: Location) -> dict[str, Any]:
-    return {k: getattr(location, k) for k in Location.__slots__}
 
 
 def check_layer_count(net: Network, params: Mapping[str, Value]) -> int:

@@ -156,12 +156,12 @@ class Compiler:
             return None
         if not isinstance(raw, str):
             raise SpecError(f"a name must be text, got {describe(raw)}",
-                            Location(**{**_ld(where), "field": "name"}))
+                            where.but(field="name"))
         t = self.template(raw, scope, where)
         if not is_template(t):
             problem = name_problem(raw)
             if problem:
-                raise SpecError(problem, Location(**{**_ld(where), "field": "name"}))
+                raise SpecError(problem, where.but(field="name"))
         return t
 
     def entry(self, item: Any, spec_path: str, scope: frozenset[str], where: Location) -> Entry:
@@ -267,7 +267,7 @@ class Compiler:
                 fields[str(key)] = self.template(value, scope, _NOWHERE)
             except ConvcalcError as e:
                 at = self.loc(raw, key, spec_path, label, str(key))
-                problems.append(e.at(**_ld(at)) if e.location is _NOWHERE else e)
+                problems.append(e.at(**at.parts()) if e.location is _NOWHERE else e)
         if problems:
             raise SpecError(problems[0].message, problems[0].location, tuple(problems))
         if model_fields is not None:
@@ -290,7 +290,7 @@ class Compiler:
             raise SpecError("repeat takes 'body: [...]' (or 'layers:'), not both", where)
         if "body" not in item and "layers" not in item:
             raise SpecError("repeat needs 'body: [...]' (the layers to repeat)", where)
-        count_at = Location(**{**_ld(where), "field": "repeat"})
+        count_at = where.but(field="repeat")
         raw_count = item["repeat"]
         count = self.template(raw_count, scope, count_at)
         if not is_template(count) and (type(count) is not int or count < 0):
@@ -409,9 +409,6 @@ class Compiler:
         self.uses.setdefault(self.current, set()).add(head)
         return UseT(name, cond, where, head, args, marks)
 
-
-def _ld(location: Location) -> dict[str, Any]:
-    return {k: getattr(location, k) for k in Location.__slots__}
 
 
 @cache

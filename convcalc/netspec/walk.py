@@ -164,7 +164,7 @@ class Walk:
         try:
             return evaluate(t, env)
         except (ExprError, NumberError) as e:
-            raise SpecError(str(e), Location(**{**_ld(where), "field": fld})) from None
+            raise SpecError(str(e), where.but(field=fld)) from None
 
     # --- sequences and entries --------------------------------------------------------------
 
@@ -190,7 +190,7 @@ class Walk:
                 if not isinstance(taken, bool):
                     raise SpecError(f"if needs true or false, got {describe(taken)} "
                                     f"{shown(str(taken))}",
-                                    Location(**{**_ld(e.where), "field": "if"}))
+                                    e.where.but(field="if"))
                 if not taken:
                     return shape, state, None
             self.depth += 1
@@ -249,13 +249,7 @@ class Walk:
         name = self.value(e.name, env, e.where, "name")
         if name is UNKNOWN:
             raise _Blind
-        if not isinstance(name, str):
-            raise SpecError(f"a name must be text, got {describe(name)}",
-                            Location(**{**_ld(e.where), "field": "name"}))
-        problem = name_problem(name)
-        if problem:
-            raise SpecError(problem, Location(**{**_ld(e.where), "field": "name"}))
-        return name
+        return _checked_name(name, e.where.but(field="name"), e.where)
 
     # --- layers -----------------------------------------------------------------------------
 
@@ -377,7 +371,7 @@ class Walk:
                 local[k] = default
         self.walked_blocks.add(block_name)
         self.active.append(block_name)
-        self.uses.append(Location(**{**_ld(where), "name": dotted(ns.prefix) or block_name}))
+        self.uses.append(where.but(name=dotted(ns.prefix) or block_name))
         try:
             return self.group(block.body, Env(local), ns, shape, state, block_name)
         finally:
@@ -402,7 +396,7 @@ class Walk:
                 if isinstance(count, int | Fraction) else shown(str(count))
             raise SpecError(f"repeat must be a whole number ≥ 0, got {shown_count}"
                             f"{f' ({source_text(e.count)})' if is_template(e.count) else ''}",
-                            Location(**{**_ld(e.where), "field": "repeat"}))
+                            e.where.but(field="repeat"))
         per_copy = e.name is not None and INDEX in names_of(e.name)
         level: Namespace | None = None
         label = None
@@ -437,12 +431,7 @@ class Walk:
     def copy_name(self, e: RepeatT, env: Env) -> str:
         assert e.name is not None
         name = self.value(e.name, env, e.where, "name")
-        if not isinstance(name, str):
-            raise SpecError(f"a name must be text, got {describe(name)}", e.where)
-        problem = name_problem(name)
-        if problem:
-            raise SpecError(problem, Location(**{**_ld(e.where), "field": "name"}))
-        return name
+        return _checked_name(name, e.where, e.where)
 
     # --- merges -----------------------------------------------------------------------------
 
@@ -453,7 +442,7 @@ class Walk:
             return _BLIND
         if not isinstance(add, bool):
             raise SpecError(f"add needs true or false, got {describe(add)}",
-                            Location(**{**_ld(e.where), "field": "add"}))
+                            e.where.but(field="add"))
         if not add:
             return self.group(e.body, env, ns, shape, state, "residual")
         out, body_state, children = self.seq(e.body, env, ns, shape, state)
@@ -571,8 +560,7 @@ class Walk:
                     return _BLIND
                 if type(v) is not int or v < 1:
                     raise SpecError(f"sizes must list one whole number ≥ 1 per path ({n}), got "
-                                    f"{shown(str(v))}", Location(**{**_ld(e.where),
-                                                                    "field": "sizes"}))
+                                    f"{shown(str(v))}", e.where.but(field="sizes"))
                 sizes.append(v)
         if shape is None:
             self.paths(e.paths, env, ns, [None] * n, state)
@@ -679,9 +667,6 @@ def _plain(value: Value) -> Any:
     return value
 
 
-def _ld(location: Location) -> dict[str, Any]:
-    return {k: getattr(location, k) for k in Location.__slots__}
-
 
 def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape: Shape,
                  state: RFState) -> tuple[Walk, Shape, RFState, TSeq]:
@@ -707,3 +692,13 @@ def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape:
         cls = SpecError if any(isinstance(p, SpecError) for p in problems) else ShapeError
         raise cls(problems[0].message, problems[0].location, tuple(problems))
     return walk, out, out_state, TSeq(tuple(children), (), "network", False, shape, out)
+
+
+def _checked_name(name: Any, not_text_at: Location, where: Location) -> str:
+    """A name's value once computed: text, and a name a layer may have (one path level)."""
+    if not isinstance(name, str):
+        raise SpecError(f"a name must be text, got {describe(name)}", not_text_at)
+    problem = name_problem(name)
+    if problem:
+        raise SpecError(problem, where.but(field="name"))
+    return name

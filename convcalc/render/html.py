@@ -531,8 +531,8 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
     lines = costing.rooflines
     device = costing.device
     first = lines[0] if lines else None
-    total = sum((r.time_s for r in lines), Fraction(0))
-    memory = sum((r.time_s for r in lines if r.bound == "memory"), Fraction(0))
+    bound = costing.bound()
+    total, memory = bound.time_s, bound.time_by_bound()["memory"]
     numbers = numbers_table(f"the bound per {what}",
                             [what, "MACs", "bytes moved", "MAC/byte", "bound", "time ≥"],
                             ([lbl, f"{r.macs:,}", f"{r.traffic:,}",
@@ -777,8 +777,8 @@ def _time_summary(costing: Any) -> list[tuple[str, str]]:
         return []
     from convcalc.render.columns import seconds_text
 
-    total = sum((r.time_s for r in costing.rooflines), Fraction(0))
-    return [(f"time ≥ on {costing.device.key} ({costing.dtype})", seconds_text(total))]
+    return [(f"time ≥ on {costing.device.key} ({costing.dtype})",
+             seconds_text(costing.bound().time_s))]
 
 
 # --- layer and compare ----------------------------------------------------------------------
