@@ -172,9 +172,10 @@ def test_docs_peak_table_is_current() -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+# odd names, not templates: `$` starts a parameter (`name: $` is refused as a bad template)
 NAMES = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Zl",
                                                                          "Zp"),
-                                                   blacklist_characters="."),
+                                                   blacklist_characters=".$"),
                                      min_size=1, max_size=6))
 
 
