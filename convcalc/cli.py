@@ -96,6 +96,20 @@ def make_device(device: str | None, peak: str | None, bandwidth: str | None) -> 
     return resolve_device(device, peak, bandwidth)
 
 
+def text_settings(view: View) -> Any:
+    """--columns and --units for the text formats (Markdown, LaTeX, CSV)."""
+    from convcalc.render.layout import Settings
+
+    return Settings(units=view.units, columns=view.columns)
+
+
+def batch_of(input: str, channels_first: bool, batch: int | None) -> int:
+    """The batch analysed: --batch, or the N of an N×C×H×W input (1 without either)."""
+    from convcalc.engine import input_shape
+
+    return input_shape(input, channels_first, batch)[1]
+
+
 def make_view(width: int | None, units: str, columns: str | None) -> View:
     from convcalc.render.formats import UNITS
 
@@ -418,7 +432,8 @@ def layer(
         _emit(layer_output(report, layer, format, every=conventions, tool=convention,
                            explain=explain, costing=cost), view, target)
         return
-    _emit(layer_view(report, format, explain=explain, costing=cost), view, target)
+    _emit(layer_view(report, format, explain=explain, costing=cost, settings=text_settings(view),
+                     batch=batch_of(input, channels_first, batch)), view, target)
 
 
 @app.command()
@@ -483,10 +498,13 @@ def compare(
             raise SpecError(f"option --sweep: one field at a time (got {len(sweep)}: "
                             f"{', '.join(s.partition('=')[0] for s in sweep)}); run one sweep per "
                             "field")
+        if columns is not None:
+            raise SpecError("option --columns: not used with --sweep (the matrix has one column "
+                            "per swept value)")
         field, values = C.parse_sweep(sweep[0])
         result = C.sweep(input, options, field, values, chosen, baseline,
                          channels_first=channels_first, batch=batch)
-        _emit(sweep_view(result, format), view, target)
+        _emit(sweep_view(result, format, batch_of(input, channels_first, batch)), view, target)
         return
     warn_layout(input, channels_first)
     comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first,
@@ -498,8 +516,9 @@ def compare(
 
         cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
                        made)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost), view,
-          target)
+    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost,
+                       settings=text_settings(view),
+                       batch=batch_of(input, channels_first, batch)), view, target)
 
 
 @app.command()
@@ -576,7 +595,8 @@ def net(
         from convcalc.diff import by_kind
         from convcalc.render.views import by_kind_view
 
-        _emit(by_kind_view(report, by_kind(report, cost), format, cost), view, target)
+        _emit(by_kind_view(report, by_kind(report, cost), format, cost, text_settings(view)),
+              view, target)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
@@ -586,7 +606,8 @@ def net(
                          top_k=top, explain=explain, costing=cost, other_ops_column=other_ops),
               view, target)
         return
-    shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost)
+    shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost,
+                     settings=text_settings(view))
     if format is Format.mermaid and isinstance(shown, str):
         from convcalc.render.diagram import mermaid_warning
 
@@ -633,7 +654,7 @@ def diff(
 
         _emit(diff_picture(compared, format), view, target)
         return
-    _emit(diff_view(compared, format, (a, b)), view, target)
+    _emit(diff_view(compared, format, (a, b), text_settings(view)), view, target)
 
 
 class ExportTarget(StrEnum):
