@@ -1,6 +1,6 @@
 """The network graph as Mermaid (renders where Markdown renders Mermaid: GitHub) and as Graphviz
 DOT. Both draw the one graph model (convcalc/graph.py): levels as nested subgraphs, each node
-labelled with its kind, output shape and MACs, each edge with the shape of the tensor it carries.
+labelled with its kind, output shape, params and MACs, each edge with the shape of the tensor it carries.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ MERGE_SYMBOLS = {"add": "+", "concat": "concat", "mul": "×", "split": "split"}
 
 
 def node_lines(node: Node) -> list[str]:
-    """A node's label, line by line: its name, kind and output shape, MACs (and layers folded)."""
+    """A node's label, line by line: its name, kind and output shape, params and MACs (and
+    layers folded)."""
     shape = node.output.channels_last()
     if node.role == "input":
         return ["input", shape]
     if node.role in ("merge", "split"):
         head = MERGE_SYMBOLS.get(node.kind, node.kind)
         return [head if head == node.kind else f"{head} {node.kind}", shape]
-    lines = [node.path or node.kind, f"{node.kind} · {shape}", f"{si(node.macs)} MACs"]
+    lines = [node.path or node.kind, f"{node.kind} · {shape}",
+             f"{si(node.params)} params · {si(node.macs)} MACs"]
     if node.role == "block":
         lines[-1] += f" · {thousands(node.rows)} layers"
     return lines

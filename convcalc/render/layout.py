@@ -120,6 +120,31 @@ def wrap_name(text: str, width: int) -> list[str]:
     return lines
 
 
+def shorten_name(text: str, width: int, ascii: bool = False) -> str:
+    """A dotted path that does not fit, shortened from the left with an ellipsis, at a dot when
+    one leaves a readable tail (`features.denseblock4.denselayer16.conv2` in 24 columns:
+    `…denselayer16.conv2`); the leading indentation of a part is kept. One line, never
+    wrapped: a long path does not double the table's rows."""
+    if text_width(text) <= width:
+        return text
+    dots = "..." if ascii else "…"
+    body = text.lstrip(" ")
+    indent = text[: len(text) - len(body)]
+    room = width - text_width(indent) - len(dots)
+    if room <= 0:
+        return (indent + dots)[:width]
+    tail = ""
+    for i, ch in enumerate(body):
+        if ch == "." and text_width(body[i:]) <= room:
+            tail = body[i:]
+            break
+    if not tail or text_width(tail) < room // 2:  # no dot, or one too far right: cut anywhere
+        tail = body
+        while text_width(tail) > room:
+            tail = tail[1:]
+    return indent + dots + tail
+
+
 def wrap_words(text: str, width: int) -> list[str]:
     """Prose wrapped at spaces (a word longer than the width is broken)."""
     out: list[str] = []
@@ -214,9 +239,10 @@ class _Cells:
         return max(text_width(header) if self.table.header else 0, widest)
 
     def min_name(self, column: Column) -> int:
-        """The narrowest the name column may get: its longest dotted part (at least 8)."""
-        parts = [p for t in self.texts(column, "none") for p in re.split(r"(?<=\.)", t)]
-        return max(8, min(24, max((text_width(p) for p in parts), default=8)))
+        """The narrowest the name column may get: its widest name up to 16 columns (at least
+        8); longer names are shortened from the left to fit."""
+        widest = max((text_width(t) for t in self.texts(column, "none")), default=8)
+        return max(8, min(16, widest))
 
 
 def _total(widths: Sequence[int], bar_width: int, gap: int = GAP) -> int:
@@ -228,6 +254,11 @@ def _fit(table: Table, cells: _Cells, settings: Settings) -> tuple[list[_Fitted]
     chosen = list(table.columns)
     if settings.columns is not None:
         by_key = {c.key: (c, role) for c, role in table.columns}
+        if table.columns and table.columns[0][0].key in ("path", "variant"):
+            # a table of the registry's rows (layers, variants) shows any registry column
+            from convcalc.render.columns import COLUMNS
+
+            by_key = {**{k: (c, "core") for k, c in COLUMNS.items()}, **by_key}
         chosen = [c for c in table.columns if c[1] == "name"] + [
             by_key[k] for k in settings.columns if k in by_key and by_key[k][1] != "name"]
     name = [c for c in chosen if c[1] == "name"]
@@ -313,6 +344,7 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
     largest = max((int(r.get(table.bar) or 0) for r in table.rows), default=0) if table.bar \
         else 0
     title = table.title
+    shortened = False
     for index, page in enumerate(pages):
         if title is not None:
             head = title if index == 0 else f"{title} (continued)"
@@ -339,7 +371,10 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
             for k, (column, role) in enumerate(page.columns):
                 cell = texts[k][i]
                 if role == "name" and page.name_width is not None:
-                    cols.append(wrap_name(cell, page.name_width))
+                    short = [shorten_name(line, page.name_width, settings.ascii)
+                             for line in cell.split("\n")]
+                    shortened = shortened or short != cell.split("\n")
+                    cols.append(short)
                 elif column.key in page.prose:
                     cols.append(wrap_words(cell, page.prose[column.key]))
                 else:
@@ -359,6 +394,9 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
                 lines.append(segment)
         if index < len(pages) - 1:
             lines.append([])
+    if shortened:
+        notes.insert(0, f"(names shortened from the left to fit {settings.width} columns; "
+                        "--width, -o FILE or a pipe shows them whole)")
     for note in notes:
         for t in (wrap_words(note, settings.width) if settings.width else [note]):
             lines.append([(t, "dim")])
