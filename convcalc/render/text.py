@@ -131,16 +131,18 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
 
 
 _MARKDOWN = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\\": "\\\\", "`": "\\`",
-             "*": "\\*", "[": "\\[", "]": "\\]", "~": "\\~", "\n": "<br>"}
-_LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+             "*": "\\*", "~": "\\~", "\n": "<br>"}
+_LONE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_LINK_END = re.compile(r"\](?=[(\[:])")
+"""A `]` that would close a link or image (`](`, `][`, `]:`); a lone `[a]` stays as it is."""
 
 
 def markdown_text(text: str) -> str:
     """Text for a Markdown table cell, title or list item: HTML's specials as entities, pipes,
-    backslashes, backticks, emphasis and link marks escaped, a newline as <br>, control
+    backslashes, backticks, emphasis marks and a link's `](` escaped, a newline as <br>, control
     characters as visible escapes. What a name says is shown, never read as markup."""
     out = "".join(_MARKDOWN.get(ch, ch) for ch in escape_controls(text, keep="\n"))
-    return _LONE_UNDERSCORE.sub(r"\\_", out)
+    return _LINK_END.sub(r"\\]", _LONE_UNDERSCORE.sub(r"\\_", out))
 
 
 def _block_safe(text: str) -> str:
