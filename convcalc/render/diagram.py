@@ -5,6 +5,8 @@ labelled with its kind, output shape, params and MACs, each edge with the shape 
 
 from __future__ import annotations
 
+import re
+
 from convcalc.graph import Graph, Group, Node
 from convcalc.render.columns import si, thousands
 
@@ -128,7 +130,7 @@ def dot_text(text: str) -> str:
     """A DOT double-quoted string's content: backslash and quote escaped (so no \\N, \\G
     escapes), control characters dropped."""
     out = text.replace("\\", "\\\\").replace('"', '\\"')
-    return "".join(ch for ch in out if ch >= " ")
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "", out)
 
 
 def _dot_node(node: Node, prefix: str = "", extra: list[str] | None = None) -> str:

@@ -71,6 +71,18 @@ class Text:
 Block = Table | Text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """Control characters (and U+2028/2029) written as visible escapes (`\\x1b`), except those
+    in `keep`: nothing a spec or a model names can move a terminal's cursor or colour it."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1],
+                        text)
+
+
 def text_width(text: str) -> int:
     """Terminal columns of `text` (wide East Asian characters take two)."""
     if text.isascii():
@@ -227,6 +239,7 @@ class _Cells:
                 # a part sits under its layer: indented, named by its own last level
                 found = [("  " * int(r.get("depth") or 0) + t.rsplit(".", 1)[-1])
                          if r.get("depth") else t for r, t in zip(self.every, found, strict=True)]
+            found = [escape_controls(t, keep="\n") for t in found]
             if self.ascii:
                 found = [asciify(t) for t in found]
             self.cache[key] = found
@@ -343,7 +356,7 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
     n_rows = len(table.rows)
     largest = max((int(r.get(table.bar) or 0) for r in table.rows), default=0) if table.bar \
         else 0
-    title = table.title
+    title = None if table.title is None else escape_controls(table.title)
     shortened = False
     for index, page in enumerate(pages):
         if title is not None:
@@ -422,7 +435,8 @@ def render(blocks: Sequence[Block], settings: Settings) -> list[Line]:
             lines += _table_lines(block, settings)
         else:
             for raw in block.lines:
-                text = asciify(raw) if settings.ascii else raw
+                text = escape_controls(raw, keep="\n")
+                text = asciify(text) if settings.ascii else text
                 for t in (wrap_words(text, settings.width) if settings.width else [text]):
                     lines.append([(t, block.style)])
     return lines

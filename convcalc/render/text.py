@@ -22,24 +22,22 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.render.columns import COLUMNS, Column
-from convcalc.render.layout import Settings, scaled
+from convcalc.render.layout import Settings, escape_controls, scaled
 
 
 def to_json(data: Mapping[str, Any], *, compact: bool = False) -> str:
-    """Indented JSON, or one line when `compact` (the C encoder: ~10× faster on huge outputs)."""
+    """Indented JSON, or one line when `compact` (the C encoder: ~10× faster on huge outputs);
+    every control character escaped (JSON's own rule covers those below U+0020)."""
     if compact:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(data, indent=2, ensure_ascii=False)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def escape_controls(text: str, keep: str = "") -> str:
-    """Control characters (and U+2028/2029) written as visible escapes (`\x1b`), except those
-    in `keep`: nothing in a file can move a terminal's cursor or colour it when printed."""
-    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1],
-                        text)
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+"""Characters JSON may carry raw but a terminal or a JavaScript parser may act on (C1 controls,
+line separators): written as \\u escapes, the same JSON value (only strings can hold them)."""
 
 
 def select_columns(columns: Sequence[Column], settings: Settings | None) -> list[Column]:
