@@ -150,7 +150,7 @@ def shorten_name(text: str, width: int, ascii: bool = False) -> str:
         if ch == "." and text_width(body[i:]) <= room:
             tail = body[i:]
             break
-    if not tail or text_width(tail) < room // 2:  # no dot, or one too far right: cut anywhere
+    if 3 * text_width(tail) < 2 * room:  # no dot, or one too far right: cut anywhere
         tail = body
         while text_width(tail) > room:
             tail = tail[1:]
