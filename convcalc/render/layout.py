@@ -2,7 +2,8 @@
 
 A table has a name column, core and secondary columns, and extra columns. It is fitted to the
 width in steps: (1) numbers are written with units (`--units auto`: 4.09 G instead of
-4,089,184,256), (2) names wrap at their dots, (3) the bar shrinks, then goes, (4) the columns that
+4,089,184,256), (2) long names are shortened from the left with an ellipsis (never wrapped, so a
+row stays one line), (3) the bar shrinks, then goes, (4) the columns that
 still do not fit move to a second table (and a third…), each row under its name again, and a
 note says so. Extra columns (memory, FLOPs, jump…) are added when there is room, and a note says
 which others exist. Without a width (output piped or redirected) the table is whole: every
@@ -104,32 +105,6 @@ def scaled(value: Any, unit: str) -> str:
         if not unit:
             return str(value)
     return f"{decimal_text(Fraction(value, _SCALE[unit]))} {unit}"
-
-
-def wrap_name(text: str, width: int) -> list[str]:
-    """A dotted path wrapped at its dots (`layer2.0.` / `conv1`); a part longer than the width
-    is broken where it must be. Leading indentation is kept on the first line only."""
-    if text_width(text) <= width:
-        return [text]
-    pieces = re.findall(r"[^.]*\.|[^.]+$", text) or [text]
-    lines: list[str] = []
-    current = ""
-    for whole in pieces:
-        piece = whole
-        if current and text_width(current + piece) > width:
-            lines.append(current)
-            current = ""
-        while text_width(piece) > width:
-            room = width - text_width(current)
-            if room <= 0:
-                lines.append(current)
-                current, room = "", width
-            lines.append(current + piece[:room])
-            current, piece = "", piece[room:]
-        current += piece
-    if current:
-        lines.append(current)
-    return lines
 
 
 def shorten_name(text: str, width: int, ascii: bool = False) -> str:
