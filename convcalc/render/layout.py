@@ -312,8 +312,19 @@ def _fit(table: Table, cells: _Cells, settings: Settings) -> tuple[list[_Fitted]
         trial = [*first, column]
         if len(pages) == 1 and _total(widths(trial, units, name_width), bar_width, gap) <= width:
             first.append(column)
-    fitted = [_Fitted(p, units, name_width, bar_width if i == 0 else 0,
-                      widths(p, units, name_width), prose, gap) for i, p in enumerate(pages)]
+    def page_name(page: list[tuple[Column, Role]], bar: int) -> int | None:
+        """The widest the name may be on this page: a later table, with fewer columns, can
+        show the names that the first had to shorten."""
+        if name_width is None or not name:
+            return name_width
+        rest = _total(widths([c for c in page if c[1] != "name"], units, None), bar, gap)
+        return max(name_width, min(cells.width(name[0][0], units), width - rest - gap))
+
+    fitted = []
+    for i, p in enumerate(pages):
+        bar = bar_width if i == 0 else 0
+        shown = page_name(p, bar)
+        fitted.append(_Fitted(p, units, shown, bar, widths(p, units, shown), prose, gap))
     if len(pages) > 1:
         moved = [c.header for p in pages[1:] for c, role in p if role != "name"]
         notes.append(f"(the output is {width} columns wide: {', '.join(moved)} in the "
