@@ -741,10 +741,13 @@ def _module_file(factory: str | None, output: str | None) -> list[str]:
     looked up only when -o names a Python file."""
     if factory is None or output is None or not output.endswith(".py"):
         return []
+    module = factory.rpartition(":")[0] or factory
+    if module.endswith(".py") or "/" in module:
+        return [module]  # --torch ./model.py:build names the file
     import importlib.util
 
     try:
-        found = importlib.util.find_spec(factory.partition(":")[0])
+        found = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return []
     return [found.origin] if found is not None and found.origin else []

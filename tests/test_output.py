@@ -317,3 +317,19 @@ def test_every_report_command_lists_o_in_help() -> None:
         code, out, _ = run([command, "-h"])
         assert code == 0 and "--output" in out, command
     assert "--save" in run(["solve", "-h"])[1]
+
+
+def test_import_torch_never_writes_over_its_model_file(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--torch ./model.py:build -o model.py` and `--torch model:build -o ./model.py` are
+    refused: the module's file is an input."""
+    monkeypatch.chdir(tmp_path)
+    model = tmp_path / "tiny_o_model.py"
+    model.write_text("def build():\n    raise RuntimeError('never built')\n")
+    before = model.read_bytes()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for factory, target in (("./tiny_o_model.py:build", "tiny_o_model.py"),
+                            ("tiny_o_model:build", "./tiny_o_model.py")):
+        err = one_line_error(["import", "--torch", factory, "--input", "8x8x3", "-o", target])
+        assert "is an input of this command" in err
+    assert model.read_bytes() == before
