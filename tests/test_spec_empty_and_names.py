@@ -81,6 +81,18 @@ def test_an_empty_sequence_alone_is_an_error() -> None:
     assert "the network has no layers: no entry holds a layer" in message
 
 
+def test_a_network_of_merges_alone_is_not_empty() -> None:
+    # x + x, then x + x + x: no layer, but adds that the conventions count as other ops
+    report = convcalc.analyze_network({"input": "4x4x2", "layers": [
+        {"residual": {"body": []}}, {"branches": {"merge": "add", "paths": [[], [], []]}}]})
+    assert report.rows == () and report.output == report.input
+
+
+def test_a_residual_that_adds_nothing_is_still_empty() -> None:
+    message = error_of({"input": "4x4x2", "layers": [{"residual": {"body": [], "add": False}}]})
+    assert "the network has no layers" in message
+
+
 def test_a_network_with_one_layer_left_is_not_empty() -> None:
     spec = {"input": "8x8x3", "params": {"v": "a"},
             "layers": [{"relu": None, "if": "${v == 'a'}"}, {"gelu": None, "if": "${v == 'b'}"}]}

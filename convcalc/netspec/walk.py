@@ -711,9 +711,21 @@ def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape:
             raise SpecError("the network could not be walked", Location(file=net.file))
         cls = SpecError if any(isinstance(p, SpecError) for p in problems) else ShapeError
         raise cls(problems[0].message, problems[0].location, tuple(problems))
-    if not walk.rows:
+    if not walk.rows and not any(map(_merges, children)):
         raise _empty(net, params, walk.dropped, walk.empty_repeats)
     return walk, out, out_state, TSeq(tuple(children), (), "network", False, shape, out)
+
+
+def _merges(node: TNode) -> bool:
+    """Whether a node merges paths (a residual's add, a concat of two paths, …): a network of
+    merges alone still computes something (its adds are other ops)."""
+    if isinstance(node, TResidual):
+        return True
+    if isinstance(node, TBranches | TSplit):
+        return len(node.paths) > 1 or any(map(_merges, node.paths))
+    if isinstance(node, TSeq):
+        return any(map(_merges, node.children))
+    return False
 
 
 def _empty(net: Network, params: Mapping[str, Value], dropped: list[Entry],
