@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -447,11 +447,11 @@ def nest_dotted(entries: list[Entry], errors: list[ConvcalcError]) -> list[Entry
             first = opened[head]
             out.append(BadT(None, None, e.where))
             last = None
-            errors.append(SpecError(f"name {shown(e.name)} puts this entry in level '{head}', which "
-                            f"{_at(first)} opened and the entries since have closed: the two "
-                            f"paths would collide; keep the entries of '{head}' side by side, or "
-                            f"write '- sequence: {{name: {head}, layers: [...]}}'",
-                            e.where.but(field="name")))
+            errors.append(SpecError(
+                f"name {shown(e.name)} puts this entry in level '{head}', which {_at(first)} "
+                "opened and the entries since have closed: the two paths would collide; keep the "
+                f"entries of '{head}' side by side, or write '- sequence: {{name: {head}, "
+                "layers: [...]}'", e.where.but(field="name")))
             continue
         opened[head] = e
         members[head] = [replace(e, name=rest)]
@@ -489,7 +489,7 @@ def _dotted_warning(entries: list[Entry]) -> str:
             "layers: [...]}'")
 
 
-def _level_names(entries: Any) -> dict[str, Entry]:
+def _level_names(entries: Iterable[Entry]) -> dict[str, Entry]:
     """The literal names entries take at this level: their own, a layer's kind when unnamed,
     and those of unnamed sequences' and residuals' bodies (which open no level)."""
     found: dict[str, Entry] = {}
