@@ -649,7 +649,8 @@ def solve(
     input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
                                                                     "28x28x1.")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output size wanted: 28, "
-                                                                      "28x28 or same.")] = None,
+                                                                      "28x28, same or valid "
+                                                                      "(TensorFlow's).")] = None,
     start: Annotated[str | None, typer.Option("--from", help="Chain: from this size (224).")]
     = None,
     end: Annotated[str | None, typer.Option("--to", help="Chain: to this size (7).")] = None,
@@ -660,7 +661,8 @@ def solve(
     kernel: Axes = None,
     stride: Axes = None,
     padding: Axes = None,
-    dilation: Axes = None,
+    dilation: Annotated[str | None, typer.Option(help="One value, or one per axis: 2 or 1,2; "
+                                                      "any searches it (default 1).")] = None,
     output_padding: Axes = None,
     groups: Annotated[int | None, typer.Option(help="Groups (divides C_in and C_out).")] = None,
     out: Annotated[int | None, typer.Option(help="Output channels (default: the input's).")]
@@ -696,7 +698,8 @@ def solve(
             "output_padding": output_padding}
     for field, text in axes.items():
         if text is not None:
-            fixed[field] = parse_axes("--" + field.replace("_", "-"), text)
+            fixed[field] = parse_axes("--" + field.replace("_", "-"), text,
+                                      words=("any",) if field == "dilation" else ())
     fixed.update({k: v for k, v in {"groups": groups, "out": out}.items() if v is not None})
     if no_bias:
         fixed["bias"] = False
