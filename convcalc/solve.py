@@ -557,7 +557,9 @@ def _same_warnings(fields: Sequence[str], combo: Sequence[AxisFit], spatial: Seq
         total = max((-(-n // v["stride"]) - 1) * v["stride"] + k_eff - n, 0)
         if total != 2 * v["padding"]:
             axes.setdefault((total, v["padding"]), []).append(ax)
-    where = (lambda names: " " + " and ".join(names)) if len(spatial) > 1 else (lambda _: "")
+    def where(names: list[str]) -> str:
+        return " " + " and ".join(names) if len(spatial) > 1 else ""
+
     return [f"TensorFlow's SAME pads{where(names)} by {total} in total ({total // 2} before, "
             f"{total - total // 2} after); PyTorch pads both sides alike: padding {p} "
             f"({2 * p} in total) gives the same size, its windows shifted"
