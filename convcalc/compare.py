@@ -411,8 +411,13 @@ def _variant_spec(v: Variant, shared: Options, knobs: Options,
     """The variant's layer spec: the shared options, the knobs it owns, its overrides; a
     value the user gave (override or knob) that its kind refuses is an error naming the
     option (`--variants octave:alpha=1.5`)."""
+    from convcalc.layers import KINDS
+
     own = {k: x for k, x in knobs.items() if v.base in KNOBS[k]}
     spec, notes = RULES[v.base]({**shared, **own, **v.overrides})
+    fields = KINDS[spec["kind"]].model_fields
+    # an override of a field the rule does not pass on (dilated:groups=2) still reaches it
+    spec.update({k: x for k, x in v.overrides.items() if k in fields and k not in spec})
     plain, _ = RULES[v.base](shared)
     mine, _ = RULES[v.base]({**shared, **own})
     for changed, option in ((mine, source), (spec, f"--variants {v.label}")):

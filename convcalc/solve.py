@@ -225,7 +225,8 @@ def parse_size(text: str | int | Sequence[int], option: str, rank: int | None = 
             return tuple(same)
         parts = [p for p in re.split(r"\s*[,x×]\s*", raw) if p]
         if not parts or not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
-            raise SpecError(f"option {option}: {text!r} is not a size; write 28, 28x28 or same")
+            raise SpecError(f"option {option}: {text!r} is not a size; write 28, 28x28, same or "
+                            "valid")
         values = [int(p) for p in parts]
     else:
         items: Sequence[object] = [text] if isinstance(text, int) else text
@@ -660,9 +661,10 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
                           covers, kind == "dilated")
               for n, a in zip(shape.spatial, axes, strict=True)]
     names = axis_names(shape.rank)
+    searched = replace(bounds, dilation=1) if search.get("dilation") == 1 else bounds
     for ax, table in zip(names, tables, strict=True):
         if not table:
-            raise _impossible(kind, shape, {**passthrough, **search}, bounds, family,
+            raise _impossible(kind, shape, {**passthrough, **search}, searched, family,
                               ax if shape.rank > 1 else None)
     dilation = fields.index("dilation") if kind == "dilated" else None
     if dilation is not None and not any(f.values[dilation] >= 2 for t in tables
