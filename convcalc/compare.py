@@ -415,9 +415,9 @@ def _variant_spec(v: Variant, shared: Options, knobs: Options,
 
     own = {k: x for k, x in knobs.items() if v.base in KNOBS[k]}
     spec, notes = RULES[v.base]({**shared, **own, **v.overrides})
-    fields = KINDS[spec["kind"]].model_fields
+    model = KINDS[spec["kind"]].model_fields
     # an override of a field the rule does not pass on (dilated:groups=2) still reaches it
-    spec.update({k: x for k, x in v.overrides.items() if k in fields and k not in spec})
+    spec.update({k: x for k, x in v.overrides.items() if k in model and k not in spec})
     plain, _ = RULES[v.base](shared)
     mine, _ = RULES[v.base]({**shared, **own})
     for changed, option in ((mine, source), (spec, f"--variants {v.label}")):
