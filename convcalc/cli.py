@@ -756,6 +756,7 @@ def solve(
         fixed["bias"] = False
     if ceil_mode:
         fixed["ceil_mode"] = True
+    unused_options(kind, list(fixed), option_names(solve))
     chain_options = {"--from": start, "--to": end, "--strides": strides,
                      "--max-layers": max_layers}
     budget_options = {"--max-macs": max_macs, "--max-params": max_params, "--divisor": divisor}
