@@ -219,7 +219,7 @@ def parse_variants(text: str | None) -> list[Variant]:
         # per-axis values inside a variant use x: `grouped:kernel=3x5`
         base, _, rest = item.partition(":")
         if base not in RULES:
-            raise SpecError(f"--variants: unknown variant '{base}'{suggest(base, list(RULES))};"
+            raise SpecError(f"option --variants: unknown variant '{base}'{suggest(base, list(RULES))};"
                             f" one of: {', '.join(RULES)}")
         overrides: dict[str, Any] = {}
         fields = variant_fields(base)
@@ -227,17 +227,17 @@ def parse_variants(text: str | None) -> list[Variant]:
             key, eq, value = assignment.partition("=")
             key = key.strip()
             if not eq or not key or not value.strip():
-                raise SpecError(f"--variants: write {base}:field=value, got {shown(item)}")
+                raise SpecError(f"option --variants: write {base}:field=value, got {shown(item)}")
             if key not in fields:
-                raise SpecError(f"--variants {item}: {base} has no field {shown(key)}"
+                raise SpecError(f"option --variants {item}: {base} has no field {shown(key)}"
                                 f"{suggest(key, sorted(fields))}; its fields: "
                                 f"{', '.join(sorted(fields))}")
             if key in overrides:
-                raise SpecError(f"--variants {item}: {key} is given twice")
-            overrides[key] = _value(value, f"--variants {item}")
+                raise SpecError(f"option --variants {item}: {key} is given twice")
+            overrides[key] = _value(value, f"option --variants {item}")
         variants.append(Variant(item, base, overrides))
     if not variants:
-        raise SpecError("--variants: give at least one variant")
+        raise SpecError("option --variants: give at least one variant")
     return variants
 
 
@@ -376,7 +376,8 @@ def _fit_padding(spec: dict[str, Any], shape: Shape,
     if nearest:
         p = nearest[0]
         got = _output({**spec, "padding": p}, shape)
-        alt = f" (padding {p} gives {_size_text(got)})" if got else ""
+        alt = (f" (padding {p} gives {_size_text(got)})" if got and p != given else
+               f" (it gives {_size_text(got)})" if got else "")
         return spec, [f"no padding gives the conv's {_size_text(target)} output{alt}; padding "
                       f"kept at {field_text(given)}"]
     padding: int | list[int] = pads[0] if len(set(pads)) == 1 else pads
@@ -585,16 +586,16 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     key = key.strip()
     allowed = (*SHARED, "groups", "alpha", "multiplier", "mid")
     if not eq or not values.strip():
-        raise SpecError(f"--sweep: write field=v1,v2,..., e.g. kernel=3,5,7; got '{text}'")
+        raise SpecError(f"option --sweep: write field=v1,v2,..., e.g. kernel=3,5,7; got '{text}'")
     if key not in allowed:
-        raise SpecError(f"--sweep: cannot sweep '{key}'{suggest(key, list(allowed))}; "
+        raise SpecError(f"option --sweep: cannot sweep '{key}'{suggest(key, list(allowed))}; "
                         f"one of: {', '.join(allowed)}")
     items = [v.strip() for v in values.split(",")]
     if any(not v for v in items):
-        raise SpecError(f"--sweep: an empty value in {shown(text)}; write field=v1,v2,...")
-    parsed = [_value(v, "--sweep") for v in items]
+        raise SpecError(f"option --sweep: an empty value in {shown(text)}; write field=v1,v2,...")
+    parsed = [_value(v, "option --sweep") for v in items]
     if len(set(map(repr, parsed))) != len(parsed):
-        raise SpecError(f"--sweep: a value is repeated in {shown(text)}")
+        raise SpecError(f"option --sweep: a value is repeated in {shown(text)}")
     return key, parsed
 
 

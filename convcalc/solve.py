@@ -74,7 +74,7 @@ class Bounds:
         for name in ("kernel", "stride", "dilation"):
             value = getattr(self, name)
             if not 1 <= value <= MAX_BOUND:
-                raise SpecError(f"--max-{name}: {value} is not allowed; give 1 to {MAX_BOUND}")
+                raise SpecError(f"option --max-{name}: {value} is not allowed; give 1 to {MAX_BOUND}")
 
 
 # --- the size rules, one family per formula ------------------------------------------------------
@@ -305,7 +305,7 @@ def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
             probe["stride"] = max((v for v in values if isinstance(v, int)), default=0) + 1
         validate_layer(probe)
     if kind == "grouped" and "groups" not in fixed:
-        raise SpecError("missing; grouped needs it: a whole number ≥ 2 (--groups)",
+        raise SpecError("missing; grouped needs it: a whole number ≥ 2",
                         Location(field="groups"))
     return dict(fixed)
 
@@ -727,7 +727,7 @@ def _bounds(bounds: Bounds, family: Family, fields: Sequence[str]) -> dict[str, 
 
 def _check_limit(limit: int) -> None:
     if limit < 1:
-        raise SpecError(f"--limit: {limit} is not allowed; give 1 or more")
+        raise SpecError(f"option --limit: {limit} is not allowed; give 1 or more")
 
 
 def budget(kind: str, input: str | Shape | Mapping[str, Any],
@@ -744,13 +744,13 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
                         f"{', '.join(k for k in KIND_FAMILY if 'out' in KINDS[k].model_fields)}")
     fixed = given(fixed)
     if "out" in fixed:
-        raise SpecError("--out is what a budget finds; leave it out", Location(field="out"))
+        raise SpecError("not used with a budget: out is what it finds", Location(field="out"))
     macs_limit = None if max_macs is None else parse_count(max_macs, "--max-macs")
     params_limit = None if max_params is None else parse_count(max_params, "--max-params")
     if macs_limit is None and params_limit is None:
         raise SpecError("a budget needs --max-macs or --max-params")
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
-        raise SpecError(f"--divisor: {divisor!r} is not allowed; give a whole number ≥ 1")
+        raise SpecError(f"option --divisor: {divisor!r} is not allowed; give a whole number ≥ 1")
     shape = coerce_shape(input, channels_first=channels_first)
     fixed = _check_fixed(kind, fixed)
     groups = int(fixed.get("groups", 1))
@@ -803,16 +803,16 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     kind = _kind(kind)
     _check_limit(limit)
     if not 1 <= max_layers <= MAX_LAYERS:
-        raise SpecError(f"--max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
+        raise SpecError(f"option --max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
     fixed = given(fixed)
     if "stride" in fixed:
         raise SpecError("a chain takes its strides from --strides, not --stride",
                         Location(field="stride"))
     steps = sorted(set(strides))
     if not steps or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
-        raise SpecError(f"--strides: {list(strides)} is not allowed; give whole numbers ≥ 1")
+        raise SpecError(f"option --strides: {list(strides)} is not allowed; give whole numbers ≥ 1")
     if any(s > MAX_BOUND for s in steps):
-        raise SpecError(f"--strides: give strides up to {MAX_BOUND}")
+        raise SpecError(f"option --strides: give strides up to {MAX_BOUND}")
     begin, finish = parse_size(start, "--from"), parse_size(end, "--to")
     rank = max(len(begin), len(finish))  # one number is every axis
     begin, finish = parse_size(begin, "--from", rank), parse_size(finish, "--to", rank)

@@ -591,7 +591,7 @@ def test_every_mode_in_every_format(args: list[str], fmt: str) -> None:
      "maxpool has no out channels"),
     (["conv", "-i", "28x28x1", "--max-macs", "3X", "--kernel", "3"], 2, "'3X' is not a count"),
     (["conv", "-i", "28x28x1", "--max-macs", "3M", "--kernel", "3", "--out", "4"], 2,
-     "--out is what a budget finds"),
+     "option --out: not used with a budget: out is what it finds"),
     # impossible: fields that PyTorch refuses whatever the unknown ones are
     (["transposed", "-i", "28x28x1", "-o", "56", "--kernel", "3", "--stride", "1",
       "--dilation", "1", "--padding", "0", "--output-padding", "1"], 1,
