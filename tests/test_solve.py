@@ -753,3 +753,25 @@ def test_solve_unreachable_target_says_why_before_the_nearest() -> None:
     assert len([line for line in lines if line.strip()[:1].isdigit()]) <= 6
     code, out, _ = run(["conv", "-i", "224x224x3", "-o", "224", "--stride", "2", "-f", "json"])
     assert json.loads(out)["reason"] == "stride 2 gives at most 117 from 224"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["conv", "maxpool", "transposed", "grouped"]),
+       n=st.integers(2, 10), want=st.integers(1, 12), kernel=st.integers(1, 3) | st.none())
+def test_default_answers_are_the_brute_force_at_dilation_1_same_on_every_axis(
+        kind: str, n: int, want: int, kernel: int | None) -> None:
+    bounds = S.Bounds(kernel=3, stride=2, dilation=2)
+    fixed: dict[str, Any] = {} if kernel is None else {"kernel": kernel}
+    extra: dict[str, Any] = {"out": 4} if kind != "maxpool" else {}
+    if kind == "grouped":
+        extra["groups"] = 2
+    truth = brute_force(kind, f"{n}x{n}x4", {**fixed, "dilation": 1}, extra, bounds)
+    expected = {k for k, out in truth.items() if out == (want, want) and k[0] == k[1]}
+    try:
+        result = S.solve(kind, f"{n}x{n}x4", want, {**fixed, **extra}, bounds=bounds,
+                         limit=10**6)
+    except ShapeError:
+        assert not truth
+        return
+    assert {key(s.to_dict(), kind, 2) for s in result.solutions} == expected
+    assert result.count == len(expected)
