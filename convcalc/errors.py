@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -105,6 +106,9 @@ def for_options(error: ConvcalcError, options: Mapping[str, str]) -> ConvcalcErr
         message = problem.message
         for spec_words, cli_words in CLI_WORDS.items():
             message = message.replace(spec_words, cli_words)
+        # a per-axis value as the option takes it: [1, 2, 3] → 1,2,3
+        message = re.sub(r"\[(-?\d+(?:, -?\d+)*)\]", lambda m: m.group(1).replace(", ", ","),
+                         message)
         return type(problem)(message, where.but(option=options[where.field]), problem.problems)
 
     problems = tuple(one(p) for p in error.problems)
