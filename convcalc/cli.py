@@ -43,9 +43,27 @@ def _as_format(value: str | Format) -> Format:
         raise typer.BadParameter(str(e)) from None
 
 
-FormatOption = Annotated[Format, typer.Option(
+FormatOption = Annotated[Format | None, typer.Option(
     "--format", "-f", parser=_as_format, autocompletion=_format_names, metavar="FORMAT",
-    help="Output format: table, json, csv, markdown (md), latex (tex); any case.")]
+    help="Output format: table, json, csv, markdown (md), latex (tex), html; any case (default: "
+         "table, or what the -o file's suffix says).")]
+TextFormatOption = Annotated[Format | None, typer.Option(
+    "--format", "-f", parser=_as_format, autocompletion=_format_names, metavar="FORMAT",
+    help="Output format: table, json, csv, markdown (md), latex (tex); any case (default: "
+         "table, or what the -o file's suffix says).")]
+DiffFormatOption = Annotated[Format | None, typer.Option(
+    "--format", "-f", parser=_as_format, autocompletion=_format_names, metavar="FORMAT",
+    help="Output format: table, json, csv, markdown (md), latex (tex), mermaid, dot; any case "
+         "(default: table, or what the -o file's suffix says).")]
+NetFormatOption = Annotated[Format | None, typer.Option(
+    "--format", "-f", parser=_as_format, autocompletion=_format_names, metavar="FORMAT",
+    help="Output format: table, json, csv, markdown (md), latex (tex), mermaid, dot, html; any "
+         "case (default: table, or what the -o file's suffix says).")]
+OutputOption = Annotated[str | None, typer.Option(
+    "--output", "-o", "--save", metavar="FILE",
+    help="Write the report to FILE instead of standard output (- is standard output), whole "
+         "and without colours; with no --format its suffix picks the format: .txt .json .csv "
+         ".md .tex .html .mmd .dot.")]
 WidthOption = Annotated[int | None, typer.Option(
     "--width", min=20, help="Fit tables to this many columns (default: the terminal's; the whole "
                             "table when the output is not a terminal).")]
@@ -76,6 +94,20 @@ def make_device(device: str | None, peak: str | None, bandwidth: str | None) -> 
     from convcalc.hardware.devices import resolve_device
 
     return resolve_device(device, peak, bandwidth)
+
+
+def text_settings(view: View) -> Any:
+    """--columns and --units for the text formats (Markdown, LaTeX, CSV)."""
+    from convcalc.render.layout import Settings
+
+    return Settings(units=view.units, columns=view.columns)
+
+
+def batch_of(input: str, channels_first: bool, batch: int | None) -> int:
+    """The batch analysed: --batch, or the N of an N×C×H×W input (1 without either)."""
+    from convcalc.engine import input_shape
+
+    return input_shape(input, channels_first, batch)[1]
 
 
 def make_view(width: int | None, units: str, columns: str | None) -> View:
@@ -297,11 +329,59 @@ def env_width() -> int | None:
     return int(raw)
 
 
-def _emit(output: str | list[Any], view: View = View()) -> None:
+def _warn(text: str) -> None:
+    sys.stderr.write(f"convcalc: warning: {one_line(text)}\n")
+
+
+def output_target(output: str | None, fmt: Format | None, inputs: tuple[str | None, ...] = (),
+                  *, option: str = "-o/--output") -> tuple[Any, Format]:
+    """The checked `-o` target (before any work: `-` is stdout; an input file, a directory or a
+    missing folder refused) and the format: --format, else the file's suffix, else table."""
+    from convcalc.output import check_target, format_for
+
+    target = check_target(output, _input_files(inputs), option=option)
+    return target, format_for(fmt, target, warn=_warn)
+
+
+def _input_files(names: tuple[str | None, ...]) -> list[str]:
+    """The files a command reads: each name as given, and a bundled example's file."""
+    import os
+
+    from convcalc.bundled import example_path
+
+    files: list[str] = []
+    for name in names:
+        if name is None or name in ("", "-"):
+            continue
+        files.append(name)
+        if not os.path.exists(name):
+            bundled = example_path(name)
+            if bundled is not None:
+                files.append(str(bundled))
+    return files
+
+
+def _emit(output: str | list[Any], view: View = View(), target: Any = None,
+          what: str = "") -> None:
+    """The output on stdout (tables fitted to the terminal), or written whole to the `-o`
+    file (no colours, the whole table unless --width) with a line on stderr."""
+    from convcalc.render.layout import Settings, plain, render
+
+    if target is not None and not target.is_stdout:
+        from convcalc.output import write_text, wrote_line
+
+        if isinstance(output, str):
+            text = output
+        else:
+            width = view.width if view.width is not None else env_width()
+            text = plain(render(output, Settings(width=width, units=view.units,
+                                                 columns=view.columns)))
+        size = write_text(target, text)
+        sys.stderr.write(wrote_line(target, size, what))
+        return
     if isinstance(output, str):
         sys.stdout.write(output)
         return
-    from convcalc.render.layout import Settings, render
     from convcalc.render.table import detect, write
 
     terminal = detect()
@@ -342,7 +422,8 @@ def layer(
     name: Annotated[str | None, typer.Option(help="A name for the layer.")] = None,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W: 8x7x7 = 8 channels of 7×7.")] = False,
-    format: FormatOption = Format.table,
+    format: FormatOption = None,
+    output: OutputOption = None,
     explain: ExplainOption = False,
     width: WidthOption = None,
     units: UnitsOption = "auto",
@@ -354,10 +435,12 @@ def layer(
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
 ) -> None:
-    """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
+    """Analyse one layer: output shape, receptive field, parameters, MACs, memory. Formats:
+    table, json, csv, markdown, latex, html (-o FILE writes it to a file)."""
     from convcalc.engine import analyze_layer
     from convcalc.render.views import layer_view
 
+    target, format = output_target(output, format)
     spec: dict[str, Any] = {"kind": kind}
     given = {"out": out, "kernel": kernel, "stride": stride, "padding": padding,
              "dilation": dilation, "groups": groups, "bias": no_bias or None,
@@ -398,9 +481,10 @@ def layer(
         from convcalc.render.conventions_view import layer_output
 
         _emit(layer_output(report, model, format, every=conventions, tool=convention,
-                           explain=explain, costing=cost), view)
+                           explain=explain, costing=cost), view, target)
         return
-    _emit(layer_view(report, format, explain=explain, costing=cost), view)
+    _emit(layer_view(report, format, explain=explain, costing=cost, settings=text_settings(view),
+                     batch=batch_of(input, channels_first, batch)), view, target)
 
 
 @app.command()
@@ -423,7 +507,8 @@ def compare(
     = False,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W.")] = False,
-    format: FormatOption = Format.table,
+    format: FormatOption = None,
+    output: OutputOption = None,
     explain: ExplainOption = False,
     width: WidthOption = None,
     units: UnitsOption = "auto",
@@ -434,10 +519,12 @@ def compare(
     peak_tflops: PeakOption = None,
     bandwidth: BandwidthOption = None,
 ) -> None:
-    """Every convolution variant on one input, side by side, with ratios to a baseline."""
+    """Every convolution variant on one input, side by side, with ratios to a baseline.
+    Formats: table, json, csv, markdown, latex, html (-o FILE writes it to a file)."""
     from convcalc import compare as C
     from convcalc.render.views import compare_view, sweep_view
 
+    target, format = output_target(output, format)
     options: dict[str, Any] = {}
     for field, text in {"kernel": kernel, "stride": stride, "dilation": dilation}.items():
         if text is not None:
@@ -462,10 +549,13 @@ def compare(
             raise SpecError(f"option --sweep: one field at a time (got {len(sweep)}: "
                             f"{', '.join(s.partition('=')[0] for s in sweep)}); run one sweep per "
                             "field")
+        if columns is not None:
+            raise SpecError("option --columns: not used with --sweep (the matrix has one column "
+                            "per swept value)")
         field, values = C.parse_sweep(sweep[0])
         result = C.sweep(input, options, field, values, chosen, baseline,
                          channels_first=channels_first, batch=batch)
-        _emit(sweep_view(result, format), view)
+        _emit(sweep_view(result, format, batch_of(input, channels_first, batch)), view, target)
         return
     warn_layout(input, channels_first)
     comparison = C.compare(input, options, chosen, baseline, channels_first=channels_first,
@@ -477,15 +567,17 @@ def compare(
 
         cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
                        made)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost), view)
+    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost,
+                       settings=text_settings(view),
+                       batch=batch_of(input, channels_first, batch)), view, target)
 
 
 @app.command()
 @friendly
 def net(
-    spec: Annotated[str, typer.Argument(help="Network spec: a YAML file (see README), a bundled "
-                                             "example by name (convcalc examples), or - for "
-                                             "standard input.")],
+    spec: Annotated[str, typer.Argument(help="Network spec: a YAML file (.yaml, see README), a "
+                                             "bundled example by name (convcalc examples), an "
+                                             "ONNX model (.onnx), or - for standard input.")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
                                                                     "input shape.")] = None,
     depth: Annotated[int | None, typer.Option(min=0, help="Collapse blocks deeper than N into "
@@ -497,7 +589,8 @@ def net(
                       "input=160x160x3 sets the input.")] = None,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W: 3x224x224.")] = False,
-    format: FormatOption = Format.table,
+    format: NetFormatOption = None,
+    output: OutputOption = None,
     explain: ExplainOption = False,
     width: WidthOption = None,
     units: UnitsOption = "auto",
@@ -512,11 +605,14 @@ def net(
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
 ) -> None:
-    """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
+    """Analyse a network (a YAML spec, a bundled example, an ONNX model or - for stdin): per-layer
+    shapes, params, MACs, receptive field. Formats: table, json, csv, markdown, latex, mermaid,
+    dot, html (-o FILE writes it to a file)."""
     from convcalc.engine import analyze_network
     from convcalc.render.pictures import graph_options
     from convcalc.render.views import net_view
 
+    target, format = output_target(output, format, (spec,))
     graph_options(format, {"--dtype": dtype, "--device": device, "--peak-tflops": peak_tflops,
                            "--bandwidth": bandwidth, "--conventions": conventions,
                            "--convention": convention, "--columns": columns})
@@ -550,7 +646,8 @@ def net(
         from convcalc.diff import by_kind
         from convcalc.render.views import by_kind_view
 
-        _emit(by_kind_view(report, by_kind(report, cost), format, cost), view)
+        _emit(by_kind_view(report, by_kind(report, cost), format, cost, text_settings(view)),
+              view, target)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
@@ -558,37 +655,43 @@ def net(
 
         _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
                          top_k=top, explain=explain, costing=cost, other_ops_column=other_ops),
-              view)
+              view, target)
         return
-    shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost)
+    shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost,
+                     settings=text_settings(view))
     if format is Format.mermaid and isinstance(shown, str):
         from convcalc.render.diagram import mermaid_warning
 
         warning = mermaid_warning(shown)
         if warning:
             sys.stderr.write(f"convcalc: warning: {warning}\n")
-    _emit(shown, view)
+    _emit(shown, view, target)
 
 @app.command()
 @friendly
 def diff(
-    a: Annotated[str, typer.Argument(help="The first network (file or bundled example).")],
-    b: Annotated[str, typer.Argument(help="The second network.")],
+    a: Annotated[str, typer.Argument(help="The first network: a YAML file (.yaml), a bundled "
+                                          "example by name, an ONNX model (.onnx) or - for "
+                                          "standard input.")],
+    b: Annotated[str, typer.Argument(help="The second network (the same kinds of input).")],
     depth: Annotated[int, typer.Option(min=0, help="Compare levels this deep.")] = 1,
     set_a: Annotated[list[str] | None, typer.Option("--set-a", help="A parameter of the first: "
                                                     "--set-a width=1.0.")] = None,
     set_b: Annotated[list[str] | None, typer.Option("--set-b", help="A parameter of the "
                                                     "second: --set-b width=0.75.")] = None,
-    format: FormatOption = Format.table,
+    format: DiffFormatOption = None,
+    output: OutputOption = None,
     width: WidthOption = None,
     units: UnitsOption = "auto",
 ) -> None:
-    """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths)."""
+    """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths).
+    Formats: table, json, csv, markdown, latex, mermaid, dot (-o FILE writes it to a file)."""
     from convcalc.diff import diff_networks
     from convcalc.engine import analyze_network
     from convcalc.render.formats import PICTURES
     from convcalc.render.views import diff_view
 
+    target, format = output_target(output, format, (a, b))
     if format is Format.html:
         from convcalc.render.pictures import diff_picture
 
@@ -600,9 +703,9 @@ def diff(
     if format in PICTURES:
         from convcalc.render.pictures import diff_picture
 
-        _emit(diff_picture(compared, format), view)
+        _emit(diff_picture(compared, format), view, target)
         return
-    _emit(diff_view(compared, format, (a, b)), view)
+    _emit(diff_view(compared, format, (a, b), text_settings(view)), view, target)
 
 
 class ExportTarget(StrEnum):
@@ -612,10 +715,13 @@ class ExportTarget(StrEnum):
 @app.command()
 @friendly
 def export(
-    spec: Annotated[str, typer.Argument(help="Network spec, a YAML file.")],
+    spec: Annotated[str, typer.Argument(help="Network spec: a YAML file (.yaml), a bundled "
+                                             "example by name, an ONNX model (.onnx) or - for "
+                                             "standard input.")],
     to: Annotated[ExportTarget, typer.Option("--to", help="What to write.")] = ExportTarget.pytorch,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="File to write (default: "
-                                               "standard output).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", "--save", metavar="FILE",
+                                               help="File to write (default, or -: standard "
+                                                    "output); never one of the inputs.")] = None,
     input: Annotated[str | None, typer.Option("--input", "-i", help="Override the spec's "
                                                                     "input shape.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -626,20 +732,14 @@ def export(
     """Write the network as a runnable PyTorch module (build() and INPUT; imports only torch)."""
     from convcalc.bridges.pytorch_export import export_pytorch
     from convcalc.engine import analyze_network
+    from convcalc.output import check_target
 
+    target = check_target(output, _input_files((spec,)))
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None)
     code = export_pytorch(report, spec)
-    if output is None:
-        sys.stdout.write(code)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(code)
-    except OSError as e:
-        raise SpecError(f"{output}: cannot write: {e.strerror}") from None
-    sys.stderr.write(f"wrote {output}: {report.name} as a PyTorch module ({len(report.rows):,} "
-                     f"layers)\n")
+    _emit(code, target=target, what=f"{report.name} as a PyTorch module "
+                                    f"({len(report.rows):,} layers)")
 
 
 @app.command("import")
@@ -652,19 +752,22 @@ def import_(
     input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
                                               "224x224x3 (needed with --torch, and for an ONNX "
                                               "file with dynamic dims).")] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="File to write (default: "
-                                               "standard output).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", "--save", metavar="FILE",
+                                               help="File to write (default, or -: standard "
+                                                    "output); never the model itself.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse operators convcalc cannot "
                                                           "count (exit 1).")] = False,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W.")] = False,
 ) -> None:
     """Write the spec of an ONNX file or a PyTorch model (what `convcalc net` reads)."""
+    from convcalc.output import check_target
     from convcalc.shapes import parse_shape
 
     if (file is None) == (torch is None):
         raise SpecError("import needs an ONNX file or --torch package.module:factory (one of "
                         "them)")
+    target = check_target(output, [*_input_files((file,)), *_module_file(torch, output)])
     shape = None if input is None else parse_shape(input, channels_first=channels_first)
     if torch is not None:
         if shape is None:
@@ -681,15 +784,21 @@ def import_(
         sys.stderr.write(f"convcalc: note: {one_line(note)}\n")
     for warning in result.warnings:
         sys.stderr.write(f"convcalc: warning: {one_line(warning)}\n")
-    if output is None:
-        sys.stdout.write(result.yaml)
-        return
+    _emit(result.yaml, target=target, what=one_line(str(result.spec["name"])))
+
+
+def _module_file(factory: str | None, output: str | None) -> list[str]:
+    """The source file of `--torch package.module:factory` (an input, never to be overwritten),
+    looked up only when -o names a Python file."""
+    if factory is None or output is None or not output.endswith(".py"):
+        return []
+    import importlib.util
+
     try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(result.yaml)
-    except OSError as e:
-        raise SpecError(f"{output}: cannot write: {e.strerror}") from None
-    sys.stderr.write(f"wrote {output}: {result.spec['name']}\n")
+        found = importlib.util.find_spec(factory.partition(":")[0])
+    except (ImportError, ValueError):
+        return []
+    return [found.origin] if found is not None and found.origin else []
 
 
 @app.command()
@@ -732,14 +841,21 @@ def solve(
     limit: Annotated[int | None, typer.Option(help="List at most N answers (20).")] = None,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W.")] = False,
-    format: FormatOption = Format.table,
+    format: TextFormatOption = None,
+    save: Annotated[str | None, typer.Option(
+        "--save", metavar="FILE",
+        help="Write the answers to FILE (here -o/--output is the size wanted); - is standard "
+             "output; with no --format its suffix picks the format: .txt .json .csv .md "
+             ".tex.")] = None,
     width: WidthOption = None,
 ) -> None:
     """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
     out are searched); the largest out within a MACs or params budget; the chains of layers
-    from one size to another. No answer is not an error: it prints none and the nearest."""
+    from one size to another. No answer is not an error: it prints none and the nearest.
+    Formats: table, json, csv, markdown, latex (--save FILE writes it to a file)."""
     from convcalc.render.pictures import text_only
 
+    target, format = output_target(save, format, option="--save")
     text_only(format, "solve")
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
@@ -788,7 +904,7 @@ def solve(
         result = S.solve(kind, _need_input(input), output, fixed, bounds=bounds,
                          limit=S.DEFAULT_LIMIT if limit is None else limit,
                          channels_first=channels_first)
-    _emit(solve_view(result, format), make_view(width, "auto", None))
+    _emit(solve_view(result, format), make_view(width, "auto", None), target)
 
 
 def _not_with(mode: str, options: dict[str, object]) -> None:
@@ -805,36 +921,44 @@ def _need_input(text: str | None) -> str:
 
 @app.command()
 @friendly
-def schema() -> None:
-    """Print the JSON Schema of the network spec format (for editor completion)."""
+def schema(output: OutputOption = None) -> None:
+    """Print the JSON Schema of the network spec format (for editor completion); -o FILE writes
+    it to a file (JSON, whatever the suffix)."""
+    from convcalc.output import check_target
     from convcalc.render.text import to_json
     from convcalc.schema import network_schema
 
-    sys.stdout.write(to_json(network_schema()) + "\n")
+    target = check_target(output)
+    _emit(to_json(network_schema()) + "\n", target=target)
 
 
 @app.command()
 @friendly
-def examples(format: FormatOption = Format.table, width: WidthOption = None) -> None:
+def examples(format: TextFormatOption = None, output: OutputOption = None,
+             width: WidthOption = None) -> None:
     """List the example networks installed with convcalc (use them by name: convcalc net
-    resnet50)."""
+    resnet50). Formats: table, json, csv, markdown, latex (-o FILE writes it to a file)."""
     from convcalc.bundled import catalog
     from convcalc.render.pictures import text_only
     from convcalc.render.views import examples_view
 
+    target, format = output_target(output, format)
     text_only(format, "examples")
-    _emit(examples_view(catalog(), format), make_view(width, "auto", None))
+    _emit(examples_view(catalog(), format), make_view(width, "auto", None), target)
 
 
 @app.command()
 @friendly
-def kinds(format: FormatOption = Format.table, width: WidthOption = None) -> None:
-    """List every layer kind with its fields, defaults and meaning."""
+def kinds(format: TextFormatOption = None, output: OutputOption = None,
+          width: WidthOption = None) -> None:
+    """List every layer kind with its fields, defaults and meaning. Formats: table, json, csv,
+    markdown, latex (-o FILE writes it to a file)."""
     from convcalc.catalog import kinds_view
     from convcalc.render.pictures import text_only
 
+    target, format = output_target(output, format)
     text_only(format, "kinds")
-    _emit(kinds_view(format), make_view(width, "auto", None))
+    _emit(kinds_view(format), make_view(width, "auto", None), target)
 
 
 def one_line(text: str) -> str:

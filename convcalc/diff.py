@@ -37,7 +37,8 @@ class Diff:
                       "output": self.b.output.to_dict(),
                       "receptive_field": rf_to_dict(self.b.receptive_field)},
                 "depth": self.depth, "totals": self.totals(),
-                "levels": [{k: v for k, v in r.items() if not k.startswith("_")}
+                "levels": [{k: exact(v) if k.startswith("ratio_") else v
+                            for k, v in r.items() if not k.startswith("_")}
                            for r in self.rows]}
 
 

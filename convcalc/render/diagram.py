@@ -1,9 +1,11 @@
 """The network graph as Mermaid (renders where Markdown renders Mermaid: GitHub) and as Graphviz
 DOT. Both draw the one graph model (convcalc/graph.py): levels as nested subgraphs, each node
-labelled with its kind, output shape and MACs, each edge with the shape of the tensor it carries.
+labelled with its kind, output shape, params and MACs, each edge with the shape of the tensor it carries.
 """
 
 from __future__ import annotations
+
+import re
 
 from convcalc.graph import Graph, Group, Node
 from convcalc.render.columns import si, thousands
@@ -17,14 +19,16 @@ MERGE_SYMBOLS = {"add": "+", "concat": "concat", "mul": "×", "split": "split"}
 
 
 def node_lines(node: Node) -> list[str]:
-    """A node's label, line by line: its name, kind and output shape, MACs (and layers folded)."""
+    """A node's label, line by line: its name, kind and output shape, params and MACs (and
+    layers folded)."""
     shape = node.output.channels_last()
     if node.role == "input":
         return ["input", shape]
     if node.role in ("merge", "split"):
         head = MERGE_SYMBOLS.get(node.kind, node.kind)
         return [head if head == node.kind else f"{head} {node.kind}", shape]
-    lines = [node.path or node.kind, f"{node.kind} · {shape}", f"{si(node.macs)} MACs"]
+    lines = [node.path or node.kind, f"{node.kind} · {shape}",
+             f"{si(node.params)} params · {si(node.macs)} MACs"]
     if node.role == "block":
         lines[-1] += f" · {thousands(node.rows)} layers"
     return lines
@@ -126,7 +130,7 @@ def dot_text(text: str) -> str:
     """A DOT double-quoted string's content: backslash and quote escaped (so no \\N, \\G
     escapes), control characters dropped."""
     out = text.replace("\\", "\\\\").replace('"', '\\"')
-    return "".join(ch for ch in out if ch >= " ")
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "", out)
 
 
 def _dot_node(node: Node, prefix: str = "", extra: list[str] | None = None) -> str:

@@ -2,7 +2,8 @@
 
 A table has a name column, core and secondary columns, and extra columns. It is fitted to the
 width in steps: (1) numbers are written with units (`--units auto`: 4.09 G instead of
-4,089,184,256), (2) names wrap at their dots, (3) the bar shrinks, then goes, (4) the columns that
+4,089,184,256), (2) long names are shortened from the left with an ellipsis (never wrapped, so a
+row stays one line), (3) the bar shrinks, then goes, (4) the columns that
 still do not fit move to a second table (and a third…), each row under its name again, and a
 note says so. Extra columns (memory, FLOPs, jump…) are added when there is room, and a note says
 which others exist. Without a width (output piped or redirected) the table is whole: every
@@ -71,6 +72,18 @@ class Text:
 Block = Table | Text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """Control characters (and U+2028/2029) written as visible escapes (`\\x1b`), except those
+    in `keep`: nothing a spec or a model names can move a terminal's cursor or colour it."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1],
+                        text)
+
+
 def text_width(text: str) -> int:
     """Terminal columns of `text` (wide East Asian characters take two)."""
     if text.isascii():
@@ -94,30 +107,29 @@ def scaled(value: Any, unit: str) -> str:
     return f"{decimal_text(Fraction(value, _SCALE[unit]))} {unit}"
 
 
-def wrap_name(text: str, width: int) -> list[str]:
-    """A dotted path wrapped at its dots (`layer2.0.` / `conv1`); a part longer than the width
-    is broken where it must be. Leading indentation is kept on the first line only."""
+def shorten_name(text: str, width: int, ascii: bool = False) -> str:
+    """A dotted path that does not fit, shortened from the left with an ellipsis, at a dot when
+    one leaves a readable tail (`features.denseblock4.denselayer16.conv2` in 24 columns:
+    `…denselayer16.conv2`); the leading indentation of a part is kept. One line, never
+    wrapped: a long path does not double the table's rows."""
     if text_width(text) <= width:
-        return [text]
-    pieces = re.findall(r"[^.]*\.|[^.]+$", text) or [text]
-    lines: list[str] = []
-    current = ""
-    for whole in pieces:
-        piece = whole
-        if current and text_width(current + piece) > width:
-            lines.append(current)
-            current = ""
-        while text_width(piece) > width:
-            room = width - text_width(current)
-            if room <= 0:
-                lines.append(current)
-                current, room = "", width
-            lines.append(current + piece[:room])
-            current, piece = "", piece[room:]
-        current += piece
-    if current:
-        lines.append(current)
-    return lines
+        return text
+    dots = "..." if ascii else "…"
+    body = text.lstrip(" ")
+    indent = text[: len(text) - len(body)]
+    room = width - text_width(indent) - len(dots)
+    if room <= 0:
+        return (indent + dots)[:width]
+    tail = ""
+    for i, ch in enumerate(body):
+        if ch == "." and text_width(body[i:]) <= room:
+            tail = body[i:]
+            break
+    if 3 * text_width(tail) < 2 * room:  # no dot, or one too far right: cut anywhere
+        tail = body
+        while text_width(tail) > room:
+            tail = tail[1:]
+    return indent + dots + tail
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -202,6 +214,7 @@ class _Cells:
                 # a part sits under its layer: indented, named by its own last level
                 found = [("  " * int(r.get("depth") or 0) + t.rsplit(".", 1)[-1])
                          if r.get("depth") else t for r, t in zip(self.every, found, strict=True)]
+            found = [escape_controls(t, keep="\n") for t in found]
             if self.ascii:
                 found = [asciify(t) for t in found]
             self.cache[key] = found
@@ -214,9 +227,10 @@ class _Cells:
         return max(text_width(header) if self.table.header else 0, widest)
 
     def min_name(self, column: Column) -> int:
-        """The narrowest the name column may get: its longest dotted part (at least 8)."""
-        parts = [p for t in self.texts(column, "none") for p in re.split(r"(?<=\.)", t)]
-        return max(8, min(24, max((text_width(p) for p in parts), default=8)))
+        """The narrowest the name column may get: its widest name up to 16 columns (at least
+        8); longer names are shortened from the left to fit."""
+        widest = max((text_width(t) for t in self.texts(column, "none")), default=8)
+        return max(8, min(16, widest))
 
 
 def _total(widths: Sequence[int], bar_width: int, gap: int = GAP) -> int:
@@ -228,6 +242,11 @@ def _fit(table: Table, cells: _Cells, settings: Settings) -> tuple[list[_Fitted]
     chosen = list(table.columns)
     if settings.columns is not None:
         by_key = {c.key: (c, role) for c, role in table.columns}
+        if table.columns and table.columns[0][0].key in ("path", "variant"):
+            # a table of the registry's rows (layers, variants) shows any registry column
+            from convcalc.render.columns import COLUMNS
+
+            by_key = {**{k: (c, "core") for k, c in COLUMNS.items()}, **by_key}
         chosen = [c for c in table.columns if c[1] == "name"] + [
             by_key[k] for k in settings.columns if k in by_key and by_key[k][1] != "name"]
     name = [c for c in chosen if c[1] == "name"]
@@ -312,7 +331,8 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
     n_rows = len(table.rows)
     largest = max((int(r.get(table.bar) or 0) for r in table.rows), default=0) if table.bar \
         else 0
-    title = table.title
+    title = None if table.title is None else escape_controls(table.title)
+    shortened = False
     for index, page in enumerate(pages):
         if title is not None:
             head = title if index == 0 else f"{title} (continued)"
@@ -339,7 +359,10 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
             for k, (column, role) in enumerate(page.columns):
                 cell = texts[k][i]
                 if role == "name" and page.name_width is not None:
-                    cols.append(wrap_name(cell, page.name_width))
+                    short = [shorten_name(line, page.name_width, settings.ascii)
+                             for line in cell.split("\n")]
+                    shortened = shortened or short != cell.split("\n")
+                    cols.append(short)
                 elif column.key in page.prose:
                     cols.append(wrap_words(cell, page.prose[column.key]))
                 else:
@@ -359,6 +382,9 @@ def _table_lines(table: Table, settings: Settings) -> list[Line]:
                 lines.append(segment)
         if index < len(pages) - 1:
             lines.append([])
+    if shortened:
+        notes.insert(0, f"(names shortened from the left to fit {settings.width} columns; "
+                        "--width, -o FILE or a pipe shows them whole)")
     for note in notes:
         for t in (wrap_words(note, settings.width) if settings.width else [note]):
             lines.append([(t, "dim")])
@@ -384,7 +410,8 @@ def render(blocks: Sequence[Block], settings: Settings) -> list[Line]:
             lines += _table_lines(block, settings)
         else:
             for raw in block.lines:
-                text = asciify(raw) if settings.ascii else raw
+                text = escape_controls(raw, keep="\n")
+                text = asciify(text) if settings.ascii else text
                 for t in (wrap_words(text, settings.width) if settings.width else [text]):
                     lines.append([(t, block.style)])
     return lines

@@ -9,6 +9,7 @@ from typing import Any
 from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, Column, pick, seconds_text, thousands
 from convcalc.render.formats import PICTURES, Format
+from convcalc.render.layout import Settings
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
@@ -117,9 +118,16 @@ def roofline_line(costing: Any) -> str:
             "prediction")
 
 
+def batch_text(batch: int) -> str:
+    """`, batch 32` for a title when the batch is not 1 (MACs and activations are × N)."""
+    return f", batch {batch:,}" if batch != 1 else ""
+
+
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
-               costing: Any = None) -> str | list[Any]:
-    """The `convcalc layer` output: a string, or blocks for the table layout."""
+               costing: Any = None, settings: Settings | None = None,
+               batch: int = 1) -> str | list[Any]:
+    """The `convcalc layer` output: a string, or blocks for the table layout. `settings`:
+    --units for the text formats; `batch` goes in the titles."""
     if fmt in PICTURES:
         from convcalc.render.pictures import layer_picture
 
@@ -135,16 +143,18 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
         return to_json(layer_data(report, explain=explain, costing=costing)) + "\n"
     if fmt is Format.csv:
         return to_csv(rows, pick(["path", *LAYER_ROWS[1:], "weight_params", "bias_params",
-                                  "flops", "rf_start", *extra_metrics]))
+                                  "flops", "rf_start", *extra_metrics]), settings=settings,
+                      batch=batch)
+    title = f"{report.kind}" + (f" '{report.name}'" if report.name else "") + batch_text(batch)
     warned = [f"warning: {w}" for w in report.all_warnings()]
     bound = [roofline_line(costing)] if costing is not None and costing.device else []
     notes: list[str] = [*warned, *(costing_lines(costing) if costing is not None else []),
                         *bound, *(formula_lines(report) if explain else []), CONVENTIONS]
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, rows, pick(LAYER_ROWS), notes=notes)
+        return text_table(fmt, rows, pick(LAYER_ROWS), title=title if batch != 1 else None,
+                          notes=notes, settings=settings)
     from convcalc.render import layout as table
 
-    title = f"{report.kind}" + (f" '{report.name}'" if report.name else "")
     items: list[Any] = [table.metric_table(rows[0], pick([*LAYER_METRICS, *extra_metrics]),
                                            title)]
     if report.parts:
@@ -192,10 +202,12 @@ def net_data(report: NetworkReport, costing: Any = None) -> dict[str, Any]:
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              top_k: int | None = None, explain: bool = False,
              costing: Any = None,
-             extra_columns: Sequence[ExtraColumn] = ()) -> str | list[Any]:
+             extra_columns: Sequence[ExtraColumn] = (),
+             settings: Settings | None = None) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
-    human formats and CSV. `costing` (convcalc.hardware.costing) adds bytes and time;
-    `extra_columns` adds columns after the usual ones: (column, one value per row, the total)."""
+    human formats and CSV, `settings` (--columns, --units) the text formats. `costing`
+    (convcalc.hardware.costing) adds bytes and time; `extra_columns` adds columns after the
+    usual ones: (column, one value per row, the total)."""
     from convcalc.render.rows import collapse, net_rows, top
 
     if fmt in PICTURES:
@@ -235,9 +247,10 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
             total_row["roofline"] = {"time_s": t["roofline_time_s"]}
     if fmt is Format.csv:
         return to_csv(shown, [*pick([*NET_CSV, *cost_cols, *(["intensity"] if "time" in cost_cols
-                                                              else [])]), *extra])
+                                                              else [])]), *extra],
+                      settings=settings, batch=report.batch)
     title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
-             + (f", top {top_k} layers by MACs" if top_k else ""))
+             + batch_text(report.batch) + (f", top {top_k} layers by MACs" if top_k else ""))
     warnings = [f"warning: {w}" for w in report.warnings]
     explained = [f"{r.path}: {line}" for r in report.rows if explain
                  for line in [*(x for x in formula_lines(r.report)
@@ -257,7 +270,8 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     memory = costing_lines(costing, report.batch) if costing is not None else []
     if fmt in (Format.markdown, Format.latex):
         return text_table(fmt, [*shown, total_row], columns, title=title,
-                          notes=[*warnings, totals_line, *memory, CONVENTIONS, *explained])
+                          notes=[*warnings, totals_line, *memory, CONVENTIONS, *explained],
+                          settings=settings)
     from convcalc.render import layout as table
 
     # the table has a total row, so no totals line under it
@@ -370,8 +384,10 @@ def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[st
 
 
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
-                 explain: bool = False, costing: Any = None) -> str | list[Any]:
-    """The `convcalc compare` output. `costing` has one roofline per variant that applies."""
+                 explain: bool = False, costing: Any = None, settings: Settings | None = None,
+                 batch: int = 1) -> str | list[Any]:
+    """The `convcalc compare` output. `costing` has one roofline per variant that applies;
+    `settings` (--columns, --units) shapes the text formats; `batch` goes in the title."""
     if fmt in PICTURES:
         from convcalc.render.pictures import compare_picture
 
@@ -398,9 +414,10 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                                             *(["intensity", "bound", "time"] if costing.device
                                               else [])])
         return to_csv(rows, pick([*COMPARE_COLUMNS[:-1], "rf_jump", "weight_params",
-                                  "bias_params", *cost, "error"]))
-    title = (f"every variant on {comparison.input.channels_last()}; ratios to "
-             f"{comparison.baseline}")
+                                  "bias_params", *cost, "error"]), settings=settings,
+                      batch=batch)
+    title = (f"every variant on {comparison.input.channels_last()}{batch_text(batch)}; ratios "
+             f"to {comparison.baseline}")
     noted = any(r.report is None or r.defaults for r in comparison.results)
     columns = pick(COMPARE_COLUMNS if noted else COMPARE_COLUMNS[:-1])
     if costing is not None and costing.device is not None:
@@ -415,7 +432,7 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                           if line.startswith(("MACs", "weights", "params"))]
     notes.append(CONVENTIONS)
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, rows, columns, title=title, notes=notes)
+        return text_table(fmt, rows, columns, title=title, notes=notes, settings=settings)
     from convcalc.render import layout as table
 
     main = [c for c in columns if c.key not in ("flops", "activations", "access_cost")]
@@ -425,7 +442,7 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
             table.lines(notes[:-1]), table.lines(notes[-1:], style="dim")]
 
 
-def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
+def sweep_view(result: Any, fmt: Format, batch: int = 1) -> str | list[Any]:
     """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
     if fmt in PICTURES:
         from convcalc.render.pictures import text_only
@@ -467,9 +484,10 @@ def sweep_view(result: Any, fmt: Format) -> str | list[Any]:
         for label in labels:
             raw += [Column(f"macs@{label}", f"macs@{label}", getter(f"macs@{label}", False)),
                     Column(f"ratio@{label}", f"ratio@{label}", getter(f"ratio@{label}", True))]
-        return to_csv(matrix, raw)
+        return to_csv(matrix, raw, batch=batch)
     columns = [pick(["variant"])[0], *(cell(label) for label in labels)]
-    title = f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
+    title = (f"MACs (and % of {result.comparisons[0].baseline}) as {result.field} varies"
+             + batch_text(batch))
     if fmt in (Format.markdown, Format.latex):
         return text_table(fmt, matrix, columns, title=title, notes=[CONVENTIONS])
     from convcalc.render import layout as table
@@ -502,7 +520,7 @@ def examples_view(entries: list[dict[str, Any]], fmt: Format) -> str | list[Any]
 
 
 def by_kind_view(report: NetworkReport, groups: list[dict[str, Any]], fmt: Format,
-                 costing: Any = None) -> str | list[Any]:
+                 costing: Any = None, settings: Settings | None = None) -> str | list[Any]:
     """`convcalc net --by kind`: cost per layer kind (with `costing`: bytes and bound too)."""
     from convcalc.render.columns import Column
 
@@ -532,10 +550,13 @@ def by_kind_view(report: NetworkReport, groups: list[dict[str, Any]], fmt: Forma
             notes.append(f"{where}: the kinds' bounds add up to the network's, at least {t}; "
                          "lower bounds, not predictions")
     if fmt is Format.csv:
-        return to_csv(groups, [kind, layers, *pick(["params", "macs", "flops"]), mem, *cost])
-    title = f"{report.name}: cost by layer kind (composite layers by their parts)"
+        return to_csv(groups, [kind, layers, *pick(["params", "macs", "flops"]), mem, *cost],
+                      settings=settings, batch=report.batch)
+    title = (f"{report.name}{batch_text(report.batch)}: cost by layer kind (composite layers by "
+             "their parts)")
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, groups, columns, title=title, notes=[*notes, CONVENTIONS])
+        return text_table(fmt, groups, columns, title=title, notes=[*notes, CONVENTIONS],
+                          settings=settings)
     from convcalc.render import layout as table
 
     return [table.rows_table(groups, columns, title=title, bar_key="macs"),
@@ -546,7 +567,8 @@ DIFF_COLUMNS = ["path", "kind", "a_output", "b_output", "a_params", "b_params", 
                 "a_macs", "b_macs", "delta_macs", "ratio_macs"]
 
 
-def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None) -> str | list[Any]:
+def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None,
+              settings: Settings | None = None) -> str | list[Any]:
     """`convcalc diff`: totals, then the levels side by side with deltas; `sources` (what the
     user named: files or examples) label the sides where it is not the network's name."""
     from convcalc.render.columns import COLUMNS, Column, ratio_percent, shape_text
@@ -579,7 +601,7 @@ def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None) ->
                                                                      t["macs"]["a"])}
     levels = list(diff.rows) if diff.depth > 0 else []  # depth 0: the totals say it all
     if fmt is Format.csv:
-        return to_csv([*levels, total], cols)
+        return to_csv([*levels, total], cols, settings=settings)
     title = (f"{diff.a.name} ({diff.a.input.channels_last()}) vs {diff.b.name} "
              f"({diff.b.input.channels_last()})")
     metric = Column("metric", "", lambda r: r["metric"], justify="left")
@@ -605,7 +627,7 @@ def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None) ->
         out = text_table(fmt, summary, summary_cols, title=title, notes=[sides])
         if levels:
             out += "\n" + text_table(fmt, [*levels, total], cols,
-                                      title=f"levels {diff.depth} deep")
+                                      title=f"levels {diff.depth} deep", settings=settings)
         return out
     from convcalc.render import layout as table
 
