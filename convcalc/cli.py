@@ -344,10 +344,11 @@ def layer(
 
         cost = layer_costing(layer, report, dtype, made)
     if conventions or convention is not None:
+        from convcalc.conventions import layer_peers
         from convcalc.render.conventions_view import layer_output
 
-        _emit(layer_output(report, layer, format, every=conventions, tool=convention,
-                           explain=explain, costing=cost), view)
+        peers = layer_peers(layer, report, every=conventions, tool=convention)
+        _emit(layer_output(report, peers, format, explain=explain, costing=cost), view)
         return
     _emit(layer_view(report, format, explain=explain, costing=cost), view)
 
@@ -462,7 +463,7 @@ def net(
     convention: ConventionOption = None,
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
-    from convcalc.engine import analyze_network
+    from convcalc.api import analyze_network
     from convcalc.render.pictures import graph_options
     from convcalc.render.views import net_view
 
@@ -503,11 +504,12 @@ def net(
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
+        from convcalc.conventions import net_peers
         from convcalc.render.conventions_view import net_output
 
-        _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
-                         top_k=top, explain=explain, costing=cost, other_ops_column=other_ops),
-              view)
+        peers = net_peers(report, every=conventions, tool=convention)
+        _emit(net_output(report, peers, format, depth=depth, top_k=top, explain=explain,
+                         costing=cost, other_ops_column=other_ops), view)
         return
     shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost)
     if format is Format.mermaid and isinstance(shown, str):
@@ -533,8 +535,8 @@ def diff(
     units: UnitsOption = "auto",
 ) -> None:
     """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths)."""
+    from convcalc.api import analyze_network
     from convcalc.diff import diff_networks
-    from convcalc.engine import analyze_network
     from convcalc.render.formats import PICTURES
     from convcalc.render.views import diff_view
 
@@ -573,8 +575,8 @@ def export(
                                                  "C×H×W.")] = False,
 ) -> None:
     """Write the network as a runnable PyTorch module (build() and INPUT; imports only torch)."""
+    from convcalc.api import analyze_network
     from convcalc.bridges.pytorch_export import export_pytorch
-    from convcalc.engine import analyze_network
 
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
                              channels_first=channels_first or None)
@@ -763,23 +765,24 @@ def schema() -> None:
 def examples(format: FormatOption = Format.table, width: WidthOption = None) -> None:
     """List the example networks installed with convcalc (use them by name: convcalc net
     resnet50)."""
-    from convcalc.bundled import catalog
+    from convcalc.catalog import example_catalog
     from convcalc.render.pictures import text_only
     from convcalc.render.views import examples_view
 
     text_only(format, "examples")
-    _emit(examples_view(catalog(), format), make_view(width, "auto", None))
+    _emit(examples_view(example_catalog(), format), make_view(width, "auto", None))
 
 
 @app.command()
 @friendly
 def kinds(format: FormatOption = Format.table, width: WidthOption = None) -> None:
     """List every layer kind with its fields, defaults and meaning."""
-    from convcalc.catalog import kinds_view
+    from convcalc.catalog import kind_catalog
+    from convcalc.render.catalog_view import kinds_view
     from convcalc.render.pictures import text_only
 
     text_only(format, "kinds")
-    _emit(kinds_view(format), make_view(width, "auto", None))
+    _emit(kinds_view(kind_catalog(), format), make_view(width, "auto", None))
 
 
 def one_line(text: str) -> str:

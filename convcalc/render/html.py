@@ -714,8 +714,8 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
     --device) sets the bytes and adds the roofline chart."""
     plotly_js()  # fail first, with the install line, when plotly is absent
     dtype = (costing.dtype, costing.size) if costing is not None else DTYPE
+    from convcalc.render.common import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.render.rows import collapse, net_rows
-    from convcalc.render.views import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.report import rf_to_dict
 
     totals = report.totals()
@@ -788,8 +788,8 @@ def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = Non
     with --device its roofline."""
     plotly_js()
     from convcalc.render.columns import LAYER_ROWS
+    from convcalc.render.common import CONVENTIONS, formula_lines
     from convcalc.render.rows import layer_rows
-    from convcalc.render.views import CONVENTIONS, formula_lines
 
     del explain  # the formulas are always in the report
     rows = layer_rows(report)
@@ -824,7 +824,7 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
     """`convcalc compare --format html`: the table, the variants as bars on one scale with their
     ratios to the baseline, the closed forms; with --device the variants on the roofline."""
     plotly_js()
-    from convcalc.render.views import (
+    from convcalc.render.common import (
         COMPARE_COLUMNS,
         CONVENTIONS,
         closed_form_lines,
