@@ -110,7 +110,7 @@ class Peers:
     every: tuple[Count, ...]
     """`--conventions`: every tool, for the JSON's `"conventions"` (else empty)."""
     other_ops: OtherOps
-    causes: tuple[str, ...] = CAUSES
+    causes: tuple[str, ...] = tuple(CAUSES)
 
 
 def net_peers(report: NetworkReport, *, every: bool, tool: str | None) -> Peers:

@@ -103,12 +103,13 @@ def roofline_line(costing: Any) -> str:
 
 
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
-               costing: Any = None) -> str | list[Any]:
-    """The `convcalc layer` output: a string, or blocks for the table layout."""
+               costing: Any = None, view: Any = None) -> str | list[Any]:
+    """The `convcalc layer` output: a string, or blocks for the table layout. `view`
+    (--columns, --units) reaches the drawing formats (the table layout gets it in _emit)."""
     if fmt in PICTURES:
         from convcalc.render.pictures import layer_picture
 
-        return layer_picture(report, fmt, explain=explain, costing=costing)
+        return layer_picture(report, fmt, explain=explain, costing=costing, view=view)
     rows = layer_rows(report)
     extra_metrics: list[str] = []
     if costing is not None:
@@ -176,7 +177,7 @@ def net_data(report: NetworkReport, costing: Any = None) -> dict[str, Any]:
 def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              top_k: int | None = None, explain: bool = False,
              costing: Any = None,
-             extra_columns: Sequence[ExtraColumn] = ()) -> str | list[Any]:
+             extra_columns: Sequence[ExtraColumn] = (), view: Any = None) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
     human formats and CSV. `costing` (convcalc.hardware.costing) adds bytes and time;
     `extra_columns` adds columns after the usual ones: (column, one value per row, the total)."""
@@ -186,7 +187,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
         from convcalc.render.pictures import net_picture
 
         return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain,
-                           costing=costing)
+                           costing=costing, view=view)
     if fmt is Format.json:
         data = net_data(report, costing)
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
@@ -285,13 +286,13 @@ def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[st
 
 
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
-                 explain: bool = False, costing: Any = None) -> str | list[Any]:
+                 explain: bool = False, costing: Any = None, view: Any = None) -> str | list[Any]:
     """The `convcalc compare` output. `costing` has one roofline per variant that applies."""
     if fmt in PICTURES:
         from convcalc.render.pictures import compare_picture
 
         return compare_picture(comparison, fmt, parts=parts, explain=explain,
-                               costing=costing)
+                               costing=costing, view=view)
     applied = [r for r in comparison.results if r.report is not None]
     by_variant = {r.variant: i for i, r in enumerate(applied)}
     if fmt is Format.json:
