@@ -162,7 +162,7 @@ def data_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, 
     plan = [(c.raw, c.show, c.justify, c.key in ("path", "variant")) for c in columns]
     body = []
     for i, row in enumerate(rows):
-        cells = []
+        cells: list[tuple[str, object, str | None, list[str]]] = []
         for raw, show, justify, is_name in plan:
             value = raw(row)
             lines = show(value).split("\n")
@@ -201,10 +201,14 @@ def viewed(columns: Sequence[Column], view: Any) -> list[Column]:
         names = [c for c in chosen if c.key in ("path", "variant")]
         chosen = names + [COLUMNS[k] for k in keys
                           if k in COLUMNS and k not in ("path", "variant")]
-    units = getattr(view, "units", "auto")
+    units: str = getattr(view, "units", "auto")
     if units in ("auto", "none"):
         return chosen
-    return [replace(c, show=lambda v, u=units: scaled(v, u)) if c.unit else c for c in chosen]
+
+    def in_units(value: Any) -> str:
+        return scaled(value, units)
+
+    return [replace(c, show=in_units) if c.unit else c for c in chosen]
 
 
 def batch_text(batch: int) -> str:
