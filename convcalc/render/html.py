@@ -31,7 +31,7 @@ from fractions import Fraction
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from convcalc.errors import SpecError
 from convcalc.graph import Graph, Group, Liveness, Node, liveness
@@ -101,7 +101,7 @@ def _macro(name: str) -> Any:
 
 
 def _html(name: str, *args: Any) -> Markup:
-    return _macro(name)(*args)  # type: ignore[no-any-return]
+    return cast("Markup", _macro(name)(*args))
 
 
 @cache
