@@ -12,6 +12,9 @@ Table, Markdown and CSV: the usual output, then (with `--conventions`) one row p
 version, its total, the word it prints beside it, the difference from PyTorch's count in the
 tool's unit, and that difference by cause; `--convention TOOL` adds a column with the tool's
 count per row (and its total) to the network's table.
+
+The counting is done before: the command asks convcalc.conventions for the result (`net_peers`,
+`layer_peers`: a `Peers`) and hands it here; this module only formats it.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ SHOWN = [
     _col("ratio", "vs PyTorch"), _col("difference", "difference", signed),
     _col("causes", "by cause", justify="left"),
 ]
+
+
 def raw_columns(causes: Sequence[str]) -> list[Column]:
     """The CSV's columns: every field raw, one column per cause."""
     return [
