@@ -478,13 +478,14 @@ def layer(
 
         cost = layer_costing(model, report, dtype, made)
     if conventions or convention is not None:
+        from convcalc.conventions import layer_peers
         from convcalc.render.conventions_view import layer_output
 
-        _emit(layer_output(report, model, format, every=conventions, tool=convention,
-                           explain=explain, costing=cost), view, target)
+        peers = layer_peers(model, report, every=conventions, tool=convention)
+        _emit(layer_output(report, peers, format, explain=explain, costing=cost), view, target)
         return
     _emit(layer_view(report, format, explain=explain, costing=cost, settings=text_settings(view),
-                     batch=batch_of(input, channels_first, batch)), view, target)
+                     batch=batch_of(input, channels_first, batch), view=view), view, target)
 
 
 @app.command()
@@ -569,7 +570,7 @@ def compare(
                        made)
     _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost,
                        settings=text_settings(view),
-                       batch=batch_of(input, channels_first, batch)), view, target)
+                       batch=batch_of(input, channels_first, batch), view=view), view, target)
 
 
 @app.command()
@@ -608,7 +609,7 @@ def net(
     """Analyse a network (a YAML spec, a bundled example, an ONNX model or - for stdin): per-layer
     shapes, params, MACs, receptive field. Formats: table, json, csv, markdown, latex, mermaid,
     dot, html (-o FILE writes it to a file)."""
-    from convcalc.engine import analyze_network
+    from convcalc.api import analyze_network
     from convcalc.render.pictures import graph_options
     from convcalc.render.views import net_view
 
@@ -651,14 +652,15 @@ def net(
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
+        from convcalc.conventions import net_peers
         from convcalc.render.conventions_view import net_output
 
-        _emit(net_output(report, format, every=conventions, tool=convention, depth=depth,
-                         top_k=top, explain=explain, costing=cost, other_ops_column=other_ops),
-              view, target)
+        peers = net_peers(report, every=conventions, tool=convention)
+        _emit(net_output(report, peers, format, depth=depth, top_k=top, explain=explain,
+                         costing=cost, other_ops_column=other_ops), view, target)
         return
     shown = net_view(report, format, depth=depth, top_k=top, explain=explain, costing=cost,
-                     settings=text_settings(view))
+                     settings=text_settings(view), view=view)
     if format is Format.mermaid and isinstance(shown, str):
         from convcalc.render.diagram import mermaid_warning
 
@@ -686,8 +688,8 @@ def diff(
 ) -> None:
     """Two networks side by side: totals and per-level deltas (e.g. a spec at two widths).
     Formats: table, json, csv, markdown, latex, mermaid, dot (-o FILE writes it to a file)."""
+    from convcalc.api import analyze_network
     from convcalc.diff import diff_networks
-    from convcalc.engine import analyze_network
     from convcalc.render.formats import PICTURES
     from convcalc.render.views import diff_view
 
@@ -730,8 +732,8 @@ def export(
                                                  "C×H×W.")] = False,
 ) -> None:
     """Write the network as a runnable PyTorch module (build() and INPUT; imports only torch)."""
+    from convcalc.api import analyze_network
     from convcalc.bridges.pytorch_export import export_pytorch
-    from convcalc.engine import analyze_network
     from convcalc.output import check_target
 
     target = check_target(output, _input_files((spec,)))
@@ -938,13 +940,13 @@ def examples(format: TextFormatOption = None, output: OutputOption = None,
              width: WidthOption = None) -> None:
     """List the example networks installed with convcalc (use them by name: convcalc net
     resnet50). Formats: table, json, csv, markdown, latex (-o FILE writes it to a file)."""
-    from convcalc.bundled import catalog
+    from convcalc.catalog import example_catalog
     from convcalc.render.pictures import text_only
     from convcalc.render.views import examples_view
 
     target, format = output_target(output, format)
     text_only(format, "examples")
-    _emit(examples_view(catalog(), format), make_view(width, "auto", None), target)
+    _emit(examples_view(example_catalog(), format), make_view(width, "auto", None), target)
 
 
 @app.command()
@@ -953,12 +955,13 @@ def kinds(format: TextFormatOption = None, output: OutputOption = None,
           width: WidthOption = None) -> None:
     """List every layer kind with its fields, defaults and meaning. Formats: table, json, csv,
     markdown, latex (-o FILE writes it to a file)."""
-    from convcalc.catalog import kinds_view
+    from convcalc.catalog import kind_catalog
+    from convcalc.render.catalog_view import kinds_view
     from convcalc.render.pictures import text_only
 
     target, format = output_target(output, format)
     text_only(format, "kinds")
-    _emit(kinds_view(format), make_view(width, "auto", None), target)
+    _emit(kinds_view(kind_catalog(), format), make_view(width, "auto", None), target)
 
 
 def one_line(text: str) -> str:
