@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "analyze_layer": "convcalc.engine",
-    "analyze_network": "convcalc.engine",
-    "load_network": "convcalc.network",
+    "analyze_network": "convcalc.api",
+    "load_network": "convcalc.sources",
     "ConvcalcError": "convcalc.errors",
     "ShapeError": "convcalc.errors",
     "SpecError": "convcalc.errors",
@@ -44,12 +44,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from convcalc import compare, solve
-    from convcalc.engine import analyze_layer, analyze_network
+    from convcalc.api import analyze_network
+    from convcalc.engine import analyze_layer
     from convcalc.errors import ConvcalcError, ShapeError, SpecError
     from convcalc.layers import KINDS as kinds
-    from convcalc.network import load_network
     from convcalc.report import LayerReport, NetworkReport
     from convcalc.shapes import Shape, parse_shape
+    from convcalc.sources import load_network
 
 
 def __getattr__(name: str) -> Any:

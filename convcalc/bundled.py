@@ -1,9 +1,11 @@
-"""The example networks installed with the package, usable by name (`convcalc net resnet50`)."""
+"""The example networks installed with the package, usable by name (`convcalc net resnet50`).
+
+Part of the spec language: files and their names only, nothing analysed here (the catalog
+with totals is convcalc.catalog's `example_catalog`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
@@ -31,30 +33,3 @@ def description(path: Path) -> str:
     text = " ".join(w for w in words if w)
     first = text.split(": ", 1)[0]
     return first if len(first) <= 90 else first[:87] + "..."
-
-
-def catalog() -> list[dict[str, Any]]:
-    """Every bundled example: name, file, description, input, parameters, totals."""
-    from convcalc.engine import analyze_network
-    from convcalc.network import load_network
-
-    out = []
-    for name in names():
-        path = EXAMPLES / f"{name}.yaml"
-        net = load_network(path)
-        report = analyze_network(net)
-        totals = report.totals()
-        out.append({"name": name, "file": str(path), "description": description(path),
-                    "input": report.input.to_dict(), "output": report.output.to_dict(),
-                    "params": dict(net.params) and {k: _plain(v) for k, v in net.params.items()},
-                    "layers": totals["layers"], "total_params": totals["params"],
-                    "macs": totals["macs"]})
-    return out
-
-
-def _plain(value: Any) -> Any:
-    from fractions import Fraction
-
-    if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value

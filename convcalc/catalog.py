@@ -1,4 +1,5 @@
-"""`convcalc kinds`: every kind, its fields with defaults, and its one-line meaning."""
+"""What convcalc offers, as data: every layer kind (`convcalc kinds`) and every bundled example
+with its totals (`convcalc examples`). The views in convcalc.render.catalog_view format them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 
 from convcalc.layers import KIND_ALIASES, KINDS
-from convcalc.render.formats import Format
 
 
 def kind_catalog() -> list[dict[str, Any]]:
@@ -30,29 +30,29 @@ def kind_catalog() -> list[dict[str, Any]]:
     return entries
 
 
-def _fields_text(fields: dict[str, Any]) -> str:
-    return ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in fields.items())
+def example_catalog() -> list[dict[str, Any]]:
+    """Every bundled example: name, file, description, input, parameters, totals."""
+    from convcalc.bundled import EXAMPLES, description, names
+    from convcalc.engine import analyze_network
+    from convcalc.network import load_network
+
+    out = []
+    for name in names():
+        path = EXAMPLES / f"{name}.yaml"
+        net = load_network(path)
+        report = analyze_network(net)
+        totals = report.totals()
+        out.append({"name": name, "file": str(path), "description": description(path),
+                    "input": report.input.to_dict(), "output": report.output.to_dict(),
+                    "params": dict(net.params) and {k: _plain(v) for k, v in net.params.items()},
+                    "layers": totals["layers"], "total_params": totals["params"],
+                    "macs": totals["macs"]})
+    return out
 
 
-def kinds_view(fmt: Format) -> str | list[Any]:
-    from convcalc.render.columns import Column
-    from convcalc.render.text import text_table, to_csv, to_json
+def _plain(value: Any) -> Any:
+    from fractions import Fraction
 
-    entries = kind_catalog()
-    if fmt is Format.json:
-        return to_json({"kinds": entries}) + "\n"
-    rows = [{**e, "fields_text": _fields_text(e["fields"]),
-             "aliases_text": ", ".join(e["aliases"])} for e in entries]
-    columns = [
-        Column("kind", "kind", lambda r: r["kind"], justify="left"),
-        Column("fields", "fields (required ones bare)", lambda r: r["fields_text"],
-               justify="left", wrap="words"),
-        Column("meaning", "meaning", lambda r: r["meaning"], justify="left", wrap="words"),
-    ]
-    if fmt is Format.csv:
-        return to_csv(rows, columns)
-    if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, rows, columns)
-    from convcalc.render.layout import rows_table
-
-    return [rows_table(rows, columns)]
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return value

@@ -50,7 +50,7 @@ def _ratio(b: int, a: int) -> Any:
 
 def diff_networks(a: NetworkReport, b: NetworkReport, depth: int = 1) -> Diff:
     """Match the two networks' levels `depth` deep by path and compare their counts."""
-    from convcalc.render.rows import collapse, net_rows
+    from convcalc.levels import collapse, net_rows
 
     def levels(report: NetworkReport) -> dict[str, dict[str, Any]]:
         return {r["path"]: r for r in collapse(net_rows(report), depth, report)}

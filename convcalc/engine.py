@@ -1,7 +1,8 @@
 """Analysis entry points: one layer on one input, and whole networks.
 
-The network machinery (parser, walk) is imported only by `analyze_network`, so a one-layer
-answer does not pay for it.
+The engine analyses layers and Networks; it imports nothing above the spec language (what the
+user named becomes a Network in convcalc.sources). The network machinery (parser, walk) is
+imported only by `analyze_network`, so a one-layer answer does not pay for it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcalc.errors import ConvcalcError, Location, SpecError
+from convcalc.errors import Location, SpecError
 from convcalc.layers import LayerSpec
+from convcalc.measure import run_layer
 from convcalc.report import LayerReport, batched
 from convcalc.shapes import Shape, coerce_shape
 from convcalc.spec import validate_layer
@@ -28,18 +30,6 @@ def as_layer(spec: LayerSpec | Mapping[str, Any], location: Location | None = No
         return validate_layer(spec, location)
     raise SpecError(f"a layer spec must be a mapping with a 'kind' or a layer model, got "
                     f"{type(spec).__name__}", location)
-
-
-def run_layer(layer: LayerSpec, shape: Shape, location: Location | None = None,
-              name: str | None = None) -> LayerReport:
-    """layer.apply(shape), with the layer's location and `name` (its place in a network, else
-    its own name) added to any error it raises."""
-    try:
-        return layer.apply(shape)
-    except ConvcalcError as e:
-        loc = location or Location()
-        raise e.at(file=loc.file, line=loc.line, column=loc.column, path=loc.path,
-                   name=name or loc.name or layer.name) from None
 
 
 def analyze_layer(spec: LayerSpec | Mapping[str, Any], input: str | Shape | Mapping[str, Any],
@@ -76,7 +66,9 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
                     params: Mapping[str, Any] | None = None,
                     channels_first: bool | None = None,
                     batch: int | None = None) -> NetworkReport:
-    """Analyse a network: a YAML path, the YAML's content as a mapping, or a parsed Network.
+    """Analyse a network: a parsed Network, or a spec to parse (a YAML path, `-`, a bundled
+    example's name, the YAML's content as a mapping). Other sources (ONNX files, torch
+    factories) become Networks in convcalc.sources; `convcalc.analyze_network` takes them all.
 
     `input` overrides the spec's input shape, `params` its parameters (as `--set` does; the key
     `input` sets the input too). Returns a NetworkReport whose `.to_dict()` is the JSON of
@@ -89,12 +81,6 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     from convcalc.report import NetworkReport
     from convcalc.rf import AxisRF
 
-    if isinstance(source, str | Path) and str(source).lower().endswith(".onnx"):
-        from convcalc.bridges.onnx_import import onnx_network
-
-        given = None if input is None else coerce_shape(input, channels_first=bool(
-            channels_first))
-        source = onnx_network(str(source), given)
     net = source if isinstance(source, Network) else load_network(source)
     values, shape, axis = resolve(net, params, input, channels_first=channels_first)
     _, n = input_shape(shape, False, batch)  # checks --batch
@@ -106,6 +92,6 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     check_layer_count(net, values)
     state = tuple(AxisRF.identity() for _ in shape.spatial)
     walk, out, out_state, tree = walk_network(net, run_layer, values, shape, state)
-    report = NetworkReport(net.name, shape, out, tuple(walk.rows),
+    report = NetworkReport(walk.name, shape, out, tuple(walk.rows),
                            (*net.warnings, *walk.warnings), tree, walk.levels, out_state, values)
     return report.batched(n)

@@ -153,6 +153,96 @@ def test_options_a_picture_does_not_show_are_refused(args: list[str]) -> None:
     assert result.stderr.count("\n") == 1 and "not shown by --format" in result.stderr
 
 
+needs_html = pytest.mark.skipif(
+    importlib.util.find_spec("plotly") is None or importlib.util.find_spec("jinja2") is None,
+    reason="the html extra is absent (pip install 'convcalc[html]')")
+
+
+def layers_table(text: str) -> str:
+    return re.search(r'<table id="layers".*?</table>', text, re.S).group(0)
+
+
+@needs_html
+def test_without_jinja2_one_line_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc.render import html
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # import jinja2 now raises ImportError
+    html._environment.cache_clear()
+    try:
+        result = runner.invoke(app, ["net", "examples/resnet18.yaml", "--format", "html"])
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1
+        assert "needs jinja2" in result.stderr and "pip install 'convcalc[html]'" in result.stderr
+    finally:
+        html._environment.cache_clear()
+
+
+@needs_html
+def test_every_string_is_escaped_by_the_templates() -> None:
+    """Autoescaping: text that looks like markup reaches the page as text, in cells, in data-v
+    attributes, in captions and in the numbers' tables."""
+    from convcalc.render.columns import Column
+    from convcalc.render.html import data_table, numbers_table
+
+    nasty = """<script>alert("x")</script> & 'q'"""
+    column = Column("path", "layer <b>", lambda r: r["path"], justify="left")
+    other = Column("kind", "kind", lambda r: r["kind"], justify="left")
+    table = str(data_table([{"path": nasty, "kind": nasty, "depth": 1}], [column, other],
+                           caption=nasty, total={"path": nasty, "kind": ""}))
+    assert "<script>" not in table and "<b>" not in table
+    assert table.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;q&#39;") == 5
+    numbers = str(numbers_table(nasty, [nasty], [[nasty]]))
+    assert "<script>" not in numbers and numbers.count("&lt;script&gt;") == 3
+
+
+@needs_html
+def test_the_compare_table_keeps_its_footnote_marks(tmp_path: Path) -> None:
+    """issue 18: an inapplicable variant reads `n/a [1]` and a variant that set something the
+    user did not carries `[a]`, each pointing at its note under the table, as in the text
+    table (octave cannot halve 9×9; dilated pads for itself)."""
+    args = ["compare", "-i", "9x9x6", "--out", "8", "--kernel", "3"]
+    text = write_html(tmp_path, "compare", [*args, "--format", "html"]).read_text()
+    table = layers_table(text)
+    assert ">n/a [1]" in table and ">[a]</td>" in table
+    notes = re.search(r'<section id="closed-forms".*?</section>', text, re.S).group(0)
+    assert "<li>[1] octave does not apply: " in notes and "<li>[a] " in notes
+    markdown = runner.invoke(app, [*args, "--format", "markdown"]).stdout
+    assert "n/a [1]" in markdown and "[a]" in markdown  # the same marks as the text table
+
+
+@needs_html
+def test_the_report_says_its_batch(tmp_path: Path) -> None:
+    text = write_html(tmp_path, "b", ["net", "resnet18", "--batch", "4", "--format", "html"]) \
+        .read_text()
+    assert "<title>resnet18: 224×224×3 → 1000, batch 4</title>" in text
+    assert "<h1>resnet18: 224×224×3 → 1000, batch 4</h1>" in text
+    one = write_html(tmp_path, "one", ["net", "resnet18", "--format", "html"]).read_text()
+    assert "batch" not in re.search(r"<title>.*?</title>", one).group(0)
+    layer = write_html(tmp_path, "l", ["layer", "conv", "-i", "8x8x3", "--kernel", "3", "--out",
+                                       "4", "--batch", "2", "--format", "html"]).read_text()
+    assert re.search(r"<title>conv: 8×8×3 → 6×6×4, batch 2</title>", layer)
+
+
+@needs_html
+def test_the_view_chooses_the_columns_and_units() -> None:
+    """The interface the CLI's --columns/--units reach the report through: a view with
+    `columns` (registry keys, after the layer column) and `units`."""
+    from types import SimpleNamespace
+
+    from convcalc.render.html import net_html
+
+    r = report("resnet18")
+    view = SimpleNamespace(width=None, units="M", columns=("macs", "params"))
+    table = layers_table(net_html(r, network_graph(r), view=view))
+    headers = re.findall(r'<th scope="col"[^>]*><button type="button">(.*?)</button>', table)
+    assert headers == ["layer", "MACs", "params"]
+    conv1 = re.search(r"<tr><td[^>]*>conv1</td>(.*?)</tr>", table).group(1)
+    assert re.findall(r">([^<]*)</td>", conv1) == ["118.01 M", "0.01 M"]
+    assert f'data-v="{r.rows[0].report.macs}"' in conv1  # sorting keeps the exact count
+    plain = layers_table(net_html(r, network_graph(r)))
+    assert "118,013,952" in plain and "MACs %" in plain
+
+
 # --- in the browser -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -414,7 +414,7 @@ class Builder:
         """Octave conv fields when the ops are exactly one (Chen et al. 2019: high and low
         frequency paths, 2×2 average pools, nearest ×2 upsampling), checked by convcalc's own
         octave layer against the convs' sum."""
-        from convcalc.engine import analyze_layer
+        from convcalc.measure import layer_report
 
         allowed = {"conv", "pointwise", "avgpool", "upsample"}
         convs = [op for op in ops if op.role == "layer" and op.kind in ("conv", "pointwise")]
@@ -441,8 +441,8 @@ class Builder:
         fields["alpha_out"] = Fraction(l_out, cout.channels)
         fields["bias"] = any(op.fields.get("bias") for op in convs)
         try:
-            whole = analyze_layer({"kind": "octave", **fields}, cin)
-            parts = [analyze_layer({"kind": op.kind, **op.fields}, self.canon(op.inputs[0]))
+            whole = layer_report({"kind": "octave", **fields}, cin)
+            parts = [layer_report({"kind": op.kind, **op.fields}, self.canon(op.inputs[0]))
                      for op in convs]
         except ConvcalcError:
             return None
@@ -1874,9 +1874,9 @@ def _classes(items: list[Any], graph: Graph) -> None:
 
 def _check(result: Imported, order: list[L], b: Builder) -> None:
     """The spec, analysed by convcalc, gives every layer the shape the model gives it."""
-    from convcalc.engine import analyze_network
+    from convcalc.measure import spec_walk
 
-    report = analyze_network(result.spec)
+    report = spec_walk(result.spec)
     if len(report.rows) != len(order):
         raise UnsupportedError(f"internal: the spec has {len(report.rows)} layers where the "
                                f"graph has {len(order)}")

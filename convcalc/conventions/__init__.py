@@ -93,6 +93,48 @@ def layer_network(spec: Any, report: LayerReport) -> NetworkReport:
                          report.receptive_field)
 
 
+@dataclass(frozen=True)
+class Peers:
+    """What `--conventions`, `--convention TOOL` and the `other_ops` column show, counted: the
+    result a command hands to its renderer (convcalc.render.conventions_view), which only
+    formats it."""
+
+    name: str
+    """The network's name (the tools table's title)."""
+    torch: Count
+    """PyTorch FlopCounterMode's count, the reference of every difference."""
+    picked: Count | None
+    """`--convention TOOL`'s count (per row and in total), else None."""
+    table: tuple[Count, ...]
+    """The rows of the tools table after the usual output (empty: no table)."""
+    every: tuple[Count, ...]
+    """`--conventions`: every tool, for the JSON's `"conventions"` (else empty)."""
+    other_ops: OtherOps
+    causes: tuple[str, ...] = tuple(CAUSES)
+
+
+def net_peers(report: NetworkReport, *, every: bool, tool: str | None) -> Peers:
+    """`convcalc net` with `--conventions` (`every`), `--convention TOOL` and/or the
+    `other_ops` column."""
+    chosen = convention(tool).tool if tool is not None else None
+    analysis = analyse(report)
+    table = TOOLS if every else ("torch", chosen) if chosen else ()
+    return Peers(report.name, analysis.count("torch"),
+                 analysis.count(chosen) if chosen else None, tuple(analysis.counts(table)),
+                 tuple(analysis.counts(TOOLS)) if every else (), analysis.other_ops)
+
+
+def layer_peers(spec: Any, report: LayerReport, *, every: bool, tool: str | None) -> Peers:
+    """`convcalc layer` with `--conventions` and/or `--convention TOOL`: the layer as a network
+    of one."""
+    chosen = convention(tool).tool if tool is not None else None
+    analysis = analyse(layer_network(spec, report))
+    table = TOOLS if every else tuple(dict.fromkeys(("torch", chosen or "torch")))
+    return Peers(analysis.report.name, analysis.count("torch"),
+                 analysis.count(chosen) if chosen else None, tuple(analysis.counts(table)),
+                 tuple(analysis.counts(TOOLS)) if every else (), analysis.other_ops)
+
+
 def conventions_json(analysis: Analysis, tools: Iterable[str] = TOOLS) -> list[dict[str, Any]]:
     """The contract's `"conventions"`: [{tool, version, value, label, difference}]."""
     return [c.to_dict() for c in analysis.counts(tools)]
@@ -105,5 +147,5 @@ def totals_json(analysis: Analysis) -> Mapping[str, Any]:
 
 
 __all__ = ["CATEGORIES", "CAUSES", "CONVENTIONS", "TOOLS", "Analysis", "Convention", "Count",
-           "OtherOps", "analyse", "convention", "conventions_json", "layer_network",
-           "totals_json"]
+           "OtherOps", "Peers", "analyse", "convention", "conventions_json", "layer_network",
+           "layer_peers", "net_peers", "totals_json"]

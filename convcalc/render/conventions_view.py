@@ -12,21 +12,25 @@ Table, Markdown and CSV: the usual output, then (with `--conventions`) one row p
 version, its total, the word it prints beside it, the difference from PyTorch's count in the
 tool's unit, and that difference by cause; `--convention TOOL` adds a column with the tool's
 count per row (and its total) to the network's table.
+
+The counting is done before: the command asks convcalc.conventions for the result (`net_peers`,
+`layer_peers`: a `Peers`) and hands it here; this module only formats it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from convcalc.conventions import TOOLS, Analysis, Count, analyse, convention, layer_network
-from convcalc.conventions.base import CAUSES
 from convcalc.numbers import decimal_text
 from convcalc.render.columns import COLUMNS, Column, thousands
 from convcalc.render.formats import Format
 from convcalc.render.text import text_table, to_csv, to_json
 from convcalc.report import LayerReport, NetworkReport
+
+if TYPE_CHECKING:
+    from convcalc.conventions import Count, Peers
 
 
 def signed(value: int | None) -> str:
@@ -51,7 +55,7 @@ def ratio_text(count: Count) -> str:
     return f"{decimal_text(Fraction(count.value, count.reference), 3)}×"
 
 
-def conventions_rows(counts: Sequence[Count]) -> list[dict[str, Any]]:
+def conventions_rows(counts: Sequence[Count], causes: Sequence[str]) -> list[dict[str, Any]]:
     """One row per tool (raw values; the columns format them)."""
     rows = []
     for c in counts:
@@ -60,7 +64,7 @@ def conventions_rows(counts: Sequence[Count]) -> list[dict[str, Any]]:
                      "unit": c.unit, "reference": c.reference, "difference": difference,
                      "ratio": ratio_text(c), "causes": breakdown_text(c), "error": c.error,
                      **{f"cause_{k}": (None if c.value is None else c.difference.get(k, 0))
-                        for k in CAUSES}, "depth": 0})
+                        for k in causes}, "depth": 0})
     return rows
 
 
@@ -81,34 +85,38 @@ SHOWN = [
     _col("ratio", "vs PyTorch"), _col("difference", "difference", signed),
     _col("causes", "by cause", justify="left"),
 ]
-RAW = [
-    _col("tool", "tool"), _col("version", "version"), _col("value", "value"),
-    _col("label", "label"), _col("unit", "unit"), _col("reference", "torch"),
-    _col("difference", "difference"),
-    *(_cause(k) for k in CAUSES),
-    _col("error", "error"),
-]
 
 
-def notes(analysis: Analysis) -> list[str]:
-    torch = analysis.count("torch")
+def raw_columns(causes: Sequence[str]) -> list[Column]:
+    """The CSV's columns: every field raw, one column per cause."""
+    return [
+        _col("tool", "tool"), _col("version", "version"), _col("value", "value"),
+        _col("label", "label"), _col("unit", "unit"), _col("reference", "torch"),
+        _col("difference", "difference"),
+        *(_cause(k) for k in causes),
+        _col("error", "error"),
+    ]
+
+
+def notes(peers: Peers) -> list[str]:
+    torch = peers.torch
     return [f"difference: the tool's total minus PyTorch FlopCounterMode's in the tool's unit "
             f"({thousands(torch.value // 2 if torch.value else 0)} MACs, or "
             f"{thousands(torch.value)} FLOPs for a FLOPs tool), for the network built as "
             "`convcalc export --to pytorch` writes it; causes in docs/conventions.md.",
             f"other ops (convcalc's count of norm, activation, pooling, add, multiply and "
-            f"upsample work): {thousands(analysis.other_ops.total)}"]
+            f"upsample work): {thousands(peers.other_ops.total)}"]
 
 
-def conventions_section(analysis: Analysis, fmt: Format, tools: Sequence[str]) -> str | list[Any]:
-    """The table of tools after the usual output."""
-    counts = analysis.counts(tools)
-    rows = conventions_rows(counts)
-    title = f"what each peer tool prints for {analysis.report.name}"
+def conventions_section(peers: Peers, fmt: Format) -> str | list[Any]:
+    """The table of tools (`peers.table`) after the usual output."""
+    counts = peers.table
+    rows = conventions_rows(counts, peers.causes)
+    title = f"what each peer tool prints for {peers.name}"
     if fmt is Format.csv:
-        return to_csv(rows, RAW)
+        return to_csv(rows, raw_columns(peers.causes))
     if fmt in (Format.markdown, Format.latex):
-        return text_table(fmt, rows, SHOWN, title=title, notes=notes(analysis))
+        return text_table(fmt, rows, SHOWN, title=title, notes=notes(peers))
     from convcalc.render import layout as table
 
     # the causes go under the table, one line per tool: a column of them would not fit
@@ -116,7 +124,7 @@ def conventions_section(analysis: Analysis, fmt: Format, tools: Sequence[str]) -
               if c.difference or c.error is not None]
     return [table.rows_table(rows, SHOWN[:-1], title=title, drop=["version", "ratio"]),
             *([table.lines(["by cause:", *causes])] if causes else []),
-            table.lines(notes(analysis), style="dim")]
+            table.lines(notes(peers), style="dim")]
 
 
 def _join(first: str | list[Any], second: str | list[Any]) -> str | list[Any]:
@@ -131,20 +139,19 @@ def _count_json(count: Count) -> dict[str, Any]:
     return count.to_dict(difference=False)
 
 
-def net_output(report: NetworkReport, fmt: Format, *, every: bool, tool: str | None,
+def net_output(report: NetworkReport, peers: Peers, fmt: Format, *,
                depth: int | None = None, top_k: int | None = None,
                explain: bool = False, costing: Any = None,
                other_ops_column: bool = False) -> str | list[Any]:
-    """`convcalc net` with `--conventions` (`every`), `--convention TOOL` and/or the
-    `other_ops` column (`--columns …,other_ops`); `costing` as `net_view`."""
+    """`convcalc net` with `--conventions`, `--convention TOOL` and/or the `other_ops` column
+    (`--columns …,other_ops`): `peers` from convcalc.conventions' net_peers; `costing` as
+    `net_view`."""
     from convcalc.render.views import COMPACT_JSON_ROWS, net_data, net_view
 
-    chosen = convention(tool).tool if tool is not None else None
-    analysis = analyse(report)
+    picked = peers.picked
     if fmt is Format.json:
         data = net_data(report, costing)
-        other = analysis.other_ops
-        picked = analysis.count(chosen) if chosen else None
+        other = peers.other_ops
         for i, row in enumerate(data["layers"]):
             row["other_ops"] = other.rows[i]
             if picked is not None:
@@ -153,44 +160,38 @@ def net_output(report: NetworkReport, fmt: Format, *, every: bool, tool: str | N
         data["totals"]["other_ops_by_category"] = dict(other.by_category)
         if picked is not None:
             data["totals"]["convention"] = _count_json(picked)
-        if every:
-            data["conventions"] = [c.to_dict() for c in analysis.counts(TOOLS)]
+        if peers.every:
+            data["conventions"] = [c.to_dict() for c in peers.every]
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
     extra: list[tuple[Column, Sequence[Any], Any]] = []
-    if chosen:
-        picked = analysis.count(chosen)
+    if picked is not None:
         values = [None] * len(picked.rows) if picked.value is None else list(picked.rows)
-        extra.append((Column("convention", chosen, lambda r: r.get("convention"), thousands),
-                      values, picked.value))
+        extra.append((Column("convention", picked.tool, lambda r: r.get("convention"),
+                             thousands), values, picked.value))
     if other_ops_column:
-        other = analysis.other_ops
+        other = peers.other_ops
         extra.append((COLUMNS["other_ops"], list(other.rows), other.total))
     out = net_view(report, fmt, depth=depth, top_k=top_k, explain=explain, extra_columns=extra,
                    costing=costing)
-    if every:
-        return _join(out, conventions_section(analysis, fmt, TOOLS))
-    if chosen:
-        return _join(out, conventions_section(analysis, fmt, ("torch", chosen)))
+    if peers.table:
+        return _join(out, conventions_section(peers, fmt))
     return out
 
 
-def layer_output(report: LayerReport, spec: Any, fmt: Format, *, every: bool,
-                 tool: str | None, explain: bool = False, costing: Any = None) -> str | list[Any]:
-    """`convcalc layer` with `--conventions` and/or `--convention TOOL`: the layer as a network
-    of one; `costing` as `layer_view`."""
+def layer_output(report: LayerReport, peers: Peers, fmt: Format, *, explain: bool = False,
+                 costing: Any = None) -> str | list[Any]:
+    """`convcalc layer` with `--conventions` and/or `--convention TOOL`: `peers` from
+    convcalc.conventions' layer_peers (the layer as a network of one); `costing` as
+    `layer_view`."""
     from convcalc.render.views import layer_data, layer_view
 
-    chosen = convention(tool).tool if tool is not None else None
-    analysis = analyse(layer_network(spec, report))
     if fmt is Format.json:
         data = layer_data(report, explain=explain, costing=costing)
-        data["other_ops"] = analysis.other_ops.total
-        if chosen:
-            data["convention"] = _count_json(analysis.count(chosen))
-        if every:
-            data["conventions"] = [c.to_dict() for c in analysis.counts(TOOLS)]
+        data["other_ops"] = peers.other_ops.total
+        if peers.picked is not None:
+            data["convention"] = _count_json(peers.picked)
+        if peers.every:
+            data["conventions"] = [c.to_dict() for c in peers.every]
         return to_json(data) + "\n"
     out = layer_view(report, fmt, explain=explain, costing=costing)
-    tools: Sequence[str] = TOOLS if every else ("torch", chosen or "torch")
-    return _join(out, conventions_section(analysis, fmt, list(dict.fromkeys(tools))))
-
+    return _join(out, conventions_section(peers, fmt))

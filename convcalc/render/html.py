@@ -9,6 +9,11 @@ Every chart has a caption and its numbers in a table (a text alternative), serie
 pattern, dash and marker as well as by colour, and a print stylesheet lays the page out for
 paper. Charts are plotly's (the optional extra `pip install 'convcalc[html]'`).
 
+The page is written through Jinja2 templates with autoescaping (convcalc/render/templates:
+`report.html.j2` the document, `parts.html.j2` one macro per piece); its stylesheet and script
+are package files (convcalc/render/static). This module prepares the values (numbers
+formatted, sort keys, the charts' data) and never writes a tag itself.
+
 With `--device` (a `costing`), the roofline chart: the device's roof on log scales and every
 row (variant) that does MACs on it at its arithmetic intensity. `net_html(..., extra=...)`
 takes further sections, placed after it with their own entries in the contents.
@@ -26,12 +31,15 @@ from fractions import Fraction
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from convcalc.errors import SpecError
 from convcalc.graph import Graph, Group, Liveness, Node, liveness
 from convcalc.render.columns import Column, pick, si, thousands
 from convcalc.report import LayerReport, NetworkReport
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 INSTALL = "pip install 'convcalc[html]'"
 DTYPE = ("fp32", 4)
@@ -42,7 +50,8 @@ MAX_LABELLED_BARS = 60
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """One part of the page: an anchor, a heading, its HTML, and the charts it holds."""
+    """One part of the page: an anchor, a heading, its HTML (made by the templates' macros),
+    and the charts it holds."""
 
     id: str
     title: str
@@ -67,16 +76,48 @@ def plotly_js() -> tuple[str, str]:
     raise SpecError(f"--format html needs plotly (its charts are embedded in the page): {INSTALL}")
 
 
+# --- templates --------------------------------------------------------------------------------
+
+HERE = Path(__file__).resolve().parent
+
+
+@cache
+def _environment() -> Any:
+    """The Jinja2 environment (autoescaping on), or a one-line error that says how to install
+    it (exit 2)."""
+    try:
+        import jinja2
+    except ImportError:
+        raise SpecError(f"--format html needs jinja2 (the report is written through its "
+                        f"templates): {INSTALL}") from None
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                              autoescape=True, keep_trailing_newline=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def _macro(name: str) -> Any:
+    """A macro of parts.html.j2: called with values, it returns escaped HTML (Markup)."""
+    return getattr(_environment().get_template("parts.html.j2").module, name)
+
+
+def _html(name: str, *args: Any) -> Markup:
+    return cast("Markup", _macro(name)(*args))
+
+
+@cache
+def _static(name: str) -> str:
+    """A package file of convcalc/render/static (the page's stylesheet and script)."""
+    return (HERE / "static" / name).read_text(encoding="utf-8")
+
+
+def ready() -> None:
+    """Everything the report needs is installed (plotly.js, jinja2), else one line saying how
+    to install it, before any work."""
+    plotly_js()
+    _environment()
+
+
 # --- pieces -----------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[&<>\"']")
-
-
-def _e(value: object) -> str:
-    """HTML-escaped text (most cells are numbers and shapes: nothing to escape, returned as is)."""
-    text = value if type(value) is str else str(value)
-    return escape(text, quote=True) if _UNSAFE.search(text) else text
-
 
 def _sort_value(value: Any) -> str:
     """What a cell sorts by: numbers as numbers, shapes by elements, fields by their largest
@@ -112,58 +153,71 @@ def _numeric(column: Column, rows: Sequence[Mapping[str, Any]]) -> bool:
 
 def data_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, caption: str,
                total: Mapping[str, Any] | None = None, sortable: bool = True,
-               table_id: str | None = None) -> str:
+               table_id: str | None = None) -> Markup:
     """A table of rows through the column registry: shown values from each column's formatter,
     the raw value in data-v for sorting (the layer column sorts by position)."""
     kinds = [_numeric(c, rows) or c.key == "path" for c in columns]
-    head = []
-    for c, numeric in zip(columns, kinds, strict=True):
-        label = _e(c.header)
-        cell = f'<button type="button">{label}</button>' if sortable else label
-        head.append(f'<th scope="col" data-type="{"num" if numeric else "text"}" '
-                    f'class="{c.justify}">{cell}</th>')
+    head = [(c.header, "num" if numeric else "text", c.justify)
+            for c, numeric in zip(columns, kinds, strict=True)]
+    plan = [(c.raw, c.show, c.justify, c.key in ("path", "variant")) for c in columns]
     body = []
-    plan = [(c.raw, c.show, f'<td class="{c.justify}" data-v="', c.key in ("path", "variant"))
-            for c in columns]
     for i, row in enumerate(rows):
-        cells = ["<tr>"]
-        for raw, show, opening, is_name in plan:
+        cells: list[tuple[str, object, str | None, list[str]]] = []
+        for raw, show, justify, is_name in plan:
             value = raw(row)
-            shown = _e(show(value))
-            if "\n" in shown:
-                shown = shown.replace("\n", "<br>")
+            lines = show(value).split("\n")
             if is_name:
                 indent = int(row.get("depth", 0))
-                style = f'" style="padding-left:{0.4 + indent}em">' if indent else '">'
-                cells.append(f"{opening}{i}{style}{shown}</td>")
+                cells.append((justify, i, f"{0.4 + indent}" if indent else None, lines))
             else:
-                cells.append(f'{opening}{_e(_sort_value(value))}">{shown}</td>')
-        cells.append("</tr>")
-        body.append("".join(cells))
-    foot = ""
-    if total is not None:
-        foot = "<tfoot><tr>" + "".join(
-            f'<td class="{c.justify}">{_e(c.show(c.raw(total)))}</td>' for c in columns
-        ) + "</tr></tfoot>"
-    ident = f' id="{table_id}"' if table_id else ""
-    cls = ' class="sortable"' if sortable else ""
-    return (f"<table{ident}{cls}><caption>{_e(caption)}</caption><thead><tr>{''.join(head)}"
-            f"</tr></thead><tbody>{''.join(body)}</tbody>{foot}</table>")
+                cells.append((justify, _sort_value(value), None, lines))
+        body.append(cells)
+    foot = None if total is None else [(c.justify, c.show(c.raw(total))) for c in columns]
+    return _html("data_table", head, body, foot, caption, table_id, sortable)
 
 
-def numbers_table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def numbers_table(caption: str, headers: Sequence[str],
+                  rows: Iterable[Sequence[object]]) -> Markup:
     """A chart's numbers as a plain table (its text alternative), folded under the chart."""
-    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
-    body = "".join(["<tr><td>" + "</td><td>".join([_e(v) for v in row]) + "</td></tr>"
-                    for row in rows])
-    return (f'<details class="numbers"><summary>The numbers: {_e(caption)}</summary>'
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
+    return _html("numbers_table", caption, headers, rows)
 
 
-def figure(chart_id: str, caption: str, numbers: str, description: str) -> str:
-    return (f'<figure><div class="chart" id="{chart_id}" role="img" '
-            f'aria-label="{_e(description)}"></div>'
-            f"<figcaption>{_e(caption)}</figcaption>{numbers}</figure>")
+def figure(chart_id: str, caption: str, numbers: Markup, description: str) -> Markup:
+    return _html("figure", chart_id, caption, numbers, description)
+
+
+def viewed(columns: Sequence[Column], view: Any) -> list[Column]:
+    """The table's columns as `view` asks (the `View` every renderer gets: its `columns`, the
+    registry's keys in order, after the name column; its `units`, k/M/G/T for the counts).
+    No view, or `units` auto or none: every digit, as the report always wrote them."""
+    from dataclasses import replace
+
+    from convcalc.render.columns import COLUMNS
+    from convcalc.render.layout import scaled
+
+    chosen = list(columns)
+    keys = getattr(view, "columns", None)
+    if keys is not None:
+        names = [c for c in chosen if c.key in ("path", "variant")]
+        chosen = names + [COLUMNS[k] for k in keys
+                          if k in COLUMNS and k not in ("path", "variant")]
+    units: str = getattr(view, "units", "auto")
+    if units in ("auto", "none"):
+        return chosen
+
+    def in_units(value: Any) -> str:
+        return scaled(value, units)
+
+    return [replace(c, show=in_units) if c.unit else c for c in chosen]
+
+
+def batch_text(batch: int) -> str:
+    """`, batch 32` for a title when the batch is not 1."""
+    return f", batch {batch}" if batch != 1 else ""
+
+
+def _layer_batch(report: LayerReport) -> int:
+    return report.input_elements // report.input.elements if report.input.elements else 1
 
 
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
@@ -237,109 +291,6 @@ def cost_figure(chart_id: str, labels: Sequence[str], macs: Sequence[int],
 
 # --- the page -----------------------------------------------------------------------------------
 
-CSS = """
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif;
-       color: #111; background: #fff; margin: 0 auto; max-width: 1200px; padding: 1em 1.5em; }
-h1 { font-size: 1.5em; margin: .3em 0; } h2 { font-size: 1.2em; margin-top: 1.6em;
-     border-bottom: 2px solid #333; } a { color: #0b4f8a; }
-.summary { display: flex; flex-wrap: wrap; gap: .4em 2em; padding: 0; list-style: none; }
-.summary b { font-variant-numeric: tabular-nums; }
-nav ol { display: flex; flex-wrap: wrap; gap: .3em 1.6em; padding-left: 0; list-style-position: inside; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: .5em 0; }
-caption { text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { padding: .15em .6em; border-bottom: 1px solid #ccc; white-space: nowrap; }
-th { background: #f0f0f0; } .right { text-align: right; } .left { text-align: left; }
-tfoot td { font-weight: 700; border-top: 2px solid #333; }
-th button { font: inherit; font-weight: 700; background: none; border: 0; cursor: pointer;
-            padding: 0; color: inherit; }
-th[aria-sort=ascending] button::after { content: " ▲"; }
-th[aria-sort=descending] button::after { content: " ▼"; }
-.scroll { overflow-x: auto; max-height: 36em; overflow-y: auto; border: 1px solid #ccc; }
-figure { margin: 1em 0; } figcaption { font-size: .95em; color: #222; margin: .3em 0; }
-.chart { width: 100%; min-height: 260px; }
-details.numbers summary, details.formulas summary { cursor: pointer; color: #0b4f8a; }
-.notes { color: #333; font-size: .92em; }
-.graph { font-size: 12.5px; }
-.graph details { border: 1.5px solid #555; border-radius: 6px; margin: .35em 0;
-                 padding: .2em .6em .4em; background: #fafafa; }
-.graph details details { background: #fff; } .graph details details details { background: #f6f6f6; }
-.graph summary { cursor: pointer; font-weight: 600; }
-.graph .node { display: inline-block; border: 1px solid #333; border-radius: 4px; padding: .15em .5em;
-               background: #fff; margin: .1em 0; }
-.graph .node.merge, .graph .node.split { border-radius: 1em; background: #eee; border-style: dashed; }
-.graph .node.input { border-width: 2px; }
-.graph .node .kind { color: #444; } .graph .node .macs { font-weight: 600; }
-.graph .flow { display: flex; flex-direction: column; align-items: flex-start; }
-.graph .edge { color: #444; padding-left: 1.2em; font-size: .92em; }
-.graph .parallel { display: flex; gap: .8em; align-items: flex-start; flex-wrap: wrap; }
-.graph .parallel > details { flex: 1 1 14em; }
-.toolbar button { font: inherit; margin-right: .5em; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
-  nav, .toolbar, .modebar-container, th button::after { display: none !important; }
-  th button { pointer-events: none; }
-  a { color: #000; text-decoration: none; }
-  h2 { break-after: avoid; } figure, tr, .node { break-inside: avoid; }
-  .scroll { max-height: none; overflow: visible; border: 0; }
-  .graph details { background: #fff !important; }
-}
-"""
-
-JS = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("convcalc-data").textContent);
-  var drawn = 0;
-  data.figures.forEach(function (f) {
-    var el = document.getElementById(f.id);
-    if (!el) { return; }
-    Plotly.newPlot(el, f.data, f.layout, data.config).then(function () {
-      drawn += 1;
-      if (drawn === data.figures.length) { document.body.setAttribute("data-charts", "drawn"); }
-    });
-  });
-  if (!data.figures.length) { document.body.setAttribute("data-charts", "drawn"); }
-  function key(row, col) {
-    var cell = row.cells[col];
-    return cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent;
-  }
-  document.querySelectorAll("table.sortable").forEach(function (table) {
-    table.querySelectorAll("thead th").forEach(function (th, col) {
-      var button = th.querySelector("button");
-      if (!button) { return; }
-      button.addEventListener("click", function () {
-        var ascending = th.getAttribute("aria-sort") !== "ascending";
-        table.querySelectorAll("thead th").forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var numeric = th.getAttribute("data-type") === "num";
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = key(a, col), y = key(b, col), d;
-          if (numeric) {
-            d = (x === "" ? -Infinity : Number(x)) - (y === "" ? -Infinity : Number(y));
-            if (isNaN(d)) { d = 0; }
-          } else { d = x.localeCompare(y); }
-          return ascending ? d : -d;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  });
-  function all(open) {
-    document.querySelectorAll(".graph details").forEach(function (d) { d.open = open; });
-  }
-  var ex = document.getElementById("expand-all"), co = document.getElementById("collapse-all");
-  if (ex) { ex.addEventListener("click", function () { all(true); }); }
-  if (co) { co.addEventListener("click", function () { all(false); }); }
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll(".graph details").forEach(function (d) { d.open = true; });
-  });
-})();
-"""
-
-
 def _script_json(value: Any) -> str:
     """JSON that cannot close its <script> element."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -349,33 +300,23 @@ def _script_json(value: Any) -> str:
 
 def page(title: str, summary: Sequence[tuple[str, str]], sections: Sequence[Section],
          notes: Sequence[str]) -> str:
-    """The whole document: styles, plotly.js, the sections, the charts' data, the page script."""
+    """The whole document (templates/report.html.j2): styles, plotly.js, the sections, the
+    charts' data, the page script."""
+    from markupsafe import Markup
+
+    from convcalc import __version__
+
     js, version = plotly_js()
     figures = [f for s in sections for f in s.figures]
     config = {"displaylogo": False, "responsive": True, "scrollZoom": False,
               "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-    contents = "".join(f'<li><a href="#{s.id}">{_e(s.title)}</a></li>' for s in sections)
-    facts = "".join(f"<li>{_e(k)}: <b>{_e(v)}</b></li>" for k, v in summary)
-    body = "".join(f'<section id="{s.id}" aria-labelledby="{s.id}-h"><h2 id="{s.id}-h">'
-                   f"{_e(s.title)}</h2>{s.body}</section>" for s in sections)
-    from convcalc import __version__
-
-    footer = "".join(f"<p>{_e(n)}</p>" for n in notes)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="convcalc {_e(__version__)}">'
-        f"<title>{_e(title)}</title><style>{CSS}</style>"
-        f"<script>/* plotly.js v{_e(version)}, MIT license, embedded: the page makes no "
-        f"request */\n{js}</script></head>"
-        f'<body><header><h1>{_e(title)}</h1><ul class="summary">{facts}</ul></header>'
-        f'<nav aria-label="Contents"><ol>{contents}</ol></nav><main>{body}</main>'
-        f'<footer class="notes">{footer}<p>Made by convcalc {_e(__version__)}; charts by '
-        f"plotly.js v{_e(version)}.</p></footer>"
-        f'<script type="application/json" id="convcalc-data">'
-        f"{_script_json({'figures': figures, 'config': config})}</script>"
-        f"<script>{JS}</script></body></html>\n"
-    )
+    shown = [Section(s.id, s.title, Markup(s.body), s.figures) for s in sections]  # HTML made
+    template = _environment().get_template("report.html.j2")  # by the macros
+    return str(template.render(
+        title=title, summary=summary, sections=shown, notes=notes, version=__version__,
+        plotly_version=version, plotly=Markup(js), css=Markup(_static("report.css")),
+        script=Markup(_static("report.js")),
+        data=Markup(_script_json({"figures": figures, "config": config}))))
 
 
 # --- net ----------------------------------------------------------------------------------------
@@ -410,8 +351,8 @@ def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -
     net_rows of the report)."""
     names = _axes_names(report.input.rank)
     if not names:
-        return Section("rf", "Receptive field", "<p>The input is a vector: no spatial axes, no "
-                                                 "receptive field.</p>")
+        return Section("rf", "Receptive field", _html("paragraph", "The input is a vector: no "
+                                                      "spatial axes, no receptive field."))
     rows = [r["receptive_field"] for r in table_rows]
     x = list(range(1, len(rows) + 1))
     paths = [r["path"] for r in table_rows]
@@ -492,7 +433,7 @@ def memory_section(live: Liveness, dtype: tuple[str, int], batch: int = 1) -> Se
     layout = _layout(height=400, xaxis=_axis("step (execution order; merges are steps)"),
                      yaxis=_axis("activation elements alive", rangemode="tozero"),
                      annotations=[{"x": live.peak_index, "y": peak, "text":
-                                   f"peak {si(peak)} elements at {_e(live.peak_node.name)}",
+                                   f"peak {si(peak)} elements at {escape(live.peak_node.name)}",
                                    "showarrow": True, "arrowhead": 2, "ax": 40, "ay": -30,
                                    "bgcolor": "rgba(255,255,255,0.85)"}])
     caption = (f"Activation memory of inference, per sample: elements alive while each step "
@@ -503,16 +444,9 @@ def memory_section(live: Liveness, dtype: tuple[str, int], batch: int = 1) -> Se
     numbers = numbers_table("alive elements per step", ["#", "step", "while it runs", "after"],
                             ([i, n, f"{d:,}", f"{a:,}"] for i, n, d, a in
                              zip(x, names, live.during, live.after, strict=True)))
-    held = "".join(f"<tr><td>{_e(a.node.name)}</td><td class=\"right\">{a.elements:,}</td>"
-                   f"<td class=\"right\">{a.node.output.channels_last()}</td></tr>"
-                   for a in live.alive)
-    alive = (f"<table><caption>Alive at the peak ({len(live.alive)} tensors)</caption><thead>"
-             '<tr><th scope="col">written by</th><th scope="col">elements</th>'
-             f'<th scope="col">shape</th></tr></thead><tbody>{held}</tbody></table>')
-    body = (figure("chart-memory", caption, numbers, "Line chart: " + caption) + alive +
-            '<p class="notes">Each step\'s output is a new tensor (a view\'s, such as flatten, '
-            "dropout at inference or a split's parts, is its input's), kept until its last "
-            "reader has run; temporaries inside one layer and the weights are not counted.</p>")
+    alive = [(a.node.name, f"{a.elements:,}", a.node.output.channels_last()) for a in live.alive]
+    body = _html("memory", figure("chart-memory", caption, numbers, "Line chart: " + caption),
+                 alive)
     fig = {"id": "chart-memory", "data": data, "layout": layout}
     return Section("memory", "Activation memory", body, (fig,))
 
@@ -540,7 +474,7 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
                               r.bound, seconds_text(r.time_s)]
                              for lbl, r in zip(labels, lines, strict=True)))
     if first is None:
-        return Section("roofline", "Roofline", "<p>Nothing to bound.</p>")
+        return Section("roofline", "Roofline", _html("paragraph", "Nothing to bound."))
     ridge = first.ridge
     drawn = [(lbl, r) for lbl, r in zip(labels, lines, strict=True) if r.macs and r.traffic]
     skipped = len(lines) - len(drawn)
@@ -630,7 +564,6 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
     incoming: dict[str, list[tuple[str, str]]] = {n.id: [] for n in graph.nodes}
     for e in graph.edges:
         incoming[e.target].append((e.source, e.shape.channels_last()))
-    out: list[str] = []
 
     def first_node(member: Node | Group) -> Node:
         while isinstance(member, Group):
@@ -641,40 +574,34 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
         edges = incoming[first_node(member).id]
         return edges[0][0] if edges else None
 
-    def node_html(n: Node) -> None:
+    def node_item(n: Node) -> dict[str, Any]:
         i = order[n.id]
         edges = incoming[n.id]
-        if len(edges) == 1 and i and edges[0][0] == graph.nodes[i - 1].id:
-            out.append(f'<div class="edge" aria-hidden="true">↓ {_e(edges[0][1])}</div>')
-        elif edges:
-            links = ", ".join(f'<a href="#node-{s}">{_e(graph.node(s).name)}</a> '
-                              f"({_e(shape)})" for s, shape in edges)
-            out.append(f'<div class="edge">← from {links}</div>')
-        detail = [f'<span class="kind">{_e(n.kind)}</span>', _e(n.output.channels_last())]
-        if n.role in ("layer", "block"):
-            detail.append(f'<span class="macs">{_e(si(n.macs))} MACs</span>')
-            detail.append(f"{_e(si(n.params))} params")
+        follows = len(edges) == 1 and i and edges[0][0] == graph.nodes[i - 1].id
+        counted = n.role in ("layer", "block")
         title = n.name if n.role != "merge" else f"{n.kind} ({n.path or graph.name})"
         label = {"merge": {"add": "+", "mul": "×", "concat": "concat"}.get(n.kind, n.kind),
                  "split": "split", "input": "input"}.get(n.role, n.path or n.kind)
-        out.append(f'<div class="node {n.role}" id="node-{n.id}" data-node="{n.id}" '
-                   f'title="{_e(title)}"><b>{_e(label)}</b> · {" · ".join(detail)}</div>')
+        return {"node": {
+            "id": n.id, "role": n.role, "title": title, "label": label, "kind": n.kind,
+            "shape": n.output.channels_last(),
+            "edge": edges[0][1] if follows else None,
+            "links": [] if follows else [(s, graph.node(s).name, shape) for s, shape in edges],
+            "macs": si(n.macs) if counted else None, "params": si(n.params)}}
 
-    def group_html(g: Group) -> None:
+    def group_item(g: Group) -> dict[str, Any]:
         macs, params, layers = sums[g.id]
         level = levels.get(g.path)
         shape = f" → {level.output.channels_last()}" if level is not None else ""
-        is_open = depth is None or len(g.path) < depth
-        label = g.label if g.label != g.path[-1] else ""
-        out.append(f'<details class="block" data-group="{g.id}"{" open" if is_open else ""}>'
-                   f"<summary>{_e(g.title)}{' · ' + _e(label) if label else ''}: "
-                   f"{_e(si(macs))} MACs, {_e(si(params))} params, {layers:,} layers"
-                   f"{_e(shape)}</summary><div class=\"flow\">")
-        members(g.id)
-        out.append("</div></details>")
+        return {"group": {
+            "id": g.id, "open": depth is None or len(g.path) < depth, "title": g.title,
+            "label": g.label if g.label != g.path[-1] else "",
+            "summary": f"{si(macs)} MACs, {si(params)} params, {layers:,} layers{shape}",
+            "members": members(g.id)}}
 
-    def members(group: str | None) -> None:
+    def members(group: str | None) -> list[dict[str, Any]]:
         items = list(graph.children(group))
+        out: list[dict[str, Any]] = []
         k = 0
         while k < len(items):
             item = items[k]
@@ -684,53 +611,55 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
                        and entry(items[k + len(run)]) == entry(item)):
                     run.append(items[k + len(run)])  # type: ignore[arg-type]
                 if len(run) > 1:
-                    out.append('<div class="parallel">')
-                    for g in run:
-                        group_html(g)
-                    out.append("</div>")
+                    out.append({"parallel": [group_item(g)["group"] for g in run]})
                 else:
-                    group_html(item)
+                    out.append(group_item(item))
                 k += len(run)
             else:
-                node_html(item)
+                out.append(node_item(item))
                 k += 1
+        return out
 
-    out.append('<div class="flow">')
-    members(None)
-    out.append("</div>")
-    toolbar = ('<p class="toolbar"><button type="button" id="expand-all">Expand every block'
-               '</button><button type="button" id="collapse-all">Collapse every block</button>'
-               f"</p><p>{len(graph.nodes):,} steps ({sum(1 for n in graph.nodes if n.role == 'layer'):,} "
+    toolbar = (f"{len(graph.nodes):,} steps ({sum(1 for n in graph.nodes if n.role == 'layer'):,} "
                f"layers, {sum(1 for n in graph.nodes if n.role in ('merge', 'split')):,} merges "
                f"and splits), {len(graph.edges):,} edges, {len(graph.groups):,} blocks"
                + (f"; blocks deeper than {depth} start folded" if depth is not None else "")
-               + ".</p>")
-    return Section("graph", "Graph", toolbar + f'<div class="graph">{"".join(out)}</div>')
+               + ".")
+    return Section("graph", "Graph", _html("graph", toolbar, members(None)))
 
 
 def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
-             explain: bool = False, extra: Sequence[Section] = (), costing: Any = None) -> str:
+             explain: bool = False, extra: Sequence[Section] = (), costing: Any = None,
+             view: Any = None) -> str:
     """`convcalc net --format html`; `costing` (convcalc.hardware.costing, from --dtype and
-    --device) sets the bytes and adds the roofline chart."""
-    plotly_js()  # fail first, with the install line, when plotly is absent
+    --device) sets the bytes and adds the roofline chart; `view` (--columns, --units) shapes
+    the layers table (see `viewed`)."""
+    ready()  # fail first, with the install line, when plotly or jinja2 is absent
     dtype = (costing.dtype, costing.size) if costing is not None else DTYPE
+    from convcalc.render.common import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.render.rows import collapse, net_rows
-    from convcalc.render.views import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.report import rf_to_dict
 
     totals = report.totals()
     rows = net_rows(report)
+    if costing is not None:
+        for i, row in enumerate(rows):
+            row.update(costing.row(i, report.rows[i].report))
     shown = collapse(rows, depth, report) if depth is not None else rows
     total_row = {"path": "total", "kind": "", "output": report.output.to_dict(),
                  "params": totals["params"], "macs": totals["macs"],
                  "macs_share": Fraction(100),
                  "receptive_field": rf_to_dict(report.receptive_field)}
-    columns = pick(NET_COLUMNS)
+    if costing is not None:
+        total_row["activation_bytes"] = totals["activation_elements"] * costing.size
+        if costing.device is not None:
+            total_row["roofline"] = {"time_s": costing.totals(totals["params"])["roofline_time_s"]}
+    columns = viewed(pick(NET_COLUMNS), view)
     table = data_table(shown, columns, total=total_row, table_id="layers",
                        caption=f"{len(shown):,} rows" + (f" (blocks deeper than {depth} folded)"
                                                          if depth is not None else "")
                        + "; click a heading to sort (the layer heading restores the order)")
-    sections = [Section("layers", "Layers", f'<div class="scroll">{table}</div>')]
+    sections = [Section("layers", "Layers", _html("scroll", table))]
 
     stages = collapse(rows, depth if depth is not None else 1, report) if rows else []
     by = f"row at --depth {depth}" if depth is not None else "stage (top-level block or layer)"
@@ -756,8 +685,7 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
     if explain:
         lines = [f"{r.path}: {line}" for r in report.rows for line in formula_lines(r.report)
                  if line.startswith(("MACs", "weights"))]
-        sections.append(Section("formulas", "Formulas", "<pre>" + _e("\n".join(lines)) +
-                                "</pre>"))
+        sections.append(Section("formulas", "Formulas", _html("preformatted", lines)))
     summary = [("layers", f"{len(report.rows):,}"), ("params", thousands(totals["params"])),
                ("MACs", thousands(totals["macs"])), ("FLOPs", thousands(totals["flops"])),
                ("receptive field", "×".join(str(s) for s in rf_to_dict(
@@ -767,7 +695,8 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
                                           f"{dtype[0]})")]
     summary += _time_summary(costing)
     notes = [*(f"warning: {w}" for w in report.warnings), CONVENTIONS]
-    title = f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
+    title = (f"{report.name}: {report.input.channels_last()} → {report.output.channels_last()}"
+             + batch_text(report.batch))
     return page(title, summary, sections, notes)
 
 
@@ -783,19 +712,21 @@ def _time_summary(costing: Any) -> list[tuple[str, str]]:
 
 # --- layer and compare ----------------------------------------------------------------------
 
-def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = None) -> str:
+def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = None,
+               view: Any = None) -> str:
     """`convcalc layer --format html`: the layer and its parts, cost by part, its formulas;
-    with --device its roofline."""
-    plotly_js()
+    with --device its roofline; `view` as `net_html`."""
+    ready()
     from convcalc.render.columns import LAYER_ROWS
+    from convcalc.render.common import CONVENTIONS, formula_lines
     from convcalc.render.rows import layer_rows
-    from convcalc.render.views import CONVENTIONS, formula_lines
 
     del explain  # the formulas are always in the report
     rows = layer_rows(report)
-    table = data_table(rows, pick(LAYER_ROWS), caption="the layer, then its parts", sortable=True,
+    table = data_table(rows, viewed(pick(LAYER_ROWS), view), caption="the layer, then its parts",
+                       sortable=True,
                        table_id="layers")
-    sections = [Section("layers", "Layer", f'<div class="scroll">{table}</div>')]
+    sections = [Section("layers", "Layer", _html("scroll", table))]
     parts = rows[1:] if report.parts else rows
     labels = [r["path"] for r in parts]
     caption = (f"MACs (solid) and params (hatched) of {'each part' if report.parts else 'the layer'}"
@@ -809,9 +740,10 @@ def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = Non
     if costing is not None and costing.device is not None:
         sections.append(roofline_section([report.name or report.kind], costing))
     sections.append(Section("formulas", "Formulas",
-                            "<pre>" + _e("\n".join(formula_lines(report))) + "</pre>"))
+                            _html("preformatted", formula_lines(report))))
     title = (f"{report.kind}" + (f" '{report.name}'" if report.name else "") +
-             f": {report.input.channels_last()} → {report.output.channels_last()}")
+             f": {report.input.channels_last()} → {report.output.channels_last()}"
+             + batch_text(_layer_batch(report)))
     summary = [("params", thousands(report.params)), ("MACs", thousands(report.macs)),
                ("FLOPs", thousands(report.flops)),
                ("receptive field", "×".join(str(s) for s in rows[0]["receptive_field"]["size"])
@@ -820,11 +752,11 @@ def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = Non
 
 
 def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
-                 costing: Any = None) -> str:
+                 costing: Any = None, view: Any = None) -> str:
     """`convcalc compare --format html`: the table, the variants as bars on one scale with their
     ratios to the baseline, the closed forms; with --device the variants on the roofline."""
-    plotly_js()
-    from convcalc.render.views import (
+    ready()
+    from convcalc.render.common import (
         COMPARE_COLUMNS,
         CONVENTIONS,
         closed_form_lines,
@@ -832,13 +764,13 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
         formula_lines,
     )
 
-    rows = compare_rows(comparison, parts)
-    failed = any(r.report is None for r in comparison.results)
-    columns = pick(COMPARE_COLUMNS if failed else COMPARE_COLUMNS[:-1])
+    rows = compare_rows(comparison, parts, footnotes=True)
+    noted = any(r.report is None or r.defaults for r in comparison.results)
+    columns = viewed(pick(COMPARE_COLUMNS if noted else COMPARE_COLUMNS[:-1]), view)
     table = data_table(rows, columns, caption=f"every variant on "
                                               f"{comparison.input.channels_last()}; ratios to "
                                               f"{comparison.baseline}", table_id="layers")
-    sections = [Section("layers", "Variants", f'<div class="scroll">{table}</div>')]
+    sections = [Section("layers", "Variants", _html("scroll", table))]
     ok = [r for r in comparison.results if r.report is not None]
     labels = [r.variant for r in ok]
 
@@ -885,9 +817,10 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
             lines += [f"{r.variant}: {line}" for line in formula_lines(r.report)
                       if line.startswith(("MACs", "weights", "params"))]
     sections.append(Section("closed-forms", "Closed forms and notes",
-                            "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
-                            if lines else "<p>No closed form applies here.</p>"))
-    title = f"every variant on {comparison.input.channels_last()}; ratios to {comparison.baseline}"
+                            _html("bullets", lines, "No closed form applies here.")))
+    batch = next((_layer_batch(r.report) for r in comparison.results if r.report is not None), 1)
+    title = (f"every variant on {comparison.input.channels_last()}; ratios to {comparison.baseline}"
+             + batch_text(batch))
     base = next(r for r in comparison.results if r.variant == comparison.baseline) \
         if any(r.variant == comparison.baseline for r in comparison.results) else None
     summary = [("variants", str(len(comparison.results))), ("applicable", str(len(ok)))]

@@ -16,8 +16,10 @@ def _graph_only(fmt: Format, command: str) -> None:
 
 
 def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
-                top_k: int | None = None, explain: bool = False, costing: Any = None) -> str:
-    """`convcalc net --format mermaid|dot|html`; `costing` (--dtype, --device) for html."""
+                top_k: int | None = None, explain: bool = False, costing: Any = None,
+                view: Any = None) -> str:
+    """`convcalc net --format mermaid|dot|html`; `costing` (--dtype, --device) and `view`
+    (--columns, --units) for html."""
     if top_k is not None:
         raise SpecError(f"--top is not used with --format {fmt.value}: the graph shows every "
                         "layer (fold blocks with --depth N)")
@@ -27,7 +29,7 @@ def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     if fmt is Format.html:
         from convcalc.render.html import net_html
 
-        return net_html(report, graph, depth=depth, explain=explain, costing=costing)
+        return net_html(report, graph, depth=depth, explain=explain, costing=costing, view=view)
     if explain:
         raise SpecError(f"--explain is not used with --format {fmt.value} (formulas are text: "
                         "use --format table, markdown or html)")
@@ -52,21 +54,21 @@ def diff_picture(diff: Any, fmt: Format) -> str:
 
 
 def layer_picture(report: LayerReport, fmt: Format, *, explain: bool = False,
-                  costing: Any = None) -> str:
+                  costing: Any = None, view: Any = None) -> str:
     """`convcalc layer --format html`."""
     _graph_only(fmt, "layer")
     from convcalc.render.html import layer_html
 
-    return layer_html(report, explain=explain, costing=costing)
+    return layer_html(report, explain=explain, costing=costing, view=view)
 
 
 def compare_picture(comparison: Any, fmt: Format, *, parts: bool = False,
-                    explain: bool = False, costing: Any = None) -> str:
+                    explain: bool = False, costing: Any = None, view: Any = None) -> str:
     """`convcalc compare --format html`."""
     _graph_only(fmt, "compare")
     from convcalc.render.html import compare_html
 
-    return compare_html(comparison, parts=parts, explain=explain, costing=costing)
+    return compare_html(comparison, parts=parts, explain=explain, costing=costing, view=view)
 
 
 def graph_options(fmt: Format, given: dict[str, object]) -> None:

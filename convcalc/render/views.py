@@ -8,11 +8,19 @@ from typing import Any
 
 from convcalc.numbers import decimal_text
 from convcalc.render.columns import LAYER_ROWS, Column, pick, seconds_text, thousands
+from convcalc.render.common import (
+    COMPARE_COLUMNS,
+    CONVENTIONS,
+    NET_COLUMNS,
+    closed_form_lines,
+    compare_rows,
+    formula_lines,
+)
 from convcalc.render.formats import PICTURES, Format
 from convcalc.render.layout import Settings
 from convcalc.render.rows import layer_rows
 from convcalc.render.text import text_table, to_csv, to_json
-from convcalc.report import Formula, LayerReport, NetworkReport, exact, rf_to_dict
+from convcalc.report import LayerReport, NetworkReport, exact, rf_to_dict
 
 
 def fraction_label(value: Any) -> str:
@@ -24,32 +32,9 @@ def fraction_label(value: Any) -> str:
         return f"{value.numerator}/{value.denominator}"
     return str(value)
 
-CONVENTIONS = (
-    "MACs = multiply-accumulates; FLOPs = 2·MACs; bias adds are not in MACs; "
-    "transposed convs counted from the input side (as PyTorch's FlopCounterMode)."
-)
-
 LAYER_METRICS = ["kind", "input", "output", "params", "weight_params", "bias_params", "macs",
                  "flops", "rf_size", "rf_jump", "rf_start", "input_elements", "output_elements",
                  "access_cost"]
-
-
-def formula_value(f: Formula) -> str:
-    if isinstance(f.value, Fraction):
-        return f"{decimal_text(f.value)} %" if "%" in f.metric else decimal_text(f.value, 6)
-    return thousands(f.value)
-
-
-def formula_lines(report: LayerReport, prefix: str = "") -> list[str]:
-    """`MACs = K_h·K_w·(C_in/G)·C_out·H_out·W_out = 5·5·3·256·8·8 = 1,228,800`, parts first."""
-    out: list[str] = []
-    for part in report.parts:
-        out += formula_lines(part, f"{prefix}{part.name or part.kind}: ")
-    for f in report.formulas:
-        sub = f.substituted
-        middle = f" = {sub}" if sub and sub != str(f.value) else ""
-        out.append(f"{prefix}{f.metric} = {f.symbolic}{middle} = {formula_value(f)}")
-    return out
 
 
 def field_lines(row: Any) -> list[str]:
@@ -125,13 +110,14 @@ def batch_text(batch: int) -> str:
 
 def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
                costing: Any = None, settings: Settings | None = None,
-               batch: int = 1) -> str | list[Any]:
+               batch: int = 1, view: Any = None) -> str | list[Any]:
     """The `convcalc layer` output: a string, or blocks for the table layout. `settings`:
-    --units for the text formats; `batch` goes in the titles."""
+    --units for the text formats; `batch` goes in the titles; `view` (--columns, --units)
+    reaches the drawing formats (the table layout gets it in _emit)."""
     if fmt in PICTURES:
         from convcalc.render.pictures import layer_picture
 
-        return layer_picture(report, fmt, explain=explain, costing=costing)
+        return layer_picture(report, fmt, explain=explain, costing=costing, view=view)
     rows = layer_rows(report)
     extra_metrics: list[str] = []
     if costing is not None:
@@ -180,7 +166,6 @@ ExtraColumn = tuple[Column, Sequence[Any], Any]
 COMPACT_JSON_ROWS = 2000
 """Networks with more rows than this are written as one-line JSON (same keys and values)."""
 
-NET_COLUMNS = ["path", "kind", "output", "params", "macs", "macs_share", "rf_size"]
 NET_EXTRA = ["flops", "activations", "access_cost", "rf_jump"]
 """Shown when the table has room for them (and always when the output is not a terminal)."""
 NET_CSV = ["path", "kind", "input", "output", "params", "weight_params", "bias_params", "macs",
@@ -203,7 +188,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
              top_k: int | None = None, explain: bool = False,
              costing: Any = None,
              extra_columns: Sequence[ExtraColumn] = (),
-             settings: Settings | None = None) -> str | list[Any]:
+             settings: Settings | None = None, view: Any = None) -> str | list[Any]:
     """The `convcalc net` output. JSON is always the full contract; --depth and --top shape the
     human formats and CSV, `settings` (--columns, --units) the text formats. `costing`
     (convcalc.hardware.costing) adds bytes and time; `extra_columns` adds columns after the
@@ -214,7 +199,7 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
         from convcalc.render.pictures import net_picture
 
         return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain,
-                           costing=costing)
+                           costing=costing, view=view)
     if fmt is Format.json:
         data = net_data(report, costing)
         return to_json(data, compact=len(report.rows) > COMPACT_JSON_ROWS) + "\n"
@@ -288,71 +273,6 @@ def net_view(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     return blocks
 
 
-COMPARE_COLUMNS = ["variant", "output", "params", "macs", "flops", "rf_size", "activations",
-                   "access_cost", "params_ratio", "macs_ratio", "error"]
-
-
-def _percent_row(data: dict[str, Any], r: Any) -> dict[str, Any]:
-    data["params_ratio"] = r.params_ratio
-    data["macs_ratio"] = r.macs_ratio
-    return data
-
-
-def _letters(n: int) -> str:
-    """a, b, …, z, aa, ab, …: the marks of the defaults' footnotes."""
-    out = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(97 + r) + out
-    return out
-
-
-def compare_rows(comparison: Any, parts: bool, *, footnotes: bool = False) -> list[dict[str, Any]]:
-    """One row per variant (and its parts with `parts`); an inapplicable variant carries its
-    reason, or with `footnotes` a marker `n/a [k]` pointing at the k-th reason; a variant that
-    set something the user did not (dilated's padding) carries `[a]` marks to its notes."""
-    rows: list[dict[str, Any]] = []
-    failed = 0
-    marked = 0
-    for r in comparison.results:
-        marks = []
-        for _ in r.defaults:
-            marks.append(f"[{_letters(marked)}]")
-            marked += 1
-        if r.report is None:
-            failed += 1
-            rows.append({"variant": r.variant, "kind": r.spec.get("kind"), "depth": 0,
-                         "error": " ".join([f"n/a [{failed}]" if footnotes else r.error, *marks]),
-                         "_failed": True})
-            continue
-        for i, row in enumerate(layer_rows(r.report, parts=parts)):
-            if i == 0:
-                _percent_row(row, r)
-                row["variant"] = r.variant
-                row["error"] = " ".join(marks) if footnotes and marks else None
-            else:
-                row["variant"] = row["path"].split(".", 1)[1]
-            rows.append(row)
-    return rows
-
-
-def closed_form_lines(comparison: Any) -> list[str]:
-    out = [f"[{i}] {r.variant} does not apply: {r.error}" for i, r in
-           enumerate((r for r in comparison.results if r.report is None), start=1)]
-    marked = 0
-    for r in comparison.results:
-        for note in r.defaults:
-            out.append(f"[{_letters(marked)}] {r.variant}: {note}")
-            marked += 1
-    for c in comparison.closed_forms:
-        got = ("; measured " + decimal_text(100 * c.measured) + " %" if c.measured is not None
-               else "; not measured (its output differs from the conv's)")
-        out.append(f"{c.variant}: MACs / {c.reference} = {c.formula} = {c.numbers} = "
-                   f"{decimal_text(100 * c.ratio)} %{got}")
-    return out
-
-
 def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[str]:
     """Per variant, MACs against time: "dwsep: 22.80× fewer MACs than conv; memory-bound; by
     the roofline at most 1.35× faster on A100 80GB in fp16"."""
@@ -381,14 +301,15 @@ def contrast_lines(comparison: Any, applied: list[Any], costing: Any) -> list[st
 
 def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
                  explain: bool = False, costing: Any = None, settings: Settings | None = None,
-                 batch: int = 1) -> str | list[Any]:
+                 batch: int = 1, view: Any = None) -> str | list[Any]:
     """The `convcalc compare` output. `costing` has one roofline per variant that applies;
-    `settings` (--columns, --units) shapes the text formats; `batch` goes in the title."""
+    `settings` (--columns, --units) shapes the text formats; `batch` goes in the title; `view`
+    reaches the drawing formats."""
     if fmt in PICTURES:
         from convcalc.render.pictures import compare_picture
 
         return compare_picture(comparison, fmt, parts=parts, explain=explain,
-                               costing=costing)
+                               costing=costing, view=view)
     applied = [r for r in comparison.results if r.report is not None]
     by_variant = {r.variant: i for i, r in enumerate(applied)}
     if fmt is Format.json:

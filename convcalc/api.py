@@ -1,0 +1,34 @@
+"""The public API's network entry: what the user names (convcalc.sources) analysed by the
+engine, as `convcalc net` does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convcalc.shapes import Shape
+
+if TYPE_CHECKING:
+    from convcalc.netspec.nodes import Network
+    from convcalc.report import NetworkReport
+
+
+def analyze_network(source: str | Path | Mapping[str, Any] | Network,
+                    input: str | Shape | Mapping[str, Any] | None = None, *,
+                    params: Mapping[str, Any] | None = None,
+                    channels_first: bool | None = None,
+                    batch: int | None = None) -> NetworkReport:
+    """Analyse a network: a YAML path, `-`, a bundled example's name, an ONNX file, a PyTorch
+    factory (`package.module:factory`, with `input`), the YAML's content as a mapping, or a
+    parsed Network.
+
+    `input` overrides the spec's input shape, `params` its parameters (as `--set` does; the key
+    `input` sets the input too). Returns a NetworkReport whose `.to_dict()` is the JSON of
+    `convcalc net`.
+    """
+    from convcalc.engine import analyze_network as analyze
+    from convcalc.sources import load_network
+
+    net = load_network(source, input, channels_first=channels_first)
+    return analyze(net, input, params=params, channels_first=channels_first, batch=batch)

@@ -1,0 +1,71 @@
+"""One way in: what the user named becomes a `Network`.
+
+A source is a parsed Network (returned as is), the YAML's content as a mapping, or a name:
+`-` (standard input), a YAML file, a bundled example (`resnet50`, see convcalc.bundled), an
+ONNX file (`model.onnx`, through convcalc.bridges.onnx_import) or a PyTorch factory
+(`package.module:factory` or `file.py:factory`, traced with torch.fx through
+convcalc.bridges.torch_import; it needs the input shape). An import's notes and warnings
+become the Network's warnings. The engine then analyses the Network; it never looks at names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from convcalc.errors import SpecError
+from convcalc.netspec.nodes import Network
+from convcalc.shapes import Shape, coerce_shape
+
+FACTORY = re.compile(r"(?:[A-Za-z_][\w.]*|.+\.py):[A-Za-z_][\w.]*")
+"""`package.module:factory` or `path/to/file.py:factory` (a name that is not a file)."""
+
+
+def kind_of(source: str | Path) -> str:
+    """What a name is: "onnx", "torch" or "yaml" (a file, `-` or a bundled example)."""
+    text = str(source)
+    if text.lower().endswith(".onnx"):
+        return "onnx"
+    if isinstance(source, str) and FACTORY.fullmatch(text) and not Path(text).exists():
+        return "torch"
+    return "yaml"
+
+
+def load_network(source: str | Path | Mapping[str, Any] | Network,
+                 input: str | Shape | Mapping[str, Any] | None = None, *,
+                 channels_first: bool | None = None) -> Network:
+    """The Network a source names. `input` is the shape an import traces the model on (needed
+    for a torch factory and an ONNX file with dynamic dims); a spec's own input is resolved
+    later, by the engine. Raises ConvcalcError."""
+    from convcalc import network
+
+    if isinstance(source, Network):
+        return source
+    if not isinstance(source, str | Path):
+        return network.load_network(source)  # a mapping, or the one-line refusal
+    kind = kind_of(source)
+    if kind == "yaml":
+        return network.load_network(source)
+    given = None if input is None else coerce_shape(input, channels_first=bool(channels_first))
+    if kind == "onnx":
+        from convcalc.bridges.onnx_import import onnx_network
+
+        return onnx_network(str(source), given)  # type: ignore[no-any-return]
+    if given is None:
+        raise SpecError(f"{source}: a PyTorch factory needs the input shape to trace it: "
+                        "--input SHAPE (H×W×C, e.g. 224x224x3)")
+    return torch_network(str(source), given)
+
+
+def torch_network(target: str, input: Shape) -> Network:
+    """A PyTorch factory's module as a compiled network, traced on `input`."""
+    from dataclasses import replace
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.network import parse_network
+
+    imported = import_torch(target, input)
+    net = parse_network(imported.spec, target)
+    return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))
