@@ -88,12 +88,17 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     from convcalc.network import Network, load_network
     from convcalc.report import NetworkReport
     from convcalc.rf import AxisRF
+    from convcalc.shapes import parse_input
 
     if isinstance(source, str | Path) and str(source).lower().endswith(".onnx"):
         from convcalc.bridges.onnx_import import onnx_network
 
-        given = None if input is None else coerce_shape(input, channels_first=bool(
-            channels_first))
+        # the model's input is fixed by its weights: `--set input=…` is read as --input is
+        wanted = (params or {}).get("input", input) if input is None else input
+        given = None
+        if wanted is not None:
+            given = parse_input(wanted, channels_first=bool(channels_first))[0] \
+                if isinstance(wanted, str) else coerce_shape(wanted)
         source = onnx_network(str(source), given)
     net = source if isinstance(source, Network) else load_network(source)
     values, shape, axis = resolve(net, params, input, channels_first=channels_first)

@@ -21,6 +21,15 @@ from typing import Any
 Dims = tuple[int, ...]
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """A model's name as a message shows it: control, format and separator characters escaped
+    (`\\n`, `\\x1b`, `\\u2028`), long names shortened; ordinary names unchanged."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
 @dataclass(slots=True)
 class Const:
     """A constant tensor: its shape and, when it is small, its values (flattened).

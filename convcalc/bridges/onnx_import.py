@@ -17,7 +17,7 @@ import re
 import stat
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node
+from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
 from convcalc.bridges.onnx_proto import (
     LimitError,
     ModelInfo,
@@ -43,19 +43,19 @@ def _open(path: str) -> tuple[Any, int]:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
-        raise SpecError(f"{path}: cannot read: {e.strerror}") from None
+        raise SpecError(f"{printable(path)}: cannot read: {e.strerror}") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise SpecError(f"{path}: cannot read: it is a directory")
+            raise SpecError(f"{printable(path)}: cannot read: it is a directory")
         if not stat.S_ISREG(info.st_mode):
-            raise SpecError(f"{path}: not an ONNX model: not a regular file")
+            raise SpecError(f"{printable(path)}: not an ONNX model: not a regular file")
         if info.st_size == 0:
-            raise SpecError(f"{path}: not an ONNX model: the file is empty")
+            raise SpecError(f"{printable(path)}: not an ONNX model: the file is empty")
         try:
             return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), info.st_size
         except (OSError, ValueError) as e:
-            raise SpecError(f"{path}: cannot read: {e}") from None
+            raise SpecError(f"{printable(path)}: cannot read: {e}") from None
     finally:
         os.close(fd)
 
@@ -66,9 +66,9 @@ def read_model(path: str) -> tuple[ModelInfo, Any]:
     try:
         return _parse(buf), buf
     except ProtoError as e:
-        raise SpecError(f"{path}: not an ONNX model (or a truncated one): {e}") from None
+        raise SpecError(f"{printable(path)}: not an ONNX model (or a truncated one): {e}") from None
     except LimitError as e:
-        raise SpecError(f"{path}: {e}") from None
+        raise SpecError(f"{printable(path)}: {e}") from None
 
 
 def _parse(buf: Any) -> ModelInfo:
@@ -84,11 +84,11 @@ def _opset(model: ModelInfo, path: str) -> int:
             version = v
     if version is None:
         if not model.opset_entries:
-            raise SpecError(f"{path}: not an ONNX model: it names no operator set")
-        raise SpecError(f"{path}: the model names no ONNX operator set (only "
+            raise SpecError(f"{printable(path)}: not an ONNX model: it names no operator set")
+        raise SpecError(f"{printable(path)}: the model names no ONNX operator set (only "
                         f"{', '.join(sorted(model.opsets)) or 'none'})")
     if not MIN_OPSET <= version <= MAX_OPSET:
-        raise SpecError(f"{path}: ONNX operator set {version} is not supported: convcalc reads "
+        raise SpecError(f"{printable(path)}: ONNX operator set {version} is not supported: convcalc reads "
                         f"opsets {MIN_OPSET} to {MAX_OPSET}")
     return int(version)
 
@@ -98,22 +98,23 @@ def _set_input(name: str, dims: tuple[int | str | None, ...], input: Shape | Non
     """Fix the data input's dims: batch 1, the rest from `--input` where given or dynamic."""
     rank = len(dims)
     if rank < 2:
-        raise SpecError(f"{path}: input '{name}' has rank {rank}; convcalc needs N×C or "
+        raise SpecError(f"{printable(path)}: input '{printable(name)}' has rank {rank}; convcalc needs N×C or "
                         "N×C×spatial")
     if input is not None:
         if input.rank != rank - 2:
-            raise SpecError(f"{path}: input '{name}' is {_show(dims)} ({rank - 2} spatial axes);"
+            raise SpecError(f"{printable(path)}: input '{printable(name)}' is {_show(dims)} ({rank - 2} spatial axes);"
                             f" --input {input.channels_last()} has {input.rank}")
         want: list[int] = [1, input.channels, *input.spatial]
         for i, (d, w) in enumerate(zip(dims, want, strict=True)):
             if i and isinstance(d, int) and d != w:
                 axis = "channels" if i == 1 else f"spatial axis {i - 2}"
-                raise SpecError(f"{path}: --input {input.channels_last()} does not fit input "
-                                f"'{name}' {_show(dims)}: {axis} is {d} in the model")
+                raise SpecError(f"{printable(path)}: the input {input.channels_last()} (--input or "
+                                f"--set input) does not fit input '{printable(name)}' "
+                                f"{_show(dims)}: {axis} is {d} in the model")
         return tuple(want)
     free = [i for i, d in enumerate(dims) if i and not isinstance(d, int)]
     if free:
-        raise SpecError(f"{path}: input '{name}' has dynamic dims {_show(dims)}: give "
+        raise SpecError(f"{printable(path)}: input '{printable(name)}' has dynamic dims {_show(dims)}: give "
                         "--input (H×W×C, e.g. --input 224x224x3)")
     return (1, *(int(d) for d in dims[1:]))  # type: ignore[arg-type]
 
@@ -162,21 +163,21 @@ class _Tensors:
                 return decode_raw(self.external(t), t)
             return tensor_values(self.buf, t)
         except (ProtoError, LimitError) as e:
-            raise SpecError(f"{self.path}: {e}") from None
+            raise SpecError(f"{printable(self.path)}: {e}") from None
 
     def external(self, t: Tensor) -> bytes:
-        where = f"{self.path}: tensor '{t.name}'"
+        where = f"{printable(self.path)}: tensor '{printable(t.name)}'"
         location = t.external.get("location", "") if t.external else ""
         if not location:
             raise SpecError(f"{where}: external data without a location")
         parts = re.split(r"[/\\]", location)
         if os.path.isabs(location) or ".." in parts or re.match(r"^[A-Za-z]:", location):
-            raise SpecError(f"{where}: external data '{location}' is outside the model's folder "
+            raise SpecError(f"{where}: external data '{printable(location)}' is outside the model's folder "
                             "(convcalc reads only relative paths below it)")
         full = os.path.join(self.folder, location)
         real, top = os.path.realpath(full), os.path.realpath(self.folder)
         if os.path.commonpath([real, top]) != top:
-            raise SpecError(f"{where}: external data '{location}' leads outside the model's "
+            raise SpecError(f"{where}: external data '{printable(location)}' leads outside the model's "
                             "folder")
         try:
             offset = int(t.external.get("offset", "0") or 0)  # type: ignore[union-attr]
@@ -187,15 +188,15 @@ class _Tensors:
         try:
             fd = os.open(real, os.O_RDONLY)
         except OSError as e:
-            raise SpecError(f"{where}: cannot read external data '{location}': "
+            raise SpecError(f"{where}: cannot read external data '{printable(location)}': "
                             f"{e.strerror}") from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise SpecError(f"{where}: external data '{location}' is not a regular file")
+                raise SpecError(f"{where}: external data '{printable(location)}' is not a regular file")
             need = size if size is not None else info.st_size - offset
             if offset < 0 or need < 0 or offset + need > info.st_size:
-                raise SpecError(f"{where}: external data '{location}' is {info.st_size} bytes; "
+                raise SpecError(f"{where}: external data '{printable(location)}' is {info.st_size} bytes; "
                                 f"the tensor needs {need} from offset {offset}")
             if need > FOLD_VALUES * 8:
                 raise SpecError(f"{where}: external data of {need} bytes is larger than the "
@@ -226,28 +227,28 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     _opset(model, path)
     graph = model.graph
     if not graph.nodes:
-        raise SpecError(f"{path}: the ONNX graph is empty (no nodes)")
+        raise SpecError(f"{printable(path)}: the ONNX graph is empty (no nodes)")
     if not graph.outputs:
-        raise SpecError(f"{path}: the ONNX graph has no outputs")
+        raise SpecError(f"{printable(path)}: the ONNX graph has no outputs")
     if graph.sparse:
-        raise SpecError(f"{path}: the graph has sparse initializers, which convcalc does not "
+        raise SpecError(f"{printable(path)}: the graph has sparse initializers, which convcalc does not "
                         "read")
     tensors = _Tensors(buf, path)
     constants: dict[str, Value] = {}
     for t in graph.initializers:
         if not t.name:
-            raise SpecError(f"{path}: an initializer has no name")
+            raise SpecError(f"{printable(path)}: an initializer has no name")
         if t.name in constants:
-            raise SpecError(f"{path}: two initializers are named '{t.name}'")
+            raise SpecError(f"{printable(path)}: two initializers are named '{printable(t.name)}'")
         constants[t.name] = tensors.value(t)
     data_inputs = [i for i in graph.inputs if i.name not in constants]
     if len(data_inputs) != 1:
-        listed = ", ".join(i.name for i in data_inputs) or "none"
-        raise SpecError(f"{path}: convcalc reads models with one input; this one has "
+        listed = ", ".join(printable(i.name) for i in data_inputs[:10]) or "none"
+        raise SpecError(f"{printable(path)}: convcalc reads models with one input; this one has "
                         f"{len(data_inputs)} ({listed})")
     source = data_inputs[0]
     if source.dims is None:
-        raise SpecError(f"{path}: input '{source.name}' has no tensor shape")
+        raise SpecError(f"{printable(path)}: input '{printable(source.name)}' has no tensor shape")
     in_dims = _set_input(source.name, source.dims, input, path)
     stated = _stated(graph.value_info)
     inference = Inference({source.name: in_dims}, constants, stated)
@@ -255,14 +256,14 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     try:
         rest = inference.run(graph.nodes)
     except GraphError as e:
-        raise SpecError(f"{path}: {e}") from None
+        raise SpecError(f"{printable(path)}: {e}") from None
     except (ProtoError, LimitError) as e:
-        raise SpecError(f"{path}: {e}") from None
+        raise SpecError(f"{printable(path)}: {e}") from None
     output = graph.outputs[0].name
     if output not in inference.shapes and output not in inference.constants:
-        raise SpecError(f"{path}: the graph's output '{output}' is not computed by any node "
+        raise SpecError(f"{printable(path)}: the graph's output '{printable(output)}' is not computed by any node "
                         "(or its shape is unknown)" if output not in inference.writer else
-                        f"{path}: the shape of the graph's output '{output}' is unknown")
+                        f"{printable(path)}: the shape of the graph's output '{printable(output)}' is unknown")
     nodes: list[Node] = []
     for n in rest:
         attrs = {a.name: a.value for a in n.attributes if a.type in (1, 2, 3, 6, 7, 8)}
@@ -272,9 +273,9 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     shapes = {k: v for k, v in inference.shapes.items() if k not in consts}
     result = Graph(_model_name(graph.name, path), nodes, source.name, output, shapes, consts)
     if len(graph.outputs) > 1:
-        others = ", ".join(o.name for o in graph.outputs[1:])
+        others = ", ".join(printable(o.name) for o in graph.outputs[1:11])
         result.notes.append(f"the model has {len(graph.outputs)} outputs; convcalc follows the "
-                            f"first ({output}) and leaves out {others}")
+                            f"first ({printable(output)}) and leaves out {others}")
     _note_folding(result)
     return result
 

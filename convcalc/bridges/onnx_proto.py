@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcalc.bridges.graph import printable
 from convcalc.limits import MAX_LAYERS
 
 MAX_RANK = 64
@@ -209,7 +210,7 @@ def read_tensor(buf: Any, start: int, end: int, where: str) -> Tensor:
         elif number in (4, 5, 6, 7, 9, 10, 11):
             _want(number, wire, (LEN,) if number in (6, 9) else (LEN, VARINT, I32, I64), where)
     if any(d < 0 for d in dims):
-        raise ProtoError(f"{where} '{name}' has a negative dim")
+        raise ProtoError(f"{where} '{printable(name)}' has a negative dim")
     return Tensor(name, tuple(dims), dtype, (start, end), external if location == 1 else None)
 
 
@@ -231,7 +232,7 @@ def tensor_values(buf: Any, tensor: Tensor) -> list[Any]:
     """The values of a tensor stored in the file (flattened), at most MAX_SMALL_VALUES."""
     n = tensor.elements
     if n > MAX_SMALL_VALUES:
-        raise LimitError(f"tensor '{tensor.name}' has {n:,} values")
+        raise LimitError(f"tensor '{printable(tensor.name)}' has {n:,} values")
     start, end = tensor.span
     values: list[Any] = []
     raw: bytes | None = None
@@ -258,7 +259,7 @@ def tensor_values(buf: Any, tensor: Tensor) -> list[Any]:
     elif tensor.dtype == 10:  # float16 in int32_data: the bit pattern
         values = [struct.unpack("<e", struct.pack("<H", v & 0xFFFF))[0] for v in values]
     if len(values) != n:
-        raise ProtoError(f"tensor '{tensor.name}' holds {len(values)} values for dims "
+        raise ProtoError(f"tensor '{printable(tensor.name)}' holds {len(values)} values for dims "
                          f"{list(tensor.dims)}")
     return values
 
@@ -267,11 +268,11 @@ def decode_raw(raw: bytes, tensor: Tensor) -> list[Any]:
     n = tensor.elements
     code = DTYPES.get(tensor.dtype)
     if code is None:
-        raise ProtoError(f"tensor '{tensor.name}' has element type "
+        raise ProtoError(f"tensor '{printable(tensor.name)}' has element type "
                          f"{TYPE_NAMES.get(tensor.dtype, tensor.dtype)}, whose values convcalc "
                          "does not read")
     if len(raw) != n * code[1]:
-        raise ProtoError(f"tensor '{tensor.name}' holds {len(raw)} bytes for {n} "
+        raise ProtoError(f"tensor '{printable(tensor.name)}' holds {len(raw)} bytes for {n} "
                          f"{TYPE_NAMES[tensor.dtype]} values")
     return list(struct.unpack(f"<{n}{code[0]}", raw))
 
@@ -317,20 +318,20 @@ def read_attribute(buf: Any, start: int, end: int, where: str) -> Attribute:
             value = bytes(buf[a:b]).decode("utf-8", "replace")
         elif number == 5:
             _want(number, wire, (LEN,), where)
-            value = read_tensor(buf, a, b, f"{where}: attribute '{name}'")
+            value = read_tensor(buf, a, b, f"{where}: attribute '{printable(name)}'")
         elif number == 6:
             _want(number, wire, (LEN,), where)
             value = (a, b)  # a subgraph: never read
         elif number == 7:
-            _floats(buf, number, wire, a, b, floats, f"{where}: attribute '{name}'",
+            _floats(buf, number, wire, a, b, floats, f"{where}: attribute '{printable(name)}'",
                     MAX_ATTR_VALUES)
         elif number == 8:
-            _ints(buf, number, wire, a, b, ints, f"{where}: attribute '{name}'", MAX_ATTR_VALUES)
+            _ints(buf, number, wire, a, b, ints, f"{where}: attribute '{printable(name)}'", MAX_ATTR_VALUES)
         elif number == 9:
             _want(number, wire, (LEN,), where)
             strings.append(bytes(buf[a:b]).decode("utf-8", "replace"))
             if len(strings) > MAX_ATTR_VALUES:
-                raise LimitError(f"{where}: attribute '{name}' has more than "
+                raise LimitError(f"{where}: attribute '{printable(name)}' has more than "
                                  f"{MAX_ATTR_VALUES:,} values")
     if not kind:  # IR < 3 left the type out: read it from the field that is set
         kind = (ATTR_FLOATS if 7 in seen else ATTR_INTS if 8 in seen else ATTR_STRINGS
@@ -351,7 +352,7 @@ def read_attribute(buf: Any, start: int, end: int, where: str) -> Attribute:
         value = ""
     if kind in (ATTR_FLOAT, ATTR_INT) and not isinstance(value, float if kind == ATTR_FLOAT
                                                          else int):
-        raise ProtoError(f"{where}: attribute '{name}' is declared {ATTR_TYPES[kind]} but "
+        raise ProtoError(f"{where}: attribute '{printable(name)}' is declared {ATTR_TYPES[kind]} but "
                          "holds another type")
     return Attribute(name, kind, value)
 
@@ -385,7 +386,7 @@ def read_node(buf: Any, start: int, end: int, index: int) -> NodeInfo:
                 outputs.append(text)
             elif number == 3:
                 name = text
-                where = f"node {index} '{name}'"
+                where = f"node {index} '{printable(name)}'"
             elif number == 4:
                 op = text
             else:

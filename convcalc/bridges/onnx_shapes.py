@@ -18,6 +18,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from convcalc.bridges.graph import printable
 from convcalc.bridges.onnx_proto import (
     ATTR_FLOAT,
     ATTR_FLOATS,
@@ -85,7 +86,13 @@ class Value:
 
 
 def _name(n: NodeInfo) -> str:
-    return f"node '{n.name}' ({n.op_type})" if n.name else f"a {n.op_type} node"
+    op = printable(n.op_type, 60)
+    return f"node '{printable(n.name)}' ({op})" if n.name else f"a {op} node"
+
+
+def _t(name: str) -> str:
+    """A tensor's name as a message shows it."""
+    return printable(name, 100)
 
 
 class Attrs:
@@ -301,16 +308,16 @@ class Inference:
         for t in n.inputs:
             if t and t not in self.shapes and t not in self.constants and \
                     t not in self.writer_set():
-                raise GraphError(f"{_name(n)} reads tensor '{t}', which no node, input or "
+                raise GraphError(f"{_name(n)} reads tensor '{_t(t)}', which no node, input or "
                                  "initializer gives before it")
         for o in n.outputs:
             if not o:
                 continue
             if o in self.writer:
-                raise GraphError(f"tensor '{o}' is written by two nodes ({self.writer[o]} and "
+                raise GraphError(f"tensor '{_t(o)}' is written by two nodes ({self.writer[o]} and "
                                  f"{_name(n)})")
             if o in self.shapes or o in self.constants:
-                raise GraphError(f"{_name(n)} writes tensor '{o}', which is already an input or "
+                raise GraphError(f"{_name(n)} writes tensor '{_t(o)}', which is already an input or "
                                  "an initializer")
             self.writer[o] = _name(n)
 
@@ -475,7 +482,7 @@ class Inference:
         need = MIN_INPUTS.get(op, 1 if op not in ("Constant", "Range") else 0)
         present = [t for t in n.inputs[:need] if t]
         if len(n.inputs) < need or len(present) < need and op not in ("Gemm",):
-            raise GraphError(f"{_name(n)} has {len([t for t in n.inputs if t])} inputs; "
+            raise GraphError(f"{_name(n)} has {_count(len([t for t in n.inputs if t]), 'input')}; "
                              f"{op} needs at least {need}")
         if not n.outputs or not n.outputs[0]:
             raise GraphError(f"{_name(n)} has no output")
@@ -522,17 +529,17 @@ class Inference:
             for t in n.inputs[1:5]:
                 d = self.dims(t) if t else None
                 if d is not None and d != (x[1],):
-                    raise GraphError(f"{_name(n)}: '{t}' is {_show(d)}; it must be {x[1]} "
+                    raise GraphError(f"{_name(n)}: '{_t(t)}' is {_show(d)}; it must be {x[1]} "
                                      "(one per channel)")
 
     def weight(self, n: NodeInfo, index: int, what: str) -> Dims:
         t = n.inputs[index]
         if t in self.shapes:
-            raise GraphError(f"{_name(n)}: its {what} '{t}' is computed from the input (an "
+            raise GraphError(f"{_name(n)}: its {what} '{_t(t)}' is computed from the input (an "
                              "activation), not a weight; convcalc counts weights only")
         d = self.dims(t)
         if d is None:
-            raise GraphError(f"{_name(n)}: its {what} '{t}' has no known shape")
+            raise GraphError(f"{_name(n)}: its {what} '{_t(t)}' has no known shape")
         return d
 
     def rule_Conv(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
@@ -561,7 +568,7 @@ class Inference:
         if len(n.inputs) > index and n.inputs[index]:
             d = self.weight(n, index, "bias")
             if d != (size,):
-                raise GraphError(f"{_name(n)}: bias '{n.inputs[index]}' is {_show(d)}; it must "
+                raise GraphError(f"{_name(n)}: bias '{_t(n.inputs[index])}' is {_show(d)}; it must "
                                  f"be {size}")
 
     def rule_ConvTranspose(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -1009,6 +1016,10 @@ class Inference:
         if b is None or b < 1 or len(x) != 4 or x[1] % (b * b):
             raise GraphError(f"{_name(n)}: blocksize {b} does not divide {_show(x)}")
         return [(x[0], x[1] // (b * b), x[2] * b, x[3] * b)]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def _trunc(v: Any) -> Any:
