@@ -98,12 +98,13 @@ def _set_input(name: str, dims: tuple[int | str | None, ...], input: Shape | Non
     """Fix the data input's dims: batch 1, the rest from `--input` where given or dynamic."""
     rank = len(dims)
     if rank < 2:
-        raise SpecError(f"{printable(path)}: input '{printable(name)}' has rank {rank}; convcalc needs N×C or "
-                        "N×C×spatial")
+        raise SpecError(f"{printable(path)}: input '{printable(name)}' has rank {rank}; "
+                        "convcalc needs N×C or N×C×spatial")
     if input is not None:
         if input.rank != rank - 2:
-            raise SpecError(f"{printable(path)}: input '{printable(name)}' is {_show(dims)} ({rank - 2} spatial axes);"
-                            f" --input {input.channels_last()} has {input.rank}")
+            raise SpecError(f"{printable(path)}: input '{printable(name)}' is {_show(dims)} "
+                            f"({rank - 2} spatial axes); the input {input.channels_last()} "
+                            f"(--input or --set input) has {input.rank}")
         want: list[int] = [1, input.channels, *input.spatial]
         for i, (d, w) in enumerate(zip(dims, want, strict=True)):
             if i and isinstance(d, int) and d != w:
@@ -261,9 +262,9 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
         raise SpecError(f"{printable(path)}: {e}") from None
     output = graph.outputs[0].name
     if output not in inference.shapes and output not in inference.constants:
-        raise SpecError(f"{printable(path)}: the graph's output '{printable(output)}' is not computed by any node "
-                        "(or its shape is unknown)" if output not in inference.writer else
-                        f"{printable(path)}: the shape of the graph's output '{printable(output)}' is unknown")
+        what = "is not computed by any node" if output not in inference.writer else \
+            "has a shape convcalc cannot work out"
+        raise SpecError(f"{printable(path)}: the graph's output '{printable(output)}' {what}")
     nodes: list[Node] = []
     for n in rest:
         attrs = {a.name: a.value for a in n.attributes if a.type in (1, 2, 3, 6, 7, 8)}

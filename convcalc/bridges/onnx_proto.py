@@ -17,6 +17,7 @@ scanning, before anything is built. Field numbers are onnx.proto's (IR version 1
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -472,29 +473,78 @@ def read_graph(buf: Any, start: int, end: int) -> GraphInfo:
     """The graph, its node and initializer counts checked against the layer limit as they are
     scanned (a file with too many nodes is refused before one node is decoded)."""
     where = "the graph"
-    spans: dict[int, list[tuple[int, int]]] = {1: [], 5: [], 11: [], 12: [], 13: []}
+    spans: dict[int, array[int]] = {n: array("q") for n in (1, 5, 11, 12, 13)}
     name = ""
     sparse = 0
-    for number, wire, a, b in fields(buf, start, end):
+    pos = start
+    node_spans = spans[1]
+    limit = 2 * MAX_LAYERS
+    while pos < end:  # fields() inlined: a graph may hold a million nodes
+        number = buf[pos]
+        if number == 0x0A:  # a node: the common case, kept short
+            size = buf[pos + 1] if pos + 1 < end else 0x80
+            if size < 0x80:
+                a = pos + 2
+                pos = a + size
+            else:
+                size, a = varint(buf, pos + 1, end)
+                pos = a + size
+            node_spans.append(a)
+            node_spans.append(pos)
+            if len(node_spans) > limit:
+                raise LimitError(f"the graph has more than {MAX_LAYERS:,} nodes (the layer "
+                                 "limit)")
+            continue
+        if number < 0x80 and number & 7 == LEN and pos + 1 < end and buf[pos + 1] < 0x80:
+            a = pos + 2
+            b = a + buf[pos + 1]
+            number >>= 3
+        else:
+            key, after = varint(buf, pos, end)
+            number, wire = key >> 3, key & 7
+            if number == 0:
+                raise ProtoError("a field numbered 0")
+            if wire != LEN and (number in spans or number == 2):
+                raise ProtoError(f"{where} field {number} has wire type {wire}")
+            if wire == LEN:
+                size, a = varint(buf, after, end)
+                b = a + size
+            elif wire == VARINT:
+                _, pos = varint(buf, after, end)
+                continue
+            elif wire in (I64, I32):
+                a, b = after, after + (8 if wire == I64 else 4)
+            else:
+                raise ProtoError(f"wire type {wire} (field {number}) is not one protobuf writes")
+        if b > end:
+            raise ProtoError(f"field {number} runs past the end of its message")
+        pos = b
         group = spans.get(number)
         if group is not None:
-            _want(number, wire, (LEN,), where)
-            group.append((a, b))
-            if len(group) > MAX_LAYERS:
+            group.append(a)
+            group.append(b)
+            if len(group) > 2 * MAX_LAYERS:
                 what = {1: "nodes", 5: "initializers"}.get(number, "inputs or outputs")
                 raise LimitError(f"the graph has more than {MAX_LAYERS:,} {what} (the layer "
                                  "limit)")
         elif number == 2:
-            _want(number, wire, (LEN,), where)
             name = _text(buf, a, b, "the graph's name")
         elif number == 15:
             sparse += 1
-    nodes = [read_node(buf, a, b, i) for i, (a, b) in enumerate(spans[1])]
-    inits = [read_tensor(buf, a, b, f"initializer {i}") for i, (a, b) in enumerate(spans[5])]
-    inputs = [read_value_info(buf, a, b, f"graph input {i}") for i, (a, b) in enumerate(spans[11])]
-    outputs = [read_value_info(buf, a, b, f"graph output {i}")
-               for i, (a, b) in enumerate(spans[12])]
-    infos = [read_value_info(buf, a, b, f"value_info {i}") for i, (a, b) in enumerate(spans[13])]
+
+    if pos > end:
+        raise ProtoError("a node runs past the end of the graph")
+
+    def each(number: int) -> Iterator[tuple[int, int, int]]:
+        group = spans[number]
+        for i in range(0, len(group), 2):
+            yield i // 2, group[i], group[i + 1]
+
+    nodes = [read_node(buf, a, b, i) for i, a, b in each(1)]
+    inits = [read_tensor(buf, a, b, f"initializer {i}") for i, a, b in each(5)]
+    inputs = [read_value_info(buf, a, b, f"graph input {i}") for i, a, b in each(11)]
+    outputs = [read_value_info(buf, a, b, f"graph output {i}") for i, a, b in each(12)]
+    infos = [read_value_info(buf, a, b, f"value_info {i}") for i, a, b in each(13)]
     return GraphInfo(name, nodes, inits, inputs, outputs, infos, sparse)
 
 

@@ -116,7 +116,7 @@ class Attrs:
                              f"{ATTR_TYPES.get(a.type, 'of unknown type')}; it must be {want}")
         return a.value
 
-    def int(self, name: str, default: int | None = None) -> Any:
+    def integer(self, name: str, default: int | None = None) -> Any:
         v = self._get(name, (ATTR_INT,))
         return default if v is None else v
 
@@ -124,7 +124,7 @@ class Attrs:
         v = self._get(name, (ATTR_INTS,))
         return None if v is None else list(v)
 
-    def float(self, name: str, default: float | None = None) -> Any:
+    def real(self, name: str, default: float | None = None) -> Any:
         v = self._get(name, (ATTR_FLOAT,))
         return default if v is None else v
 
@@ -223,7 +223,7 @@ def window(n: NodeInfo, at: Attrs, x: Dims, kernel: list[int]) -> tuple[Dims, li
     strides = _axes_attr(n, at, "strides", rank, 1)
     dil = _axes_attr(n, at, "dilations", rank, 1)
     pads = pads_for(n, at, x[2:], kernel, strides, dil)
-    ceil = at.int("ceil_mode", 0) if n.op_type in POOLS else 0
+    ceil = at.integer("ceil_mode", 0) if n.op_type in POOLS else 0
     out = []
     for i in range(rank):
         span = x[2 + i] + pads[i] + pads[rank + i] - dil[i] * (kernel[i] - 1) - 1
@@ -286,9 +286,8 @@ class Inference:
             shapes = [self.dims(t) if t else None for t in ins]
             standard = n.domain in ("", "ai.onnx")
             folded = False
-            if standard and ins and all(not t or t in self.constants for t in ins):
-                folded = self.fold(n, at)
-            elif standard and n.op_type == "Shape" and ins and ins[0] in self.shapes:
+            if standard and ins and (all(not t or t in self.constants for t in ins) or (
+                    n.op_type == "Shape" and ins[0] in self.shapes)):
                 folded = self.fold(n, at)
             if folded:
                 continue
@@ -361,7 +360,7 @@ class Inference:
             d = self.dims(n.inputs[0])
             if d is None:
                 return False
-            start, end = at.int("start", 0), at.int("end", None)
+            start, end = at.integer("start", 0), at.integer("end", None)
             values = list(d[slice(start, end)])
             self.constants[out] = Value((len(values),), 7, values)
             return True
@@ -388,7 +387,7 @@ class Inference:
 
     def out_type(self, n: NodeInfo, at: Attrs) -> int:
         if n.op_type == "Cast":
-            return int(at.int("to", 0))
+            return int(at.integer("to", 0))
         if n.op_type in ("Equal", "Less", "Greater", "Not", "And", "Or"):
             return 9
         if n.op_type in ("Range", "ConstantOfShape") and n.op_type == "ConstantOfShape":
@@ -407,7 +406,7 @@ class Inference:
             if ins[0] is None:
                 return None
             if op == "Cast":
-                to = at.int("to", 0)
+                to = at.integer("to", 0)
                 if to in FLOAT_TYPES:
                     return [float(v) for v in ins[0]]
                 if to == 9:
@@ -421,17 +420,17 @@ class Inference:
         if op == "Range":
             if any(v is None or len(v) != 1 for v in ins[:3]):
                 return None
-            start, limit, delta = (v[0] for v in ins[:3])  # type: ignore[index]
+            start, _, delta = (v[0] for v in ins[:3])  # type: ignore[index]
             return [start + i * delta for i in range(size)]
         if any(v is None for v in ins if v is not ins[0] or ins[0] is None) or \
                 any(v is None for v in ins):
             return None
         vals: list[list[Any]] = ins  # type: ignore[assignment]
         if op == "Gather":
-            axis = at.int("axis", 0) % len(shapes[0])  # type: ignore[arg-type]
+            axis = at.integer("axis", 0) % len(shapes[0])  # type: ignore[arg-type]
             return _gather(vals[0], shapes[0], vals[1], axis)  # type: ignore[arg-type]
         if op == "Concat":
-            axis = at.int("axis", 0) % len(dims)
+            axis = at.integer("axis", 0) % len(dims)
             parts = [(v, s) for v, s in zip(vals, shapes, strict=True)]
             return _concat(parts, axis, dims)
         if op == "Slice":
@@ -481,7 +480,7 @@ class Inference:
         op = n.op_type
         need = MIN_INPUTS.get(op, 1 if op not in ("Constant", "Range") else 0)
         present = [t for t in n.inputs[:need] if t]
-        if len(n.inputs) < need or len(present) < need and op not in ("Gemm",):
+        if len(n.inputs) < need or (len(present) < need and op not in ("Gemm",)):
             raise GraphError(f"{_name(n)} has {_count(len([t for t in n.inputs if t]), 'input')}; "
                              f"{op} needs at least {need}")
         if not n.outputs or not n.outputs[0]:
@@ -511,7 +510,7 @@ class Inference:
         op = n.op_type
         x = shapes[0]
         if op == "Dropout":
-            ratio = at.float("ratio", 0.5)
+            ratio = at.real("ratio", 0.5)
             if len(n.inputs) > 1 and n.inputs[1]:
                 v = self.values(n.inputs[1])
                 ratio = v[0] if v else ratio
@@ -519,7 +518,7 @@ class Inference:
                     not math.isfinite(ratio):
                 raise GraphError(f"{_name(n)}: ratio {ratio} is not in [0, 1)")
         elif op == "GroupNormalization":
-            groups = at.int("num_groups")
+            groups = at.integer("num_groups")
             if groups is None:
                 raise GraphError(f"{_name(n)} has no num_groups attribute")
             if x is not None and (len(x) < 2 or groups < 1 or x[1] % groups):
@@ -542,11 +541,11 @@ class Inference:
             raise GraphError(f"{_name(n)}: its {what} '{_t(t)}' has no known shape")
         return d
 
-    def rule_Conv(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Conv(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         w = self.weight(n, 1, "weight")
-        group = at.int("group", 1)
+        group = at.integer("group", 1)
         if len(x) < 3 or len(w) != len(x):
             raise GraphError(f"{_name(n)}: input {_show(x)} and weight {_show(w)} need the same "
                              "rank, at least 3")
@@ -572,11 +571,11 @@ class Inference:
                                  f"be {size}")
 
     def rule_ConvTranspose(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                           ) -> list[Dims | None]:
+                           ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         w = self.weight(n, 1, "weight")
-        group = at.int("group", 1)
+        group = at.integer("group", 1)
         rank = len(x) - 2
         if len(x) < 3 or len(w) != len(x):
             raise GraphError(f"{_name(n)}: input {_show(x)} and weight {_show(w)} need the same "
@@ -612,7 +611,7 @@ class Inference:
         return [(x[0], w[1] * group, *spatial)]
 
     def rule_MaxPool(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                     ) -> list[Dims | None]:
+                     ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         kernel = at.ints("kernel_shape")
@@ -627,7 +626,7 @@ class Inference:
     rule_LpPool = rule_MaxPool
 
     def rule_GlobalAveragePool(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                               ) -> list[Dims | None]:
+                               ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         return [(*x[:2], *[1] * (len(x) - 2))]
@@ -635,21 +634,21 @@ class Inference:
     rule_GlobalMaxPool = rule_GlobalAveragePool
     rule_GlobalLpPool = rule_GlobalAveragePool
 
-    def rule_Gemm(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Gemm(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         a, b = shapes[0], shapes[1]
         if a is None or b is None:
             return None
         if len(a) != 2 or len(b) != 2:
             raise GraphError(f"{_name(n)}: Gemm multiplies matrices; got {_show(a)} and "
                              f"{_show(b)}")
-        m, k = (a[1], a[0]) if at.int("transA", 0) else a
-        k2, nn = (b[1], b[0]) if at.int("transB", 0) else b
+        m, k = (a[1], a[0]) if at.integer("transA", 0) else a
+        k2, nn = (b[1], b[0]) if at.integer("transB", 0) else b
         if k != k2:
             raise GraphError(f"{_name(n)}: {_show(a)} and {_show(b)} do not multiply")
         return [(m, nn)]
 
     def rule_MatMul(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                    ) -> list[Dims | None]:
+                    ) -> list[Dims | None] | None:
         a, b = shapes[0], shapes[1]
         if a is None or b is None:
             return None
@@ -668,23 +667,23 @@ class Inference:
         return [out]
 
     def rule_Flatten(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                     ) -> list[Dims | None]:
+                     ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
-        axis = at.int("axis", 1)
+        axis = at.integer("axis", 1)
         if not -len(x) <= axis <= len(x):
             raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x) + 1 if axis >= 0 else len(x)
         return [(math.prod(x[:axis]), math.prod(x[axis:]))]
 
     def rule_Reshape(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                     ) -> list[Dims | None]:
+                     ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         target = self.ints(n, n.inputs[1], "the target shape")
         if target is None:
             return None
-        allow_zero = at.int("allowzero", 0)
+        allow_zero = at.integer("allowzero", 0)
         out = []
         for i, d in enumerate(target):
             if d == 0 and not allow_zero:
@@ -706,7 +705,7 @@ class Inference:
             raise GraphError(f"{_name(n)}: {_show(x)} cannot be reshaped to {target}")
         return [tuple(out)]
 
-    def axes(self, n: NodeInfo, at: Attrs, index: int, rank: int) -> list[int] | None | bool:
+    def axes(self, n: NodeInfo, at: Attrs, index: int, rank: int) -> list[int] | bool | None:
         """The `axes` of a node, from its attribute or its input (opset 13+); False: none."""
         attr = at.ints("axes")
         if attr is not None:
@@ -726,7 +725,7 @@ class Inference:
         return norm
 
     def rule_Squeeze(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                     ) -> list[Dims | None]:
+                     ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         axes = self.axes(n, at, 1, len(x))
@@ -740,7 +739,7 @@ class Inference:
         return [tuple(d for i, d in enumerate(x) if i not in axes)]
 
     def rule_Unsqueeze(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                       ) -> list[Dims | None]:
+                       ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         count = len(at.ints("axes") or []) or len(self.values(n.inputs[1]) or []) \
@@ -758,7 +757,7 @@ class Inference:
         return [tuple(out)]
 
     def rule_Transpose(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                       ) -> list[Dims | None]:
+                       ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         perm = at.ints("perm")
@@ -768,11 +767,11 @@ class Inference:
         return [tuple(x[p] for p in perm)]
 
     def rule_Concat(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                    ) -> list[Dims | None]:
+                    ) -> list[Dims | None] | None:
         if any(s is None for s in shapes):
             return None
         parts: list[Dims] = [s for s in shapes if s is not None]
-        axis = at.int("axis")
+        axis = at.integer("axis")
         if axis is None:
             raise GraphError(f"{_name(n)} has no axis")
         rank = len(parts[0])
@@ -789,10 +788,10 @@ class Inference:
         return [tuple(out)]
 
     def rule_Split(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                   ) -> list[Dims | None]:
+                   ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
-        axis = at.int("axis", 0)
+        axis = at.integer("axis", 0)
         if not -len(x) <= axis < len(x):
             raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
@@ -803,7 +802,7 @@ class Inference:
                 return None
         count = len(n.outputs)
         if sizes is None:
-            parts = at.int("num_outputs", count)
+            parts = at.integer("num_outputs", count)
             if parts != count or parts < 1:
                 raise GraphError(f"{_name(n)}: num_outputs {parts} but {count} outputs")
             each = -(-x[axis] // parts)
@@ -836,16 +835,16 @@ class Inference:
             raise GraphError(f"{_name(n)}: starts, ends, axes and steps differ in length")
         bounds = [(0, d, 1) for d in x]
         seen = set()
-        for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
-            if not -len(x) <= a < len(x) or a % len(x) in seen or st == 0:
-                raise GraphError(f"{_name(n)}: axis {a} (step {st}) is not a valid slice")
-            a %= len(x)
+        for s, e, given, st in zip(starts, ends, axes, steps, strict=True):
+            if not -len(x) <= given < len(x) or given % len(x) in seen or st == 0:
+                raise GraphError(f"{_name(n)}: axis {given} (step {st}) is not a valid slice")
+            a = given % len(x)
             seen.add(a)
             bounds[a] = slice(s, e, st).indices(x[a])
         return bounds
 
     def rule_Slice(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                   ) -> list[Dims | None]:
+                   ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         bounds = self.slice_bounds(n, at, x)
@@ -853,7 +852,7 @@ class Inference:
             return None
         return [tuple(len(range(*b)) for b in bounds)]
 
-    def rule_Pad(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Pad(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         pads = at.ints("pads")
@@ -875,7 +874,7 @@ class Inference:
         return [tuple(out)]
 
     def rule_Resize(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                    ) -> list[Dims | None]:
+                    ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         sizes = scales = None
@@ -885,20 +884,19 @@ class Inference:
             scales = self.values(n.inputs[1])
             if scales is None:
                 return None
-        else:
-            if len(n.inputs) > 3 and n.inputs[3]:
-                sizes = self.ints(n, n.inputs[3], "sizes")
-                if sizes is None:
-                    return None
-            elif len(n.inputs) > 2 and n.inputs[2]:
-                scales = self.values(n.inputs[2])
-                if scales is None:
-                    return None
-            elif len(n.inputs) > 1 and n.inputs[1] and n.op_type == "Resize" and \
-                    self.dims(n.inputs[1]) is not None:
-                scales = self.values(n.inputs[1])  # opset 10: (X, scales)
-                if scales is None:
-                    return None
+        elif len(n.inputs) > 3 and n.inputs[3]:
+            sizes = self.ints(n, n.inputs[3], "sizes")
+            if sizes is None:
+                return None
+        elif len(n.inputs) > 2 and n.inputs[2]:
+            scales = self.values(n.inputs[2])
+            if scales is None:
+                return None
+        elif len(n.inputs) > 1 and n.inputs[1] and n.op_type == "Resize" and \
+                self.dims(n.inputs[1]) is not None:
+            scales = self.values(n.inputs[1])  # opset 10: (X, scales)
+            if scales is None:
+                return None
         axes = at.ints("axes") or list(range(len(x)))
         policy = at.string("keep_aspect_ratio_policy", "stretch")
         if sizes is not None:
@@ -913,23 +911,23 @@ class Inference:
                 for s in scales):
             raise GraphError(f"{_name(n)}: scales {scales} must be {len(axes)} finite numbers "
                              "> 0")
-        out = list(x)
-        for a, s in zip(axes, scales, strict=True):
-            out[a % len(x)] = math.floor(x[a % len(x)] * s)
-        return [tuple(out)]
+        scaled = list(x)
+        for a, factor in zip(axes, scales, strict=True):
+            scaled[a % len(x)] = math.floor(x[a % len(x)] * factor)
+        return [tuple(scaled)]
 
     rule_Upsample = rule_Resize
 
     def rule_ReduceMean(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                        ) -> list[Dims | None]:
+                        ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         axes = self.axes(n, at, 1, len(x))
         if axes is None:
             return None
-        keep = at.int("keepdims", 1)
+        keep = at.integer("keepdims", 1)
         if axes is False or axes == []:
-            if at.int("noop_with_empty_axes", 0):
+            if at.integer("noop_with_empty_axes", 0):
                 return [x]
             axes = list(range(len(x)))
         assert isinstance(axes, list)
@@ -941,27 +939,27 @@ class Inference:
     rule_ReduceProd = rule_ReduceMean
     rule_ReduceL2 = rule_ReduceMean
 
-    def rule_Shape(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Shape(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
-        return [(len(x[slice(at.int("start", 0), at.int("end", None))]),)]
+        return [(len(x[slice(at.integer("start", 0), at.integer("end", None))]),)]
 
-    def rule_Size(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Size(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         return [()]
 
     def rule_Gather(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                    ) -> list[Dims | None]:
+                    ) -> list[Dims | None] | None:
         x, idx = shapes[0], shapes[1]
         if x is None or idx is None:
             return None
-        axis = at.int("axis", 0)
+        axis = at.integer("axis", 0)
         if not x or not -len(x) <= axis < len(x):
             raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
         return [(*x[:axis], *idx, *x[axis + 1:])]
 
     def rule_Expand(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                    ) -> list[Dims | None]:
+                    ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         target = self.ints(n, n.inputs[1], "the shape")
@@ -971,7 +969,7 @@ class Inference:
             raise GraphError(f"{_name(n)}: shape {target} has a negative size")
         return [broadcast(n, [x, tuple(target)])]
 
-    def rule_Tile(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Tile(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
         reps = self.ints(n, n.inputs[1], "repeats")
@@ -982,7 +980,7 @@ class Inference:
         return [tuple(d * r for d, r in zip(x, reps, strict=True))]
 
     def rule_ConstantOfShape(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                             ) -> list[Dims | None]:
+                             ) -> list[Dims | None] | None:
         target = self.ints(n, n.inputs[0], "the shape")
         if target is None:
             return None
@@ -990,7 +988,7 @@ class Inference:
             raise GraphError(f"{_name(n)}: shape {target} has a negative size")
         return [tuple(target)]
 
-    def rule_Range(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None]:
+    def rule_Range(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
         v = [self.values(t) for t in n.inputs[:3]]
         if any(x is None or len(x) != 1 for x in v):
             return None
@@ -1000,19 +998,19 @@ class Inference:
         return [(max(0, math.ceil((limit - start) / delta)),)]
 
     def rule_SpaceToDepth(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                          ) -> list[Dims | None]:
+                          ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
-        b = at.int("blocksize")
+        b = at.integer("blocksize")
         if b is None or b < 1 or len(x) != 4 or x[2] % b or x[3] % b:
             raise GraphError(f"{_name(n)}: blocksize {b} does not divide {_show(x)}")
         return [(x[0], x[1] * b * b, x[2] // b, x[3] // b)]
 
     def rule_DepthToSpace(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
-                          ) -> list[Dims | None]:
+                          ) -> list[Dims | None] | None:
         x = shapes[0]
         assert x is not None
-        b = at.int("blocksize")
+        b = at.integer("blocksize")
         if b is None or b < 1 or len(x) != 4 or x[1] % (b * b):
             raise GraphError(f"{_name(n)}: blocksize {b} does not divide {_show(x)}")
         return [(x[0], x[1] // (b * b), x[2] * b, x[3] * b)]
@@ -1071,12 +1069,11 @@ def _gather(values: list[Any], shape: Dims, index: list[Any], axis: int) -> list
     size = shape[axis]
     out = []
     for o in range(outer):
-        for i in index:
-            i = int(i)
+        for raw in index:
+            i = int(raw)
             if not -size <= i < size:
                 return None
-            i %= size
-            base = (o * size + i) * inner
+            base = (o * size + i % size) * inner
             out.extend(values[base:base + inner])
     return out
 
