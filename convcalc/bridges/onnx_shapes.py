@@ -169,6 +169,19 @@ UNARY = {"Relu", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Ge
 BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less",
           "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "Mod",
           "BitShift", "PRelu", "BitwiseAnd", "BitwiseOr", "BitwiseXor"}
+ANY = 1 << 30
+INPUTS: dict[str, tuple[int, int]] = {
+    "Clip": (1, 3), "Dropout": (1, 3), "LayerNormalization": (2, 3), "BatchNormalization": (5, 5),
+    "GroupNormalization": (3, 3), "InstanceNormalization": (3, 3), "CastLike": (2, 2),
+    "Trilu": (1, 2), "CumSum": (2, 2), "PRelu": (2, 2), "Sum": (1, ANY), "Mean": (1, ANY),
+    "Max": (1, ANY), "Min": (1, ANY), "Where": (3, 3), "Conv": (2, 3), "ConvTranspose": (2, 3),
+    "Gemm": (2, 3), "MatMul": (2, 2), "Reshape": (2, 2), "Squeeze": (1, 2), "Unsqueeze": (1, 2),
+    "Concat": (1, ANY), "Split": (1, 2), "Slice": (1, 5), "Pad": (1, 4), "Resize": (1, 4),
+    "Upsample": (1, 2), "ReduceMean": (1, 2), "ReduceMax": (1, 2), "ReduceSum": (1, 2),
+    "ReduceMin": (1, 2), "ReduceProd": (1, 2), "ReduceL2": (1, 2), "Gather": (2, 2),
+    "Expand": (2, 2), "Tile": (2, 2), "Range": (3, 3)}
+"""(fewest, most) inputs of the operators with a rule here; the others take one, binary
+operators two."""
 MIN_INPUTS = {"Conv": 2, "ConvTranspose": 2, "Gemm": 2, "MatMul": 2, "BatchNormalization": 5,
               "LayerNormalization": 2, "GroupNormalization": 3, "Reshape": 2, "Expand": 2,
               "Tile": 2, "Gather": 2, "Slice": 1, "Concat": 1, "Where": 3, "Range": 3,
@@ -231,10 +244,9 @@ def window(n: NodeInfo, at: Attrs, x: Dims, kernel: list[int]) -> tuple[Dims, li
             raise GraphError(f"{_name(n)}: the kernel ({dil[i] * (kernel[i] - 1) + 1} with "
                              f"dilation) is larger than spatial axis {i} "
                              f"({x[2 + i]} + padding {pads[i] + pads[rank + i]})")
-        size = (-(-span // strides[i]) if ceil else span // strides[i]) + 1
-        if ceil and (size - 1) * strides[i] >= x[2 + i] + pads[i]:
-            size -= 1  # the last window would start in the end padding (PyTorch, ONNX ≥ 19)
-        out.append(size)
+        # ONNX's rule (onnx.shape_inference): no PyTorch-style drop of a last window that
+        # would start in the end padding; convcalc's own walk then checks the layer against it
+        out.append((-(-span // strides[i]) if ceil else span // strides[i]) + 1)
     return tuple(out), pads
 
 
@@ -247,7 +259,7 @@ class Inference:
         self.constants = constants
         self.stated = stated
         """Shapes the file states (value_info) for what no rule here computes."""
-        self.writer: dict[str, str] = {}
+        self.writer: dict[str, NodeInfo] = {}
 
     # -- helpers
 
@@ -313,14 +325,14 @@ class Inference:
             if not o:
                 continue
             if o in self.writer:
-                raise GraphError(f"tensor '{_t(o)}' is written by two nodes ({self.writer[o]} and "
-                                 f"{_name(n)})")
+                raise GraphError(f"tensor '{_t(o)}' is written by two nodes "
+                                 f"({_name(self.writer[o])} and {_name(n)})")
             if o in self.shapes or o in self.constants:
                 raise GraphError(f"{_name(n)} writes tensor '{_t(o)}', which is already an input or "
                                  "an initializer")
-            self.writer[o] = _name(n)
+            self.writer[o] = n
 
-    def writer_set(self) -> dict[str, str]:
+    def writer_set(self) -> dict[str, NodeInfo]:
         return self.writer
 
     def constant(self, n: NodeInfo, at: Attrs) -> None:
@@ -485,6 +497,15 @@ class Inference:
                              f"{op} needs at least {need}")
         if not n.outputs or not n.outputs[0]:
             raise GraphError(f"{_name(n)} has no output")
+        low, high = INPUTS.get(op, (2, 2) if op in BINARY else (1, 1))
+        if op in UNARY or op in BINARY or op in INPUTS or hasattr(self, f"rule_{op}"):
+            count = len(n.inputs)
+            while count and not n.inputs[count - 1]:
+                count -= 1  # trailing optional inputs left empty
+            if not low <= count <= high:
+                most = "any number of" if high == ANY else f"at most {high}"
+                raise GraphError(f"{_name(n)} has {_count(count, 'input')}; {op} takes at "
+                                 f"least {low} and {most}")
         x = shapes[0] if shapes else None
         if op in UNARY or op in ("Dropout", "Clip", "BatchNormalization", "LayerNormalization",
                                  "GroupNormalization"):

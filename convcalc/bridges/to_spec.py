@@ -37,6 +37,9 @@ class UnsupportedError(ConvcalcError):
 ACTS = {"Relu": "relu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
         "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu", "Gelu": "gelu",
         "Silu": "silu", "Softmax": "softmax", "Swish": "silu"}
+DEEPEST = min(MAX_NESTING, (MAX_YAML_DEPTH - 2) // 3)
+"""Blocks inside blocks an import can write: each takes at least 3 YAML levels (the list item,
+the block's mapping, its list of layers) below the spec's 2."""
 SE_ACTS = ("relu", "relu6", "silu", "hardswish", "gelu")
 BIAS_KINDS = ("conv", "pointwise", "depthwise", "transposed", "linear")
 FIRST_ONLY = ("Reshape", "Slice", "Resize", "Upsample", "Split", "Squeeze", "Unsqueeze", "Expand",
@@ -389,15 +392,24 @@ class Builder:
     def composites(self) -> None:
         """A leaf module that ran as several ops with one input and one output, which a
         composite kind says whole (an octave conv): one layer of that kind."""
-        scopes = {tuple(op.node.scope[:k]) for op in self.ops
-                  for k in range(1, len(op.node.scope) + 1)}
-        for scope in sorted(scopes, key=len, reverse=True):
-            ops = [op for op in self.ops if tuple(op.node.scope[:len(scope)]) == scope]
+        def index() -> dict[tuple[str, ...], list[Op]]:
+            """The ops inside each scope, in order (one pass: a scope per op level)."""
+            by_scope: dict[tuple[str, ...], list[Op]] = {}
+            for op in self.ops:
+                scope = tuple(op.node.scope)
+                for k in range(1, len(scope) + 1):
+                    by_scope.setdefault(scope[:k], []).append(op)
+            return by_scope
+
+        by_scope = index()
+        for scope in sorted(by_scope, key=len, reverse=True):
+            ops = by_scope.get(scope, [])
             if len(ops) < 3 or not any(op.role != "layer" for op in ops):
                 continue
+            members = set(ops)
             inside = {o for op in ops for o in op.outputs}
             ins = list(dict.fromkeys(t for op in ops for t in op.inputs if t not in inside))
-            consumed = {t for op in self.ops if op not in ops for t in op.inputs}
+            consumed = {t for op in self.ops if op not in members for t in op.inputs}
             outs = [o for o in inside if o in consumed or o == self.real(self.g.output)]
             if len(ins) != 1 or len(outs) != 1:
                 continue
@@ -407,9 +419,10 @@ class Builder:
             first = min(self.ops.index(op) for op in ops)
             node = Node("Octave", ".".join(scope), [ins[0]], [outs[0]], {}, scope, "Octave")
             merged = Op("layer", [ins[0]], [outs[0]], node, "octave", fields)
-            self.ops = [op for op in self.ops if op not in ops]
+            self.ops = [op for op in self.ops if op not in members]
             self.ops.insert(first, merged)
             self.producer[outs[0]] = merged
+            by_scope = index()
         for i, op in enumerate(self.ops):
             op.pos = i
 
@@ -1057,9 +1070,11 @@ class Builder:
     def seq(self, t: str, end: str, allowed: set[Op]) -> list[Any]:
         """The items from tensor t to `end`: layers, and each region between a fork and its
         merge as one block, its paths read by this same method (one level deeper, counted)."""
-        if self.depth >= MAX_NESTING:
+        if self.depth > DEEPEST:  # the top level is depth 0
             raise UnsupportedError(f"the model nests blocks (residuals, branches, splits) more "
-                                   f"than {MAX_NESTING} levels deep, convcalc's limit on nesting")
+                                   f"than {DEEPEST} levels deep; a spec's YAML holds "
+                                   f"{MAX_YAML_DEPTH} levels, about {DEEPEST} blocks inside "
+                                   "each other")
         self.depth += 1
         try:
             return self.seq_items(t, end, allowed)
