@@ -116,6 +116,15 @@ class Attrs:
                              f"{ATTR_TYPES.get(a.type, 'of unknown type')}; it must be {want}")
         return a.value
 
+    def check(self) -> None:
+        """Every attribute convcalc reads has the type ONNX gives it."""
+        for name, a in self.by_name.items():
+            want = ATTRIBUTE_TYPES.get(name)
+            if want is not None and a.type not in want:
+                raise GraphError(f"{_name(self.node)}: attribute '{printable(name, 60)}' is "
+                                 f"{ATTR_TYPES.get(a.type, 'of unknown type')}; it must be "
+                                 f"{' or '.join(ATTR_TYPES[k] for k in want)}")
+
     def integer(self, name: str, default: int | None = None) -> Any:
         v = self._get(name, (ATTR_INT,))
         return default if v is None else v
@@ -140,6 +149,21 @@ class Attrs:
         """The attributes as the op graph keeps them (tensors and graphs left out)."""
         return {a.name: a.value for a in self.node.attributes
                 if a.type not in (ATTR_TENSOR, ATTR_GRAPH, ATTR_GRAPHS) and a.type <= 10}
+
+
+_INTS, _INT, _FLOAT, _STRING = (ATTR_INTS,), (ATTR_INT,), (ATTR_FLOAT,), (ATTR_STRING,)
+ATTRIBUTE_TYPES: dict[str, tuple[int, ...]] = {
+    **dict.fromkeys(("kernel_shape", "strides", "pads", "dilations", "output_padding",
+                     "output_shape", "perm", "axes", "split"), _INTS),
+    **dict.fromkeys(("group", "axis", "transA", "transB", "ceil_mode", "keepdims", "num_groups",
+                     "blocksize", "allowzero", "num_outputs", "noop_with_empty_axes",
+                     "count_include_pad", "storage_order", "start", "end", "to"), _INT),
+    **dict.fromkeys(("ratio", "alpha", "beta", "epsilon", "min", "max", "momentum"), _FLOAT),
+    **dict.fromkeys(("auto_pad", "mode", "coordinate_transformation_mode",
+                     "keep_aspect_ratio_policy", "nearest_mode", "approximate"), _STRING),
+}
+"""The types of the attributes convcalc reads (onnx/defs): a node of the standard domain
+with one of these names of another type is refused."""
 
 
 def broadcast(node: NodeInfo, shapes: list[Dims]) -> Dims:
@@ -291,6 +315,8 @@ class Inference:
         for n in nodes:
             self.check_io(n)
             at = Attrs(n)
+            if n.domain in ("", "ai.onnx") and n.op_type != "Constant":
+                at.check()
             if n.domain in ("", "ai.onnx") and n.op_type == "Constant":
                 self.constant(n, at)
                 continue
@@ -1014,9 +1040,16 @@ class Inference:
         if any(x is None or len(x) != 1 for x in v):
             return None
         start, limit, delta = (x[0] for x in v)  # type: ignore[index]
-        if delta == 0 or not all(math.isfinite(float(s)) for s in (start, limit, delta)):
-            raise GraphError(f"{_name(n)}: a range with delta {delta}")
-        return [(max(0, math.ceil((limit - start) / delta)),)]
+        if all(isinstance(x, int) for x in (start, limit, delta)) and delta:
+            return [(max(0, -((start - limit) // delta)),)]
+        try:
+            count = (limit - start) / delta
+            if not math.isfinite(count):
+                raise OverflowError
+            return [(max(0, math.ceil(count)),)]
+        except (ZeroDivisionError, OverflowError, TypeError):
+            raise GraphError(f"{_name(n)}: a range from {start} to {limit} by {delta} has no "
+                             "length") from None
 
     def rule_SpaceToDepth(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
                           ) -> list[Dims | None] | None:

@@ -168,7 +168,7 @@ class Builder:
     def raw(self, t: str) -> Dims:
         s = self.g.shape(t)
         if s is None:
-            raise UnsupportedError(f"tensor '{t}' has no known shape")
+            raise UnsupportedError(f"tensor '{printable(t)}' has no known shape")
         return s
 
     def canon(self, t: str) -> Shape:

@@ -157,6 +157,14 @@ CASES: dict[str, tuple[Builder, int, str]] = {
     "attribute_wrong_type": (file("attribute_wrong_type", simple(
         [node("Conv", ["x", "w"], ["y"], strides="two")], [W], INPUT)), 2,
         "attribute 'strides' is string; it must be ints"),
+    "softmax_axis_text": (file("softmax_axis_text", after_conv("Softmax", axis="one")), 2,
+                          "attribute 'axis' is string; it must be int"),
+    "if_with_subgraph": (file("if_with_subgraph", simple(
+        [CONV, node("Relu", ["c"], ["r"]),
+         ld(1, "cond") + ld(2, "y") + ld(4, "If") + ld(5, ld(1, "then_branch") + vi(20, 5) +
+                                                     ld(6, graph([CONV], [], [value("c")])))],
+        [W, tensor("cond", [], 9, [True])], INPUT)), 2,
+        "output 'y' has a shape convcalc cannot work out"),
     "dropout_ratio_inf": (file("dropout_ratio_inf", after_conv(
         "Dropout", "r", inits=(tensor("r", [], values=[float("inf")]),))), 2,
         "ratio inf is not in [0, 1)"),
