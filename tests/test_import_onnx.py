@@ -4,8 +4,9 @@ transpose / reshape, channel splits as slices, channels-last linears), operators
 count, dynamic dims, BatchNorm folded at export, bad files, and the memory a big model costs.
 
 Each graph's own weights are the reference for its parameters (the sum of its initializers'
-sizes, BatchNorm's running statistics aside) and ONNX's shape inference for every shape; the
-importer itself checks each layer's shape against ONNX's.
+sizes, BatchNorm's running statistics aside). convcalc reads the files without onnx (its own
+reader and shape rules, tests/test_onnx_reader.py); onnx only writes them here. The importer
+itself checks each layer's shape against the graph's.
 """
 
 from __future__ import annotations
