@@ -412,3 +412,25 @@ def test_fuzz_random_graphs_fail_cleanly(steps: list[tuple[str, list[int], list[
     except ConvcalcError as e:
         assert "\n" not in str(e).strip()
     assert math.isfinite(1.0)
+
+
+def test_an_operator_without_a_rule_takes_the_shape_the_file_states(tmp_path: Path) -> None:
+    """Einsum has no shape rule here: the file's value_info gives its output's shape (a
+    same-shape operator is then an uncounted identity); without it, one line says so."""
+    nodes = [node("Conv", ["x", "w"], ["c"]), node("Einsum", ["c"], ["y"], equation="...")]
+    body = graph(nodes, [value("x", INPUT)], [value("y")], [W])
+    stated = tmp_path / "stated.onnx"
+    stated.write_bytes(model(body + ld(13, value("y", [1, 8, 6, 6]))))
+    result = run(["import", str(stated)])
+    assert result.exit_code == 0 and "Einsum ×1" in result.stderr
+    bare = tmp_path / "bare.onnx"
+    bare.write_bytes(model(body))
+    result = run(["import", str(bare)])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "convcalc has no layer kind for this operator (1×8×6×6 → ?)" in result.stderr
+    # the file's shapes no longer hold once --input changes the input: not used
+    dynamic = tmp_path / "dynamic.onnx"
+    dynamic.write_bytes(model(graph(nodes, [value("x", [1, 3, "H", "W"])], [value("y")], [W])
+                              + ld(13, value("y", [1, 8, 6, 6]))))
+    result = run(["import", str(dynamic), "--input", "10x10x3"])
+    assert result.exit_code == 1 and "→ ?" in result.stderr

@@ -251,7 +251,8 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     if source.dims is None:
         raise SpecError(f"{printable(path)}: input '{printable(source.name)}' has no tensor shape")
     in_dims = _set_input(source.name, source.dims, input, path)
-    stated = _stated(graph.value_info)
+    # the file's own shapes, for operators no rule here follows, only while they still hold
+    stated = _stated(graph.value_info) if tuple(source.dims[1:]) == in_dims[1:] else {}
     inference = Inference({source.name: in_dims}, constants, stated)
     inference.tensor_value = tensors.value
     try:
