@@ -1601,7 +1601,7 @@ class Blocks:
         from convcalc.netspec.compiler import BLOCK_KEYWORDS
 
         if base in KINDS or base in KIND_ALIASES or base in BLOCK_KEYWORDS or \
-                base.lower() in _RESERVED or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", base):
+                base.lower() in YAML_WORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", base):
             base = f"{base}_block" if re.fullmatch(r"[A-Za-z_]\w*", base) else "block"
         name, k = base, 2
         while name in self.defs:
@@ -1693,6 +1693,8 @@ class Blocks:
 
 GENERIC = ("Sequential", "ModuleList", "ModuleDict", "Module")
 """torch containers whose class says nothing about what a block is."""
+YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+"""Words a YAML reader may take for a boolean or null: never a block's name."""
 
 
 def _snake(name: str) -> str:
