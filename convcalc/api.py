@@ -30,5 +30,5 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     from convcalc.engine import analyze_network as analyze
     from convcalc.sources import load_network
 
-    net = load_network(source, input, channels_first=channels_first)
+    net = load_network(source, input, channels_first=channels_first, params=params)
     return analyze(net, input, params=params, channels_first=channels_first, batch=batch)
