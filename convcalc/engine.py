@@ -80,7 +80,6 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     from convcalc.network import Network, load_network
     from convcalc.report import NetworkReport
     from convcalc.rf import AxisRF
-    from convcalc.shapes import parse_input
 
     net = source if isinstance(source, Network) else load_network(source)
     values, shape, axis = resolve(net, params, input, channels_first=channels_first)
