@@ -37,7 +37,7 @@ from typer.testing import CliRunner
 from convcalc.bridges import onnx_proto
 from convcalc.bridges.onnx_import import import_onnx, load_onnx
 from convcalc.cli import app
-from convcalc.engine import analyze_network
+from convcalc.api import analyze_network
 from convcalc.errors import ConvcalcError
 from convcalc.yamlio import load_yaml_text
 
