@@ -42,13 +42,22 @@ def load_network(source: str | Path | Mapping[str, Any] | Network,
     later, by the engine. Raises ConvcalcError."""
     from convcalc import network
 
-    if isinstance(source, Network):
-        return source
+    found = imported(source, input, channels_first=channels_first, params=params)
+    return found if isinstance(found, Network) else network.load_network(found)
+
+
+def imported(source: str | Path | Mapping[str, Any] | Network,
+             input: str | Shape | Mapping[str, Any] | None = None, *,
+             channels_first: bool | None = None,
+             params: Mapping[str, Any] | None = None) -> str | Path | Mapping[str, Any] | Network:
+    """An ONNX file or a torch factory imported into a Network; every other source as given
+    (a spec the engine parses itself through convcalc.network: a YAML path, `-`, a bundled
+    name, a mapping, a Network)."""
     if not isinstance(source, str | Path):
-        return network.load_network(source)  # a mapping, or the one-line refusal
+        return source
     kind = kind_of(source)
     if kind == "yaml":
-        return network.load_network(source)
+        return source
     if kind == "onnx":
         from convcalc.bridges.onnx_import import onnx_network
 
