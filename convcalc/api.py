@@ -28,7 +28,7 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     `convcalc net`.
     """
     from convcalc.engine import analyze_network as analyze
-    from convcalc.sources import load_network
+    from convcalc.sources import imported
 
-    net = load_network(source, input, channels_first=channels_first)
-    return analyze(net, input, params=params, channels_first=channels_first, batch=batch)
+    spec = imported(source, input, channels_first=channels_first, params=params)  # ONNX, torch
+    return analyze(spec, input, params=params, channels_first=channels_first, batch=batch)

@@ -17,7 +17,7 @@ from typing import Any
 
 from convcalc.errors import SpecError
 from convcalc.netspec.nodes import Network
-from convcalc.shapes import Shape, coerce_shape
+from convcalc.shapes import Shape, coerce_shape, parse_input
 
 FACTORY = re.compile(r"(?:[A-Za-z_][\w.]*|.+\.py):[A-Za-z_][\w.]*")
 """`package.module:factory` or `path/to/file.py:factory` (a name that is not a file)."""
@@ -35,24 +35,41 @@ def kind_of(source: str | Path) -> str:
 
 def load_network(source: str | Path | Mapping[str, Any] | Network,
                  input: str | Shape | Mapping[str, Any] | None = None, *,
-                 channels_first: bool | None = None) -> Network:
+                 channels_first: bool | None = None,
+                 params: Mapping[str, Any] | None = None) -> Network:
     """The Network a source names. `input` is the shape an import traces the model on (needed
     for a torch factory and an ONNX file with dynamic dims); a spec's own input is resolved
     later, by the engine. Raises ConvcalcError."""
     from convcalc import network
 
-    if isinstance(source, Network):
-        return source
+    found = imported(source, input, channels_first=channels_first, params=params)
+    return found if isinstance(found, Network) else network.load_network(found)
+
+
+def imported(source: str | Path | Mapping[str, Any] | Network,
+             input: str | Shape | Mapping[str, Any] | None = None, *,
+             channels_first: bool | None = None,
+             params: Mapping[str, Any] | None = None) -> str | Path | Mapping[str, Any] | Network:
+    """An ONNX file or a torch factory imported into a Network; every other source as given
+    (a spec the engine parses itself through convcalc.network: a YAML path, `-`, a bundled
+    name, a mapping, a Network)."""
     if not isinstance(source, str | Path):
-        return network.load_network(source)  # a mapping, or the one-line refusal
+        return source
     kind = kind_of(source)
     if kind == "yaml":
-        return network.load_network(source)
-    given = None if input is None else coerce_shape(input, channels_first=bool(channels_first))
+        return source
     if kind == "onnx":
         from convcalc.bridges.onnx_import import onnx_network
 
-        return onnx_network(str(source), given)  # type: ignore[no-any-return]
+        # the model's input is fixed by its weights: `--set input=…` is read as --input is
+        wanted = (params or {}).get("input") if input is None else input
+        shape = None
+        if isinstance(wanted, str):
+            shape = parse_input(wanted, channels_first=bool(channels_first))[0]
+        elif wanted is not None:
+            shape = coerce_shape(wanted)
+        return onnx_network(str(source), shape)  # type: ignore[no-any-return]
+    given = None if input is None else coerce_shape(input, channels_first=bool(channels_first))
     if given is None:
         raise SpecError(f"{source}: a PyTorch factory needs the input shape to trace it: "
                         "--input SHAPE (H×W×C, e.g. 224x224x3)")

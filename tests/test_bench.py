@@ -24,8 +24,10 @@ def test_benchmark_prints_every_row() -> None:
         "(3) 20 layers, sequence", "(3) 200 layers, sequence", "(3) sequence: 200 / 20",
         "(3) 20 layers, residual", "(3) 200 layers, residual", "(3) residual: 200 / 20",
         "(4) PyTorch FlopCounterMode, ResNet-50", "(5) 20 layers, residual, --format html",
-        "(6) convcalc import resnet50.onnx", "(7) 200 layers, residual, --format table",
+        "(6) convcalc import resnet50.onnx", "(6) convcalc net resnet50.onnx",
+        "(7) 200 layers, residual, --format table",
         "(8) 200 layers, --dtype fp16 --device h100 --conventions"]
     assert "ms" in lines[3] and "×" in lines[3]
-    assert "skipped" in lines[-5] and "skipped" in lines[-3]  # --no-torch: no (4), no ONNX
+    assert "skipped" in lines[-6] and "skipped" in lines[-4]  # --no-torch: no (4), no ONNX
+    assert "skipped" in lines[-3]
     assert "its JSON" in lines[-2] and "without" in lines[-1]

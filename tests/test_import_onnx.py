@@ -4,8 +4,9 @@ transpose / reshape, channel splits as slices, channels-last linears), operators
 count, dynamic dims, BatchNorm folded at export, bad files, and the memory a big model costs.
 
 Each graph's own weights are the reference for its parameters (the sum of its initializers'
-sizes, BatchNorm's running statistics aside) and ONNX's shape inference for every shape; the
-importer itself checks each layer's shape against ONNX's.
+sizes, BatchNorm's running statistics aside). convcalc reads the files without onnx (its own
+reader and shape rules, tests/test_onnx_reader.py); onnx only writes them here. The importer
+itself checks each layer's shape against the graph's.
 """
 
 from __future__ import annotations
@@ -306,13 +307,16 @@ def test_command_line_mistakes() -> None:
     assert "--torch needs --input" in one_line_error(["import", "--torch", "m:f"])
 
 
-def test_without_onnx_one_line_says_how_to_get_it(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_onnx_the_file_is_read_all_the_same(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """convcalc reads the protobuf itself: `onnx` is only the tests' tool to write files."""
     path = small_model(tmp_path)
+    with_onnx = run(["net", str(path), "--format", "json"])
     monkeypatch.setitem(sys.modules, "onnx", None)
-    err = one_line_error(["import", str(path)])
-    assert err == ("convcalc: error: reading ONNX needs the onnx package: pip install "
-                   "'convcalc[onnx]'\n")
+    monkeypatch.setitem(sys.modules, "google.protobuf", None)
+    assert run(["net", str(path), "--format", "json"]) == with_onnx
+    code, out, _ = run(["import", str(path)])
+    assert code == 0 and "- conv: {out: 8, kernel: 3}" in out
 
 
 # --- a big model: shapes are read, weights are not -------------------------------------------

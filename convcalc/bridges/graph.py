@@ -14,18 +14,40 @@ are never held: only their shapes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Dims = tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+def printable(text: str, limit: int = 200) -> str:
+    """A model's name as a message shows it: control, format and separator characters escaped
+    (`\\n`, `\\x1b`, `\\u2028`), long names shortened; ordinary names unchanged."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
+@dataclass(slots=True)
 class Const:
-    """A constant tensor: its shape and, when it is small, its values (flattened)."""
+    """A constant tensor: its shape and, when it is small, its values (flattened).
+
+    `load`, when given, reads the values the first time they are asked for (an ONNX
+    initializer's data is decoded only when a count needs it); it returns None when they are
+    too many to hold or cannot be read here."""
 
     shape: Dims
     values: tuple[Any, ...] | None = None
+    load: Callable[[], tuple[Any, ...] | None] | None = None
+
+    def get(self) -> tuple[Any, ...] | None:
+        """The values, read now if they were not yet."""
+        if self.values is None and self.load is not None:
+            load, self.load = self.load, None
+            self.values = load()
+        return self.values
 
     @property
     def elements(self) -> int:
@@ -72,7 +94,7 @@ class Graph:
     def value(self, tensor: str) -> tuple[Any, ...] | None:
         """The values of a small constant tensor, else None."""
         const = self.constants.get(tensor)
-        return None if const is None else const.values
+        return None if const is None else const.get()
 
     def shape(self, tensor: str) -> Dims | None:
         if tensor in self.shapes:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node
+from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
 from convcalc.errors import ConvcalcError
+from convcalc.limits import MAX_NESTING, MAX_YAML_DEPTH
 from convcalc.shapes import Shape
 
 
@@ -36,6 +37,9 @@ class UnsupportedError(ConvcalcError):
 ACTS = {"Relu": "relu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
         "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu", "Gelu": "gelu",
         "Silu": "silu", "Softmax": "softmax", "Swish": "silu"}
+DEEPEST = min(MAX_NESTING, (MAX_YAML_DEPTH - 2) // 3)
+"""Blocks inside blocks an import can write: each takes at least 3 YAML levels (the list item,
+the block's mapping, its list of layers) below the spec's 2."""
 SE_ACTS = ("relu", "relu6", "silu", "hardswish", "gelu")
 BIAS_KINDS = ("conv", "pointwise", "depthwise", "transposed", "linear")
 FIRST_ONLY = ("Reshape", "Slice", "Resize", "Upsample", "Split", "Squeeze", "Unsqueeze", "Expand",
@@ -140,6 +144,7 @@ class Builder:
         self.producer: dict[str, Op] = {}
         self.uncounted: dict[str, list[str]] = {}
         self.containers: set[tuple[str, ...]] = set()
+        self.depth = 0
         for n in graph.nodes:
             for i in range(len(n.scope) - 1, 0, -1):
                 self.containers.add(n.scope[:i])
@@ -147,10 +152,11 @@ class Builder:
     # -- errors and warnings
 
     def fail(self, node: Node, message: str) -> UnsupportedError:
-        return UnsupportedError(f"{node.name or node.op} ({node.op}): {message}")
+        return UnsupportedError(f"{printable(node.name or node.op)} ({printable(node.op)}): "
+                                f"{message}")
 
     def uncountable(self, node: Node) -> None:
-        self.uncounted.setdefault(node.op, []).append(node.name or node.op)
+        self.uncounted.setdefault(printable(node.op), []).append(printable(node.name or node.op))
 
     # -- tensors
 
@@ -162,7 +168,7 @@ class Builder:
     def raw(self, t: str) -> Dims:
         s = self.g.shape(t)
         if s is None:
-            raise UnsupportedError(f"tensor '{t}' has no known shape")
+            raise UnsupportedError(f"tensor '{printable(t)}' has no known shape")
         return s
 
     def canon(self, t: str) -> Shape:
@@ -386,15 +392,24 @@ class Builder:
     def composites(self) -> None:
         """A leaf module that ran as several ops with one input and one output, which a
         composite kind says whole (an octave conv): one layer of that kind."""
-        scopes = {tuple(op.node.scope[:k]) for op in self.ops
-                  for k in range(1, len(op.node.scope) + 1)}
-        for scope in sorted(scopes, key=len, reverse=True):
-            ops = [op for op in self.ops if tuple(op.node.scope[:len(scope)]) == scope]
+        def index() -> dict[tuple[str, ...], list[Op]]:
+            """The ops inside each scope, in order (one pass: a scope per op level)."""
+            by_scope: dict[tuple[str, ...], list[Op]] = {}
+            for op in self.ops:
+                scope = tuple(op.node.scope)
+                for k in range(1, len(scope) + 1):
+                    by_scope.setdefault(scope[:k], []).append(op)
+            return by_scope
+
+        by_scope = index()
+        for scope in sorted(by_scope, key=len, reverse=True):
+            ops = by_scope.get(scope, [])
             if len(ops) < 3 or not any(op.role != "layer" for op in ops):
                 continue
+            members = set(ops)
             inside = {o for op in ops for o in op.outputs}
             ins = list(dict.fromkeys(t for op in ops for t in op.inputs if t not in inside))
-            consumed = {t for op in self.ops if op not in ops for t in op.inputs}
+            consumed = {t for op in self.ops if op not in members for t in op.inputs}
             outs = [o for o in inside if o in consumed or o == self.real(self.g.output)]
             if len(ins) != 1 or len(outs) != 1:
                 continue
@@ -404,9 +419,10 @@ class Builder:
             first = min(self.ops.index(op) for op in ops)
             node = Node("Octave", ".".join(scope), [ins[0]], [outs[0]], {}, scope, "Octave")
             merged = Op("layer", [ins[0]], [outs[0]], node, "octave", fields)
-            self.ops = [op for op in self.ops if op not in ops]
+            self.ops = [op for op in self.ops if op not in members]
             self.ops.insert(first, merged)
             self.producer[outs[0]] = merged
+            by_scope = index()
         for i, op in enumerate(self.ops):
             op.pos = i
 
@@ -609,24 +625,37 @@ class Builder:
         w = self.raw(n.inputs[1])
         rank = len(w) - 2
         groups = n.attrs.get("group", 1)
-        stride, padding, dilation, _ = self.conv_geometry(n, rank)
-        if padding == "same":
-            raise self.fail(n, "auto_pad on a transposed conv")
-        fields: dict[str, Any] = {"out": w[1] * groups,
-                                  "kernel": _axes(n.attrs.get("kernel_shape", w[2:]))}
+        kernel = list(n.attrs.get("kernel_shape", w[2:]))
+        op_pad = list(n.attrs.get("output_padding", [0] * rank))
+        if "output_shape" in n.attrs:
+            # ONNX: the pads are computed from output_shape (total padding T per axis, the
+            # larger half at the start unless SAME_UPPER): PyTorch's padding ⌈T/2⌉ and an
+            # output_padding of T mod 2 give the same output.
+            geometry = {k: v for k, v in n.attrs.items() if k not in ("pads", "auto_pad")}
+            stride, _, dilation, _ = self.conv_geometry(Node(n.op, n.name, n.inputs, n.outputs,
+                                                             geometry), rank)
+            want = list(n.attrs["output_shape"])[-rank:]
+            total = [s * (i - 1) + p + d * (k - 1) + 1 - o for i, s, p, d, k, o in zip(
+                self.canon(x).spatial, _list(stride, rank), op_pad, _list(dilation, rank),
+                kernel, want, strict=True)]
+            upper = n.attrs.get("auto_pad", "NOTSET") == "SAME_UPPER"
+            if any(t < 0 for t in total) or (upper and any(t % 2 for t in total)):
+                raise self.fail(n, f"output_shape {want} needs padding {total} (negative, or "
+                                   "more at the end than at the start), which convcalc's "
+                                   "transposed conv cannot write")
+            padding: Any = _axes(-(-t // 2) for t in total)
+            op_pad = [p + t % 2 for p, t in zip(op_pad, total, strict=True)]
+        else:
+            stride, padding, dilation, _ = self.conv_geometry(n, rank)
+            if padding == "same":
+                raise self.fail(n, "auto_pad on a transposed conv")
+        fields: dict[str, Any] = {"out": w[1] * groups, "kernel": _axes(kernel)}
         if stride != 1:
             fields["stride"] = stride
         if padding != 0:
             fields["padding"] = padding
-        op_pad = _axes(n.attrs.get("output_padding", [0] * rank))
-        if "output_shape" in n.attrs:
-            want = self.raw(n.outputs[0])[2:]
-            base = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
-                self.canon(x).spatial, _list(stride, rank), _list(padding, rank),
-                _list(dilation, rank), _list(fields["kernel"], rank), strict=True)]
-            op_pad = _axes(w_ - b for w_, b in zip(want, base, strict=True))
-        if op_pad != 0:
-            fields["output_padding"] = op_pad
+        if _axes(op_pad) != 0:
+            fields["output_padding"] = _axes(op_pad)
         if dilation != 1:
             fields["dilation"] = dilation
         if groups != 1:
@@ -1039,6 +1068,20 @@ class Builder:
         return a
 
     def seq(self, t: str, end: str, allowed: set[Op]) -> list[Any]:
+        """The items from tensor t to `end`: layers, and each region between a fork and its
+        merge as one block, its paths read by this same method (one level deeper, counted)."""
+        if self.depth > DEEPEST:  # the top level is depth 0
+            raise UnsupportedError(f"the model nests blocks (residuals, branches, splits) more "
+                                   f"than {DEEPEST} levels deep; a spec's YAML holds "
+                                   f"{MAX_YAML_DEPTH} levels, about {DEEPEST} blocks inside "
+                                   "each other")
+        self.depth += 1
+        try:
+            return self.seq_items(t, end, allowed)
+        finally:
+            self.depth -= 1
+
+    def seq_items(self, t: str, end: str, allowed: set[Op]) -> list[Any]:
         items: list[Any] = []
         while t != end:
             cons = [u for u in self.users.get(t, []) if u in allowed]
@@ -1168,7 +1211,7 @@ class Builder:
 
     def squeeze_excitation(self, paths: list[list[Any]]) -> Any:
         """[identity] ⊙ [pool, 1×1 conv, act, 1×1 conv, gate]: torchvision's SE block."""
-        if len(paths) != 2 or not any(p == [] for p in paths):
+        if len(paths) != 2 or sum(p == [] for p in paths) != 1:
             return None
         gate = next(p for p in paths if p)
         kinds = [getattr(x, "kind", None) for x in gate]
@@ -1558,7 +1601,7 @@ class Blocks:
         from convcalc.netspec.compiler import BLOCK_KEYWORDS
 
         if base in KINDS or base in KIND_ALIASES or base in BLOCK_KEYWORDS or \
-                not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", base):
+                base.lower() in YAML_WORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", base):
             base = f"{base}_block" if re.fullmatch(r"[A-Za-z_]\w*", base) else "block"
         name, k = base, 2
         while name in self.defs:
@@ -1650,6 +1693,8 @@ class Blocks:
 
 GENERIC = ("Sequential", "ModuleList", "ModuleDict", "Module")
 """torch containers whose class says nothing about what a block is."""
+YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+"""Words a YAML reader may take for a boolean or null: never a block's name."""
 
 
 def _snake(name: str) -> str:
@@ -1834,6 +1879,11 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
                                  "layers": [item_mapping(y) for y in d["layers"]]}
                           for name, d in blocks.defs.items()}
     spec["layers"] = [item_mapping(y) for y in items]
+    deepest = _depth(spec)
+    if deepest > MAX_YAML_DEPTH:
+        raise UnsupportedError(f"the model's blocks nest {deepest} YAML levels deep (residuals, "
+                               f"branches or splits inside each other); a spec holds at most "
+                               f"{MAX_YAML_DEPTH}")
     lines = [f"# {spec['name']}, imported by convcalc"
              + (f" from {source}" if source else "") + "."]
     lines += [f"# note: {n}" for n in graph.notes]
@@ -1852,6 +1902,19 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
     result = Imported(spec, warnings, list(graph.notes), "\n".join(lines) + "\n")
     _check(result, order, b)
     return result
+
+
+def _depth(data: Any) -> int:
+    """The nesting of a spec mapping as YAML counts it (the top mapping is level 1)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (value.values() if isinstance(value, dict)
+                                                  else value))
+    return deepest
 
 
 def _classes(items: list[Any], graph: Graph) -> None:
