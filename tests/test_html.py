@@ -198,12 +198,12 @@ def test_every_string_is_escaped_by_the_templates() -> None:
 @needs_html
 def test_the_compare_table_keeps_its_footnote_marks(tmp_path: Path) -> None:
     """issue 18: an inapplicable variant reads `n/a [1]` and a variant that set something the
-    user did not carries `[a]`, each pointing at its note under the table, as in the text
+    user did not carries `[a] [b]`, each pointing at its note under the table, as in the text
     table (octave cannot halve 9×9; dilated pads for itself)."""
     args = ["compare", "-i", "9x9x6", "--out", "8", "--kernel", "3"]
     text = write_html(tmp_path, "compare", [*args, "--format", "html"]).read_text()
     table = layers_table(text)
-    assert ">n/a [1]" in table and ">[a]</td>" in table
+    assert ">n/a [1]" in table and ">[a] [b]</td>" in table
     notes = re.search(r'<section id="closed-forms".*?</section>', text, re.S).group(0)
     assert "<li>[1] octave does not apply: " in notes and "<li>[a] " in notes
     markdown = runner.invoke(app, [*args, "--format", "markdown"]).stdout

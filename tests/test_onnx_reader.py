@@ -34,10 +34,10 @@ from onnx_writer import (
 )
 from typer.testing import CliRunner
 
+from convcalc.api import analyze_network
 from convcalc.bridges import onnx_proto
 from convcalc.bridges.onnx_import import import_onnx, load_onnx
 from convcalc.cli import app
-from convcalc.api import analyze_network
 from convcalc.errors import ConvcalcError
 from convcalc.yamlio import load_yaml_text
 
