@@ -74,11 +74,11 @@ def compare_picture(comparison: Any, fmt: Format, *, parts: bool = False,
 def graph_options(fmt: Format, given: dict[str, object]) -> None:
     """Options a drawing format does not show are refused in one line, before any work:
     Mermaid and DOT draw the graph (no bytes, no time, no peer counts); the HTML report shows
-    bytes and time but not the peer tools' counts, and its table has the default columns.
+    bytes and time and takes --columns/--units, but not the peer tools' counts.
     `given`: {option: its value}."""
     if fmt not in PICTURES:
         return
-    hidden = (("--conventions", "--convention", "--columns") if fmt is Format.html
+    hidden = (("--conventions", "--convention") if fmt is Format.html
               else tuple(given))
     used = [o for o in hidden if given.get(o) not in (None, False, [])]
     if used:
