@@ -84,6 +84,18 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
     if units not in UNITS:
         raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
     return View(width, units, parse_columns(columns))
+TrainOption = Annotated[bool, typer.Option(
+    "--train", help="A training step: backward MACs, what autograd keeps, memory and its peak.")]
+FreezeOption = Annotated[list[str] | None, typer.Option(
+    "--freeze", help="With --train: a layer or block path whose parameters get no gradient "
+                     "(repeatable).")]
+CheckpointOption = Annotated[list[str] | None, typer.Option(
+    "--checkpoint", help="With --train: a block path run under activation checkpointing "
+                         "(repeatable).")]
+OptimizerOption = Annotated[str, typer.Option(
+    "--optimizer", help="With --train: sgd, momentum, adam, adamw (its state's bytes).")]
+
+
 ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
                                                                "numbers substituted.")]
 Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
@@ -460,6 +472,10 @@ def net(
     bandwidth: BandwidthOption = None,
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
+    train: TrainOption = False,
+    freeze: FreezeOption = None,
+    checkpoint: CheckpointOption = None,
+    optimizer: OptimizerOption = "adam",
 ) -> None:
     """Analyse a network from a YAML spec: per-layer shapes, params, MACs, receptive field."""
     from convcalc.engine import analyze_network
@@ -500,6 +516,15 @@ def net(
         from convcalc.render.views import by_kind_view
 
         _emit(by_kind_view(report, by_kind(report, cost), format, cost), view)
+        return
+    if train or freeze or checkpoint or optimizer != "adam":
+        from convcalc.render.training_view import net_training_output
+        from convcalc.training import train_from_options
+
+        training = train_from_options(report, enabled=train, freeze=freeze,
+                                      checkpoint=checkpoint, optimizer=optimizer, dtype=dtype)
+        _emit(net_training_output(report, training, format, depth=depth, top_k=top,
+                                  explain=explain, costing=cost), view)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:
