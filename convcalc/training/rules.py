@@ -8,8 +8,9 @@ for backward (PyTorch 2.13, train mode, CPU) and which gradients the layer compu
 The rules were found by measuring torch (scripts/measure_training.py, saved_tensors_hooks with
 one storage counted once; tests/fixtures/training_kinds.json), and are checked against it:
 
-- conv, linear (all conv kinds, transposed): keep their input when the weight needs a gradient
-  (grad-weight = conv(input, grad-out)); `padding: same` with an odd total padding on an axis
+- conv kinds and transposed keep their input whenever the op is recorded (its input or its
+  weight needs a gradient; a frozen conv too); linear only when its weight needs a gradient
+  (addmm keeps mat1 for grad-weight alone); `padding: same` with an odd total padding on an axis
   keeps the zero-padded copy torch makes instead. Each gradient costs the forward MACs (groups
   included): grad-input when the input needs a gradient, grad-weight when trainable.
 - batch norm: input + per-channel mean and inverse std (fp32); layer norm: input + mean and
@@ -71,11 +72,23 @@ Rule = Callable[[LayerReport, Any, bool, bool], Saves]
 """(report, spec or None for a composite's part, input needs grad, params trainable)."""
 
 
-def _product(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -> Saves:
-    """conv, linear, transposed: grad-input and grad-weight each cost the forward MACs."""
+def _conv(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -> Saves:
+    """conv kinds, transposed: grad-input and grad-weight each cost the forward MACs. Torch's
+    convolution node keeps input and weight whenever it exists (one backward formula for
+    both gradients): a frozen conv whose input needs a gradient still keeps its input."""
+    return _product(report, spec, input_grad, trainable, input_grad or trainable)
+
+
+def _linear(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -> Saves:
+    """linear (addmm): keeps its input only for the weight's gradient."""
+    return _product(report, spec, input_grad, trainable, trainable)
+
+
+def _product(report: LayerReport, spec: Any, input_grad: bool, trainable: bool,
+             keeps: bool) -> Saves:
     gi = report.macs if input_grad else 0
     gw = report.macs if trainable else 0
-    if not trainable:
+    if not keeps:
         return Saves(grad_input_macs=gi)
     padded = _same_padded(report, spec)
     if padded is not None:
@@ -270,16 +283,17 @@ def _octave(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -
         if tensor is None:  # high→low: pool(xh) keeps xh, the conv keeps the pooled one
             if input_grad:
                 keep(xh)
-            if t:
+            if t or input_grad:
                 keep(Private("high→low input", conv.input_elements))
-        elif t:
+        elif t or input_grad:
             keep(tensor)
     return Saves(input=saves_x, private=tuple(kept), grad_input_macs=gi, grad_weight_macs=gw)
 
 
 RULES: dict[str, Rule] = {
     **dict.fromkeys(("conv", "pointwise", "grouped", "depthwise", "dilated", "pointwise_group",
-                     "transposed", "linear"), _product),
+                     "transposed"), _conv),
+    "linear": _linear,
     "dwsep": _composite, "spatial_sep": _composite, "shuffle_unit": _composite,
     "se": _se, "octave": _octave,
     "batchnorm": _batchnorm, "layernorm": _layernorm, "groupnorm": _groupnorm,
