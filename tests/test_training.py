@@ -154,6 +154,7 @@ LIVE_KINDS = ["depthwise", "dwsep", "se_silu_hardsigmoid", "octave_stride2", "sp
               "branches_mul_gate", "conv_same_even", "maxpool_1d", "dropout"]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("name", LIVE_KINDS)
 def test_live_kind_equals_torch(name: str) -> None:
     pytest.importorskip("torch")

@@ -125,7 +125,8 @@ def walk(report: NetworkReport, *, frozen: Sequence[str] = (),
             src = ins[0]
             view = is_view(row.report, spec)
             storage[node.id] = storage[src] if view else node.id
-            sizes[node.id] = row.report.output_elements * act
+            # the tensor torch holds: an octave layer's output is one full-size tensor
+            sizes[node.id] = node.output.elements * batch * act
             if block is not None:
                 if block not in entered:  # the checkpoint keeps the block's input
                     entered.add(block)
