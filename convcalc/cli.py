@@ -58,7 +58,8 @@ DtypeOption = Annotated[str | None, typer.Option(
     "--dtype", help="Element type for bytes and time: fp32, fp16, bf16, int8.")]
 DeviceOption = Annotated[str | None, typer.Option(
     "--device", help="A device preset for the roofline time bound: h100-sxm, a100-80gb, l4, "
-                     "rtx-4090, jetson-orin-nano, apple-m2, rpi5-cpu, snapdragon-8g3-cpu.")]
+                     "rtx-4090, jetson-orin-nano, apple-m2, rpi5-cpu, snapdragon-8g3-cpu, "
+                     "h200-sxm, v100-sxm2, t4.")]
 PeakOption = Annotated[str | None, typer.Option(
     "--peak-tflops", help="A custom device's dense peak in TFLOPS: 312, or fp32=19.5,fp16=312 "
                           "(with --bandwidth).")]
@@ -522,7 +523,8 @@ def net(
         from convcalc.training import train_from_options
 
         training = train_from_options(report, enabled=train, freeze=freeze,
-                                      checkpoint=checkpoint, optimizer=optimizer, dtype=dtype)
+                                      checkpoint=checkpoint, optimizer=optimizer, dtype=dtype,
+                                      device=made)
         _emit(net_training_output(report, training, format, depth=depth, top_k=top,
                                   explain=explain, costing=cost), view)
         return
@@ -706,13 +708,31 @@ def solve(
                                                  "C×H×W.")] = False,
     format: FormatOption = Format.table,
     width: WidthOption = None,
+    spec: Annotated[str | None, typer.Argument(help="solve batch: the network spec.")] = None,
+    device: DeviceOption = None,
+    train: TrainOption = False,
+    dtype: DtypeOption = None,
+    optimizer: OptimizerOption = "adam",
+    freeze: FreezeOption = None,
+    checkpoint: CheckpointOption = None,
 ) -> None:
     """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
     out are searched); the largest out within a MACs or params budget; the chains of layers
-    from one size to another. No answer is not an error: it prints none and the nearest."""
+    from one size to another; `solve batch SPEC --device D --train`: the largest batch whose
+    training step fits the device. No answer is not an error: it prints none and the nearest."""
     from convcalc.render.pictures import text_only
 
     text_only(format, "solve")
+    if kind == "batch":
+        from convcalc.training.solve import solve_batch
+
+        _emit(solve_batch(spec, device=device, train=train, dtype=dtype, optimizer=optimizer,
+                          freeze=freeze or (), checkpoint=checkpoint or (), input=input,
+                          channels_first=channels_first, fmt=format),
+              make_view(width, "auto", None))
+        return
+    if spec is not None or device is not None or train or dtype is not None:
+        raise SpecError("SPEC, --device, --train and --dtype belong to solve batch")
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
 

@@ -2,6 +2,7 @@
 
     /work/venv-full/bin/python scripts/measure_training.py          # writes both fixtures
     ... measure_training.py --no-kinds [EXAMPLE...]   # the examples only (a subset: a test)
+    ... measure_training.py --profile    # torch.profiler's memory peaks: training_profile.json
     (needs torch==2.13.0 CPU; convcalc from this checkout)
 
 Every network is built the one way convcalc builds a spec in torch (`convcalc export --to
@@ -270,12 +271,49 @@ def measure(spec: Any, *, freeze: tuple[str, ...] = (), checkpoint: tuple[str, .
     return result
 
 
+PROFILE_OUT = ROOT / "tests" / "fixtures" / "training_profile.json"
+CATEGORIES = ("parameter", "optimizer_state", "input", "temporary", "activation", "gradient",
+              "autograd_detail", "unknown")
+"""torch.profiler._memory_profiler's categories, in the order of its timeline's columns."""
+
+
+def profiler_peak(spec: Any) -> dict[str, Any]:
+    """The CPU memory of a training step (forward, `sum().backward()`) as torch.profiler's
+    memory events see it: the peak of the bytes in use (parameters included, no optimizer
+    state), and the bytes by category at that moment. Kernels' scratch space (im2col and
+    col2im buffers of CPU convolutions) is in it, mostly as "unknown"."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler._memory_profiler import MemoryProfileTimeline
+
+    torch.manual_seed(0)
+    model, report = exported(spec)
+    model.train()
+    x = torch.randn(BATCH, report.input.channels, *report.input.spatial)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
+                 with_stack=True) as prof:
+        model(x).sum().backward()
+    timeline = MemoryProfileTimeline(prof._memory_profile())
+    _times, sizes = timeline._coalesce_timeline("cpu")
+    totals = [sum(row[1:]) for row in sizes]
+    at = max(range(len(totals)), key=totals.__getitem__)
+    return {"peak_bytes": totals[at],
+            "at_peak": dict(zip(CATEGORIES, (int(v) for v in sizes[at][1:]), strict=True))}
+
+
 def main() -> None:
     import torch
 
     torch.set_num_threads(1)
     kinds = json.loads((ROOT / "tests" / "fixtures" / "peers" / "kinds.json").read_text())
     out_kinds: dict[str, Any] = {}
+    if "--profile" in sys.argv:  # the profiler's peaks only
+        profiled = {p.stem: profiler_peak(str(p)) for p in sorted((ROOT / "examples").glob("*.yaml"))}
+        PROFILE_OUT.write_text(json.dumps({"made_by": "scripts/measure_training.py --profile",
+                                           "torch": torch.__version__, "batch": BATCH,
+                                           "date": datetime.date.today().isoformat(),
+                                           "networks": profiled}, indent=1) + "\n")
+        return
     args = [a for a in sys.argv[1:] if a != "--no-kinds"]
     for name, record in kinds["models"].items():
         if "--no-kinds" in sys.argv:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcalc.render.columns import Column, thousands
+from convcalc.render.columns import Column, seconds_text, thousands
 from convcalc.render.formats import Format
 from convcalc.report import NetworkReport
 
@@ -32,6 +32,14 @@ def summary_rows(training: Any) -> list[dict[str, str]]:
     rows = [{"metric": label, "value": thousands(t[key])} for key, label in SUMMARY]
     rows.append({"metric": "peak at", "value": t["peak_at"]})
     rows.append({"metric": "optimizer, dtype", "value": f"{t['optimizer']}, {t['dtype']}"})
+    if "device" in t:
+        memory = t["device_memory_bytes"]
+        fits = ("its memory depends on the configuration" if memory is None else
+                f"{'fits' if t['fits'] else 'does not fit'} in {thousands(memory)} bytes")
+        rows.append({"metric": f"on {t['device']}", "value": fits})
+        if "time_lower_bound_s" in t:
+            rows.append({"metric": "time ≥ (MACs / dense peak)",
+                         "value": seconds_text(t["time_lower_bound_s"])})
     return rows
 
 
@@ -72,3 +80,58 @@ def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
     assert isinstance(shown, list)
     table = layout.Table(title, rows, [(metric, "name"), (value, "core")], header=False)
     return [*shown, table]
+
+
+def solve_batch_data(fit: Any, device: Any, source: str) -> dict[str, Any]:
+    """`convcalc solve batch --format json`: raw ints."""
+    return {
+        "network": source,
+        "device": device.key,
+        "memory_bytes": fit.memory,
+        "batch": fit.batch,
+        "peak_bytes": fit.peak_bytes,
+        "next_peak_bytes": fit.next_peak_bytes,
+        "peak_at": f"{fit.training.peak.at} ({fit.training.peak.phase})",
+        "fixed_bytes": fit.fixed_bytes,
+        "per_sample_bytes": fit.per_sample_bytes,
+        "optimizer": fit.training.options.optimizer,
+        "dtype": fit.training.options.dtype,
+    }
+
+
+def solve_batch_view(fit: Any, device: Any, source: str, fmt: Format) -> str | list[Any]:
+    """The largest batch whose training step fits the device, with the numbers that say so."""
+    from convcalc.render.text import text_table, to_csv, to_json
+
+    data = solve_batch_data(fit, device, source)
+    if fmt is Format.json:
+        return to_json(data) + "\n"
+    title = (f"{source} on {device.name}: largest training batch {fit.batch:,}"
+             if fit.batch else f"{source} on {device.name}: not even batch 1 fits")
+    rows = [
+        {"metric": "largest batch", "value": thousands(fit.batch)},
+        {"metric": "device memory (bytes)", "value": thousands(fit.memory)},
+        {"metric": f"peak at batch {max(fit.batch, 1):,}", "value": thousands(fit.peak_bytes)},
+        {"metric": f"peak at batch {fit.batch + 1:,}", "value": thousands(fit.next_peak_bytes)},
+        {"metric": "peak at", "value": data["peak_at"]},
+        {"metric": "per sample (peak(2) − peak(1))", "value": thousands(fit.per_sample_bytes)},
+        {"metric": "fixed (peak(1) − per sample)", "value": thousands(fit.fixed_bytes)},
+        {"metric": "optimizer, dtype", "value": f"{data['optimizer']}, {data['dtype']}"},
+    ]
+    metric = Column("metric", "", lambda r: r["metric"], justify="left")
+    value = Column("value", "value", lambda r: r["value"])
+    if fmt is Format.csv:
+        return to_csv([data], [Column(k, k, _getter(k)) for k in data])
+    if fmt in (Format.markdown, Format.latex):
+        return text_table(fmt.value, rows, [metric, value], title=title)
+    from convcalc.render import layout
+
+    note = ("the model's peak (convcalc.training.schedule): kernels' scratch space, the CUDA "
+            "context and the allocator's reserve are not in it; device memory is the vendor's "
+            "GB as 10⁹ bytes")
+    return [layout.Table(title, rows, [(metric, "name"), (value, "core")], header=False),
+            layout.lines([note], style="dim")]
+
+
+def _getter(key: str) -> Any:
+    return lambda row: row[key]

@@ -40,6 +40,9 @@ class TrainingReport:
     walk: TrainingWalk
     state: StateMemory
     peak: Peak
+    device: Any = None
+    """A convcalc.hardware.devices.Device: its memory says whether the step fits, its peak
+    gives a lower bound on the step's time."""
 
     @property
     def rows(self) -> tuple[RowTraining, ...]:
@@ -64,7 +67,25 @@ class TrainingReport:
             "dtype": self.options.dtype,
             "frozen": list(self.options.freeze),
             "checkpoint": list(self.options.checkpoint),
+            **self.device_totals(gi + gw),
         }
+
+    def device_totals(self, backward_macs: int) -> dict[str, Any]:
+        """With a device: whether the step's peak fits its memory, and the compute bound of
+        the step's time ((forward + backward + recompute MACs) / the dtype's dense peak)."""
+        if self.device is None:
+            return {}
+        from convcalc.report import exact
+
+        out: dict[str, Any] = {"device": self.device.key,
+                               "device_memory_bytes": self.device.memory,
+                               "fits": (None if self.device.memory is None
+                                        else self.peak.bytes <= self.device.memory)}
+        if self.options.dtype in self.device.dtypes:
+            macs = self.forward_macs + backward_macs + self.walk.recompute_macs
+            out["time_lower_bound_s"] = exact(
+                macs / self.device.peak(self.options.dtype).macs_per_s)
+        return out
 
     def row_dict(self, path: str) -> dict[str, int] | None:
         for r in self.rows:
@@ -88,7 +109,7 @@ def _check_paths(report: NetworkReport, paths: Sequence[str], option: str) -> No
 
 
 def train(report: NetworkReport, *, freeze: Sequence[str] = (), checkpoint: Sequence[str] = (),
-          optimizer: str = "adam", dtype: str = "fp32") -> TrainingReport:
+          optimizer: str = "adam", dtype: str = "fp32", device: Any = None) -> TrainingReport:
     """The training step of an analysed network at its batch (see the module docstring)."""
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"--optimizer {optimizer!r} is not known; one of: "
@@ -107,16 +128,17 @@ def train(report: NetworkReport, *, freeze: Sequence[str] = (), checkpoint: Sequ
     grad_per = state.grad_bytes // trainable if trainable else 0
     grads = {r.path: r.report.params * grad_per for r in report.rows if trainable_by_row[r.path]}
     best = peak(w, state.param_bytes + state.optimizer_bytes, grads, DTYPE_BYTES[dtype])
-    return TrainingReport(options, sum(r.report.macs for r in report.rows), w, state, best)
+    return TrainingReport(options, sum(r.report.macs for r in report.rows), w, state, best,
+                          device)
 
 
 def train_from_options(report: NetworkReport, *, enabled: bool, freeze: Sequence[str] | None,
                        checkpoint: Sequence[str] | None, optimizer: str,
-                       dtype: str | None) -> TrainingReport:
+                       dtype: str | None, device: Any = None) -> TrainingReport:
     """`--train` and its options as the CLI gives them (the others need --train)."""
     if not enabled:
         given = [n for n, v in (("--freeze", freeze), ("--checkpoint", checkpoint),
                                 ("--optimizer", optimizer != "adam")) if v]
         raise SpecError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --train")
     return train(report, freeze=freeze or (), checkpoint=checkpoint or (),
-                 optimizer=optimizer, dtype=dtype or "fp32")
+                 optimizer=optimizer, dtype=dtype or "fp32", device=device)
