@@ -321,6 +321,7 @@ def layer(
     bandwidth: BandwidthOption = None,
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
+    train: TrainOption = False,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory."""
     from convcalc.engine import analyze_layer
@@ -356,6 +357,13 @@ def layer(
         from convcalc.hardware.costing import layer_costing
 
         cost = layer_costing(layer, report, dtype, made)
+    if train:
+        from convcalc.render.training_view import layer_training_output
+        from convcalc.training import layer_training
+
+        facts = layer_training(report, layer, batch=batch or 1, dtype=dtype or "fp32")
+        _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view)
+        return
     if conventions or convention is not None:
         from convcalc.render.conventions_view import layer_output
 
@@ -395,6 +403,7 @@ def compare(
     device: DeviceOption = None,
     peak_tflops: PeakOption = None,
     bandwidth: BandwidthOption = None,
+    train: TrainOption = False,
 ) -> None:
     """Every convolution variant on one input, side by side, with ratios to a baseline."""
     from convcalc import compare as C
@@ -439,7 +448,17 @@ def compare(
 
         cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
                        made)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost), view)
+    shown = compare_view(comparison, format, parts=parts, explain=explain, costing=cost)
+    if train:
+        from convcalc.engine import as_layer
+        from convcalc.render.training_view import compare_training_output
+        from convcalc.training import layer_training
+
+        facts = {r.variant: layer_training(r.report, as_layer(r.spec), batch=batch or 1,
+                                           dtype=dtype or "fp32")
+                 for r in comparison.results if r.report is not None}
+        shown = compare_training_output(comparison, facts, format, shown)
+    _emit(shown, view)
 
 
 @app.command()

@@ -281,3 +281,39 @@ def test_solve_batch_cli() -> None:
 def test_solve_batch_refuses_what_it_cannot_answer(args: list[str], message: str) -> None:
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize("name", ["depthwise", "dwsep", "se", "octave_stride2", "maxpool",
+                                  "batchnorm", "conv_same_even"])
+def test_layer_training_equals_torch_for_a_layer_whose_input_needs_a_gradient(name: str) -> None:
+    """`layer --train` counts a layer inside a network: its input needs a gradient. The
+    measured one-layer spec's bytes (its last layer's, a layer scale before it keeps its own)."""
+    from convcalc.training import layer_training
+
+    spec = KINDS[name]["spec"]
+    report = analyze_network(spec, batch=2)
+    row = report.rows[-1]
+    facts = layer_training(row.report, row.spec, batch=2)
+    measured = KINDS[name]["input_needs_grad"]
+    own = sum(s["bytes"] for s in measured["saved_by_module"].get(row.path, []))
+    assert facts["saved_bytes"] == own
+    if len(report.rows) == 1:
+        assert facts["backward_macs"] == measured["backward_macs"]
+
+
+def test_compare_train_dwsep_keeps_twice_a_convs_bytes() -> None:
+    result = run("compare", "-i", "56x56x128", "--out", "128", "--kernel", "3", "--padding", "1",
+                 "--train", "--format", "json")
+    assert result.exit_code == 0, result.output
+    by = {v["variant"]: v["training"] for v in json.loads(result.stdout)["variants"]}
+    assert by["dwsep"]["saved_bytes"] == 2 * by["conv"]["saved_bytes"] == 2 * 56 * 56 * 128 * 4
+    assert by["depthwise"]["backward_macs"] == 2 * 56 * 56 * 128 * 9
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown", "latex"])
+def test_layer_and_compare_train_in_every_format(fmt: str) -> None:
+    for args in (["layer", "dwsep", "-i", "12x12x8", "--out", "16", "--kernel", "3"],
+                 ["compare", "-i", "12x12x8", "--out", "16", "--kernel", "3"]):
+        result = run(*args, "--train", "--format", fmt, "--width", "200")
+        assert result.exit_code == 0, result.output
+        assert "saved" in result.stdout

@@ -135,3 +135,70 @@ def solve_batch_view(fit: Any, device: Any, source: str, fmt: Format) -> str | l
 
 def _getter(key: str) -> Any:
     return lambda row: row[key]
+
+
+LAYER_SUMMARY = [("backward_macs", "backward MACs (grad-input + grad-weight)"),
+                 ("grad_input_macs", "grad-input MACs"), ("grad_weight_macs", "grad-weight MACs"),
+                 ("saved_bytes", "saved bytes (what autograd keeps)")]
+LAYER_NOTE = ("training: as a layer inside a network (its input needs a gradient, its "
+              "parameters are trained); PyTorch 2.13's saved tensors")
+
+
+def layer_training_output(report: Any, training: dict[str, int], fmt: Format, *,
+                          explain: bool = False, costing: Any = None) -> str | list[Any]:
+    """`convcalc layer --train` in `fmt`: the layer's output and its training facts."""
+    from convcalc.render.text import text_table, to_csv, to_json
+    from convcalc.render.views import layer_data, layer_view
+
+    if fmt is Format.json:
+        data = layer_data(report, explain=explain, costing=costing)
+        data["training"] = training
+        return to_json(data) + "\n"
+    if fmt is Format.csv:
+        return to_csv([training], [Column(k, k, _getter(k)) for k in training])
+    rows = [{"metric": label, "value": thousands(training[key])} for key, label in LAYER_SUMMARY]
+    metric = Column("metric", "training", lambda r: r["metric"], justify="left")
+    value = Column("value", "value", lambda r: r["value"])
+    shown = layer_view(report, fmt, explain=explain, costing=costing)
+    if fmt in (Format.markdown, Format.latex):
+        assert isinstance(shown, str)
+        return shown + "\n" + text_table(fmt.value, rows, [metric, value], title=LAYER_NOTE)
+    from convcalc.render import layout
+
+    assert isinstance(shown, list)
+    return [*shown, layout.Table(LAYER_NOTE, rows, [(metric, "name"), (value, "core")],
+                                 header=False)]
+
+
+def compare_training_output(comparison: Any, training: dict[str, dict[str, int]], fmt: Format,
+                            shown: str | list[Any]) -> str | list[Any]:
+    """`convcalc compare --train`: each variant's backward MACs and saved bytes (a
+    depthwise-separable block keeps two tensors where a conv keeps one)."""
+    import json
+
+    from convcalc.render.text import text_table, to_csv, to_json
+
+    if fmt is Format.json:
+        assert isinstance(shown, str)
+        data = json.loads(shown)
+        for v in data["variants"]:
+            v["training"] = training.get(v["variant"])
+        return to_json(data) + "\n"
+    rows = [{"variant": name, **t} for name, t in training.items()]
+    columns = [Column("variant", "variant", lambda r: r["variant"], justify="left"),
+               Column("backward_macs", "bwd MACs", _getter("backward_macs"), thousands,
+                      unit=True),
+               Column("grad_input_macs", "grad-input", _getter("grad_input_macs"), thousands,
+                      unit=True),
+               Column("grad_weight_macs", "grad-weight", _getter("grad_weight_macs"), thousands,
+                      unit=True),
+               SAVED]
+    if fmt is Format.csv:
+        return to_csv(rows, columns)
+    if fmt in (Format.markdown, Format.latex):
+        assert isinstance(shown, str)
+        return shown + "\n" + text_table(fmt.value, rows, columns, title=LAYER_NOTE)
+    from convcalc.render import layout
+
+    assert isinstance(shown, list)
+    return [*shown, layout.rows_table(rows, columns, title=LAYER_NOTE, bar_key="saved_bytes")]

@@ -19,8 +19,15 @@ from convcalc.training.memory import DTYPES, OPTIMIZERS, StateMemory, state_memo
 from convcalc.training.saved import DTYPE_BYTES, RowTraining, TrainingWalk, walk
 from convcalc.training.schedule import Peak, peak
 
-__all__ = ["DTYPES", "OPTIMIZERS", "TrainingOptions", "TrainingReport", "train",
-           "train_from_options"]
+__all__ = [
+    "DTYPES",
+    "OPTIMIZERS",
+    "TrainingOptions",
+    "TrainingReport",
+    "layer_training",
+    "train",
+    "train_from_options",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +149,24 @@ def train_from_options(report: NetworkReport, *, enabled: bool, freeze: Sequence
         raise SpecError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --train")
     return train(report, freeze=freeze or (), checkpoint=checkpoint or (),
                  optimizer=optimizer, dtype=dtype or "fp32", device=device)
+
+
+def layer_training(report: Any, spec: Any = None, *, batch: int = 1, input_grad: bool = True,
+                   trainable: bool = True, dtype: str = "fp32") -> dict[str, int]:
+    """One layer's training facts as it sits inside a network (by default its input needs a
+    gradient and its parameters are trained): backward MACs and the bytes it keeps (its input
+    and output counted whole, as if no neighbour kept them)."""
+    from convcalc.training.rules import layer_saves
+    from convcalc.training.saved import FIXED_BYTES
+
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"--dtype {dtype!r} is not known for training; one of: "
+                        f"{', '.join(DTYPES)}")
+    act = DTYPE_BYTES[dtype]
+    s = layer_saves(report, spec, input_grad, trainable and report.params > 0)
+    saved = sum(p.elements * (act if p.dtype == "act" else FIXED_BYTES[p.dtype])
+                for p in s.private)
+    saved += report.input.elements * batch * act if s.input else 0
+    saved += report.output.elements * batch * act if s.output else 0
+    return {"backward_macs": s.backward_macs, "grad_input_macs": s.grad_input_macs,
+            "grad_weight_macs": s.grad_weight_macs, "saved_bytes": saved}
