@@ -545,7 +545,8 @@ def net(
                                       checkpoint=checkpoint, optimizer=optimizer, dtype=dtype,
                                       device=made)
         _emit(net_training_output(report, training, format, depth=depth, top_k=top,
-                                  explain=explain, costing=cost), view)
+                                  explain=explain, costing=cost, conventions=conventions),
+              view)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
     if conventions or convention is not None or other_ops:

@@ -317,3 +317,41 @@ def test_layer_and_compare_train_in_every_format(fmt: str) -> None:
         result = run(*args, "--train", "--format", fmt, "--width", "200")
         assert result.exit_code == 0, result.output
         assert "saved" in result.stdout
+
+
+# --- --conventions --train --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "variant"), VARIANTS, ids=[f"{n}:{v}" for n, v in VARIANTS])
+def test_torch_training_convention_is_flop_counter_modes_own_number(name: str,
+                                                                     variant: str) -> None:
+    """FlopCounterMode's raw training-step FLOPs (torch 2.13, its grouped-conv overcount
+    included), exactly, with the whole difference in the grouped convs' weight gradients."""
+    from convcalc.training.conventions import training_conventions
+
+    measured = EXAMPLES[name][variant]
+    report = analyze_network(ROOT / EXAMPLES[name]["spec"], batch=2)
+    t = train(report, freeze=measured.get("freeze", ()),
+              checkpoint=measured.get("checkpoint", ()))
+    torch, times3, torchinfo = training_conventions(report, t)
+    assert torch.value == measured["flop_counter_flops"]
+    assert torch.reference == measured["corrected_flops"]
+    assert torch.value - torch.reference == torch.difference["grouped_grad_weight"]
+    assert times3.value == 6 * measured["forward_macs"]
+    assert times3.value - times3.reference == sum(times3.difference.values())
+    assert torchinfo.reference == measured["saved_activation_bytes"]
+
+
+def test_dense_nets_agree_with_flop_counter_mode() -> None:
+    """No grouped convs: FlopCounterMode's training count is exact (VGG-16, ResNet-50)."""
+    for name in ("vgg16", "resnet50"):
+        measured = EXAMPLES[name]["plain"]
+        assert measured["flop_counter_flops"] == measured["corrected_flops"]
+
+
+def test_net_conventions_train_json() -> None:
+    result = run("net", "mobilenet_v2", "--train", "--conventions", "--batch", "2",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)["training"]["conventions"]
+    assert [c["convention"] for c in counts] == ["torch", "×3", "torchinfo"]
+    assert counts[0]["value"] == EXAMPLES["mobilenet_v2"]["plain"]["flop_counter_flops"]

@@ -45,17 +45,25 @@ def summary_rows(training: Any) -> list[dict[str, str]]:
 
 def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
                         depth: int | None = None, top_k: int | None = None,
-                        explain: bool = False, costing: Any = None) -> str | list[Any]:
-    """`convcalc net --train` in `fmt`."""
+                        explain: bool = False, costing: Any = None,
+                        conventions: bool = False) -> str | list[Any]:
+    """`convcalc net --train` in `fmt` (with `--conventions`: the training conventions)."""
     from convcalc.render.text import to_json
     from convcalc.render.views import net_data, net_view
 
     per_row = {r.path: r for r in training.rows}
+    counts: list[Any] = []
+    if conventions:
+        from convcalc.training.conventions import training_conventions
+
+        counts = training_conventions(report, training)
     if fmt is Format.json:
         data = net_data(report, costing)
         for row in data["layers"]:
             row["training"] = training.row_dict(row["path"])
         data["training"] = training.totals()
+        if conventions:
+            data["training"]["conventions"] = [c.to_dict() for c in counts]
         return to_json(data) + "\n"
     backward = [per_row[r.path].backward_macs for r in report.rows]
     saved = [per_row[r.path].saved_bytes for r in report.rows]
@@ -68,18 +76,39 @@ def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
     metric = Column("metric", "training", lambda r: r["metric"], justify="left")
     value = Column("value", "value", lambda r: r["value"])
     rows = summary_rows(training)
+    conv_rows = [{"convention": c.convention, "counts": c.counts, "value": c.value, "reference": c.reference,
+                  "difference": c.value - c.reference,
+                  "causes": ", ".join(f"{k} {v:+,}" for k, v in c.difference.items() if v),
+                  "unit": c.unit} for c in counts]
+    conv_columns = [Column("convention", "convention", _getter("convention"), justify="left"),
+                    Column("counts", "counts", _getter("counts"), justify="left",
+                           wrap="words"),
+                    Column("value", "says", _getter("value"), thousands, unit=True),
+                    Column("reference", "exact", _getter("reference"), thousands, unit=True),
+                    Column("unit", "unit", _getter("unit"), justify="left"),
+                    Column("difference", "difference", _getter("difference"), thousands,
+                           unit=True),
+                    Column("causes", "by cause", _getter("causes"), justify="left",
+                           wrap="words")]
     if fmt is Format.csv:
         return shown  # the rows' columns; the totals are in --format json
     if fmt in (Format.markdown, Format.latex):
         from convcalc.render.text import text_table
 
         assert isinstance(shown, str)
-        return shown + "\n" + text_table(fmt.value, rows, [metric, value], title=title)
+        out = shown + "\n" + text_table(fmt.value, rows, [metric, value], title=title)
+        if counts:
+            out += "\n" + text_table(fmt.value, conv_rows, conv_columns,
+                                      title="training conventions")
+        return out
     from convcalc.render import layout
 
     assert isinstance(shown, list)
     table = layout.Table(title, rows, [(metric, "name"), (value, "core")], header=False)
-    return [*shown, table]
+    blocks = [*shown, table]
+    if counts:
+        blocks.append(layout.rows_table(conv_rows, conv_columns, title="training conventions"))
+    return blocks
 
 
 def solve_batch_data(fit: Any, device: Any, source: str) -> dict[str, Any]:
