@@ -85,6 +85,7 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
     if units not in UNITS:
         raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
     return View(width, units, parse_columns(columns))
+PICTURES_FOR_TRAIN = (Format.mermaid, Format.dot, Format.html)
 TrainOption = Annotated[bool, typer.Option(
     "--train", help="A training step: backward MACs, what autograd keeps, memory and its peak.")]
 FreezeOption = Annotated[list[str] | None, typer.Option(
@@ -359,7 +360,10 @@ def layer(
         cost = layer_costing(layer, report, dtype, made)
     if train:
         from convcalc.render.training_view import layer_training_output
-        from convcalc.training import layer_training
+        from convcalc.training import check_train_options, layer_training
+
+        check_train_options(format, "layer", {"--conventions": conventions,
+                                              "--convention": convention})
 
         facts = layer_training(report, layer, batch=batch or 1, dtype=dtype or "fp32")
         _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view)
@@ -448,6 +452,10 @@ def compare(
 
         cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
                        made)
+    if train:
+        from convcalc.training import check_train_options
+
+        check_train_options(format, "compare", {})
     shown = compare_view(comparison, format, parts=parts, explain=explain, costing=cost)
     if train:
         from convcalc.engine import as_layer
@@ -506,6 +514,10 @@ def net(
                            "--bandwidth": bandwidth, "--conventions": conventions,
                            "--convention": convention, "--columns": columns})
     view = make_view(width, units, columns)
+    if train and (by is not None or format in PICTURES_FOR_TRAIN):
+        from convcalc.training import check_train_options
+
+        check_train_options(format, "net", {"--by": by})
     if by not in (None, "kind"):
         raise SpecError(f"option --by: {by!r}: group by kind (the only grouping)")
     if input is not None:
@@ -539,7 +551,9 @@ def net(
         return
     if train or freeze or checkpoint or optimizer != "adam":
         from convcalc.render.training_view import net_training_output
-        from convcalc.training import train_from_options
+        from convcalc.training import check_train_options, train_from_options
+
+        check_train_options(format, "net", {"--by": by, "--convention": convention})
 
         training = train_from_options(report, enabled=train, freeze=freeze,
                                       checkpoint=checkpoint, optimizer=optimizer, dtype=dtype,

@@ -355,3 +355,18 @@ def test_net_conventions_train_json() -> None:
     counts = json.loads(result.stdout)["training"]["conventions"]
     assert [c["convention"] for c in counts] == ["torch", "×3", "torchinfo"]
     assert counts[0]["value"] == EXAMPLES["mobilenet_v2"]["plain"]["flop_counter_flops"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["net", "resnet18", "--train", "-f", "html"], "not used with `convcalc net --train`"),
+    (["net", "resnet18", "--train", "--by", "kind"], "--by does not apply with --train"),
+    (["net", "resnet18", "--train", "--convention", "fvcore"], "--convention does not apply"),
+    (["layer", "conv", "-i", "8x8x3", "--out", "4", "--kernel", "3", "--train", "-f", "dot"],
+     "not used with `convcalc layer --train`"),
+    (["net", "resnet18", "--train", "--optimizer", "lion"], "sgd, momentum, adam, adamw"),
+    (["net", "resnet18", "--train", "--checkpoint", "layer9"], "--checkpoint 'layer9'"),
+    (["net", "resnet18", "--train", "--dtype", "int8"], "not known for training"),
+])
+def test_train_refuses_what_it_would_ignore(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.output, result.output

@@ -170,3 +170,15 @@ def layer_training(report: Any, spec: Any = None, *, batch: int = 1, input_grad:
     saved += report.output.elements * batch * act if s.output else 0
     return {"backward_macs": s.backward_macs, "grad_input_macs": s.grad_input_macs,
             "grad_weight_macs": s.grad_weight_macs, "saved_bytes": saved}
+
+
+def check_train_options(fmt: Any, command: str, unused: dict[str, object]) -> None:
+    """--train draws no pictures (--format html/mermaid/dot) and does not mix with options
+    it would ignore: one line naming them."""
+    from convcalc.render.pictures import text_only
+
+    text_only(fmt, f"{command} --train")
+    given = [name for name, value in unused.items() if value]
+    if given:
+        raise SpecError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply "
+                        "with --train")
