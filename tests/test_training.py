@@ -370,3 +370,12 @@ def test_net_conventions_train_json() -> None:
 def test_train_refuses_what_it_would_ignore(args: list[str], message: str) -> None:
     result = run(*args)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_device_memory_documented_as_in_the_data() -> None:
+    from convcalc.hardware.devices import PRESETS
+
+    doc = (ROOT / "docs" / "hardware.md").read_text()
+    listed = ", ".join(f"{d.key} {d.memory // 10**9}" for d in PRESETS.values() if d.memory)
+    for item in listed.split(", "):
+        assert item in doc.replace("\n  ", " "), item
