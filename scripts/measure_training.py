@@ -3,6 +3,7 @@
     /work/venv-full/bin/python scripts/measure_training.py          # writes both fixtures
     ... measure_training.py --no-kinds [EXAMPLE...]   # the examples only (a subset: a test)
     ... measure_training.py --profile    # torch.profiler's memory peaks: training_profile.json
+    ... measure_training.py --live       # live storages walked on torch: training_live.json
     (needs torch==2.13.0 CPU; convcalc from this checkout)
 
 Every network is built the one way convcalc builds a spec in torch (`convcalc export --to
@@ -301,12 +302,97 @@ def profiler_peak(spec: Any) -> dict[str, Any]:
             "at_peak": dict(zip(CATEGORIES, (int(v) for v in sizes[at][1:]), strict=True))}
 
 
+LIVE_OUT = ROOT / "tests" / "fixtures" / "training_live.json"
+
+
+def live_peak(spec: Any, *, freeze: tuple[str, ...] = (),
+              checkpoint: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The peak of live storages over a training step, walked on torch itself: every tensor an
+    aten op returns (forward and backward, under a TorchDispatchMode) holds its storage until
+    its last tensor dies (weakref.finalize; autograd keeps a saved tensor's object alive), each
+    storage counted once. Parameters, buffers and the input are left out (they live before and
+    after); parameters' gradients are in. Kernels' internal scratch is not an op's output, so
+    it is not in it: this is the liveness of the autograd graph's tensors alone."""
+    import weakref
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+    from torch.utils.checkpoint import checkpoint as torch_checkpoint
+
+    class Live(TorchDispatchMode):
+        def __init__(self, fixed: set[int]) -> None:
+            super().__init__()
+            self.count: dict[int, int] = {}
+            self.size: dict[int, int] = {}
+            self.fixed = fixed
+            self.used = self.peak = self.ops = 0
+            self.at = ""
+
+        def free(self, ptr: int) -> None:
+            self.count[ptr] -= 1
+            if not self.count[ptr]:
+                self.used -= self.size.pop(ptr)
+                del self.count[ptr]
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            self.ops += 1
+            for t in tree_flatten(out)[0]:
+                if not isinstance(t, torch.Tensor):
+                    continue
+                storage = t.untyped_storage()
+                ptr = storage.data_ptr()
+                if ptr in self.fixed or storage.nbytes() == 0:
+                    continue
+                if ptr not in self.count:
+                    self.count[ptr] = 0
+                    self.size[ptr] = storage.nbytes()
+                    self.used += storage.nbytes()
+                self.count[ptr] += 1
+                weakref.finalize(t, self.free, ptr)
+            if self.used > self.peak:
+                self.peak, self.at = self.used, f"op {self.ops}: {func}"
+            return out
+
+    torch.manual_seed(0)
+    model, report = exported(spec)
+    model.train()
+    for path in freeze:
+        for p in model.get_submodule(path).parameters():
+            p.requires_grad_(False)
+    for path in checkpoint:
+        sub = model.get_submodule(path)
+        sub.forward = (lambda *a, f=sub.forward: torch_checkpoint(f, *a, use_reentrant=False))
+    x = torch.randn(BATCH, report.input.channels, *report.input.spatial)
+    fixed = {storage_key(t)[0] for t in (*model.parameters(), *model.buffers(), x)}
+    mode = Live(fixed)
+    with mode:
+        model(x).sum().backward()
+    return {"peak_bytes": mode.peak, "input_bytes": x.untyped_storage().nbytes(),
+            "param_bytes": sum(p.untyped_storage().nbytes() for p in model.parameters()),
+            "at": mode.at}
+
+
 def main() -> None:
     import torch
 
     torch.set_num_threads(1)
     kinds = json.loads((ROOT / "tests" / "fixtures" / "peers" / "kinds.json").read_text())
     out_kinds: dict[str, Any] = {}
+    if "--live" in sys.argv:  # the live-storage walk only
+        live = {p.stem: live_peak(str(p)) for p in sorted((ROOT / "examples").glob("*.yaml"))}
+        for name, variants in VARIANTS.items():
+            for variant, opts in variants.items():
+                live[f"{name}:{variant}"] = {**opts, **live_peak(
+                    str(ROOT / "examples" / f"{name}.yaml"), freeze=tuple(opts.get("freeze", ())),
+                    checkpoint=tuple(opts.get("checkpoint", ())))}
+        LIVE_OUT.write_text(json.dumps({"made_by": "scripts/measure_training.py --live",
+                                        "torch": torch.__version__, "batch": BATCH,
+                                        "date": datetime.date.today().isoformat(),
+                                        "networks": live}, indent=1) + "\n")
+        return
     if "--profile" in sys.argv:  # the profiler's peaks only
         profiled = {p.stem: profiler_peak(str(p)) for p in sorted((ROOT / "examples").glob("*.yaml"))}
         PROFILE_OUT.write_text(json.dumps({"made_by": "scripts/measure_training.py --profile",
