@@ -85,7 +85,10 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
     if units not in UNITS:
         raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
     return View(width, units, parse_columns(columns))
+
+
 PICTURES_FOR_TRAIN = (Format.mermaid, Format.dot, Format.html)
+"""What --train does not draw (checked before --by kind's own checks run)."""
 TrainOption = Annotated[bool, typer.Option(
     "--train", help="A training step: backward MACs, what autograd keeps, memory and its peak.")]
 FreezeOption = Annotated[list[str] | None, typer.Option(
@@ -364,7 +367,6 @@ def layer(
 
         check_train_options(format, "layer", {"--conventions": conventions,
                                               "--convention": convention})
-
         facts = layer_training(report, layer, batch=batch or 1, dtype=dtype or "fp32")
         _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view)
         return
@@ -554,7 +556,6 @@ def net(
         from convcalc.training import check_train_options, train_from_options
 
         check_train_options(format, "net", {"--by": by, "--convention": convention})
-
         training = train_from_options(report, enabled=train, freeze=freeze,
                                       checkpoint=checkpoint, optimizer=optimizer, dtype=dtype,
                                       device=made)
