@@ -415,3 +415,12 @@ def test_live_walk_is_exact_up_to_the_output_on_plain_chains() -> None:
         mine = t.peak.bytes - t.state.param_bytes
         output = 2 * 1000 * 4  # the logits convcalc keeps through backward
         assert measured["peak_bytes"] + measured["input_bytes"] == mine - output + 8, name
+
+
+def test_timeline_holds_the_peak_once_per_op() -> None:
+    report = analyze_network(ROOT / "examples" / "resnet18.yaml", batch=2)
+    peak = train(report).peak
+    assert max(b for _, _, b in peak.timeline) == peak.bytes
+    assert (peak.phase, peak.at, peak.bytes) in peak.timeline
+    phases = [p for p, _, _ in peak.timeline]
+    assert phases == sorted(phases, key=["forward", "backward"].index)

@@ -32,6 +32,9 @@ class Peak:
     bytes: int
     at: str
     phase: str
+    timeline: tuple[tuple[str, str, int], ...] = ()
+    """(phase, node name, bytes in use) after each op, forward then backward: the data of a
+    memory timeline (saved tensors rising through forward, falling through backward)."""
 
 
 def peak(w: TrainingWalk, state_bytes: int,
@@ -53,9 +56,11 @@ def peak(w: TrainingWalk, state_bytes: int,
     alive: dict[str, int] = {}
     best = Peak(state_bytes, "start", "forward")
     used = state_bytes
+    points: list[tuple[str, str, int]] = []
 
     def note(at: str, phase: str) -> None:
         nonlocal best
+        points.append((phase, at, used))
         if used > best.bytes:
             best = Peak(used, at, phase)
 
@@ -94,7 +99,7 @@ def peak(w: TrainingWalk, state_bytes: int,
         for sid, first in last_keeper.items():
             if first == i and sid in alive and sid in kept:
                 used -= alive.pop(sid)
-    return best
+    return Peak(best.bytes, best.at, best.phase, tuple(points))
 
 
 def _grad_size(w: TrainingWalk, node_id: str, act: int) -> int:
