@@ -316,9 +316,11 @@ def run(configs: list[tuple[str, dict[str, Any], int]], reps: int) -> dict[str, 
             if counted != batch * report.macs:
                 raise SystemExit(f"{shape} {result.variant}: torch counts {counted} MACs, "
                                  f"convcalc {batch * report.macs}: the torch build is wrong")
+            spec = {k: exact(v) if isinstance(v, Fraction) else v
+                    for k, v in result.spec.items()}  # what was timed, as compare built it
             row = {"input": shape, "options": options, "batch": batch,
-                   "variant": result.variant, "kind": report.kind, "report": report,
-                   "measured_s": math.inf}
+                   "variant": result.variant, "kind": report.kind, "spec": spec,
+                   "report": report, "measured_s": math.inf}
             timed.append((row, module, x))
         # round-robin: pass k of every variant before pass k + 1 of any, so that a drifting,
         # shared machine hits every variant alike; each variant keeps its best pass

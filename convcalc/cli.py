@@ -143,10 +143,39 @@ def friendly(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except ConvcalcError as error:
-            report_error(error)
+            from convcalc.errors import for_options
+
+            report_error(for_options(error, option_names(command)))
             raise typer.Exit(error.exit_code) from None
 
     return run
+
+
+FIELD_OPTIONS = {"bias": "no_bias"}
+"""Spec fields whose option has another name than the field (bias: false is --no-bias)."""
+
+
+@functools.cache
+def option_names(command: Callable[..., None]) -> dict[str, str]:
+    """Spec field → the option a user types for it in `command` (out → --out, bias →
+    --no-bias, output_padding → --output-padding), read from the command's typer
+    declarations: the one place that maps a field error to the option."""
+    import typing
+
+    from typer.models import OptionInfo
+
+    names: dict[str, str] = {}
+    for param, hint in typing.get_type_hints(command, include_extras=True).items():
+        info = next((m for m in getattr(hint, "__metadata__", ())
+                     if isinstance(m, OptionInfo)), None)
+        if info is None:
+            continue
+        decls = [d for d in (info.param_decls or ()) if d.startswith("--")]
+        names[param] = decls[0] if decls else "--" + param.replace("_", "-")
+    for field, param in FIELD_OPTIONS.items():
+        if param in names:
+            names[field] = names.pop(param)
+    return names
 
 
 def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | list[int] | str:
@@ -166,6 +195,22 @@ def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | 
     except NumberError as e:
         raise SpecError(f"option {option}: {e}; {allowed}") from None
     return numbers[0] if len(numbers) == 1 else numbers
+
+
+def unused_options(kind: str, fields: list[str], names: dict[str, str]) -> None:
+    """Options given for fields this kind does not have: one error naming the options and
+    listing the ones it takes (`layer pointwise --kernel 3`: pointwise is 1×1)."""
+    from convcalc.layers import KINDS, canonical_kind
+
+    model = KINDS.get(canonical_kind(kind))
+    if model is None:
+        return  # the analysis names the unknown kind
+    extra = [names[f] for f in fields if f not in model.model_fields]
+    if extra:
+        takes = [names[f] for f in model.model_fields if f in names and f != "name"]
+        raise SpecError(f"option {', '.join(extra)}: {kind} has no "
+                        f"{' or '.join(e.removeprefix('--no-').removeprefix('--') for e in extra)}"
+                        f"; its options: {', '.join(takes) or 'none beyond --input'}")
 
 
 def warn_layout(text: str, channels_first: bool) -> None:
@@ -332,6 +377,12 @@ def layer(
     from convcalc.render.views import layer_view
 
     spec: dict[str, Any] = {"kind": kind}
+    given = {"out": out, "kernel": kernel, "stride": stride, "padding": padding,
+             "dilation": dilation, "groups": groups, "bias": no_bias or None,
+             "output_padding": output_padding, "alpha_in": alpha_in, "alpha_out": alpha_out,
+             "multiplier": multiplier, "mid": mid, "ceil_mode": ceil_mode or None,
+             "scale": scale, "mode": mode, "output_size": output_size}
+    unused_options(kind, [f for f, v in given.items() if v is not None], option_names(layer))
     axes = {"kernel": kernel, "stride": stride, "dilation": dilation,
             "output_padding": output_padding, "scale": scale, "output_size": output_size}
     for field, text in axes.items():
@@ -355,25 +406,25 @@ def layer(
     from convcalc.engine import as_layer
 
     made = make_device(device, peak_tflops, bandwidth)
-    layer = as_layer(spec)
+    model = as_layer(spec)
     cost = None
     if dtype is not None or made is not None:
         from convcalc.hardware.costing import layer_costing
 
-        cost = layer_costing(layer, report, dtype, made)
+        cost = layer_costing(model, report, dtype, made)
     if train:
         from convcalc.render.training_view import layer_training_output
         from convcalc.training import check_train_options, layer_training
 
         check_train_options(format, "layer", {"--conventions": conventions,
                                               "--convention": convention})
-        facts = layer_training(report, layer, batch=batch or 1, dtype=dtype or "fp32")
+        facts = layer_training(report, model, batch=batch or 1, dtype=dtype or "fp32")
         _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view)
         return
     if conventions or convention is not None:
         from convcalc.render.conventions_view import layer_output
 
-        _emit(layer_output(report, layer, format, every=conventions, tool=convention,
+        _emit(layer_output(report, model, format, every=conventions, tool=convention,
                            explain=explain, costing=cost), view)
         return
     _emit(layer_view(report, format, explain=explain, costing=cost), view)
@@ -711,7 +762,8 @@ def solve(
     input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
                                                                     "28x28x1.")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output size wanted: 28, "
-                                                                      "28x28 or same.")] = None,
+                                                                      "28x28, same or valid "
+                                                                      "(TensorFlow's).")] = None,
     start: Annotated[str | None, typer.Option("--from", help="Chain: from this size (224).")]
     = None,
     end: Annotated[str | None, typer.Option("--to", help="Chain: to this size (7).")] = None,
@@ -722,7 +774,8 @@ def solve(
     kernel: Axes = None,
     stride: Axes = None,
     padding: Axes = None,
-    dilation: Axes = None,
+    dilation: Annotated[str | None, typer.Option(help="One value, or one per axis: 2 or 1,2; "
+                                                      "any searches it (default 1).")] = None,
     output_padding: Axes = None,
     groups: Annotated[int | None, typer.Option(help="Groups (divides C_in and C_out).")] = None,
     out: Annotated[int | None, typer.Option(help="Output channels (default: the input's).")]
@@ -776,12 +829,14 @@ def solve(
             "output_padding": output_padding}
     for field, text in axes.items():
         if text is not None:
-            fixed[field] = parse_axes("--" + field.replace("_", "-"), text)
+            fixed[field] = parse_axes("--" + field.replace("_", "-"), text,
+                                      words=("any",) if field == "dilation" else ())
     fixed.update({k: v for k, v in {"groups": groups, "out": out}.items() if v is not None})
     if no_bias:
         fixed["bias"] = False
     if ceil_mode:
         fixed["ceil_mode"] = True
+    unused_options(kind, list(fixed), option_names(solve))
     chain_options = {"--from": start, "--to": end, "--strides": strides,
                      "--max-layers": max_layers}
     budget_options = {"--max-macs": max_macs, "--max-params": max_params, "--divisor": divisor}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from convcalc import formulas as F
@@ -17,7 +18,7 @@ from convcalc.errors import ConvcalcError, SpecError
 from convcalc.numbers import NumberError, parse_number, shown
 from convcalc.report import LayerReport, exact
 from convcalc.shapes import Shape
-from convcalc.spec import suggest
+from convcalc.spec import suggest, validate_layer
 
 Options = dict[str, Any]
 
@@ -36,6 +37,16 @@ def _groups(o: Options, prefer: Sequence[int]) -> int | None:
     return next((g for g in prefer if g > 1 and cin % g == 0 and out % g == 0), None)
 
 
+def _group_note(o: Options, variant: str, g: int, prefer: Sequence[int], what: str) -> str:
+    """`groups 4 (another: --variants grouped:groups=2)`, or why no count fits."""
+    cin, out = o.get("_in_channels", 0), o.get("out", 0)
+    if _groups(o, prefer) is None:
+        return (f"groups {g}{what}: no group count ≥ 2 divides both the {cin} input and the "
+                f"{out} output channels")
+    other = next((x for x in (2, 4, 8, 3, 16) if x != g and cin % x == 0 and out % x == 0), g)
+    return f"groups {g}{what} (another count: --variants {variant}:groups={other})"
+
+
 Rule = Callable[[Options], tuple[dict[str, Any], list[str]]]
 """The shared options → the variant's layer spec and what it set that the user did not."""
 
@@ -49,17 +60,20 @@ def _pointwise(o: Options) -> tuple[dict[str, Any], list[str]]:
     notes = []
     if _axes(o.get("kernel", 1)) != [1] or o.get("padding", 0) not in (0, "valid", "same"):
         notes.append("kernel 1×1 and no padding (your kernel and padding do not apply)")
-    return {"kind": "pointwise", **_pick(o, "out", "stride", "bias")}, notes
+    return {"kind": "pointwise", **_pick(o, "out", "stride", "groups", "bias")}, notes
 
 
 def _grouped(o: Options) -> tuple[dict[str, Any], list[str]]:
+    if o.get("groups") == 1:  # a sweep's groups=1: the plain conv it starts from
+        return {"kind": "conv", **_pick(o, "out", "kernel", "stride", "padding", "dilation",
+                                        "bias")}, ["groups 1 is the plain conv"]
     if "groups" in o:
         return {"kind": "grouped", **_pick(o, "out", "kernel", "stride", "padding", "dilation",
                                            "groups", "bias")}, []
     g = _groups(o, (4, 2, 8, 3)) or 4
     return {"kind": "grouped", "groups": g, **_pick(
         o, "out", "kernel", "stride", "padding", "dilation", "bias")}, [
-        f"groups {g} (set grouped:groups=G)"]
+        _group_note(o, "grouped", g, (4, 2, 8, 3), "")]
 
 
 def _depthwise(o: Options) -> tuple[dict[str, Any], list[str]]:
@@ -83,36 +97,31 @@ def _spatial_sep(o: Options) -> tuple[dict[str, Any], list[str]]:
         return spec, []
     mid = min(o.get("_in_channels", 1), o.get("out", 1))
     spec["mid"] = mid
+    other = max(o.get("_in_channels", 1), o.get("out", 1))
+    other = other if other != mid else max(1, mid // 2)
     return spec, [f"mid {mid} = min(C_in, out) channels between the K×1 and 1×K convs "
-                  "(what makes it cheaper than the conv it factorises; set spatial_sep:mid=M)"]
+                  "(what makes it cheaper than the conv it factorises; another: --variants "
+                  f"spatial_sep:mid={other})"]
 
 
 def _dilated(o: Options) -> tuple[dict[str, Any], list[str]]:
-    spec = {"kind": "dilated", "dilation": 2, **_pick(
-        o, "out", "kernel", "stride", "padding", "dilation", "bias")}
-    notes = [] if "dilation" in o and any(d > 1 for d in _axes(o["dilation"])) else [
-        "dilation 2 (set dilated:dilation=D)"]
-    if "dilation" in o and not any(d > 1 for d in _axes(o["dilation"])):
-        spec["dilation"] = 2
-    if "padding" not in o:
-        # the same output as the conv: pad the extra span (D − 1)·(K − 1) half on each side
-        ks, ds = _axes(o.get("kernel", 1)), _axes(spec["dilation"])
-        n = max(len(ks), len(ds))
-        pads = [((ds[i if len(ds) > 1 else 0] - 1) * (ks[i if len(ks) > 1 else 0] - 1)) // 2
-                for i in range(n)]
-        spec["padding"] = pads[0] if len(set(pads)) == 1 and n == 1 else pads
-        shown_pad = "×".join(map(str, pads)) if n > 1 else str(pads[0])
-        notes.append(f"padding {shown_pad} keeps the conv's output size (give --padding to "
-                     "choose)")
-    return spec, notes
+    spec = {"kind": "dilated", **_pick(o, "out", "kernel", "stride", "padding", "dilation",
+                                       "bias")}
+    if "dilation" in o and any(d > 1 for d in _axes(o["dilation"])):
+        return spec, []
+    spec["dilation"] = 2
+    return spec, ["dilation 2 (another: --variants dilated:dilation=3)"]
 
 
 def _pointwise_group(o: Options) -> tuple[dict[str, Any], list[str]]:
+    if o.get("groups") == 1:
+        return {"kind": "pointwise", **_pick(o, "out", "stride", "bias")}, [
+            "groups 1 is the plain pointwise conv"]
     if "groups" in o:
         return {"kind": "pointwise_group", **_pick(o, "out", "stride", "groups", "bias")}, []
     g = _groups(o, (4, 2, 8, 3)) or 4
     return {"kind": "pointwise_group", "groups": g, **_pick(o, "out", "stride", "bias")}, [
-        f"groups {g}, 1×1 (set pointwise_group:groups=G)"]
+        _group_note(o, "pointwise_group", g, (4, 2, 8, 3), ", 1×1")]
 
 
 def _shuffle_unit(o: Options) -> tuple[dict[str, Any], list[str]]:
@@ -121,7 +130,8 @@ def _shuffle_unit(o: Options) -> tuple[dict[str, Any], list[str]]:
     notes = []
     if "groups" not in o:
         spec["groups"] = _groups(o, (3, 4, 2, 8)) or 3
-        notes.append(f"groups {spec['groups']} (ShuffleNet's 3 where it divides the channels)")
+        notes.append(_group_note(o, "shuffle_unit", spec["groups"], (3, 4, 2, 8),
+                                 ", ShuffleNet's 3 where it divides the channels"))
     if "mid" not in o:
         notes.append("mid = out/4 rounded to the groups, as the paper's bottleneck")
     if o.get("padding", 0) not in (0, "same"):
@@ -135,23 +145,17 @@ def _octave(o: Options) -> tuple[dict[str, Any], list[str]]:
             "alpha_out": o.get("alpha_out", alpha),
             **_pick(o, "out", "kernel", "stride", "padding", "bias")}
     notes = []
-    if "padding" not in o:
-        pads = [k // 2 for k in _axes(o.get("kernel", 1))]
-        spec["padding"] = pads[0] if len(pads) == 1 else pads
-        notes.append(f"padding {'×'.join(map(str, pads))} (its low-frequency paths need the "
-                     "size kept)")
     if _axes(o.get("dilation", 1)) != [1]:
         notes.append("no dilation (octave convs have none)")
     return spec, notes
 
 
 def _transposed(o: Options) -> tuple[dict[str, Any], list[str]]:
-    spec = {"kind": "transposed", "stride": 2, **_pick(
+    spec = {"kind": "transposed", **_pick(
         o, "out", "kernel", "stride", "padding", "dilation", "output_padding", "groups",
         "bias")}
-    notes = [] if "stride" in o else [
-        "stride 2: it upsamples (at stride 1 it is a conv; give --stride to choose)"]
-    return spec, notes
+    return spec, [] if "stride" in o else [
+        "stride 1, as the conv (to upsample: --variants transposed:stride=2)"]
 
 
 RULES: dict[str, Rule] = {
@@ -215,7 +219,7 @@ def parse_variants(text: str | None) -> list[Variant]:
         # per-axis values inside a variant use x: `grouped:kernel=3x5`
         base, _, rest = item.partition(":")
         if base not in RULES:
-            raise SpecError(f"--variants: unknown variant '{base}'{suggest(base, list(RULES))};"
+            raise SpecError(f"option --variants: unknown variant '{base}'{suggest(base, list(RULES))};"
                             f" one of: {', '.join(RULES)}")
         overrides: dict[str, Any] = {}
         fields = variant_fields(base)
@@ -223,17 +227,17 @@ def parse_variants(text: str | None) -> list[Variant]:
             key, eq, value = assignment.partition("=")
             key = key.strip()
             if not eq or not key or not value.strip():
-                raise SpecError(f"--variants: write {base}:field=value, got {shown(item)}")
+                raise SpecError(f"option --variants: write {base}:field=value, got {shown(item)}")
             if key not in fields:
-                raise SpecError(f"--variants {item}: {base} has no field {shown(key)}"
+                raise SpecError(f"option --variants {item}: {base} has no field {shown(key)}"
                                 f"{suggest(key, sorted(fields))}; its fields: "
                                 f"{', '.join(sorted(fields))}")
             if key in overrides:
-                raise SpecError(f"--variants {item}: {key} is given twice")
-            overrides[key] = _value(value, f"--variants {item}")
+                raise SpecError(f"option --variants {item}: {key} is given twice")
+            overrides[key] = _value(value, f"option --variants {item}")
         variants.append(Variant(item, base, overrides))
     if not variants:
-        raise SpecError("--variants: give at least one variant")
+        raise SpecError("option --variants: give at least one variant")
     return variants
 
 
@@ -269,7 +273,8 @@ class Comparison:
                 "variants": [r.to_dict() for r in self.results],
                 "closed_forms": [{"variant": c.variant, "reference": c.reference,
                                   "formula": c.formula, "numbers": c.numbers,
-                                  "ratio": exact(c.ratio), "measured": exact(c.measured)}
+                                  "ratio": exact(c.ratio), "measured": exact(c.measured),
+                                  "why": c.why}
                                  for c in self.closed_forms]}
 
 
@@ -285,51 +290,207 @@ class ClosedForm:
     numbers: str
     ratio: Fraction
     measured: Fraction | None
+    why: str | None = None
+    """Where `measured` differs from `ratio`: why, with the numbers (the exact expression whose
+    value is `measured`)."""
+
+
+KNOBS: dict[str, tuple[str, ...]] = {
+    "groups": ("grouped", "pointwise_group", "shuffle_unit"),
+    "multiplier": ("depthwise", "dwsep"),
+    "mid": ("spatial_sep", "shuffle_unit"),
+    "alpha": ("octave",), "alpha_in": ("octave",), "alpha_out": ("octave",),
+}
+"""A variant's own knobs. Given in the shared options or swept, each reaches only the variants
+named here: `--sweep groups=1,2,4,8` groups grouped, pointwise_group and shuffle_unit, while the
+baseline conv keeps groups 1 (a conv takes groups only from `--variants conv:groups=G`)."""
+
+AXIS_FIELDS = ("kernel", "stride", "dilation", "output_padding")
+
+
+def _size_text(sizes: Sequence[int]) -> str:
+    return "×".join(map(str, sizes))
+
+
+def _one_axis(spec: Mapping[str, Any], axis: int, rank: int) -> dict[str, Any] | None:
+    """The spec's fields on one axis (scalars), or None if a per-axis list does not fit."""
+    out = dict(spec)
+    for name in (*AXIS_FIELDS, "padding"):
+        value = spec.get(name)
+        if isinstance(value, list):
+            if len(value) != rank:
+                return None
+            out[name] = value[axis]
+    return out
+
+
+def _output(spec: Mapping[str, Any], shape: Shape) -> tuple[int, ...] | None:
+    """The spatial output of `spec` on `shape`, or None where the layer does not apply."""
+    key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.items()))
+    return _cached_output(key, shape)
+
+
+@lru_cache(maxsize=4096)
+def _cached_output(key: tuple[tuple[str, Any], ...], shape: Shape) -> tuple[int, ...] | None:
+    spec = {k: list(v) if isinstance(v, tuple) else v for k, v in key}
+    try:
+        return analyze_layer(spec, shape).output.spatial
+    except ConvcalcError:
+        return None
+
+
+def _fit_padding(spec: dict[str, Any], shape: Shape,
+                 target: tuple[int, ...]) -> tuple[dict[str, Any], list[str]]:
+    """Like for like: the padding with which the variant gives `target` (the conv's output
+    size), per axis and nearest the padding given; the spec as it is where it already gives
+    `target`, has no padding, or no padding reaches `target` (said in a note)."""
+    from convcalc.layers import KINDS
+
+    if "padding" not in KINDS[spec["kind"]].model_fields or not shape.rank:
+        return spec, []
+    now = _output(spec, shape)
+    if now == target:
+        return spec, []
+    given = spec.get("padding", 0)
+    pads: list[int] = []
+    nearest: list[int] = []
+    for axis, (n, want) in enumerate(zip(shape.spatial, target, strict=True)):
+        one = _one_axis(spec, axis, shape.rank)
+        if one is None or not all(isinstance(one.get(f, 1), int) for f in AXIS_FIELDS):
+            return spec, []
+        k, d = one.get("kernel", 1), one.get("dilation", 1)
+        start = (0 if one.get("padding", 0) == "valid" else
+                 d * (k - 1) // 2 if one.get("padding") == "same" else int(one.get("padding", 0)))
+        line = Shape(shape.channels, (n,))
+        reached = {p: _output({**one, "padding": p}, line)
+                   for p in sorted(range(max(d * (k - 1), start) + 1),
+                                   key=lambda p: (abs(p - start), p))}
+        found = next((p for p, got in reached.items() if got == (want,)), None)
+        if found is None:
+            valid = [p for p, got in reached.items() if got is not None]
+            if not valid:
+                return spec, []  # the kind does not apply at any padding: its error says why
+            pads, nearest = [], [valid[0]]
+            break
+        pads.append(found)
+    if nearest:
+        p = nearest[0]
+        got = _output({**spec, "padding": p}, shape)
+        alt = (f" (padding {p} gives {_size_text(got)})" if got and p != given else
+               f" (it gives {_size_text(got)})" if got else "")
+        return spec, [f"no padding gives the conv's {_size_text(target)} output{alt}; padding "
+                      f"kept at {field_text(given)}"]
+    padding: int | list[int] = pads[0] if len(set(pads)) == 1 else pads
+    was = f" (padding {field_text(given)} gives {_size_text(now)})" if now else ""
+    return {**spec, "padding": padding}, [
+        f"padding {field_text(padding)} for the conv's {_size_text(target)} output{was}"]
+
+
+def field_text(value: Any) -> str:
+    """A field as the command line takes it: 3, or 3,5 per axis."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _malformed(spec: Mapping[str, Any], changed: set[str]) -> ConvcalcError | None:
+    """The spec's first format error (type, range, a rule between fields) in a field that
+    `changed`, or None: a value a user gave that the variant's kind refuses outright."""
+    try:
+        validate_layer(spec)
+    except SpecError as e:
+        return next((p for p in (e.problems or (e,)) if p.location.field in changed), None)
+    return None
+
+
+def _refuse(problem: ConvcalcError, option: str) -> SpecError:
+    field = problem.location.field
+    return SpecError(f"option {option}: {field}: {problem.message}" if field else
+                     f"option {option}: {problem.message}")
+
+
+def _variant_spec(v: Variant, shared: Options, knobs: Options,
+                  source: str) -> tuple[dict[str, Any], list[str]]:
+    """The variant's layer spec: the shared options, the knobs it owns, its overrides; a
+    value the user gave (override or knob) that its kind refuses is an error naming the
+    option (`--variants octave:alpha=1.5`)."""
+    from convcalc.layers import KINDS
+
+    own = {k: x for k, x in knobs.items() if v.base in KNOBS[k]}
+    spec, notes = RULES[v.base]({**shared, **own, **v.overrides})
+    model = KINDS[spec["kind"]].model_fields
+    # an override of a field the rule does not pass on (dilated:groups=2) still reaches it
+    spec.update({k: x for k, x in v.overrides.items() if k in model and k not in spec})
+    plain, _ = RULES[v.base](shared)
+    mine, _ = RULES[v.base]({**shared, **own})
+    for changed, option in ((mine, source), (spec, f"--variants {v.label}")):
+        before = plain if changed is mine else mine
+        fields = {k for k in changed if changed.get(k) != before.get(k)}
+        problem = _malformed(spec, fields) if fields else None
+        if problem is not None:
+            raise _refuse(problem, option)
+    return spec, notes
 
 
 def compare(input: str | Shape | Mapping[str, Any], options: Options,
             variants: Sequence[Variant] | None = None, baseline: str = "conv",
-            *, channels_first: bool = False, batch: int | None = None) -> Comparison:
-    """Analyse each variant on `input` with the shared options; ratios are to `baseline`."""
+            *, channels_first: bool = False, batch: int | None = None,
+            source: str = "options") -> Comparison:
+    """Analyse each variant on `input` with the shared options; ratios are to `baseline`.
+
+    Like for like: the variants' own knobs in `options` (groups, alpha, multiplier, mid: see
+    KNOBS) reach only the variants that own them; every variant that has a padding gets the
+    padding that gives the plain conv's output size, where one does (a note says so).
+    `source` names where the knobs came from in an error (`--sweep alpha=1.5`)."""
     from convcalc.engine import input_shape
 
     shape, batch = input_shape(input, channels_first, batch)
     chosen = list(variants) if variants is not None else parse_variants(None)
-    results: list[VariantResult] = []
-    options = {**options, "_in_channels": shape.channels}
-    for v in chosen:
-        spec, notes = RULES[v.base]({**options, **v.overrides})
+    shared = {k: x for k, x in options.items() if k not in KNOBS}
+    shared["_in_channels"] = shape.channels
+    knobs = {k: x for k, x in options.items() if k in KNOBS}
+    plain_conv, _ = _conv(shared)
+    reference: LayerReport | None
+    try:
+        reference = analyze_layer(plain_conv, shape, batch=batch)
+    except ConvcalcError:
+        reference = None
+    target = reference.output.spatial if reference is not None else None
+
+    def run(v: Variant) -> VariantResult:
+        spec, notes = _variant_spec(v, shared, knobs, source)
+        more: list[str] = []
+        if target is not None and "padding" not in v.overrides:
+            spec, more = _fit_padding(spec, shape, target)
+            notes = [*notes, *more]
         try:
-            results.append(VariantResult(v.label, spec, analyze_layer(spec, shape, batch=batch),
-                                         None, defaults=tuple(notes)))
+            report = analyze_layer(spec, shape, batch=batch)
         except ConvcalcError as e:
-            results.append(VariantResult(v.label, spec, None, e.render(), defaults=tuple(notes)))
+            return VariantResult(v.label, spec, None, e.render(), defaults=tuple(notes))
+        if target is not None and report.output.spatial != target and not more:
+            notes.append(f"output {_size_text(report.output.spatial)}, not the conv's "
+                         f"{_size_text(target)}: its ratios compare different sizes")
+        return VariantResult(v.label, spec, report, None, defaults=tuple(notes))
+
+    results = [run(v) for v in chosen]
     labels = [r.variant for r in results]
     base = next((r for r in results if r.variant == baseline), None)
     if base is None:
         if baseline not in RULES:
-            raise SpecError(f"--baseline: '{baseline}' is not one of the variants "
+            raise SpecError(f"option --baseline: '{baseline}' is not one of the variants "
                             f"({', '.join(labels)})")
-        spec, notes = RULES[baseline](options)
-        try:
-            base = VariantResult(baseline, spec, analyze_layer(spec, shape, batch=batch), None,
-                                 defaults=tuple(notes))
-        except ConvcalcError as e:
-            raise type(e)(f"baseline {baseline}: {e.message}", e.location) from None
+        base = run(Variant(baseline, baseline))
     if base.report is None:
+        if baseline == "conv":
+            # the shared options are malformed or do not fit: the conv's own error, which
+            # names the field the user gave as an option
+            analyze_layer(plain_conv, shape, batch=batch)
         raise SpecError(f"the baseline '{baseline}' does not apply here: {base.error}")
     ref = base.report
     ratio = [VariantResult(r.variant, r.spec, r.report, r.error,
                            _ratio(r.report.params, ref.params) if r.report else None,
                            _ratio(r.report.macs, ref.macs) if r.report else None, r.defaults)
              for r in results]
-    conv = next((r.report for r in results if r.spec["kind"] == "conv" and r.report), None)
-    if conv is None:
-        spec, _ = _conv(options)
-        try:
-            conv = analyze_layer(spec, shape, batch=batch)
-        except ConvcalcError:
-            conv = None
+    conv = next((r.report for r in results if r.spec["kind"] == "conv" and r.report),
+                reference)
     return Comparison(shape, baseline, tuple(ratio), _closed_forms(ratio, options, conv))
 
 
@@ -358,15 +519,47 @@ def _closed_forms(results: Sequence[VariantResult], options: Options,
                                     F.dwsep_macs_ratio(n, ks), measured))
         elif kind == "octave" and r.spec.get("alpha_in") == r.spec.get("alpha_out"):
             alpha = Fraction(r.spec["alpha_in"])
+            ratio = F.octave_macs_ratio(alpha)
             forms.append(ClosedForm(r.variant, "conv", "1 − ¾·α·(2 − α)",
-                                    f"1 − ¾·{_frac(alpha)}·(2 − {_frac(alpha)})",
-                                    F.octave_macs_ratio(alpha), measured))
+                                    f"1 − ¾·{_frac(alpha)}·(2 − {_frac(alpha)})", ratio,
+                                    measured, _octave_why(alpha, r.report, measured, ratio)))
         elif (kind == "spatial_sep" and isinstance(kernel, int)
               and r.report.input.channels == r.report.output.channels
               and r.spec.get("mid", r.report.output.channels) == r.report.output.channels):
+            ratio = F.spatial_sep_macs_ratio(kernel)
             forms.append(ClosedForm(r.variant, "conv", "2/K (large inputs, equal channels)",
-                                    f"2/{kernel}", F.spatial_sep_macs_ratio(kernel), measured))
+                                    f"2/{kernel}", ratio, measured,
+                                    _spatial_sep_why(kernel, r.report, measured, ratio)))
     return tuple(forms)
+
+
+def _octave_why(alpha: Fraction, report: LayerReport, measured: Fraction | None,
+                ratio: Fraction) -> str | None:
+    """Octave's α·C is rounded down (Chen et al.'s reference code): with few channels the
+    split is not α, and the exact ratio is that of the split, 1 − ¾·(1 − (1 − a)·(1 − b))."""
+    if measured is None or measured == ratio:
+        return None
+    c, n = report.input.channels, report.output.channels
+    low_in, low_out = F.octave_split(c, alpha)[1], F.octave_split(n, alpha)[1]
+    a, b = Fraction(low_in, c), Fraction(low_out, n)
+    if 1 - Fraction(3, 4) * (1 - (1 - a) * (1 - b)) != measured:
+        return None
+    return (f"only ⌊{_frac(alpha)}·{c}⌋ = {low_in} of {c} input channels and "
+            f"⌊{_frac(alpha)}·{n}⌋ = {low_out} of {n} output channels can be low-frequency, "
+            f"so α_in = {_frac(a)} and α_out = {_frac(b)} in effect: "
+            f"1 − ¾·(1 − (1 − {_frac(a)})·(1 − {_frac(b)}))")
+
+
+def _spatial_sep_why(kernel: int, report: LayerReport, measured: Fraction | None,
+                     ratio: Fraction) -> str | None:
+    """2/K holds when the K×1 conv keeps the width; otherwise (W_in + W_out)/(K·W_out)."""
+    if measured is None or measured == ratio or report.input.rank != 2:
+        return None
+    w_in, w_out = report.input.spatial[1], report.output.spatial[1]
+    if Fraction(w_in + w_out, kernel * w_out) != measured:
+        return None
+    return (f"the K×1 conv keeps the input's width {w_in} (the 1×K conv makes it {w_out}), "
+            f"so (W_in + W_out)/(K·W_out) = ({w_in} + {w_out})/({kernel}·{w_out})")
 
 
 def _frac(value: Fraction) -> str:
@@ -393,16 +586,16 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     key = key.strip()
     allowed = (*SHARED, "groups", "alpha", "multiplier", "mid")
     if not eq or not values.strip():
-        raise SpecError(f"--sweep: write field=v1,v2,..., e.g. kernel=3,5,7; got '{text}'")
+        raise SpecError(f"option --sweep: write field=v1,v2,..., e.g. kernel=3,5,7; got '{text}'")
     if key not in allowed:
-        raise SpecError(f"--sweep: cannot sweep '{key}'{suggest(key, list(allowed))}; "
+        raise SpecError(f"option --sweep: cannot sweep '{key}'{suggest(key, list(allowed))}; "
                         f"one of: {', '.join(allowed)}")
     items = [v.strip() for v in values.split(",")]
     if any(not v for v in items):
-        raise SpecError(f"--sweep: an empty value in {shown(text)}; write field=v1,v2,...")
-    parsed = [_value(v, "--sweep") for v in items]
+        raise SpecError(f"option --sweep: an empty value in {shown(text)}; write field=v1,v2,...")
+    parsed = [_value(v, "option --sweep") for v in items]
     if len(set(map(repr, parsed))) != len(parsed):
-        raise SpecError(f"--sweep: a value is repeated in {shown(text)}")
+        raise SpecError(f"option --sweep: a value is repeated in {shown(text)}")
     return key, parsed
 
 
@@ -410,20 +603,44 @@ def sweep(input: str | Shape | Mapping[str, Any], options: Options, field: str,
           values: Sequence[Any], variants: Sequence[Variant] | None = None,
           baseline: str = "conv", *, channels_first: bool = False,
           batch: int | None = None) -> Sweep:
+    """One comparison per value of `field`. A shared field (kernel, stride, padding, dilation,
+    out) changes every variant; a knob (groups, alpha, multiplier, mid) only the variants that
+    own it (KNOBS), and the others but the baseline are left out of the matrix. A value that
+    the variants' kind refuses outright (alpha=1.5) is an error naming --sweep."""
     chosen = list(variants) if variants is not None else parse_variants(None)
-    if field in ("groups", "alpha", "multiplier", "mid"):
-        # a sweep of a variant's own knob applies to the variants that have it
-        chosen = [v for v in chosen if v.base == baseline or _has(v.base, field)]
+    if field in KNOBS:
+        chosen = [v for v in chosen if v.base == baseline or v.base in KNOBS[field]]
     runs = []
     for value in values:
         opts = {**options, field: value}
         pinned = [Variant(v.label, v.base, {k: x for k, x in v.overrides.items() if k != field})
                   for v in chosen]
+        source = f"--sweep {field}={_value_text(value)}"
+        if field not in KNOBS:
+            problem = _malformed(_conv(opts)[0], {field})
+            if problem is not None:
+                raise _refuse(problem, source)
         runs.append(compare(input, opts, pinned, baseline, channels_first=channels_first,
-                            batch=batch))
+                            batch=batch, source=source))
     return Sweep(field, tuple(values), tuple(runs))
 
 
-def _has(base: str, field: str) -> bool:
-    probe = RULES[base]({"out": 8, "kernel": 3, field: 2})[0]
-    return field in probe or (field == "alpha" and base == "octave")
+def _value_text(value: Any) -> str:
+    """A swept value as the user wrote it: 1.5 (exact decimals stay decimals), 3/8, 3,5."""
+    if isinstance(value, Fraction) and value.denominator > 1:
+        d = value.denominator
+        for prime in (2, 5):
+            while d % prime == 0:
+                d //= prime
+        if d == 1:
+            digits = max(len(str(value.denominator)), 1)
+            for places in range(1, digits * 4):
+                scaled = value * 10**places
+                if scaled.denominator == 1:
+                    whole, frac = divmod(abs(scaled.numerator), 10**places)
+                    sign = "-" if value < 0 else ""
+                    return f"{sign}{whole}.{str(frac).rjust(places, '0')}"
+        return _frac(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return field_text(value)

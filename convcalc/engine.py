@@ -106,6 +106,6 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
     check_layer_count(net, values)
     state = tuple(AxisRF.identity() for _ in shape.spatial)
     walk, out, out_state, tree = walk_network(net, run_layer, values, shape, state)
-    report = NetworkReport(net.name, shape, out, tuple(walk.rows),
+    report = NetworkReport(walk.name, shape, out, tuple(walk.rows),
                            (*net.warnings, *walk.warnings), tree, walk.levels, out_state, values)
     return report.batched(n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +18,8 @@ class Location:
     path: str | None = None
     name: str | None = None
     field: str | None = None
+    option: str | None = None
+    """The command-line option the user typed for `field` (`--out`): named instead of it."""
 
     def but(self, **changes: Any) -> Location:
         """This location with some parts changed: `where.but(field="name")`."""
@@ -39,7 +43,9 @@ class Location:
             bits.append(f"{self.path} ({self.name})" if self.name else self.path)
         elif self.name:
             bits.append(f"layer '{self.name}'")
-        if self.field:
+        if self.option:
+            bits.append(f"option {self.option}")
+        elif self.field:
             bits.append(f"field '{self.field}'")
         return ": ".join(bits)
 
@@ -81,3 +87,30 @@ class ShapeError(ConvcalcError):
     """The spec is well-formed but does not fit the input: sizes, groups, shapes. Exit 1."""
 
     exit_code = 1
+
+
+CLI_WORDS = {"a list with one per spatial axis": "one per axis like 3,5"}
+"""The spec's words for a value and the command line's (what a user types after an option)."""
+
+
+def for_options(error: ConvcalcError, options: Mapping[str, str]) -> ConvcalcError:
+    """`error` as the user of a command reads it: a field given as an option (`options`: field →
+    option, e.g. out → --out, bias → --no-bias) is named by that option, and values are
+    described as the option takes them. Problems from a file or a network path keep their
+    field: the field is what the user wrote there."""
+    def one(problem: ConvcalcError) -> ConvcalcError:
+        where = problem.location
+        if (where.file is not None or where.path is not None or where.field is None
+                or where.field not in options):
+            return problem
+        message = problem.message
+        for spec_words, cli_words in CLI_WORDS.items():
+            message = message.replace(spec_words, cli_words)
+        # a per-axis value as the option takes it: [1, 2, 3] → 1,2,3
+        message = re.sub(r"\[(-?\d+(?:, -?\d+)*)\]", lambda m: m.group(1).replace(", ", ","),
+                         message)
+        return type(problem)(message, where.but(option=options[where.field]), problem.problems)
+
+    problems = tuple(one(p) for p in error.problems)
+    first = one(error)
+    return type(first)(first.message, first.location, problems)

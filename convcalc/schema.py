@@ -8,8 +8,9 @@ from convcalc.layers import KIND_ALIASES, KINDS
 
 PARAM = {"type": "string", "pattern": r"^\$", "description": "a parameter: $name or ${expr}"}
 COND = {"anyOf": [{"type": "boolean"}, PARAM], "description": "keep the entry only when true"}
-NAME = {"type": "string", "description": "one level of the layer's path (no dots; may hold "
-                                         "${…})"}
+NAME = {"type": "string", "description": "one level of the layer's path (may hold ${…}; a "
+                                         "dotted name is deprecated: it reads as nested "
+                                         "levels)"}
 
 
 def _fields_schema(kind: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
@@ -50,8 +50,8 @@ SIZE_FIELDS = ("kernel", "stride", "dilation", "padding", "output_padding")
 """The fields that decide the output size, in the order answers are sorted by."""
 
 DEFAULT_LIMIT = 20
-NEAREST_PER_SIZE = 5
-NEAREST_SIZES = 4
+NEAREST_PER_SIZE = 3
+NEAREST_SIZES = 2
 """When nothing reaches the target: the closest sizes reached (at most NEAREST_SIZES, nearest
 first), with up to NEAREST_PER_SIZE completions each."""
 MAX_CANDIDATES = 1_000_000
@@ -74,7 +74,7 @@ class Bounds:
         for name in ("kernel", "stride", "dilation"):
             value = getattr(self, name)
             if not 1 <= value <= MAX_BOUND:
-                raise SpecError(f"--max-{name}: {value} is not allowed; give 1 to {MAX_BOUND}")
+                raise SpecError(f"option --max-{name}: {value} is not allowed; give 1 to {MAX_BOUND}")
 
 
 # --- the size rules, one family per formula ------------------------------------------------------
@@ -173,13 +173,19 @@ class Solved:
     count: int
     solutions: tuple[Solution, ...]
     nearest: tuple[Solution, ...]
+    reason: str | None = None
+    """Why no completion reaches the target, where one bound says it (`stride 2 gives at most
+    112 from 224`)."""
+    notes: tuple[str, ...] = ()
+    """What the question was taken to mean (TensorFlow's SAME, dilation 1 unless given)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "kind": self.kind,
                 "input": _shape_dict(self.input, self.input_spatial), "target": self.target,
                 "bounds": self.bounds, "count": self.count,
                 "solutions": [s.to_dict() for s in self.solutions],
-                "nearest": [s.to_dict() for s in self.nearest]}
+                "nearest": [s.to_dict() for s in self.nearest],
+                "reason": self.reason, "notes": list(self.notes)}
 
 
 def formula_text(f: Formula, show: Callable[[Any], str] = str) -> str:
@@ -219,7 +225,8 @@ def parse_size(text: str | int | Sequence[int], option: str, rank: int | None = 
             return tuple(same)
         parts = [p for p in re.split(r"\s*[,x×]\s*", raw) if p]
         if not parts or not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
-            raise SpecError(f"option {option}: {text!r} is not a size; write 28, 28x28 or same")
+            raise SpecError(f"option {option}: {text!r} is not a size; write 28, 28x28, same or "
+                            "valid")
         values = [int(p) for p in parts]
     else:
         items: Sequence[object] = [text] if isinstance(text, int) else text
@@ -298,7 +305,7 @@ def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
             probe["stride"] = max((v for v in values if isinstance(v, int)), default=0) + 1
         validate_layer(probe)
     if kind == "grouped" and "groups" not in fixed:
-        raise SpecError("missing; grouped needs it: a whole number ≥ 2 (--groups)",
+        raise SpecError("missing; grouped needs it: a whole number ≥ 2",
                         Location(field="groups"))
     return dict(fixed)
 
@@ -404,27 +411,26 @@ def _axis_table(family_name: str, fields: tuple[str, ...], length: int,
 
 
 def _combine(lists: Sequence[Sequence[AxisFit]], dilation: int | None,
-             limit: int) -> tuple[int, list[tuple[AxisFit, ...]]]:
+             limit: int, mixed: bool = True) -> tuple[int, list[tuple[AxisFit, ...]]]:
     """(how many, the first `limit`) combinations of one completion per axis: same values on
-    every axis first, then by total sum, then per-axis order. `dilation`: index of the dilation
-    value when the kind needs dilation ≥ 2 on some axis (dilated), the one rule across axes."""
+    every axis first, then by total sum, then per-axis order; with `mixed` False only those
+    with the same values on every axis. `dilation`: index of the dilation value when the kind
+    needs dilation ≥ 2 on some axis (dilated), the one rule across axes."""
     def allowed(combo: Sequence[AxisFit]) -> bool:
         return dilation is None or any(f.values[dilation] >= 2 for f in combo)
 
+    index = [{f.values: f for f in fits} for fits in lists]
+    symmetric = [combo for combo in (tuple(ix[f.values] for ix in index) for f in lists[0]
+                                     if all(f.values in ix for ix in index[1:]))
+                 if allowed(combo)]
+    if not mixed:
+        return len(symmetric), symmetric[:limit]
     count = prod(len(fits) for fits in lists)
     if dilation is not None:
         count -= prod(sum(1 for f in fits if f.values[dilation] < 2) for fits in lists)
-    chosen: list[tuple[AxisFit, ...]] = []
-    if count == 0:
-        return 0, chosen
-    index = [{f.values: f for f in fits} for fits in lists]
-    for f in lists[0]:
-        if len(chosen) == limit:
-            return count, chosen
-        if all(f.values in ix for ix in index[1:]):
-            combo = tuple(ix[f.values] for ix in index)
-            if allowed(combo):
-                chosen.append(combo)
+    chosen: list[tuple[AxisFit, ...]] = symmetric[:limit]
+    if count == 0 or len(chosen) == limit:
+        return count, chosen
     start = (0,) * len(lists)
     heap = [(sum(fits[0].key[0] for fits in lists), start)]
     seen = {start}
@@ -510,12 +516,105 @@ def _closest(reached: Iterable[tuple[int, ...]], goal: tuple[int, ...], *,
     return sorted((s for s in reached if keep or s != goal), key=lambda s: (distance(s), s))
 
 
+WORDS = ("same", "valid")
+"""`--output same` and `--output valid`: TensorFlow's padding modes, as sizes per stride."""
+
+
+def _word_size(word: str, family: str, n: int, v: Geometry) -> int:
+    """The size TensorFlow's SAME or VALID gives from `n` with these fields: conv and pooling
+    SAME ⌈n/S⌉, VALID ⌈(n − K_eff + 1)/S⌉; transposed SAME n·S, VALID n·S + max(K_eff − S, 0)
+    (tf.keras `conv_output_length` / `deconv_output_length`). 0: none."""
+    s, k_eff = v["stride"], v["dilation"] * (v["kernel"] - 1) + 1
+    if family == "transposed":
+        return n * s if word == "same" else n * s + max(k_eff - s, 0)
+    if word == "same":
+        return -(-n // s)
+    return max(0, -(-(n - k_eff + 1) // s))
+
+
+def _word_fits(word: str, family: str, fields: Sequence[str], n: int,
+               table: Mapping[int, Sequence[AxisFit]]) -> tuple[AxisFit, ...]:
+    """The completions on one axis that give TensorFlow's size for their own fields (VALID:
+    also no padding), in answer order."""
+    fits = []
+    for out, found in table.items():
+        for f in found:
+            v = {"dilation": 1, "output_padding": 0, **dict(zip(fields, f.values, strict=True))}
+            if out == _word_size(word, family, n, v) and (word == "same" or v["padding"] == 0):
+                fits.append(f)
+    return tuple(sorted(fits, key=lambda f: f.key))
+
+
+def _same_warnings(fields: Sequence[str], combo: Sequence[AxisFit], spatial: Sequence[int],
+                   family: str) -> list[str]:
+    """Where TensorFlow's SAME pads unevenly (its total P = (⌈n/S⌉ − 1)·S + K_eff − n is odd,
+    the extra pixel after), PyTorch's padding, the same on both sides, differs: say so."""
+    if family == "transposed":
+        return []
+    axes: dict[tuple[int, int], list[str]] = {}
+    for ax, n, f in zip(axis_names(len(spatial)), spatial, combo, strict=True):
+        v = {"dilation": 1, **dict(zip(fields, f.values, strict=True))}
+        k_eff = v["dilation"] * (v["kernel"] - 1) + 1
+        total = max((-(-n // v["stride"]) - 1) * v["stride"] + k_eff - n, 0)
+        if total != 2 * v["padding"]:
+            axes.setdefault((total, v["padding"]), []).append(ax)
+    def where(names: list[str]) -> str:
+        return " " + " and ".join(names) if len(spatial) > 1 else ""
+
+    return [f"TensorFlow's SAME pads{where(names)} by {total} in total ({total // 2} before, "
+            f"{total - total // 2} after); PyTorch pads both sides alike: padding {p} "
+            f"({2 * p} in total) gives the same size, its windows shifted"
+            for (total, p), names in axes.items()]
+
+
+def _word_target(word: str, family: str, spatial: Sequence[int],
+                 axes: Sequence[Mapping[str, int]]) -> tuple[int, ...] | None:
+    """SAME's or VALID's size where the fields it depends on are given, else None."""
+    need = ("stride",) if word == "same" and family != "transposed" else (
+        "stride", "kernel", "dilation")
+    if word == "same" and family == "transposed":
+        need = ("stride",)
+    if not all(f in a for a in axes for f in need):
+        return None
+    sizes = tuple(_word_size(word, family, n, {"kernel": 1, "dilation": 1, **a})
+                  for n, a in zip(spatial, axes, strict=True))
+    return sizes if min(sizes) >= 1 else None
+
+
+def _reason(kind: str, fixed: Mapping[str, Any], spatial: Sequence[int],
+            target: Sequence[int], tables: Sequence[Mapping[int, Any]]) -> str | None:
+    """`stride 2 gives at most 113 from 224`: where the target is beyond every size the given
+    fields reach, which of them bound it."""
+    given = [f"{f} {_text(fixed[f])}" for f in SIZE_FIELDS if f in fixed]
+    by = (f"{kind} within the search bounds gives" if not given else
+          f"{given[0]} gives" if len(given) == 1 else
+          f"{', '.join(given[:-1])} and {given[-1]} give")
+    for n, want, table in zip(spatial, target, tables, strict=True):
+        if not table:
+            continue
+        high, low = max(table), min(table)
+        if want > high:
+            return f"{by} at most {high} from {n}"
+        if want < low:
+            return f"{by} at least {low} from {n}"
+    return None
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int | Sequence[int],
           fixed: Mapping[str, Any] | None = None, *, bounds: Bounds | None = None,
-          limit: int = DEFAULT_LIMIT, channels_first: bool = False) -> Solved:
+          limit: int = DEFAULT_LIMIT, channels_first: bool = False,
+          per_axis: bool | None = None) -> Solved:
     """Every valid completion of the unknown size fields of `kind` on `input` that gives
-    `output` (per axis, or "same"). `fixed`: layer-spec fields that are given (kernel, stride,
-    padding, dilation, output_padding, out, groups, bias, ceil_mode)."""
+    `output`: sizes per axis, or TensorFlow's "same" (⌈in/stride⌉; stride 1 unless given) or
+    "valid" (no padding). `fixed`: layer-spec fields that are given (kernel, stride, padding,
+    dilation, output_padding, out, groups, bias, ceil_mode). Dilation is 1 unless given;
+    `"dilation": "any"` searches it (the dilated kind always searches 2 and up). Answers with
+    different values per axis only with `per_axis`, by default when the input's or target's
+    sizes or a fixed field differ between axes."""
     kind = _kind(kind)
     bounds = bounds or Bounds()
     bounds.check()
@@ -524,9 +623,31 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     if shape.rank == 0:
         raise ShapeError(f"solve needs a spatial input (L×C, H×W×C or D×H×W×C), got a vector "
                          f"of {shape.channels}", Location(field="input"))
-    target = parse_size(output, "--output", shape.rank, shape.spatial)
-    fixed = _check_fixed(kind, fixed or {})
+    word = output.strip().lower() if isinstance(output, str) else None
+    word = word if word in WORDS else None
+    target = (None if word is not None else
+              parse_size(output, "--output", shape.rank, shape.spatial))
+    fixed = dict(given(fixed))
+    any_dilation = fixed.get("dilation") == "any"
+    if any_dilation:
+        del fixed["dilation"]
+    fixed = _check_fixed(kind, fixed)
     fields = kind_fields(kind)
+    notes: list[str] = []
+    search = dict(fixed)
+    if "dilation" in fields and "dilation" not in fixed and not any_dilation \
+            and kind != "dilated":
+        search["dilation"] = 1
+        notes.append(f"dilation 1 unless given (--dilation any searches up to "
+                     f"{bounds.dilation})")
+    if word == "same" and "stride" in fields and "stride" not in fixed:
+        search["stride"] = 1
+        notes.append("same: TensorFlow's SAME, ⌈in/stride⌉ (stride 1 unless given)")
+    elif word == "same":
+        notes.append("same: TensorFlow's SAME, " + ("in·stride" if KIND_FAMILY[kind] ==
+                                                     "transposed" else "⌈in/stride⌉"))
+    elif word == "valid":
+        notes.append("valid: TensorFlow's VALID, no padding")
     family_name = KIND_FAMILY[kind]
     family = FAMILIES[family_name]
     passthrough = {k: v for k, v in fixed.items() if k not in fields}
@@ -535,27 +656,43 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     _check_channels(kind, shape, fixed, passthrough.get("out"))
     ceil_mode = bool(fixed.get("ceil_mode", False))
     covers = kind == "avgpool" and shape.rank == 3  # PyTorch's AvgPool3d: input ≥ kernel
-    axes = _axis_fixed(fields, fixed, shape.rank)
+    axes = _axis_fixed(fields, search, shape.rank)
     tables = [_axis_table(family_name, fields, n, tuple(sorted(a.items())), bounds, ceil_mode,
                           covers, kind == "dilated")
               for n, a in zip(shape.spatial, axes, strict=True)]
     names = axis_names(shape.rank)
+    searched = replace(bounds, dilation=1) if search.get("dilation") == 1 else bounds
     for ax, table in zip(names, tables, strict=True):
         if not table:
-            raise _impossible(kind, shape, {**passthrough, **fixed}, bounds, family,
+            raise _impossible(kind, shape, {**passthrough, **search}, searched, family,
                               ax if shape.rank > 1 else None)
     dilation = fields.index("dilation") if kind == "dilated" else None
     if dilation is not None and not any(f.values[dilation] >= 2 for t in tables
                                         for fits in t.values() for f in fits):
-        raise _impossible(kind, shape, {**passthrough, **fixed}, bounds, family, None)
+        raise _impossible(kind, shape, {**passthrough, **search}, bounds, family, None)
+    if per_axis is None:
+        per_axis = (len(set(shape.spatial)) > 1 or (target is not None and len(set(target)) > 1)
+                    or any(isinstance(v, list) and len(set(v)) > 1 for v in fixed.values()))
 
     def build(combos: Sequence[Sequence[AxisFit]]) -> list[Solution]:
-        return [_size_solution(kind, shape, fields, c, passthrough, ceil_mode) for c in combos]
+        out = [_size_solution(kind, shape, fields, c, passthrough, ceil_mode) for c in combos]
+        if word != "same":
+            return out
+        return [replace(s, warnings=(*s.warnings, *_same_warnings(fields, c, shape.spatial,
+                                                                  family_name)))
+                for s, c in zip(out, combos, strict=True)]
 
-    count, combos = _combine([t.get(n, ()) for t, n in zip(tables, target, strict=True)],
-                             dilation, limit)
+    if word is not None:
+        lists = [_word_fits(word, family_name, fields, n, t)
+                 for n, t in zip(shape.spatial, tables, strict=True)]
+    else:
+        assert target is not None
+        lists = [t.get(n, ()) for t, n in zip(tables, target, strict=True)]
+    count, combos = _combine(lists, dilation, limit, per_axis)
     nearest: list[Solution] = []
-    if count == 0:
+    reason = None
+    if count == 0 and target is not None:
+        reason = _reason(kind, fixed, shape.spatial, target, tables)
         # the closest sizes reached: on each axis the three nearest it reaches, combined
         options = [[n for (n,) in _closest([(n,) for n in t], (want,), keep=True)[:3]]
                    for t, want in zip(tables, target, strict=True)]
@@ -565,12 +702,20 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
             if len(nearest) >= limit or sizes_shown == NEAREST_SIZES:
                 break
             _, found = _combine([t[s] for t, s in zip(tables, sizes, strict=True)], dilation,
-                                min(NEAREST_PER_SIZE, limit - len(nearest)))
+                                min(NEAREST_PER_SIZE, limit - len(nearest)), per_axis)
             nearest += build(found)
             sizes_shown += bool(found)
-    return Solved("size", kind, shape, shape.spatial, _target(target),
-                  _bounds(bounds, family, fields), fields, count, tuple(build(combos)),
-                  tuple(nearest))
+    shown_bounds = _bounds(bounds, family, fields)
+    if "dilation" in shown_bounds and "dilation" in search and "dilation" not in fixed:
+        shown_bounds["dilation"] = 1
+    if "stride" in shown_bounds and "stride" in search and "stride" not in fixed:
+        shown_bounds["stride"] = 1
+    goal = _target(target if target is not None else _word_target(
+        word or "", family_name, shape.spatial, axes))
+    if word is not None:
+        goal["word"] = word
+    return Solved("size", kind, shape, shape.spatial, goal, shown_bounds, fields, count,
+                  tuple(build(combos)), tuple(nearest), reason, tuple(notes))
 
 
 def _bounds(bounds: Bounds, family: Family, fields: Sequence[str]) -> dict[str, Any]:
@@ -582,7 +727,7 @@ def _bounds(bounds: Bounds, family: Family, fields: Sequence[str]) -> dict[str, 
 
 def _check_limit(limit: int) -> None:
     if limit < 1:
-        raise SpecError(f"--limit: {limit} is not allowed; give 1 or more")
+        raise SpecError(f"option --limit: {limit} is not allowed; give 1 or more")
 
 
 def budget(kind: str, input: str | Shape | Mapping[str, Any],
@@ -599,13 +744,13 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
                         f"{', '.join(k for k in KIND_FAMILY if 'out' in KINDS[k].model_fields)}")
     fixed = given(fixed)
     if "out" in fixed:
-        raise SpecError("--out is what a budget finds; leave it out", Location(field="out"))
+        raise SpecError("not used with a budget: out is what it finds", Location(field="out"))
     macs_limit = None if max_macs is None else parse_count(max_macs, "--max-macs")
     params_limit = None if max_params is None else parse_count(max_params, "--max-params")
     if macs_limit is None and params_limit is None:
         raise SpecError("a budget needs --max-macs or --max-params")
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
-        raise SpecError(f"--divisor: {divisor!r} is not allowed; give a whole number ≥ 1")
+        raise SpecError(f"option --divisor: {divisor!r} is not allowed; give a whole number ≥ 1")
     shape = coerce_shape(input, channels_first=channels_first)
     fixed = _check_fixed(kind, fixed)
     groups = int(fixed.get("groups", 1))
@@ -658,16 +803,16 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     kind = _kind(kind)
     _check_limit(limit)
     if not 1 <= max_layers <= MAX_LAYERS:
-        raise SpecError(f"--max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
+        raise SpecError(f"option --max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
     fixed = given(fixed)
     if "stride" in fixed:
         raise SpecError("a chain takes its strides from --strides, not --stride",
                         Location(field="stride"))
     steps = sorted(set(strides))
     if not steps or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
-        raise SpecError(f"--strides: {list(strides)} is not allowed; give whole numbers ≥ 1")
+        raise SpecError(f"option --strides: {list(strides)} is not allowed; give whole numbers ≥ 1")
     if any(s > MAX_BOUND for s in steps):
-        raise SpecError(f"--strides: give strides up to {MAX_BOUND}")
+        raise SpecError(f"option --strides: give strides up to {MAX_BOUND}")
     begin, finish = parse_size(start, "--from"), parse_size(end, "--to")
     rank = max(len(begin), len(finish))  # one number is every axis
     begin, finish = parse_size(begin, "--from", rank), parse_size(finish, "--to", rank)

@@ -23,7 +23,7 @@ FIELD_HELP = {
     "output_size": AXES,
     "padding": "a whole number ≥ 0, a list with one per spatial axis, 'same' or 'valid'",
     "output_padding": "a whole number ≥ 0, or a list with one per spatial axis",
-    "groups": "a whole number ≥ 1 that divides the input and output channels",
+    "groups": "a whole number that divides the input and output channels",
     "multiplier": "a whole number ≥ 1",
     "mid": "a whole number ≥ 1",
     "bias": "true or false",
@@ -40,6 +40,25 @@ FIELD_HELP = {
     "p": "a probability in [0, 1], e.g. 0.2",
     "init": "a number > 0, e.g. 1e-6",
 }
+
+
+def field_help(model: type[LayerSpec], field: str, default: str) -> str:
+    """What `field` of this kind takes: the words of FIELD_HELP that this kind's annotation
+    allows (a transposed conv's padding takes no 'same' or 'valid', so none is listed)."""
+    text = FIELD_HELP.get(field, default)
+    info = model.model_fields.get(field)
+    if field == "padding" and info is not None and not _literals(info.annotation):
+        text = "a whole number ≥ 0, or a list with one per spatial axis"
+    return text
+
+
+def _literals(annotation: Any) -> set[Any]:
+    """The Literal values anywhere in a type annotation."""
+    from typing import Literal, get_args, get_origin
+
+    if get_origin(annotation) is Literal:
+        return set(get_args(annotation))
+    return {v for arg in get_args(annotation) for v in _literals(arg)}
 
 
 def suggest(word: str, choices: list[str]) -> str:
@@ -73,7 +92,7 @@ def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location
                          f"{', '.join(allowed)}", Location(**{**_loc_dict(location),
                                                               "field": field}))
     if etype == "missing" and field is not None:
-        return SpecError(f"missing; {kind} needs it: {FIELD_HELP.get(field, 'required')}",
+        return SpecError(f"missing; {kind} needs it: {field_help(model, field, 'required')}",
                          location.__class__(**{**_loc_dict(location), "field": field}))
     message = str(err["msg"]).removeprefix("Value error, ")
     if field is None:
@@ -82,7 +101,7 @@ def _field_error(kind: str, model: type[LayerSpec], err: Any, location: Location
             return SpecError(message, Location(**{**_loc_dict(location),
                                                   "field": named.group(1)}))
         return SpecError(f"{kind}: {message}", location)
-    help_text = FIELD_HELP.get(field, message)
+    help_text = field_help(model, field, message)
     value = err.get("input")
     where = Location(**{**_loc_dict(location), "field": field})
     if err["type"] == "value_error":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -90,10 +91,11 @@ def test_per_axis_options_and_channels_first() -> None:
     (["layer", "transposed", "-i", "5x5x4", "--out", "2", "--kernel", "3",
       "--output-padding", "1"], 2, "output_padding=1 must be smaller than stride"),
     (["layer", "maxpool", "-i", "5x5x4", "--kernel", "3", "--groups", "2"], 2,
-     "unknown field 'groups'"),
+     "option --groups: maxpool has no groups; its options: --kernel, --stride, --padding, "
+     "--dilation, --ceil-mode"),
     (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3,3,3"], 1,
      "has 3 axes but the input has 2"),
-    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "0"], 2, "field 'kernel'"),
+    (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "0"], 2, "option --kernel: 0"),
     (["layer", "conv", "-i", "5x5x4", "--out", "2", "--kernel", "3", "--stride", "2",
       "--padding", "same"], 1, "padding='same' needs stride 1"),
 ])
@@ -118,7 +120,7 @@ def test_main_prints_error_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
     assert exc.value.code == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("convcalc: error: field 'groups': groups=3")
+    assert captured.err.startswith("convcalc: error: option --groups: groups=3")
 
 
 def test_version_and_help() -> None:
@@ -170,3 +172,76 @@ def test_csv_carries_bytes_and_bound(args: list[str]) -> None:
     first = (data.get("variants") or data.get("by_kind") or data.get("layers") or [data])[0]
     assert table[0]["activation_bytes"] == str(first["activation_bytes"])
     assert table[0]["time"] == str(first["roofline"]["time_s"])
+
+
+# --- issue 18: messages speak the user's language ----------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["layer", "conv", "-i", "8x8x4", "--kernel", "3"],
+     "convcalc: error: option --out: missing; conv needs it: a whole number ≥ 1 (output "
+     "channels)"),
+    (["layer", "grouped", "-i", "8x8x4", "--out", "8", "--kernel", "3"],
+     "convcalc: error: option --groups: missing; grouped needs it: a whole number that divides "
+     "the input and output channels"),
+    (["layer", "conv", "-i", "8x8x4", "--out", "8", "--kernel", "3", "--stride", "0"],
+     "convcalc: error: option --stride: 0 is not allowed; conv needs stride ≥ 1 (a whole number "
+     "≥ 1, or one per axis like 3,5)"),
+    (["layer", "octave", "-i", "8x8x4", "--out", "8", "--kernel", "3", "--alpha-in", "1.5"],
+     "convcalc: error: option --alpha-in: must be in [0, 1)"),
+    (["layer", "pointwise", "-i", "8x8x4", "--out", "8", "--kernel", "3"],
+     "convcalc: error: option --kernel: pointwise has no kernel; its options: --out, --stride, "
+     "--groups, --no-bias"),
+    (["layer", "maxpool", "-i", "8x8x4", "--kernel", "3", "--no-bias"],
+     "convcalc: error: option --no-bias: maxpool has no bias"),
+    (["compare", "-i", "8x8x4", "--out", "8", "--kernel", "0"],
+     "convcalc: error: option --kernel: 0 is not allowed"),
+    (["solve", "conv", "-i", "8x8x4", "-o", "4", "--kernel", "0"],
+     "convcalc: error: option --kernel: 0 is not allowed"),
+])
+def test_cli_errors_name_the_option_not_the_field(args: list[str], message: str) -> None:
+    code, out, err = run(args)
+    assert code == 2 and out == ""
+    assert err.startswith(message), err
+    assert "field '" not in err
+
+
+def test_spec_errors_still_name_the_field(tmp_path: Path) -> None:
+    spec = tmp_path / "n.yaml"
+    spec.write_text("name: n\ninput: 8x8x4\nlayers:\n  - conv: {kernel: 3}\n")
+    code, _, err = run(["net", str(spec)])
+    assert code == 2
+    assert "field 'out'" in err and "--out" not in err
+
+
+def test_transposed_padding_same_lists_only_what_is_allowed() -> None:
+    code, _, err = run(["layer", "transposed", "-i", "8x8x4", "--out", "8", "--kernel", "3",
+                        "--padding", "same"])
+    assert code == 2
+    assert "'same' is not allowed" in err
+    assert "'same' or 'valid'" not in err.split("not allowed", 1)[1]
+    assert "expected a whole number ≥ 0, or one per axis like 3,5" in err
+    # a conv takes them, and says so
+    code, _, err = run(["layer", "conv", "-i", "8x8x4", "--out", "8", "--kernel", "3",
+                        "--padding", "-1"])
+    assert "'same' or 'valid'" in err
+
+
+@pytest.mark.parametrize("command", [
+    ["layer", "conv", "-i", "8x8x4", "--out", "8", "--kernel", "3"],
+    ["compare", "-i", "8x8x4", "--out", "8", "--kernel", "3"],
+    ["net", "resnet18"],
+])
+def test_empty_dtype_is_refused_naming_dtype(command: list[str]) -> None:
+    code, out, err = run([*command, "--dtype", ""])
+    assert code == 2 and out == ""
+    assert "--dtype" in err and "fp32" in err
+
+
+def test_option_names_come_from_the_typer_declarations() -> None:
+    from convcalc.cli import layer, option_names, solve
+
+    names = option_names(layer)
+    assert names["out"] == "--out" and names["bias"] == "--no-bias"
+    assert names["output_padding"] == "--output-padding" and names["input"] == "--input"
+    assert option_names(solve)["max_kernel"] == "--max-kernel"

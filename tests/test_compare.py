@@ -96,3 +96,114 @@ def test_bad_variant_and_baseline() -> None:
     assert result.exit_code == 2
     assert "needs --out" in result.stderr
     assert result.stdout == ""
+
+
+# --- issue 18: like for like ------------------------------------------------------------------
+
+C56 = ["compare", "--input", "56x56x64", "--kernel", "3", "--out", "64", "--padding", "1",
+       "--no-bias"]
+
+
+def test_sweep_groups_leaves_baseline_conv_ungrouped() -> None:
+    result = runner.invoke(app, [*C56, "--sweep", "groups=1,2,4,8", "--variants", "conv,grouped",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    comparisons = json.loads(result.stdout)["comparisons"]
+    convs = [by_variant(c)["conv"] for c in comparisons]
+    assert {c["macs"] for c in convs} == {115_605_504}  # 3·3·64·64·56·56, groups 1 throughout
+    ratios = [Fraction(by_variant(c)["grouped"]["macs_ratio"]) for c in comparisons]
+    assert ratios == [1, Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)]
+
+
+def test_knobs_in_the_options_reach_only_their_variants() -> None:
+    comparison = C.compare("56x56x64", {"out": 64, "kernel": 3, "padding": 1, "groups": 8},
+                           C.parse_variants("conv,grouped,pointwise_group"))
+    r = {x.variant: x for x in comparison.results}
+    assert r["conv"].spec.get("groups", 1) == 1
+    assert r["grouped"].spec["groups"] == r["pointwise_group"].spec["groups"] == 8
+
+
+def test_dilated_pads_for_the_conv_output_size() -> None:
+    comparison = C.compare("56x56x64", {"out": 64, "kernel": 3, "padding": 1})
+    r = {x.variant: x for x in comparison.results}
+    assert r["dilated"].spec["padding"] == 2  # 1 + (D − 1)·(K − 1)/2
+    assert r["dilated"].report is not None and r["dilated"].report.output.spatial == (56, 56)
+    assert "padding 2 for the conv's 56×56 output (padding 1 gives 54×54)" in r["dilated"].defaults
+
+
+def test_octave_pads_like_conv() -> None:
+    """The README's 12×12×3, kernel 5, no padding: octave cannot give the conv's 8×8 (its paths
+    agree only where the size is kept), so it stays at padding 0 and says why; never 112.50 %."""
+    comparison = C.compare("12x12x3", {"out": 256, "kernel": 5, "bias": False})
+    r = {x.variant: x for x in comparison.results}
+    assert r["octave"].spec.get("padding", 0) == 0 and r["octave"].report is None
+    assert ("no padding gives the conv's 8×8 output (padding 2 gives 12×12); padding kept at 0"
+            in r["octave"].defaults)
+    result = runner.invoke(app, SEED)
+    assert "112.50" not in result.stdout
+
+
+def test_transposed_defaults_to_stride_1_in_compare() -> None:
+    comparison = C.compare("56x56x64", {"out": 64, "kernel": 3, "padding": 1})
+    r = {x.variant: x for x in comparison.results}
+    assert r["transposed"].spec.get("stride", 1) == 1
+    assert r["transposed"].report is not None
+    assert r["transposed"].report.output.spatial == (56, 56)
+    assert any("stride 1, as the conv" in n for n in r["transposed"].defaults)
+
+
+def test_every_variant_matches_the_conv_output_where_it_can() -> None:
+    for shape, options in (("12x12x8", {"out": 16, "kernel": 5}),
+                           ("12x12x8", {"out": 16, "kernel": 5, "padding": 2}),
+                           ("20x20x16", {"out": 16, "kernel": 3, "padding": 1, "stride": 2}),
+                           ("56x56x64", {"out": 64, "kernel": 3, "padding": "same"})):
+        comparison = C.compare(shape, options)
+        conv = next(x for x in comparison.results if x.variant == "conv")
+        assert conv.report is not None
+        for x in comparison.results:
+            if x.report is not None and x.report.output.spatial != conv.report.output.spatial:
+                # a variant that differs says so in a note
+                assert any("conv's" in n for n in x.defaults), (shape, options, x.variant)
+
+
+def test_octave_alpha_rounding_is_explained() -> None:
+    result = runner.invoke(app, [*SEED, "--padding", "2", "--variants", "conv,octave"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "43.75 %; measured 50.00 %" in result.stdout
+    assert ("only ⌊1/2·3⌋ = 1 of 3 input channels and ⌊1/2·256⌋ = 128 of 256 output channels "
+            "can be low-frequency, so α_in = 1/3 and α_out = 1/2 in effect: "
+            "1 − ¾·(1 − (1 − 1/3)·(1 − 1/2)) = 50.00 %") in result.stdout
+
+
+def test_sweep_alpha_out_of_range_is_refused_like_layer() -> None:
+    result = runner.invoke(app, [*C56, "--variants", "octave", "--sweep", "alpha=1.5"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--sweep alpha=1.5" in result.stderr and "must be in [0, 1)" in result.stderr
+    result = runner.invoke(app, [*C56, "--variants", "octave:alpha=1.5"])
+    assert result.exit_code == 2
+    assert "option --variants octave:alpha=1.5" in result.stderr
+
+
+def test_compare_hints_are_copy_pasteable() -> None:
+    result = runner.invoke(app, C56, env={"COLUMNS": "200"})
+    assert "set grouped:groups=G" not in result.stdout
+    hints = [line.split("--variants ", 1)[1].split(")")[0] for line in result.stdout.splitlines()
+             if "--variants " in line]
+    assert hints
+    for hint in hints:  # each runs as written
+        again = runner.invoke(app, [*C56, "--variants", hint, "--format", "json"])
+        assert again.exit_code == 0, (hint, again.stderr)
+        assert "error" not in json.loads(again.stdout)["variants"][0], hint
+
+
+def test_overrides_reach_the_spec() -> None:
+    """Every field an override may set reaches the variant's layer spec."""
+    probe = {"out": 8, "kernel": 3, "_in_channels": 8}
+    for base in C.RULES:
+        for field in C.variant_fields(base) - {"alpha", "name"}:
+            value = {"bias": False, "alpha_in": Fraction(1, 4), "alpha_out": Fraction(1, 4),
+                     "ceil_mode": True, "output_padding": 0}.get(field, 2)
+            variant = C.Variant(f"{base}:{field}", base, {field: value})
+            spec, _ = C._variant_spec(variant, probe, {}, "test")
+            assert spec.get(field) == value, (base, field)

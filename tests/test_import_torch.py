@@ -36,7 +36,8 @@ def test_a_bad_target_is_one_line() -> None:
 
 def test_without_torch_one_line_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
-    assert "--torch needs PyTorch (convcalc does not depend on it)" in one_line_error(
+    assert "PyTorch is not installed (convcalc needs it only for --torch; install " \
+        "torch==2.13.0)" in one_line_error(
         ["import", "--torch", "torch_factories:tiny", "--input", "8x8x3"])
 
 

@@ -122,6 +122,13 @@ def cases(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], dict[str, Any], S.
     return kind, shape, fixed, extra, bounds, target
 
 
+def search_all(kind: str, fixed: dict[str, Any]) -> dict[str, Any]:
+    """`fixed` with every dilation searched where it is open (the default is dilation 1)."""
+    if "dilation" in FIELDS[kind] and "dilation" not in fixed:
+        return {**fixed, "dilation": "any"}
+    return fixed
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.filter_too_much])
 @given(case=cases(), data=st.data())
@@ -135,15 +142,19 @@ def test_every_completion_is_listed_valid_and_in_order(case: Any, data: st.DataO
     if truth and data.draw(st.booleans()):
         # half the time, a size some layer reaches: sure to have completions
         target = list(data.draw(st.sampled_from(sorted(truth.values()))))
+    if target == "same":  # the input's size here; TensorFlow's SAME has its own test
+        target = list(convcalc.parse_shape(shape).spatial)
     try:
-        result = S.solve(kind, shape, target, {**fixed, **extra}, bounds=bounds, limit=10**6)
+        # the whole space: every dilation, values that differ per axis
+        result = S.solve(kind, shape, target, {**search_all(kind, fixed), **extra},
+                         bounds=bounds, limit=10**6, per_axis=True)
     except ShapeError as e:
         # the solver's own verdict, not a listed answer that the layer analysis refused
         assert e.message.startswith(f"no {kind} on "), e.message
         assert truth == {}, "refused as impossible, but some layer is valid"
         event("impossible")
         return
-    want = tuple(convcalc.parse_shape(shape).spatial) if target == "same" else tuple(target)
+    want = tuple(target)
     exact = {k for k, out in truth.items() if out == want}
     event(f"rank {rank}, {'no' if not exact else 'one' if len(exact) == 1 else 'several'} "
           "completions")
@@ -181,8 +192,8 @@ def test_three_d_against_the_brute_force(kind: str) -> None:
 
 def test_limit_lists_the_first_and_counts_them_all() -> None:
     bounds = S.Bounds(kernel=5, stride=3, dilation=2)
-    full = S.solve("conv", "12x10x1", [6, 5], bounds=bounds, limit=10**6)
-    first = S.solve("conv", "12x10x1", [6, 5], bounds=bounds, limit=7)
+    full = S.solve("conv", "12x10x1", [6, 5], {"dilation": "any"}, bounds=bounds, limit=10**6)
+    first = S.solve("conv", "12x10x1", [6, 5], {"dilation": "any"}, bounds=bounds, limit=7)
     assert first.count == full.count == len(full.solutions) > 7
     assert [s.values for s in first.solutions] == [s.values for s in full.solutions[:7]]
 
@@ -265,7 +276,8 @@ def test_nothing_torch_accepts_is_missed() -> None:
             if torch_output(kind, {**fixed, **v}, 2, [length]) == (want,):
                 torch_says.add(tuple(v.values()))
         try:
-            result = S.solve(kind, f"{length}x2", want, fixed, bounds=bounds, limit=10**6)
+            result = S.solve(kind, f"{length}x2", want, search_all(kind, fixed), bounds=bounds,
+                             limit=10**6)
         except ShapeError:
             assert not torch_says
             continue
@@ -497,6 +509,7 @@ def test_json_contract() -> None:
 
 def test_per_axis_fields_are_lists_and_equal_ones_scalars() -> None:
     code, out, _ = run(["conv", "-i", "28x20x1", "-o", "14x10", "--kernel", "3", "--stride", "2",
+                        "--dilation", "any",
                         "--limit", "50", "-f", "json"])
     assert code == 0
     solutions = json.loads(out)["solutions"]
@@ -509,7 +522,7 @@ def test_no_solution_exits_0_with_none_and_the_nearest() -> None:
     code, out, err = run(["conv", "-i", "28x28x1", "-o", "15", "--kernel", "3", "--stride", "2",
                           "--padding", "0"])
     assert (code, err) == (0, "")
-    assert "none: no completion within the bounds gives this size; the nearest:" in out
+    assert "none: kernel 3, stride 2 and padding 0 give at most 13 from 28; the nearest:" in out
     assert "13×13×1" in out
     code, out, _ = run(["conv", "-i", "28x28x1", "-o", "15", "--kernel", "3", "--stride", "2",
                         "--padding", "0", "-f", "json"])
@@ -522,7 +535,8 @@ def test_table_shows_formulas_bounds_and_warnings() -> None:
     code, out, _ = run(["maxpool", "-i", "9x9x1", "-o", "4", "--kernel", "2", "--stride", "2"])
     assert code == 0
     assert "[1] H_out = W_out = ⌊(9 − 2 + 2·0)/2⌋ + 1 = 4" in out
-    assert "searched: kernel ≤ 11, stride ≤ 8, dilation ≤ 4, padding ≤ K//2" in out
+    assert "searched: kernel ≤ 11, stride ≤ 8, dilation ≤ 1, padding ≤ K//2" in out
+    assert "dilation 1 unless given (--dilation any searches up to 4)" in out
     assert "[1] warning: the last input pixel of H and W is never read" in out
 
 
@@ -561,10 +575,11 @@ def test_every_mode_in_every_format(args: list[str], fmt: str) -> None:
     (["conv", "--from", "224", "--to", "7", "--stride", "2"], 2, "takes its strides from"),
     (["conv", "--from", "224", "--to", "7", "--strides", "0"], 2, "--strides: [0]"),
     (["conv", "-i", "28x28x1", "-o", "14", "--output-padding", "1"], 2,
-     "unknown field 'output_padding'"),
+     "option --output-padding: conv has no output-padding; its options: --out, --kernel"),
     (["avgpool", "-i", "28x28x1", "-o", "14", "--dilation", "2"], 2,
-     "unknown field 'dilation'"),
-    (["depthwise", "-i", "28x28x4", "-o", "28", "--out", "8"], 2, "unknown field 'out'"),
+     "option --dilation: avgpool has no dilation"),
+    (["depthwise", "-i", "28x28x4", "-o", "28", "--out", "8"], 2,
+     "option --out: depthwise has no out"),
     (["grouped", "-i", "28x28x4", "-o", "28"], 2, "grouped needs it"),
     (["conv", "-i", "28x28x1", "-o", "28", "--kernel", "0"], 2, "conv needs kernel ≥ 1"),
     (["conv", "-i", "28x28x1", "-o", "28", "--padding", "same"], 2, "option --padding"),
@@ -576,7 +591,7 @@ def test_every_mode_in_every_format(args: list[str], fmt: str) -> None:
      "maxpool has no out channels"),
     (["conv", "-i", "28x28x1", "--max-macs", "3X", "--kernel", "3"], 2, "'3X' is not a count"),
     (["conv", "-i", "28x28x1", "--max-macs", "3M", "--kernel", "3", "--out", "4"], 2,
-     "--out is what a budget finds"),
+     "option --out: not used with a budget: out is what it finds"),
     # impossible: fields that PyTorch refuses whatever the unknown ones are
     (["transposed", "-i", "28x28x1", "-o", "56", "--kernel", "3", "--stride", "1",
       "--dilation", "1", "--padding", "0", "--output-padding", "1"], 1,
@@ -641,3 +656,122 @@ def test_docs_console_blocks_are_current() -> None:
     assert (r.count, r.solutions[0].values) == (1, {"kernel": 5, "stride": 1, "dilation": 2,
                                                     "padding": 4})
     assert (b.solutions[0].values["out"], c.count) == (166, 8)
+
+
+# --- issue 18: what a user means by same, valid, a size; why a size is out of reach ----------
+
+
+def tf_size(word: str, kind: str, n: int, v: dict[str, int]) -> int:
+    """tf.keras's conv_output_length / deconv_output_length, written out independently."""
+    k_eff = v.get("dilation", 1) * (v["kernel"] - 1) + 1
+    s = v["stride"]
+    if kind == "transposed":
+        return n * s if word == "same" else n * s + max(k_eff - s, 0)
+    return (n + s - 1) // s if word == "same" else (n - k_eff + s) // s
+
+
+def test_solve_same_is_tensorflow_same() -> None:
+    result = S.solve("conv", "224x224x3", "same", {"stride": 2, "kernel": 3})
+    assert result.count == 1
+    (only,) = result.solutions
+    assert only.values == {"kernel": 3, "stride": 2, "dilation": 1, "padding": 1}
+    assert only.spatial == (112, 112)  # ⌈224/2⌉, and ⌊(224 + 2 − 3)/2⌋ + 1 = 112
+    assert result.target["spatial"] == [112, 112] and result.target["word"] == "same"
+    # TensorFlow pads 1 in total (0 before, 1 after): PyTorch cannot, and it says so
+    assert any("SAME pads H and W by 1 in total (0 before, 1 after)" in w
+               for w in only.warnings)
+    code, out, _ = run(["conv", "-i", "224x224x3", "-o", "same", "--stride", "2", "--kernel", "3"])
+    assert code == 0
+    assert "conv on 224×224×3 → SAME (112×112): 1 solution" in out
+    assert "none" not in out
+
+
+def test_solve_valid_is_tensorflow_valid() -> None:
+    result = S.solve("conv", "224x224x3", "valid", {"stride": 2, "kernel": 3})
+    assert [s.values["padding"] for s in result.solutions] == [0]
+    assert result.solutions[0].spatial == (111, 111)  # ⌈(224 − 3 + 1)/2⌉
+
+
+@settings(max_examples=120, deadline=None)
+@given(kind=st.sampled_from(["conv", "maxpool", "transposed"]), n=st.integers(1, 14),
+       word=st.sampled_from(["same", "valid"]), stride=st.integers(1, 3) | st.none())
+def test_same_and_valid_against_the_brute_force(kind: str, n: int, word: str,
+                                                 stride: int | None) -> None:
+    bounds = S.Bounds(kernel=4, stride=3, dilation=2)
+    fixed: dict[str, Any] = {} if stride is None else {"stride": stride}
+    extra = {"out": 1} if kind != "maxpool" else {}
+    truth = brute_force(kind, f"{n}x1", {**fixed, "dilation": 1}, extra, bounds)
+    # same: stride 1 unless given; valid: no padding
+    want = {k for k, (out,) in truth.items()
+            if out == tf_size(word, kind, n, dict(zip(FIELDS[kind], k[0], strict=True)))
+            and (word == "same" or dict(zip(FIELDS[kind], k[0], strict=True))["padding"] == 0)
+            and (word == "valid" or stride is not None or k[0][1] == 1)}
+    try:
+        result = S.solve(kind, f"{n}x1", word, {**fixed, **extra}, bounds=bounds, limit=10**6)
+    except ShapeError:
+        assert not truth
+        return
+    assert {key(s.to_dict(), kind, 1) for s in result.solutions} == want
+    assert result.count == len(want)
+
+
+def test_solve_dilation_is_1_unless_given() -> None:
+    result = S.solve("conv", "224x224x3", 112, limit=100)
+    assert result.count == len(result.solutions) == 11
+    assert {s.values["dilation"] for s in result.solutions} == {1}
+    assert not any(isinstance(v, list) for s in result.solutions for v in s.values.values())
+    searched = S.solve("conv", "224x224x3", 112, {"dilation": "any"}, limit=100)
+    assert {s.values["dilation"] for s in searched.solutions} == {1, 2, 3, 4}
+    code, out, _ = run(["conv", "-i", "224x224x3", "-o", "112", "--dilation", "any", "-f", "json"])
+    assert code == 0 and json.loads(out)["count"] == searched.count
+
+
+def test_solve_per_axis_values_differ_only_when_asked() -> None:
+    every = S.solve("conv", "12x12x1", 6, {"dilation": "any"}, limit=10**6, per_axis=True)
+    plain = S.solve("conv", "12x12x1", 6, {"dilation": "any"}, limit=10**6)
+    assert any(isinstance(v, list) for s in every.solutions for v in s.values.values())
+    assert not any(isinstance(v, list) for s in plain.solutions for v in s.values.values())
+    assert plain.count == sum(1 for s in every.solutions
+                              if not any(isinstance(v, list) for v in s.values.values()))
+    # asked: the input's axes differ, or the target's, or a fixed field is given per axis
+    assert S.solve("conv", "12x10x1", [6, 5], {"dilation": "any"}).count > 0
+    asked = S.solve("conv", "12x12x1", 6, {"kernel": [3, 4]})
+    assert asked.solutions and all(s.values["kernel"] == [3, 4] for s in asked.solutions)
+
+
+def test_solve_unreachable_target_says_why_before_the_nearest() -> None:
+    result = S.solve("conv", "224x224x3", 224, {"stride": 2, "kernel": 3})
+    assert result.count == 0
+    assert result.reason == "kernel 3 and stride 2 give at most 113 from 224"
+    assert 0 < len(result.nearest) <= S.NEAREST_SIZES * S.NEAREST_PER_SIZE
+    code, out, _ = run(["conv", "-i", "224x224x3", "-o", "224", "--stride", "2"])
+    assert code == 0
+    lines = out.splitlines()
+    why = next(i for i, line in enumerate(lines) if "stride 2 gives at most" in line)
+    table = next(i for i, line in enumerate(lines) if line.strip().startswith("#"))
+    assert why < table
+    assert len([line for line in lines if line.strip()[:1].isdigit()]) <= 6
+    code, out, _ = run(["conv", "-i", "224x224x3", "-o", "224", "--stride", "2", "-f", "json"])
+    assert json.loads(out)["reason"] == "stride 2 gives at most 117 from 224"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["conv", "maxpool", "transposed", "grouped"]),
+       n=st.integers(2, 10), want=st.integers(1, 12), kernel=st.integers(1, 3) | st.none())
+def test_default_answers_are_the_brute_force_at_dilation_1_same_on_every_axis(
+        kind: str, n: int, want: int, kernel: int | None) -> None:
+    bounds = S.Bounds(kernel=3, stride=2, dilation=2)
+    fixed: dict[str, Any] = {} if kernel is None else {"kernel": kernel}
+    extra: dict[str, Any] = {"out": 4} if kind != "maxpool" else {}
+    if kind == "grouped":
+        extra["groups"] = 2
+    truth = brute_force(kind, f"{n}x{n}x4", {**fixed, "dilation": 1}, extra, bounds)
+    expected = {k for k, out in truth.items() if out == (want, want) and k[0] == k[1]}
+    try:
+        result = S.solve(kind, f"{n}x{n}x4", want, {**fixed, **extra}, bounds=bounds,
+                         limit=10**6)
+    except ShapeError:
+        assert not truth
+        return
+    assert {key(s.to_dict(), kind, 2) for s in result.solutions} == expected
+    assert result.count == len(expected)

@@ -238,7 +238,8 @@ def test_unused_blocks_are_warned_about() -> None:
 @pytest.mark.parametrize(("spec", "fragment"), [
     ({"layers": [{"repeat": "${in}", "body": ["relu"]}]}, "repeat count cannot use in"),
     ({"layers": [{"conv": {"out": "$nope", "kernel": 1}}]}, "unknown parameter 'nope'"),
-    ({"layers": [{"relu": None, "name": "a.b"}]}, "contains '.'"),
+    ({"layers": [{"relu": None, "name": "a"}, {"relu": None, "name": "a.b"}]},
+     "the two paths would collide"),
     ({"layers": [{"relu": None, "name": "a\nb"}]}, "control characters"),
     ({"layers": [{"relu": None, "if": 3}]}, "if needs true or false"),
     ({"layers": [{"residual": {"body": ["relu"], "add": "yes"}}]}, "add must be true or false"),

@@ -23,6 +23,9 @@ from convcalc.bridges.graph import Const, Dims, Graph, Node
 from convcalc.errors import SpecError
 from convcalc.shapes import Shape
 
+_NO_TORCH = ("PyTorch is not installed (convcalc needs it only for --torch; install "
+             "torch==2.13.0)")
+
 # Traced as one call each (their forward is an implementation detail, and LayerNorm2d's may
 # branch on the input's rank): StochasticDepth (torchvision's or one like it) and LayerNorm2d.
 
@@ -30,16 +33,11 @@ from convcalc.shapes import Shape
 def load_factory(target: str) -> Callable[[], Any]:
     """The callable that `package.module:factory` names (found from the current directory too,
     as `python -m` finds it), or `path/to/file.py:factory`."""
-    module_name, colon, attr = target.rpartition(":")
-    if not colon or not module_name or not attr:
-        raise SpecError(f"--torch {target!r}: write package.module:factory (a callable that "
-                        "returns an nn.Module), e.g. torchvision.models:resnet50, or "
-                        "file.py:factory")
+    module_name, attr = _split_target(target)
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise SpecError("--torch needs PyTorch (convcalc does not depend on it): pip install "
-                        "torch") from None
+        raise SpecError(_NO_TORCH) from None
     try:
         module = _import(module_name)
     except SpecError:
@@ -55,6 +53,17 @@ def load_factory(target: str) -> Callable[[], Any]:
     if not callable(obj):
         raise SpecError(f"--torch {target}: {attr} is not callable")
     return obj  # type: ignore[no-any-return]
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """`package.module:factory` as (module, factory); checked before torch is imported, so a
+    typo is named as such whether torch is installed or not."""
+    module_name, colon, attr = target.rpartition(":")
+    if not colon or not module_name or not attr:
+        raise SpecError(f"--torch {target!r}: write package.module:factory (a callable that "
+                        "returns an nn.Module), e.g. torchvision.models:resnet50, or "
+                        "file.py:factory")
+    return module_name, attr
 
 
 def _import(module_name: str) -> Any:
@@ -99,24 +108,26 @@ def build_model(target: str | Callable[[], Any]) -> Any:
 
 def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
     """The op graph of a torch module (or of what a factory returns) on `input` (H×W×C)."""
+    if isinstance(target, str):
+        _split_target(target)
     try:
         import torch
         import torch.fx
     except ImportError:
-        raise SpecError("--torch needs PyTorch (convcalc does not depend on it): pip install "
-                        "torch") from None
+        raise SpecError(_NO_TORCH) from None
 
     model = target if isinstance(target, torch.nn.Module) else build_model(target)
     model = model.eval()
     label = target if isinstance(target, str) else type(model).__name__
 
-    class Tracer(torch.fx.Tracer):
-        def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m):
-                return True
-            return bool(super().is_leaf_module(m, qualname))
+    def is_leaf_module(self: Any, m: Any, qualname: str) -> bool:
+        if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m):
+            return True
+        return bool(torch.fx.Tracer.is_leaf_module(self, m, qualname))
 
-    tracer = Tracer()
+    # made by type(), not a class statement: without torch installed, torch.fx.Tracer is Any to
+    # the type checker, and mypy --strict refuses a class statement that subclasses Any
+    tracer = type("Tracer", (torch.fx.Tracer,), {"is_leaf_module": is_leaf_module})()
     try:
         traced = tracer.trace(model)
     except torch.fx.proxy.TraceError as e:
@@ -145,19 +156,20 @@ def _propagate(gm: Any, shape: tuple[int, ...]) -> None:
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    class Shapes(torch.fx.Interpreter):
-        def run_node(self, n: Any) -> Any:
-            result = super().run_node(n)
-            if isinstance(result, torch.Tensor):
-                n.meta["tensor_meta"] = result
-            elif isinstance(result, tuple | list) and result and \
-                    all(isinstance(r, torch.Tensor) for r in result):
-                n.meta["tensor_meta"] = tuple(result)
-            return result
+    def run_node(self: Any, n: Any) -> Any:
+        result = torch.fx.Interpreter.run_node(self, n)
+        if isinstance(result, torch.Tensor):
+            n.meta["tensor_meta"] = result
+        elif isinstance(result, tuple | list) and result and \
+                all(isinstance(r, torch.Tensor) for r in result):
+            n.meta["tensor_meta"] = tuple(result)
+        return result
 
+    # made by type() for the type checker's sake, as load_torch's Tracer
+    shapes = type("Shapes", (torch.fx.Interpreter,), {"run_node": run_node})
     mode = FakeTensorMode(allow_non_fake_inputs=True)
     with torch.no_grad(), mode:
-        Shapes(gm).run(torch.zeros(shape))
+        shapes(gm).run(torch.zeros(shape))
 
 
 def _is_stochastic_depth(m: Any) -> bool:

@@ -80,7 +80,7 @@ def costing(reports: list[LayerReport], dtype: str | None, device: Device | None
     """The costing of these rows in `dtype` (fp32 when only a device is given) on `device`."""
     if dtype is None and device is None:
         return None
-    chosen = dtype or "fp32"
+    chosen = "fp32" if dtype is None else dtype
     size = dtype_bytes(chosen)
     if device is not None:
         device.peak(chosen)  # a device without this dtype says so now, once

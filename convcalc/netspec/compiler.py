@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -101,6 +101,8 @@ class Compiler:
     dynamic_kinds: bool = False
     """Some entry takes its kind from a parameter (`- $act`): block use is then not static."""
     current: str = ""
+    dotted: list[Entry] = field(default_factory=list)
+    """Entries whose literal name has dots (deprecated: read as nested levels)."""
 
     # --- locations --------------------------------------------------------------------------
 
@@ -134,6 +136,9 @@ class Compiler:
             except ConvcalcError as e:
                 self.errors.extend(e.problems or (e,))
                 entries.append(BadT(None, None, item_where))
+        if any(_dotted(e.name) for e in entries):
+            self.dotted.extend(e for e in entries if _dotted(e.name))
+            entries = nest_dotted(entries, self.errors)
         return SeqT(tuple(entries), where)
 
     def template(self, raw: Any, scope: frozenset[str], where: Location) -> Template:
@@ -159,8 +164,12 @@ class Compiler:
                             where.but(field="name"))
         t = self.template(raw, scope, where)
         if not is_template(t):
-            problem = name_problem(raw)
+            # a dotted name (`stem.0`) is deprecated, read as nested levels: each level is checked
+            problem = next(filter(None, map(name_problem, raw.split("."))), None) if "." in raw \
+                else name_problem(raw)
             if problem:
+                if "." in raw and "cannot be empty" in problem:
+                    problem = f"name {shown(raw)} has an empty level between its dots"
                 raise SpecError(problem, where.but(field="name"))
         return t
 
@@ -411,6 +420,95 @@ class Compiler:
 
 
 
+def _dotted(name: Template | None) -> bool:
+    return isinstance(name, str) and "." in name
+
+
+def nest_dotted(entries: list[Entry], errors: list[ConvcalcError]) -> list[Entry]:
+    """Dotted names as the nested levels they spell, as they read before names became one level
+    each: `stem.0`, `stem.1` side by side are `- sequence: {name: stem, layers: [0, 1]}`.
+    Refused only where two paths would collide: a level the dots open is also another entry's
+    name at that level, or entries that share it are not side by side."""
+    out: list[Entry] = []
+    members: dict[str, list[Entry]] = {}
+    opened: dict[str, Entry] = {}
+    last: str | None = None
+    for e in entries:
+        if not _dotted(e.name):
+            out.append(e)
+            last = None
+            continue
+        assert isinstance(e.name, str)
+        head, rest = e.name.split(".", 1)
+        if head == last:
+            members[head].append(replace(e, name=rest))
+            continue
+        if head in opened:
+            first = opened[head]
+            out.append(BadT(None, None, e.where))
+            last = None
+            errors.append(SpecError(
+                f"name {shown(e.name)} puts this entry in level '{head}', which {_at(first)} "
+                "opened and the entries since have closed: the two paths would collide; keep the "
+                f"entries of '{head}' side by side, or write '- sequence: {{name: {head}, "
+                "layers: [...]}'", e.where.but(field="name")))
+            continue
+        opened[head] = e
+        members[head] = [replace(e, name=rest)]
+        out.append(e)  # replaced by its level below
+        last = head
+    names = _level_names(e for e in out if not _dotted(e.name))
+    nested: list[Entry] = []
+    for e in out:
+        if not _dotted(e.name):
+            nested.append(e)
+            continue
+        head = str(e.name).split(".", 1)[0]
+        if head in names:
+            errors.append(SpecError(
+                f"name {shown(str(e.name))} puts this entry in a level '{head}', but "
+                f"{_at(names[head])} is already called {head}"
+                f"{' (its kind)' if names[head].name is None else ''}: the two paths would "
+                "collide; rename one of them", e.where.but(field="name")))
+            nested.append(BadT(None, None, e.where))
+            continue
+        body = SeqT(tuple(nest_dotted(members[head], errors)), e.where)
+        nested.append(GroupT(head, None, e.where.but(name=head), body))
+    return nested
+
+
+def _dotted_warning(entries: list[Entry]) -> str:
+    first = entries[0]
+    name = str(first.name)
+    head, rest = name.rsplit(".", 1)
+    line = f" at line {first.where.line}" if first.where.line is not None else ""
+    count = f"; {len(entries)} such names" if len(entries) > 1 else ""
+    return (f"dotted names read as nested levels ({name}{line} is {rest} in level {head}"
+            f"{count}); they are deprecated and will be refused in a future release: write "
+            f"the outer level as a named sequence, '- sequence: {{name: {head.split('.')[0]}, "
+            "layers: [...]}'")
+
+
+def _level_names(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """The literal names entries take at this level: their own, a layer's kind when unnamed,
+    and those of unnamed sequences' and residuals' bodies (which open no level)."""
+    found: dict[str, Entry] = {}
+    for e in entries:
+        if isinstance(e.name, str):
+            found.setdefault(e.name, e)
+        elif e.name is None and isinstance(e, LayerT) and isinstance(e.kind, str):
+            found.setdefault(e.kind, e)
+        elif e.name is None and isinstance(e, GroupT | ResidualT):
+            for k, v in _level_names(e.body.items).items():
+                found.setdefault(k, v)
+    return found
+
+
+def _at(e: Entry) -> str:
+    line = f" at line {e.where.line}" if e.where.line is not None else ""
+    return f"the entry {e.where.path}{line}" if e.where.path else f"an entry{line}"
+
+
 @cache
 def _fields_of_kind(kind: str) -> frozenset[str]:
     """A layer kind's field names (without `kind`), looked up once per kind."""
@@ -547,6 +645,10 @@ def compile_network(data: Any, file: str | None = None) -> Network:
                             f"{', '.join(TOP_KEYS)}", compiler.loc(data, key, str(key)))
     if "layers" not in data:
         raise SpecError("missing 'layers': the list of layers", where)
+    if data["layers"] is None or data["layers"] == []:
+        raise SpecError("'layers' is empty: a network needs at least one layer (e.g. "
+                        "'layers: [{conv: {out: 64, kernel: 3}}]')",
+                        compiler.loc(data, "layers", "layers"))
     top_params = _params(data.get("params"), compiler.loc(data, "params", "params"), "params")
     compiler.top_params = frozenset(top_params)
     scope = compiler.top_params | {IN_CHANNELS}
@@ -599,14 +701,24 @@ def compile_network(data: Any, file: str | None = None) -> Network:
                                  compiler.seq(body, sp, bscope, bwhere), bwhere)
     compiler.current = ""
     name = data.get("name", "network")
+    name_at = compiler.loc(data, "name", "name")
     if not isinstance(name, str):
-        raise SpecError(f"'name' must be text, got {describe(name)}", where)
+        raise SpecError(f"'name' must be text, got {describe(name)}", name_at)
+    name_template: Template | None = None
+    if "$" in name:
+        try:
+            compiled = compiler.template(name, compiler.top_params, name_at)
+            name_template = compiled if is_template(compiled) else None
+        except ConvcalcError as e:
+            compiler.errors.append(e)
     cf = data.get("channels_first", False)
     if type(cf) is not bool:
         raise SpecError("channels_first must be true or false",
                         compiler.loc(data, "channels_first", "channels_first"))
     root = compiler.seq(data["layers"], "layers", scope, compiler.loc(data, "layers", "layers"))
     warnings = _structure_checks(compiler, blocks, root, where)
+    if compiler.dotted:
+        warnings.insert(0, _dotted_warning(compiler.dotted))
     return Network(name, data.get("input"), cf, top_params, blocks, compiler.defaults, root,
                    file, tuple(warnings), tuple(compiler.errors),
-                   compiler.loc(data, "input", "input"))
+                   compiler.loc(data, "input", "input"), name_template, name_at)

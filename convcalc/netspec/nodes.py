@@ -130,3 +130,7 @@ class Network:
     """What did not compile; the walk reports these together with what it finds."""
     input_at: Location = field(default_factory=Location)
     """Where `input:` stood in the file."""
+    name_template: Template | None = None
+    """The name when it holds `${…}` (`x_${arch}`): the walk evaluates it like every field."""
+    name_at: Location = field(default_factory=Location)
+    """Where `name:` stood in the file."""

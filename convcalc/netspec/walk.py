@@ -45,7 +45,7 @@ from convcalc.netspec.nodes import (
     SplitT,
     UseT,
 )
-from convcalc.numbers import NumberError, fraction_text, shown
+from convcalc.numbers import NumberError, fraction_text, shown, value_text
 from convcalc.report import LayerReport, NetRow
 from convcalc.rf import RFState, TapMap, advance_state, merge_states
 from convcalc.shapes import Shape
@@ -130,6 +130,12 @@ class Walk:
     """Bias of `shortcut: auto` convs: the spec's `defaults: {bias: …}`, else PyTorch's True."""
     shallow: bool = False
     """Checking a block on its own (never used): its own entries only, no block it uses."""
+    name: str = ""
+    """The network's name, evaluated (`name: x_${arch}`)."""
+    dropped: list[Entry] = field(default_factory=list)
+    """Entries left out by their `if:`: why a network may end up empty."""
+    empty_repeats: list[Entry] = field(default_factory=list)
+    """Repeats of 0 copies: why too."""
 
     # --- problems ---------------------------------------------------------------------------
 
@@ -192,6 +198,8 @@ class Walk:
                                     f"{shown(str(taken))}",
                                     e.where.but(field="if"))
                 if not taken:
+                    if not self.shallow:
+                        self.dropped.append(e)
                     return shape, state, None
             self.depth += 1
             if self.depth > MAX_NESTING:
@@ -397,6 +405,8 @@ class Walk:
             raise SpecError(f"repeat must be a whole number ≥ 0, got {shown_count}"
                             f"{f' ({source_text(e.count)})' if is_template(e.count) else ''}",
                             e.where.but(field="repeat"))
+        if count == 0 and not self.shallow:
+            self.empty_repeats.append(e)
         per_copy = e.name is not None and INDEX in names_of(e.name)
         level: Namespace | None = None
         label = None
@@ -671,11 +681,21 @@ def _plain(value: Value) -> Any:
 def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape: Shape,
                  state: RFState) -> tuple[Walk, Shape, RFState, TSeq]:
     """Expand `net` on `shape`; raises the problems found (all of them, in file order)."""
-    walk = Walk(net, apply, dict(params))
+    walk = Walk(net, apply, dict(params), name=net.name)
     with contextlib.suppress(ExprError, NumberError):
         walk.auto_bias = bool(evaluate(net.defaults.get("bias", True), Env(dict(params))))
     for problem in net.problems:
         walk.record(problem)
+    if net.name_template is not None:
+        try:
+            name = walk.value(net.name_template, Env(dict(params)), net.name_at, "name")
+            if not isinstance(name, str):
+                raise SpecError(f"a name must be text, got {describe(name)} "
+                                f"{value_text(name)} ({source_text(net.name_template)})",
+                                net.name_at)
+            walk.name = name
+        except ConvcalcError as error:
+            walk.record(error)
     out: Shape | None = None
     out_state: RFState | None = None
     children: list[TNode] = []
@@ -691,7 +711,53 @@ def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape:
             raise SpecError("the network could not be walked", Location(file=net.file))
         cls = SpecError if any(isinstance(p, SpecError) for p in problems) else ShapeError
         raise cls(problems[0].message, problems[0].location, tuple(problems))
+    if not walk.rows and not any(map(_merges, children)):
+        raise _empty(net, params, walk.dropped, walk.empty_repeats)
     return walk, out, out_state, TSeq(tuple(children), (), "network", False, shape, out)
+
+
+def _merges(node: TNode) -> bool:
+    """Whether a node merges paths (a residual's add, a concat of two paths, …): a network of
+    merges alone still computes something (its adds are other ops)."""
+    if isinstance(node, TResidual):
+        return True
+    if isinstance(node, TBranches | TSplit):
+        return len(node.paths) > 1 or any(map(_merges, node.paths))
+    if isinstance(node, TSeq):
+        return any(map(_merges, node.children))
+    return False
+
+
+def _empty(net: Network, params: Mapping[str, Value], dropped: list[Entry],
+           empty_repeats: list[Entry]) -> SpecError:
+    """Why a network that walked without a problem has no layer: the `if:`s that left every
+    layer out and the repeats of 0 copies, with the parameters they read (and the --set to check
+    where a parameter is not its default)."""
+    first = [*dropped, *empty_repeats][:1]
+    where = first[0].where.but(name=None) if first else Location(file=net.file)
+    why = []
+    read: set[str] = set()
+    conds = [e.cond for e in dropped if e.cond is not None]
+    if conds:
+        texts = list(dict.fromkeys(source_text(c) or value_text(c) for c in conds))
+        more = f" and {len(texts) - 3} more" if len(texts) > 3 else ""
+        why.append(f"every layer is left out by an 'if:' ({'; '.join(texts[:3])}{more})")
+        read.update(*(names_of(c) for c in conds))
+    counts = [e.count for e in empty_repeats if isinstance(e, RepeatT)]
+    if counts:
+        texts = list(dict.fromkeys(source_text(c) or value_text(c) for c in counts))
+        why.append(f"repeat {'; '.join(texts[:3])} makes 0 copies")
+        read.update(*(names_of(c) for c in counts))
+    names = [n for n in sorted(read - {IN_CHANNELS, INDEX}) if n in params]
+    if names:
+        why.append(f"with {', '.join(f'{n} = {value_text(params[n])}' for n in names)}")
+    changed = [n for n in names if n in net.params and params[n] != net.params[n]]
+    if changed:
+        n = changed[0]
+        why.append(f"check --set {n}={value_text(params[n])} (the spec's default is "
+                   f"{value_text(net.params[n])})")
+    reason = "; ".join(why) if why else "no entry holds a layer (empty sequences or blocks)"
+    return SpecError(f"the network has no layers: {reason}", where.but(field=None))
 
 
 def _checked_name(name: Any, not_text_at: Location, where: Location) -> str:

@@ -80,8 +80,10 @@ def _title(result: Solved) -> str:
                 + (f", a multiple of {result.bounds['out_multiple_of']}"
                    if result.bounds["out_multiple_of"] > 1 else ""))
     plural = "" if result.count == 1 else "s"
-    return (f"{result.kind} on {shape} → {_size_text(t['spatial'])}: {result.count:,} "
-            f"solution{plural}")
+    goal = _size_text(t["spatial"])
+    if t.get("word"):
+        goal = t["word"].upper() + (f" ({goal})" if t["spatial"] else "")
+    return f"{result.kind} on {shape} → {goal}: {result.count:,} solution{plural}"
 
 
 def formula_notes(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -102,6 +104,7 @@ def _notes(result: Solved, rows: Sequence[dict[str, Any]]) -> list[str]:
     if result.mode == "size":
         notes.append("searched: " + ", ".join(f"{f} ≤ {v}" for f, v in b.items())
                      + " (fixed fields as given)")
+        notes += result.notes
     elif result.mode == "chain":
         notes.append(f"strides from {', '.join(map(str, b['strides']))}; at most "
                      f"{b['max_layers']} layers; layers that keep the size are not used")
@@ -129,6 +132,8 @@ def solve_view(result: Solved, fmt: Format) -> str | list[Any]:
     none = {"size": "none: no completion within the bounds gives this size",
             "budget": "none: even the smallest out is over the budget",
             "chain": "none: no chain within the bounds reaches this size"}[result.mode]
+    if result.reason:
+        none = f"none: {result.reason}"
     none += "; the nearest:" if rows else ""
     notes = _notes(result, rows)
     columns = _columns(result, csv=False)

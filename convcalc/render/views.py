@@ -336,6 +336,10 @@ def closed_form_lines(comparison: Any) -> list[str]:
                else "; not measured (its output differs from the conv's)")
         out.append(f"{c.variant}: MACs / {c.reference} = {c.formula} = {c.numbers} = "
                    f"{decimal_text(100 * c.ratio)} %{got}")
+        if c.why is not None and c.measured is not None:
+            out.append(f"{c.variant}: measured {decimal_text(100 * c.measured)} %, not "
+                       f"{decimal_text(100 * c.ratio)} %: {c.why} = "
+                       f"{decimal_text(100 * c.measured)} %")
     return out
 
 
