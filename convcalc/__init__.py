@@ -23,6 +23,7 @@ _EXPORTS = {
     "Shape": "convcalc.shapes",
     "parse_shape": "convcalc.shapes",
     "compare": "convcalc.compare",
+    "train": "convcalc.training",
 }
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "load_network",
     "parse_shape",
     "solve",
+    "train",
 ]
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from convcalc.report import LayerReport, NetworkReport
     from convcalc.shapes import Shape, parse_shape
     from convcalc.sources import load_network
+    from convcalc.training import train
 
 
 def __getattr__(name: str) -> Any:

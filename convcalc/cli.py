@@ -76,7 +76,8 @@ DtypeOption = Annotated[str | None, typer.Option(
     "--dtype", help="Element type for bytes and time: fp32, fp16, bf16, int8.")]
 DeviceOption = Annotated[str | None, typer.Option(
     "--device", help="A device preset for the roofline time bound: h100-sxm, a100-80gb, l4, "
-                     "rtx-4090, jetson-orin-nano, apple-m2, rpi5-cpu, snapdragon-8g3-cpu.")]
+                     "rtx-4090, jetson-orin-nano, apple-m2, rpi5-cpu, snapdragon-8g3-cpu, "
+                     "h200-sxm, v100-sxm2, t4.")]
 PeakOption = Annotated[str | None, typer.Option(
     "--peak-tflops", help="A custom device's dense peak in TFLOPS: 312, or fp32=19.5,fp16=312 "
                           "(with --bandwidth).")]
@@ -116,6 +117,22 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
     if units not in UNITS:
         raise SpecError(f"option --units: {units!r} is not one of {', '.join(UNITS)}")
     return View(width, units, parse_columns(columns))
+
+
+PICTURES_FOR_TRAIN = (Format.mermaid, Format.dot, Format.html)
+"""What --train does not draw (checked before --by kind's own checks run)."""
+TrainOption = Annotated[bool, typer.Option(
+    "--train", help="A training step: backward MACs, what autograd keeps, memory and its peak.")]
+FreezeOption = Annotated[list[str] | None, typer.Option(
+    "--freeze", help="With --train: a layer or block path whose parameters get no gradient "
+                     "(repeatable).")]
+CheckpointOption = Annotated[list[str] | None, typer.Option(
+    "--checkpoint", help="With --train: a block path run under activation checkpointing "
+                         "(repeatable).")]
+OptimizerOption = Annotated[str, typer.Option(
+    "--optimizer", help="With --train: sgd, momentum, adam, adamw (its state's bytes).")]
+
+
 ExplainOption = Annotated[bool, typer.Option("--explain", help="Show every formula with the "
                                                                "numbers substituted.")]
 Axes = Annotated[str | None, typer.Option(help="One value, or one per axis: 3 or 3,5.")]
@@ -391,6 +408,18 @@ def _emit(output: str | list[Any], view: View = View(), target: Any = None,
     write(render(output, settings), terminal)
 
 
+def check_train_options(fmt: Format, command: str, unused: dict[str, object]) -> None:
+    """--train draws no pictures (--format html/mermaid/dot) and does not mix with options
+    it would ignore: one line naming them."""
+    from convcalc.render.pictures import text_only
+
+    text_only(fmt, f"{command} --train")
+    given = [name for name, value in unused.items() if value]
+    if given:
+        raise SpecError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply "
+                        "with --train")
+
+
 @app.command()
 @friendly
 def layer(
@@ -434,6 +463,7 @@ def layer(
     bandwidth: BandwidthOption = None,
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
+    train: TrainOption = False,
 ) -> None:
     """Analyse one layer: output shape, receptive field, parameters, MACs, memory. Formats:
     table, json, csv, markdown, latex, html (-o FILE writes it to a file)."""
@@ -477,6 +507,16 @@ def layer(
         from convcalc.hardware.costing import layer_costing
 
         cost = layer_costing(model, report, dtype, made)
+    if train:
+        from convcalc.render.training_view import layer_training_output
+        from convcalc.training import layer_training
+
+        check_train_options(format, "layer", {"--conventions": conventions,
+                                              "--convention": convention})
+        facts = layer_training(report, model, batch=batch or 1, dtype=dtype or "fp32")
+        _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view,
+              target)
+        return
     if conventions or convention is not None:
         from convcalc.conventions import layer_peers
         from convcalc.render.conventions_view import layer_output
@@ -519,6 +559,7 @@ def compare(
     device: DeviceOption = None,
     peak_tflops: PeakOption = None,
     bandwidth: BandwidthOption = None,
+    train: TrainOption = False,
 ) -> None:
     """Every convolution variant on one input, side by side, with ratios to a baseline.
     Formats: table, json, csv, markdown, latex, html (-o FILE writes it to a file)."""
@@ -568,9 +609,21 @@ def compare(
 
         cost = costing([r.report for r in comparison.results if r.report is not None], dtype,
                        made)
-    _emit(compare_view(comparison, format, parts=parts, explain=explain, costing=cost,
-                       settings=text_settings(view),
-                       batch=batch_of(input, channels_first, batch), view=view), view, target)
+    if train:
+        check_train_options(format, "compare", {})
+    shown = compare_view(comparison, format, parts=parts, explain=explain, costing=cost,
+                         settings=text_settings(view),
+                         batch=batch_of(input, channels_first, batch), view=view)
+    if train:
+        from convcalc.engine import as_layer
+        from convcalc.render.training_view import compare_training_output
+        from convcalc.training import layer_training
+
+        facts = {r.variant: layer_training(r.report, as_layer(r.spec), batch=batch or 1,
+                                           dtype=dtype or "fp32")
+                 for r in comparison.results if r.report is not None}
+        shown = compare_training_output(comparison, facts, format, shown)
+    _emit(shown, view, target)
 
 
 @app.command()
@@ -605,6 +658,10 @@ def net(
     bandwidth: BandwidthOption = None,
     conventions: ConventionsOption = False,
     convention: ConventionOption = None,
+    train: TrainOption = False,
+    freeze: FreezeOption = None,
+    checkpoint: CheckpointOption = None,
+    optimizer: OptimizerOption = "adam",
 ) -> None:
     """Analyse a network (a YAML spec, a bundled example, an ONNX model or - for stdin): per-layer
     shapes, params, MACs, receptive field. Formats: table, json, csv, markdown, latex, mermaid,
@@ -618,6 +675,8 @@ def net(
                            "--bandwidth": bandwidth, "--conventions": conventions,
                            "--convention": convention, "--columns": columns})
     view = make_view(width, units, columns)
+    if train and (by is not None or format in PICTURES_FOR_TRAIN):
+        check_train_options(format, "net", {"--by": by})
     if by not in (None, "kind"):
         raise SpecError(f"option --by: {by!r}: group by kind (the only grouping)")
     if input is not None:
@@ -648,6 +707,23 @@ def net(
         from convcalc.render.views import by_kind_view
 
         _emit(by_kind_view(report, by_kind(report, cost), format, cost, text_settings(view)),
+              view, target)
+        return
+    if train or freeze or checkpoint or optimizer != "adam":
+        from convcalc.render.training_view import net_training_output
+        from convcalc.training import train_from_options
+
+        check_train_options(format, "net", {"--by": by, "--convention": convention})
+        training = train_from_options(report, enabled=train, freeze=freeze,
+                                      checkpoint=checkpoint, optimizer=optimizer, dtype=dtype,
+                                      device=made)
+        counts = None
+        if conventions:
+            from convcalc.training.conventions import training_conventions
+
+            counts = training_conventions(report, training)
+        _emit(net_training_output(report, training, format, depth=depth, top_k=top,
+                                  explain=explain, costing=cost, conventions=counts),
               view, target)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
@@ -853,15 +929,35 @@ def solve(
              "output; with no --format its suffix picks the format: .txt .json .csv .md "
              ".tex.")] = None,
     width: WidthOption = None,
+    spec: Annotated[str | None, typer.Argument(help="solve batch: the network spec.")] = None,
+    device: DeviceOption = None,
+    train: TrainOption = False,
+    dtype: DtypeOption = None,
+    optimizer: OptimizerOption = "adam",
+    freeze: FreezeOption = None,
+    checkpoint: CheckpointOption = None,
 ) -> None:
     """Ask backwards: the padding, stride, kernel... that give an output size (the fields left
     out are searched); the largest out within a MACs or params budget; the chains of layers
-    from one size to another. No answer is not an error: it prints none and the nearest.
+    from one size to another; `solve batch SPEC --device D --train`: the largest batch whose
+    training step fits the device. No answer is not an error: it prints none and the nearest.
     Formats: table, json, csv, markdown, latex (--save FILE writes it to a file)."""
     from convcalc.render.pictures import text_only
 
     target, format = output_target(save, format, option="--save")
     text_only(format, "solve")
+    if kind == "batch":
+        from convcalc.render.training_view import solve_batch_view
+        from convcalc.training.solve import solve_batch
+
+        fit, made, name = solve_batch(spec, device=device, train=train, dtype=dtype,
+                                      optimizer=optimizer, freeze=freeze or (),
+                                      checkpoint=checkpoint or (), input=input,
+                                      channels_first=channels_first)
+        _emit(solve_batch_view(fit, made, name, format), make_view(width, "auto", None), target)
+        return
+    if spec is not None or device is not None or train or dtype is not None:
+        raise SpecError("SPEC, --device, --train and --dtype belong to solve batch")
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
 

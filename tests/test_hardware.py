@@ -56,7 +56,8 @@ def test_preset_is_complete_and_consistent(device: Device) -> None:
 
 def test_the_preset_keys() -> None:
     assert list(PRESETS) == ["h100-sxm", "a100-80gb", "l4", "rtx-4090", "jetson-orin-nano",
-                             "apple-m2", "rpi5-cpu", "snapdragon-8g3-cpu"]
+                             "apple-m2", "rpi5-cpu", "snapdragon-8g3-cpu", "h200-sxm", "v100-sxm2",
+                             "t4"]
 
 
 @pytest.mark.parametrize(("key", "dtype", "tflops"), [

@@ -59,6 +59,10 @@ class Device:
     bandwidth: Fraction
     """Memory bandwidth in bytes/s (the DRAM/HBM roof)."""
     source: str
+    memory: int | None = None
+    """Device memory in bytes: the vendor's GB read as 10⁹ bytes (a floor: an A100 80GB has
+    80 GiB = 85.9 × 10⁹ bytes, of which the CUDA context and the allocator's reserve take
+    some). None where it depends on the configuration bought (Apple M2, Raspberry Pi 5, phones)."""
 
     @property
     def dtypes(self) -> tuple[str, ...]:
@@ -118,6 +122,7 @@ H100_SXM = Device(
     source="NVIDIA H100 Tensor Core GPU datasheet, Technical Specifications table, H100 SXM "
            "column (* = with sparsity; dense is half) — "
            "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet",
+    memory=80 * GIGA,  # datasheet: GPU memory 80GB
 )
 
 # NVIDIA A100 SXM4 80 GB. Source: NVIDIA A100 Tensor Core GPU datasheet (1758950-r4),
@@ -138,6 +143,7 @@ A100_80GB = Device(
            "Specifications table, A100 80GB SXM column — https://www.nvidia.com/content/"
            "dam/en-zz/Solutions/Data-Center/a100/pdf/"
            "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
+    memory=80 * GIGA,  # datasheet: GPU memory 80GB HBM2e
 )
 
 # NVIDIA L4 (AD104, 72 W). Source: NVIDIA L4 Tensor Core GPU datasheet, "Specifications" table:
@@ -156,6 +162,7 @@ L4 = Device(
     bandwidth=_gbs("300"),
     source="NVIDIA L4 Tensor Core GPU datasheet, Specifications table (* = with sparsity; dense "
            "is half) — https://www.nvidia.com/en-us/data-center/l4/",
+    memory=24 * GIGA,  # datasheet: GPU memory 24GB GDDR6
 )
 
 # NVIDIA GeForce RTX 4090 (AD102). Source: NVIDIA Ada GPU Architecture whitepaper, the GeForce
@@ -178,6 +185,7 @@ RTX_4090 = Device(
     source="NVIDIA Ada GPU Architecture whitepaper, GeForce RTX 4090 specification table "
            "(dense/sparse columns) — https://images.nvidia.com/aem-dam/Solutions/geforce/ada/"
            "nvidia-ada-gpu-architecture.pdf",
+    memory=24 * GIGA,  # whitepaper: 24 GB GDDR6X
 )
 
 # NVIDIA Jetson Orin Nano 8GB module (original 15 W mode; the later "Super" mode raises clocks).
@@ -206,6 +214,7 @@ JETSON_ORIN_NANO = Device(
            "32 Tensor Cores, 625 MHz, 40 sparse / 20 dense INT8 TOPS) and memory row (128-bit "
            "LPDDR5, 68 GB/s); fp32/fp16 derived from cores × clock × FMA per clock — "
            "https://developer.nvidia.com/embedded/jetson-orin-nano",
+    memory=8 * GIGA,  # data sheet: 8GB 128-bit LPDDR5, shared with the CPU
 )
 
 # Apple M2, 10-core GPU. Apple's press release gives 100 GB/s of unified memory bandwidth and
@@ -285,8 +294,66 @@ SNAPDRAGON_8G3_CPU = Device(
            "technical reference manuals",
 )
 
+# NVIDIA H200 SXM 141 GB. Source: NVIDIA H200 Tensor Core GPU datasheet / product page,
+# specifications table, H200 SXM column: FP32 67 TFLOPS; BF16 and FP16 Tensor Core 1,979
+# TFLOPS*; INT8 Tensor Core 3,958 TOPS* (* with sparsity: dense is half); GPU memory 141GB
+# HBM3e; memory bandwidth 4.8TB/s. The same GH100 compute as the H100 SXM.
+H200_SXM = Device(
+    key="h200-sxm",
+    name="NVIDIA H200 SXM 141GB",
+    peaks=(
+        _peak("fp32", "67", "CUDA cores (FP32 FMA, non-tensor)"),
+        _peak("fp16", "989.5", _TC32, sparse_tflops="1979"),
+        _peak("bf16", "989.5", _TC32, sparse_tflops="1979"),
+        _peak("int8", "1979", "tensor cores, INT32 accumulate", sparse_tflops="3958"),
+    ),
+    bandwidth=_gbs("4800"),
+    source="NVIDIA H200 Tensor Core GPU product page and datasheet, specifications table, H200 "
+           "SXM column (* = with sparsity; dense is half) — "
+           "https://www.nvidia.com/en-us/data-center/h200/",
+    memory=141 * GIGA,  # 141GB HBM3e
+)
+
+# NVIDIA V100 SXM2 32 GB (Volta). Source: NVIDIA Tesla V100 datasheet, specifications table,
+# V100 SXM2 column: single-precision 15.7 TFLOPS; Tensor Performance 125 TFLOPS (FP16 inputs,
+# FP32 accumulate; no sparsity on Volta); GPU memory 32 GB HBM2; memory bandwidth 900 GB/s.
+# Volta has no bf16, and no int8 tensor cores.
+V100_SXM2 = Device(
+    key="v100-sxm2",
+    name="NVIDIA Tesla V100 SXM2 32GB",
+    peaks=(
+        _peak("fp32", "15.7", "CUDA cores (FP32 FMA, non-tensor)"),
+        _peak("fp16", "125", _TC32),
+    ),
+    bandwidth=_gbs("900"),
+    source="NVIDIA Tesla V100 GPU datasheet, specifications table, V100 SXM2 column — "
+           "https://images.nvidia.com/content/technologies/volta/pdf/"
+           "volta-v100-datasheet-update-us-1165301-r5.pdf",
+    memory=32 * GIGA,  # 32 GB HBM2
+)
+
+# NVIDIA T4 (Turing). Source: NVIDIA T4 Tensor Core GPU datasheet, specifications table:
+# single precision 8.1 TFLOPS; mixed precision (FP16/FP32) 65 TFLOPS; INT8 130 TOPS; GPU
+# memory 16 GB GDDR6; 320+ GB/s (320 GB/s: 256-bit at 10 Gb/s). No bf16 on Turing.
+T4 = Device(
+    key="t4",
+    name="NVIDIA T4",
+    peaks=(
+        _peak("fp32", "8.1", "CUDA cores (FP32 FMA, non-tensor)"),
+        _peak("fp16", "65", _TC32),
+        _peak("int8", "130", "tensor cores, INT32 accumulate"),
+    ),
+    bandwidth=_gbs("320"),
+    source="NVIDIA T4 Tensor Core GPU datasheet, specifications table — "
+           "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/"
+           "t4-tensor-core-datasheet-951643.pdf",
+    memory=16 * GIGA,  # 16 GB GDDR6
+)
+
+
 PRESETS: dict[str, Device] = {d.key: d for d in (
     H100_SXM, A100_80GB, L4, RTX_4090, JETSON_ORIN_NANO, APPLE_M2, RPI5_CPU, SNAPDRAGON_8G3_CPU,
+    H200_SXM, V100_SXM2, T4,
 )}
 
 
