@@ -55,14 +55,14 @@ def _exact(value: Any) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float | str):
-        from convcalc.numbers import NumberError, from_float, parse_number
+        from convcalc.numbers import NumberError, from_float, parse_number, type_word
 
         try:
             return Fraction(from_float(value) if isinstance(value, float)
                             else parse_number(value))
         except NumberError as e:
             raise ValueError(str(e)) from None
-    raise ValueError(f"expected a number, got {type(value).__name__}")
+    raise ValueError(f"expected a number, got {type_word(value)}")
 
 
 def _probability(value: Any) -> Fraction:

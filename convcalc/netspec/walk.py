@@ -26,6 +26,7 @@ from convcalc.netspec.expr import (
     ExprError,
     Template,
     Value,
+    default_value,
     evaluate,
     is_template,
     names_of,
@@ -368,7 +369,7 @@ class Walk:
             elif default is None:
                 raise SpecError(f"block '{block_name}' needs parameter '{k}'", where)
             else:
-                local[k] = default
+                local[k] = _default(block_name, k, default, local, where)
         self.walked_blocks.add(block_name)
         self.active.append(block_name)
         self.uses.append(where.but(name=dotted(ns.prefix) or block_name))
@@ -634,7 +635,8 @@ class Walk:
                 continue
             local = dict(self.globals)
             for k, default in block.params.items():
-                local[k] = UNKNOWN if default is None else default
+                local[k] = UNKNOWN if default is None else _default(
+                    name, k, default, local, Location(file=self.net.file))
             self.walked_blocks.add(name)
             self.active.append(name)
             self.shallow = True
@@ -647,6 +649,16 @@ class Walk:
 
 class _Blind(Exception):
     """A value needed to go on is unknown (the walk is past a problem)."""
+
+
+def _default(block: str, param: str, default: Value, env: Mapping[str, Value],
+             where: Location) -> Value:
+    """A block parameter's default, `${…}` in it evaluated with the parameters before it."""
+    try:
+        return default_value(default, env)
+    except (ExprError, NumberError) as e:
+        raise SpecError(f"block '{block}' parameter '{param}': {e} (a default may use the "
+                        "network's parameters and the block's before it)", where) from None
 
 
 def _keyword(e: Entry) -> str:

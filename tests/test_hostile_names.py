@@ -1,0 +1,170 @@
+"""Names from a model or a spec that reach a generated file (issue 19): imported YAML and
+exported PyTorch encode them for their grammar, so a hostile name never changes a count.
+
+Round trips: hostile name in → import or export → the file read back (YAML by `net`, Python by
+exec and torch) → the same counts, the names kept (escaped where the grammar needs it).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from typing import Any
+
+import pytest
+import yaml
+
+from convcalc import analyze_network
+from convcalc.bridges.pytorch_export import TORCH_TAKEN, export_pytorch, torch_names
+from convcalc.bridges.to_spec import comment, quoted, scalar
+from convcalc.yamlio import load_yaml_text
+
+BREAKS = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c"]
+"""Every character YAML, Python or a terminal may take as the end of a line."""
+
+HOSTILE = [
+    "sp\ndefaults: {bias: false}\n#", "sp\rdefaults: {bias: false}\r#", "a\u2028b", "a\u2029b",
+    "a\x85b", "defaults: {bias: false}", "defaults", "name", "layers", "- relu", "# x", "&a",
+    "*a", "!!python/object", "'", '"', "\\", "\\n", "{a: 1}", "[1, 2]", "true", "null", "~",
+    "yes", "0x10", "010", "1e3", ".inf", "1:30", "@x", "`x`", "%TAG", "? x", ": x", "x: y",
+    "x #y", "${1}", "$x", "a\tb", " lead", "trail ", "", "\x00", "\x1b[31mred", "\x7f", "\x9f",
+    "\ufeff", "\ufffe", "\ud800", "\U0001f600", "\u202eevil", "α", "x²", "<img src=x>", "…",
+]
+
+
+def _every_char_that_may_break_a_line() -> list[str]:
+    chars = [chr(c) for c in range(0x30000)
+             if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp", "Zs", "Cs")]
+    # private use and unassigned: a sample of each block (there are 970,000 of them)
+    return [*chars, "\ue000", "\uf8ff", "\U000f0000", "\U0010fffd", "\U0010ffff", "\U000e0080",
+            "\ufdd0", "\ufffe", "\uffff", "\U0001fffe"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_quoted_scalar_reads_back_as_the_same_text(text: str) -> None:
+    line = quoted(text)
+    assert "\n" not in line and "\r" not in line
+    assert yaml.safe_load(f"k: {line}")["k"] == text
+    assert yaml.safe_load(f"k: {{a: {line}}}")["k"]["a"] == text
+
+
+def test_every_control_format_and_separator_character_round_trips() -> None:
+    """All of Unicode's controls, format characters, separators, surrogates and private use,
+    in a quoted scalar, a flow mapping's key and value, and a comment."""
+    chars = _every_char_that_may_break_a_line()
+    assert len(chars) > 2000
+    for i in range(0, len(chars), 64):  # a key is at most 1024 characters
+        text = "a" + "".join(chars[i:i + 64]) + "b"
+        assert yaml.safe_load(quoted(text)) == text
+        doc = f"# {comment(text)}\nk: {{{scalar(text)}: {scalar(text)}}}\n"
+        assert yaml.safe_load(doc) == {"k": {text: text}}
+        assert load_yaml_text(f"# {comment(text)}\nk: 1\n") == {"k": 1}
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, *BREAKS])
+def test_a_comment_is_one_line(text: str) -> None:
+    line = comment(text)
+    assert line.isprintable() or set(line) <= {" "}
+    assert yaml.safe_load(f"# {line}\nk: 1\n") == {"k": 1}
+    assert line.encode("ascii", "backslashreplace").decode("unicode_escape") == text
+
+
+@pytest.mark.parametrize("value", [0, 7, -3, 1.5, float("inf"), float("-inf"), True, False,
+                                   None, "relu", "$out", "${out * 2}", "y", "on", "Null",
+                                   "8x8x3", [1, "a b", "true"]])
+def test_scalars_keep_their_type(value: Any) -> None:
+    assert yaml.safe_load(f"k: {scalar(value)}")["k"] == value
+
+
+def test_nan_is_written_as_yaml_nan() -> None:
+    value = yaml.safe_load(f"k: {scalar(float('nan'))}")["k"]
+    assert math.isnan(value)
+
+
+# --- exported PyTorch: identifiers unique per scope, never shadowing what the file uses ------
+
+def test_torch_names_keep_what_torch_allows_and_map_the_rest() -> None:
+    assert torch_names(["conv", "a b", "α", "0"]) == ["conv", "a b", "α", "0"]
+    assert torch_names(["half", "half_", "a.b", "a_b_", "", "__init__", "forward"]) == \
+        ["half__", "half_", "a_b__", "a_b_", "_", "__init___", "forward_"]
+    assert torch_names(["x", "x"]) == ["x", "x_"]
+
+
+def _spec(name: str, levels: list[str], *, residual: bool = False) -> dict[str, Any]:
+    layers: list[Any] = []
+    for i, level in enumerate(levels):
+        body: list[Any] = [{"conv": {"name": level if residual else "c", "out": 4, "kernel": 3,
+                                     "padding": 1}}, "relu"]
+        layers.append({"residual": {"body": body}} if residual and i % 2 else
+                      {"sequence": {"name": level, "layers": body}})
+    return {"name": name, "input": "8x8x4", "layers": layers}
+
+
+COLLIDING = [
+    ("net", ["a-b", "a_b"]),
+    ("net", ["α", "β"]),
+    ("net", ["a_b", "a b", "a-b", "a+b"]),
+    ("blk", ["Blk", "blk"]),
+    ("INPUT", ["INPUT", "input"]),
+    ("net", ["half", "forward", "training", "cuda", "to", "eval", "register_buffer", "type"]),
+    ("net", ["nn", "torch", "OrderedDict", "build", "Level", "F", "x", "self", "super"]),
+    ("net", ["class", "True", "None", "def", "lambda", "match", "_", "__init__", "_modules"]),
+    ("True", ["range", "float", "list", "Exception", "print"]),
+    ("Level", ["LayerNorm2d", "SqueezeExcitation", "ChannelShuffle", "Octave"]),
+    ("net", ["0", "1", "00", "x²", "x2", "ﬁ", "fi"]),
+]
+
+
+@pytest.mark.parametrize(("name", "levels"), COLLIDING, ids=[" ".join(c[1]) for c in COLLIDING])
+@pytest.mark.parametrize("residual", [False, True], ids=["sequential", "level-class"])
+def test_exported_pytorch_with_colliding_names_builds_the_spec(name: str, levels: list[str],
+                                                               residual: bool) -> None:
+    torch = pytest.importorskip("torch")
+    report = analyze_network(_spec(name, levels, residual=residual))
+    source = export_pytorch(report, source=f"a\n{name}\"\"\".yaml")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<export>", "exec"), namespace)
+    assert namespace["INPUT"] == (1, 4, 8, 8)
+    model = namespace["build"]()
+    params = sum(p.numel() for p in model.parameters())
+    assert params == report.totals()["params"] == 4 * (4 * 9 + 1) * len(levels)
+    with torch.no_grad():
+        out = model(torch.zeros(namespace["INPUT"]))
+    assert tuple(out.shape) == (1, 4, 8, 8)
+    registered = {n for n, _ in model.named_modules()}
+    for level in levels:
+        want = torch_names([level])[0]
+        assert want in registered or f"{want}.{want}" in registered, (level, sorted(registered))
+
+
+def test_exported_pytorch_names_round_trip_through_torch_import() -> None:
+    """Spec → export → torch module → `import --torch` → the same counts, and the names torch
+    allows come back as the spec wrote them."""
+    pytest.importorskip("torch")
+    from convcalc.bridges.torch_import import import_torch
+
+    levels = ["a-b", "a_b", "α", "β", "half", "nn", "x y"]
+    report = analyze_network(_spec("blk", levels, residual=True))
+    namespace: dict[str, Any] = {}
+    exec(compile(export_pytorch(report), "<export>", "exec"), namespace)
+    imported = import_torch(namespace["build"](), report.input)
+    assert load_yaml_text(imported.yaml) == imported.spec
+    again = analyze_network(load_yaml_text(imported.yaml))
+    for key in ("params", "macs"):
+        assert again.totals()[key] == report.totals()[key]
+    paths = {r.path.split(".")[0] for r in again.rows}
+    assert {"a-b", "a_b", "α", "β", "half_", "nn", "x y"} <= paths, paths
+
+
+def test_torch_taken_lists_every_attribute_of_a_container() -> None:
+    torch = pytest.importorskip("torch")
+
+    class Level(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return x
+
+    attributes = set(dir(torch.nn.Sequential())) | set(dir(Level())) | set(
+        dir(torch.nn.ModuleList()))
+    missing = {a for a in attributes if not (a.startswith("__") and a.endswith("__"))} - \
+        TORCH_TAKEN
+    assert not missing
