@@ -8,7 +8,9 @@ exec and torch) → the same counts, the names kept (escaped where the grammar n
 from __future__ import annotations
 
 import math
+import sys
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,6 +167,94 @@ def test_torch_taken_lists_every_attribute_of_a_container() -> None:
 
     attributes = set(dir(torch.nn.Sequential())) | set(dir(Level())) | set(
         dir(torch.nn.ModuleList()))
-    missing = {a for a in attributes if not (a.startswith("__") and a.endswith("__"))} - \
-        TORCH_TAKEN
-    assert not missing
+    assert attributes <= TORCH_TAKEN, attributes - TORCH_TAKEN
+
+
+# --- torch import: the user's code never leaks a traceback or text into the YAML -------------
+
+def _import_torch(target: str, shape: str = "8x8x3") -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, ["import", "--torch", f"h19_torch_factories:{target}",
+                                      "--input", shape])
+    assert "Traceback" not in result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(("target", "fragment"), [
+    ("key_error", "torch.fx cannot trace it: KeyError: 'missing'"),
+    ("fails_on_fake_tensors", "does not run on input 8×8×3 (batch 1): RuntimeError"),
+])
+def test_torch_import_failures_are_one_line(target: str, fragment: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    code, out, err = _import_torch(target)
+    assert code == 2, err
+    assert "print" not in out and err.endswith("\n")
+    lines = [line for line in err.splitlines() if line.startswith("convcalc: error:")]
+    assert len(lines) == 1 and fragment in lines[0], err
+
+
+def test_torch_import_of_a_bare_layer_is_a_one_layer_network(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    code, out, err = _import_torch("bare_conv")
+    assert code == 0, err
+    report = analyze_network(load_yaml_text(out))
+    assert len(report.rows) == 1 and report.totals()["params"] == 8 * 3 * 9 + 8
+    assert report.output.channels == 8 and report.output.spatial == (8, 8)
+
+
+def test_printing_model_file_keeps_standard_output_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.delitem(sys.modules, "h19_torch_factories", raising=False)
+    code, out, err = _import_torch("printing")
+    assert code == 0, err
+    assert "called" not in out and "model file" not in out
+    assert "forward called" in err and "model file imported" in err
+    assert analyze_network(load_yaml_text(out)).totals()["params"] == 4 * 3 * 9 + 4
+
+
+def test_odd_submodule_names_reach_the_yaml_escaped_and_count_the_same(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    import h19_torch_factories
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import parse_shape
+
+    model = h19_torch_factories.odd_names()
+    imported = import_torch(model, parse_shape("8x8x3"))
+    assert load_yaml_text(imported.yaml) == imported.spec
+    assert "defaults:" not in imported.yaml.split("layers:")[0]
+    path = tmp_path / "odd.yaml"
+    path.write_text(imported.yaml, encoding="utf-8")
+    report = analyze_network(path)
+    assert report.totals()["params"] == sum(p.numel() for p in model.parameters())
+    tops = {r.path.split(".")[0] for r in report.rows}
+    assert {"defaults: _bias: false_", "a_b", "#x", "α", "a b", "-", "true", "'q'", '"q"',
+            "a\\b", "class", "x_"} <= tops, tops
+    assert load_yaml_text(h19_torch_factories_yaml(model)) is not None
+
+
+def h19_torch_factories_yaml(model: Any) -> str:
+    """The model's names are its own again after the import (the trace renames in place)."""
+    names = [n for n, _ in model.named_children()]
+    assert names[1] == "a\u2028b" and names[-1] == "a\tb" and '"q"' in names
+    return "k: 1"
+
+
+def test_a_line_break_in_a_submodule_name_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    code, out, err = _import_torch("newline_name")
+    assert code == 0, err
+    report = analyze_network(load_yaml_text(out))
+    assert report.totals()["params"] == 4 * 3 * 9 + 4
+    assert report.rows[0].path == "a_b"

@@ -379,6 +379,11 @@ LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
 # --- levels: one submodule each ---------------------------------------------------------------
 
 _TORCH_ATTRIBUTES = """
+    __add__ __annotations__ __call__ __class__ __delattr__ __delitem__ __dict__ __dir__
+    __doc__ __eq__ __format__ __ge__ __getattr__ __getattribute__ __getitem__ __getstate__
+    __gt__ __hash__ __iadd__ __imul__ __init__ __init_subclass__ __iter__ __le__ __len__
+    __lt__ __module__ __mul__ __ne__ __new__ __reduce__ __reduce_ex__ __repr__ __rmul__
+    __setattr__ __setitem__ __setstate__ __sizeof__ __str__ __subclasshook__ __weakref__
     T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl
     _compiled_call_impl _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs
     _forward_pre_hooks _forward_pre_hooks_with_kwargs _get_abs_string_index _get_backward_hooks
@@ -407,12 +412,11 @@ a name with a dot or an empty one."""
 def torch_names(names: list[str]) -> list[str]:
     """The names a level's submodules are registered under in torch: the spec's own, except one
     torch refuses (empty, with a `.`, an nn.Module attribute such as `half`, `forward` or
-    `training`, or a `__dunder__`), which becomes the name with each `.` as `_` and a `_`
+    `training`), which becomes the name with each `.` as `_` and a `_`
     added until it is free in its level (`half` → `half_`, `a.b` → `a_b_`)."""
 
     def refused(name: str) -> bool:
-        return not name or "." in name or name in TORCH_TAKEN or (
-            name.startswith("__") and name.endswith("__"))
+        return not name or "." in name or name in TORCH_TAKEN
 
     taken = {n for n in names if not refused(n)}
     out: list[str] = []
