@@ -333,22 +333,40 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
 def check_data(data: Any, file: str | None = None) -> None:
     """Refuse a spec given as Python objects (the API's mapping) that nests deeper than YAML may
     (MAX_DEPTH), holds itself (a dict inside itself: endless), or whose shared parts expand
-    past MAX_EXPANDED_NODES: the same limits as a YAML file, checked by iteration."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    nodes = 0
+    past MAX_EXPANDED_NODES: the same limits as a YAML file, checked by iteration (memoised
+    per object: linear in the distinct objects)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
     while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list | tuple):
-            if depth > MAX_DEPTH:
-                raise SpecError(f"nesting deeper than {MAX_DEPTH} levels (or a mapping or "
-                                "list that contains itself)", Location(file=file))
-            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            nodes += len(children)
-            if nodes > MAX_EXPANDED_NODES:
+        value, done = stack.pop()
+        key = id(value)
+        children = [c for c in ([*value.keys(), *value.values()] if isinstance(value, dict)
+                                else value) if isinstance(c, dict | list | tuple)]
+        if done:
+            open_ids.discard(key)
+            size[key] = min(len(value) + sum(size[id(c)] for c in children),
+                            MAX_EXPANDED_NODES + 1)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if depth[key] > MAX_DEPTH:
+                raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", Location(file=file))
+            if size[key] > MAX_EXPANDED_NODES:
                 raise SpecError(f"more than {MAX_EXPANDED_NODES:,} values once shared parts are "
                                 "counted each time they are used", Location(file=file))
-            stack.extend((child, depth + 1) for child in children
-                         if isinstance(child, dict | list | tuple))
+            continue
+        if key in size:
+            continue
+        open_ids.add(key)
+        if len(open_ids) > MAX_DEPTH:
+            raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", Location(file=file))
+        stack.append((value, True))
+        for c in children:
+            if id(c) in open_ids:
+                raise SpecError("a mapping or list contains itself (an endless spec)",
+                                Location(file=file))
+            if id(c) not in size:
+                stack.append((c, False))
 
 
 def read_capped(stream: IO[bytes], name: str) -> bytes:

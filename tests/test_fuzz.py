@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from convcalc.cli import app
 from convcalc.layers import KINDS
+from convcalc.limits import MAX_LAYERS
 
 EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "150"))
 runner = CliRunner()
@@ -152,14 +153,14 @@ def _repeats(counts: list[int], doubling: int) -> str:
 
 def _small_or_refused(text: str) -> bool:
     """The structures whose size (counted as the layer bound counts it: a copy of an empty body
-    is one step) is refused at once (> 10⁶) or small enough to walk quickly (≤ 2¹²)."""
+    is one step) is refused at once (> MAX_LAYERS) or small enough to walk quickly (≤ 2¹²)."""
     import re
 
     counts = [int(n) for n in re.findall(r"repeat: (\d+)", text)]
     size = 2 ** (len(re.findall(r"^  d\d+:", text, re.M)) - 1)
     for n in reversed(counts):
         size = n * max(1, size) if n > 0 else 0
-    return size > 10**6 or size <= 2**12
+    return size > MAX_LAYERS or size <= 2**12
 
 
 hostile = st.one_of(

@@ -258,3 +258,102 @@ def test_a_line_break_in_a_submodule_name_imports(monkeypatch: pytest.MonkeyPatc
     report = analyze_network(load_yaml_text(out))
     assert report.totals()["params"] == 4 * 3 * 9 + 4
     assert report.rows[0].path == "a_b"
+
+
+# --- the spec side: nesting bounded, values usable, defaults computed --------------------------
+
+def test_a_self_referencing_dict_is_refused_not_recursed() -> None:
+    from convcalc.errors import ConvcalcError
+
+    looped: dict[str, Any] = {"sequence": {"name": "a", "layers": []}}
+    looped["sequence"]["layers"].append(looped)
+    deep: Any = "relu"
+    for _ in range(3000):
+        deep = {"sequence": {"name": "a", "layers": [deep]}}
+    listed: list[Any] = []
+    listed.append(listed)
+    for layers, message in (([looped], "contains itself"), ([deep], "deeper than 64 levels"),
+                            (listed, "contains itself")):
+        with pytest.raises(ConvcalcError, match=message):
+            analyze_network({"input": "8x8x3", "layers": layers})
+
+
+def test_shared_parts_of_a_python_spec_are_bounded_like_aliases() -> None:
+    import time
+
+    from convcalc.errors import ConvcalcError
+
+    bomb: Any = ["relu"] * 10
+    for _ in range(12):
+        bomb = [bomb] * 10
+    started = time.perf_counter()
+    with pytest.raises(ConvcalcError, match="more than 2,000,000 values"):
+        analyze_network({"input": "8x8x3", "layers": bomb})
+    assert time.perf_counter() - started < 1
+
+
+def test_alias_nesting_is_refused_quickly() -> None:
+    import time
+
+    from convcalc.errors import ConvcalcError
+
+    lines = ["input: 8x8x3", "layers:", "  - relu", "  - &a0 [relu]"]
+    lines += [f"  - &a{i} [*a{i - 1}]" for i in range(1, 400)]
+    started = time.perf_counter()
+    with pytest.raises(ConvcalcError, match="once aliases are expanded"):
+        load_yaml_text("\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize("how", ["argument", "parameter", "default", "set"])
+def test_a_decimal_block_argument_works_in_an_expression(how: str) -> None:
+    """`- b: {x: 0.25}` then `${round(64 * x)}` works as it does for a parameter, a default
+    or --set: 16 channels every way."""
+    block_params = "{x: 0.25}" if how == "default" else "{x: null}"
+    arg = {"argument": "{x: 0.25}", "parameter": "{x: $w}", "default": "{}",
+           "set": "{x: $w}"}[how]
+    text = (f"input: 8x8x3\nparams: {{w: {'0.5' if how == 'set' else '0.25'}}}\nblocks:\n"
+            f"  b:\n    params: {block_params}\n"
+            "    layers: [{conv: {out: \"${round(64 * x)}\", kernel: 1}}]\n"
+            f"layers:\n  - b: {arg}\n")
+    from convcalc.netspec import set_value
+
+    overrides = {"w": set_value("0.25")} if how == "set" else None  # as `--set w=0.25` gives it
+    report = analyze_network(load_yaml_text(text), params=overrides)
+    assert report.output.channels == 16
+
+
+def test_parameter_defaults_are_computed_in_order_and_follow_set() -> None:
+    text = ("params: {w: 2, c: \"${8 * w}\"}\ninput: 8x8x3\nblocks:\n  b:\n"
+            "    params: {x: 2, y: \"${x * 4}\", z: \"${y + c}\"}\n"
+            "    layers: [{conv: {out: $z, kernel: 1}}]\n"
+            "layers:\n  - conv: {out: $c, kernel: 1}\n  - b: {x: 3}\n  - b\n")
+    spec = load_yaml_text(text)
+    assert [r.report.output.channels for r in analyze_network(spec).rows] == [16, 28, 24]
+    assert [r.report.output.channels for r in analyze_network(spec, params={"w": 1}).rows] == \
+        [8, 20, 16]
+    assert [r.report.output.channels for r in analyze_network(spec, params={"c": 5}).rows] == \
+        [5, 17, 13]
+
+
+def test_an_empty_file_name_is_said() -> None:
+    from convcalc.errors import ConvcalcError
+
+    with pytest.raises(ConvcalcError, match="the file name is empty"):
+        analyze_network("")
+
+
+def test_the_layer_limit_runs_in_bounded_time_and_memory() -> None:
+    """A spec at the documented limit (issue 19: 1,000,000 relus took minutes and gigabytes)
+    is analysed in seconds and well under 1 GiB."""
+    import resource
+    import time
+
+    from convcalc.limits import MAX_LAYERS
+
+    started = time.process_time()
+    report = analyze_network({"input": "8x8x3", "layers": [{"repeat": MAX_LAYERS,
+                                                            "body": ["relu"]}]})
+    assert len(report.rows) == MAX_LAYERS
+    assert time.process_time() - started < 20
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1024 * 1024  # KiB: 1 GiB

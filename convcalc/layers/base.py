@@ -55,13 +55,15 @@ def _exact(value: Any) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float | str):
-        from convcalc.numbers import NumberError, from_float, parse_number, type_word
+        from convcalc.numbers import NumberError, from_float, parse_number
 
         try:
             return Fraction(from_float(value) if isinstance(value, float)
                             else parse_number(value))
         except NumberError as e:
             raise ValueError(str(e)) from None
+    from convcalc.numbers import type_word
+
     raise ValueError(f"expected a number, got {type_word(value)}")
 
 
