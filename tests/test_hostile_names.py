@@ -357,3 +357,36 @@ def test_the_layer_limit_runs_in_bounded_time_and_memory() -> None:
     assert len(report.rows) == MAX_LAYERS
     assert time.process_time() - started < 20
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1024 * 1024  # KiB: 1 GiB
+
+
+# --- ONNX: node, graph and file names from the file ------------------------------------------
+
+@pytest.mark.parametrize("bad", ["sp\ndefaults: {bias: false}\n#", "sp\rdefaults: {bias: false}\r#",
+                                 "x\u2028defaults: {bias: false}", "x\x85y\u2029z",
+                                 "defaults: {bias: false}", "\x1b[2J\u202e", "a\\nb"])
+def test_hostile_onnx_names_never_change_the_count(bad: str, tmp_path: Path) -> None:
+    """An uncounted node, the graph and the file named with line breaks and YAML: `net` on the
+    imported YAML counts the model's 112 parameters, and the YAML is the spec mapping."""
+    onnx = pytest.importorskip("onnx")
+    np = pytest.importorskip("numpy")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from convcalc.bridges.onnx_import import import_onnx
+
+    inits = [numpy_helper.from_array(np.zeros(d, dtype=np.float32), n)
+             for n, d in (("w", (4, 3, 3, 3)), ("b", (4,)))]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+             helper.make_node("Abs", ["c"], ["y"], name=bad)]
+    graph = helper.make_graph(nodes, bad, [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 3, 8, 8])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, None)], inits)
+    path = tmp_path / f"a{bad.replace('/', '_')}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    imported = import_onnx(str(path))
+    assert load_yaml_text(imported.yaml) == imported.spec
+    assert all(line.isprintable() for line in imported.yaml.splitlines())
+    assert "\ndefaults:" not in imported.yaml
+    out = tmp_path / "m.yaml"
+    out.write_text(imported.yaml, encoding="utf-8")
+    assert analyze_network(out).totals()["params"] == 4 * 3 * 9 + 4 == 112
+    assert analyze_network(path).totals()["params"] == 112
