@@ -2,11 +2,15 @@
 
 Every level of the spec (a named block, a repeat copy, a branch path) becomes a submodule named
 as the spec names it, so convcalc's `layer2.0.conv1` is `model.get_submodule("layer2.0.conv1")`
-(and `model.layer2[0].conv1` where the names are Python words). A level whose layers simply
-follow each other is an `nn.Sequential`; one with residual adds, branches, splits or gates gets a
-small class whose `forward` says how its modules combine. Layers become the torch modules of
-the same name (`nn.Conv2d`, `nn.BatchNorm2d`, …); composite kinds become `nn.Sequential`s of
-their parts or a short class written out in the file (squeeze-and-excitation, octave conv).
+(and `model.layer2[0].conv1` where the names are Python words); a name torch refuses (one of
+nn.Module's attributes, such as `half`) gets a `_` added (`torch_names`). Python names in the
+file (build()'s variables, the classes) are made from the spec's names but unique in the file,
+ASCII, and never a keyword, a builtin or a name the file uses (`nn`, `torch`, `INPUT`, …).
+A level whose layers simply follow each other is an `nn.Sequential`; one with residual adds,
+branches, splits or gates gets a small class whose `forward` says how its modules combine.
+Layers become the torch modules of the same name (`nn.Conv2d`, `nn.BatchNorm2d`, …); composite
+kinds become `nn.Sequential`s of their parts or a short class written out in the file
+(squeeze-and-excitation, octave conv).
 
 The file defines `build()` (returns the module) and `INPUT` (the input tensor's shape, batch 1).
 """
@@ -627,7 +631,8 @@ def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
         f"{totals['params']:,} parameters and",
         f"{totals['macs']:,} multiply-accumulates (FlopCounterMode FLOPs / 2) at batch 1.",
         "Submodules are named as the spec names its layers: "
-        "model.get_submodule(\"<convcalc path>\").",
+        "model.get_submodule(\"<convcalc path>\")",
+        "(a name torch refuses, an nn.Module attribute such as half, gets a _ added).",
         '"""',
         "",
         "from collections import OrderedDict",
