@@ -1715,8 +1715,14 @@ def comment(text: str) -> str:
                    for ch in str(text))
 
 
+def key(k: Any) -> str:
+    """A mapping key: as a scalar, except that `y` and `n` stay plain (a parameter `n`; every
+    YAML 1.2 reader, PyYAML and convcalc's take them as text)."""
+    return k if k in ("y", "n") else scalar(k)
+
+
 def flow(d: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in d.items()) + "}"
+    return "{" + ", ".join(f"{key(k)}: {scalar(v)}" for k, v in d.items()) + "}"
 
 
 def item_mapping(x: Any) -> Any:
@@ -1759,14 +1765,14 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
         if isinstance(x, L):
             if x.fields.get("name") == x.kind:
                 del x.fields["name"]
-            kind = scalar(x.kind)
+            kind = key(x.kind)
             text = f"{pad}- {kind}: {flow(x.fields)}" if x.fields else f"{pad}- {kind}"
             if x.comment:
                 text += f"  # {comment(x.comment)}"
             lines.append(text)
         elif isinstance(x, Use):
             args = {"name": x.name, **x.args} if x.name is not None else dict(x.args)
-            block = scalar(x.block)
+            block = key(x.block)
             lines.append(f"{pad}- {block}: {flow(args)}" if args else f"{pad}- {block}")
         elif isinstance(x, Seq):
             lines += [f"{pad}- sequence:", f"{pad}    name: {scalar(x.name)}",
@@ -1874,7 +1880,7 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
     if blocks.defs:
         lines.append("blocks:")
         for name, d in blocks.defs.items():
-            lines.append(f"  {scalar(name)}:")
+            lines.append(f"  {key(name)}:")
             if d["params"]:
                 lines.append(f"    params: {flow(d['params'])}")
             lines += ["    layers:", *yaml_items(d["layers"], 6)]

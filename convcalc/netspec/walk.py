@@ -356,6 +356,7 @@ class Walk:
             raise SpecError(f"block '{block_name}' uses itself "
                             f"({' → '.join([*self.active, block_name])})", where)
         local = dict(self.globals)
+        self.walked_blocks.add(block_name)  # its problems are this use's (not check_unused's)
         for k in args:
             if k not in block.params:
                 from convcalc.spec import suggest
