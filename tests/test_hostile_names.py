@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -390,3 +391,25 @@ def test_hostile_onnx_names_never_change_the_count(bad: str, tmp_path: Path) -> 
     out.write_text(imported.yaml, encoding="utf-8")
     assert analyze_network(out).totals()["params"] == 4 * 3 * 9 + 4 == 112
     assert analyze_network(path).totals()["params"] == 112
+
+
+def test_exported_pytorch_names_round_trip_through_torch_onnx(tmp_path: Path) -> None:
+    """Spec with colliding names → export → torch.onnx.export → `import` → the same counts."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from convcalc.bridges.onnx_import import import_onnx
+
+    levels = ["a-b", "a_b", "α", "β", "half", "nn", "x y", "defaults: {bias: false}"]
+    report = analyze_network(_spec("INPUT", levels, residual=True))
+    namespace: dict[str, Any] = {}
+    exec(compile(export_pytorch(report), "<export>", "exec"), namespace)
+    path = tmp_path / "m.onnx"
+    with warnings.catch_warnings():  # the TorchScript exporter (dynamo=False) is deprecated
+        warnings.simplefilter("ignore")
+        torch.onnx.export(namespace["build"]().eval(), (torch.zeros(namespace["INPUT"]),),
+                          str(path), dynamo=False)
+    imported = import_onnx(str(path))
+    assert load_yaml_text(imported.yaml) == imported.spec
+    again = analyze_network(load_yaml_text(imported.yaml))
+    assert {k: again.totals()[k] for k in ("params", "macs")} == \
+        {k: report.totals()[k] for k in ("params", "macs")}
