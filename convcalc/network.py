@@ -21,6 +21,9 @@ def parse_network(data: Any, file: str | None = None) -> Network:
 def load_network(source: str | Path | Mapping[str, Any]) -> Network:
     """A network from a YAML file path (`-` reads standard input) or the YAML's content."""
     if isinstance(source, Mapping):
+        from convcalc.yamlio import check_data
+
+        check_data(source)  # a mapping built in Python: YAML's nesting limits, by iteration
         return parse_network(dict(source))
     if not isinstance(source, str | Path):
         raise SpecError(f"a network is a YAML file path, the YAML's content as a mapping, or a "

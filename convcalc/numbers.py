@@ -31,6 +31,17 @@ def shown(text: str, limit: int = 40) -> str:
     return repr(body)
 
 
+def type_word(value: object) -> str:
+    """What kind of value this is, in the words a spec's reader uses (never an internal class
+    name such as MarkedList or YamlFloat)."""
+    for kind, text in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"),
+                       (tuple, "a list"), (str, "text"), (int, "a number"), (float, "a number"),
+                       (Fraction, "a number"), (type(None), "nothing")):
+        if isinstance(value, kind):
+            return text
+    return type(value).__name__
+
+
 def value_text(value: object) -> str:
     """Any value from a spec, quoted for a message: text escaped and shortened, huge integers
     described rather than written out."""

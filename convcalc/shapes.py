@@ -10,7 +10,7 @@ from typing import Any
 
 from convcalc.errors import SpecError
 from convcalc.limits import MAX_INT
-from convcalc.numbers import NumberError, parse_whole, shown, value_text
+from convcalc.numbers import NumberError, parse_whole, shown, type_word, value_text
 
 MAX_RANK = 3
 
@@ -54,7 +54,7 @@ def parse_shape(text: str, *, channels_first: bool = False) -> Shape:
     """
     allowed = "write H×W×C such as 12x12x3 (also L×C, D×H×W×C, or a channel count alone)"
     if not isinstance(text, str):
-        raise SpecError(f"a shape is text such as 12x12x3, got {type(text).__name__}")
+        raise SpecError(f"a shape is text such as 12x12x3, got {type_word(text)}")
     raw = text.strip()
     if not raw:
         raise SpecError(f"empty shape; {allowed}")
@@ -131,5 +131,5 @@ def coerce_shape(value: object, *, channels_first: bool = False) -> Shape:
         return Shape(channels, tuple(spatial))
     raise SpecError(
         f"input must be a shape string like '12x12x3' or a mapping with channels and spatial, "
-        f"got {type(value).__name__}"
+        f"got {type_word(value)}"
     )

@@ -188,6 +188,8 @@ _Loader.add_constructor(_FLOAT, _Loader.construct_float)
 _Loader.add_constructor(_QUIRK, _Loader.construct_quirk)
 
 
+_UNQUOTED_EXPR = re.compile(r"[{\[,:]\s*\$\{")
+"""`${` right after a flow indicator: an expression YAML would read as a mapping."""
 _BRACKETS = re.compile(r"[^\[\]{}]+")
 _LEADING = re.compile(r"^[ ?:-]*", re.MULTILINE)
 
@@ -227,14 +229,17 @@ def _check_shape(text: str, file: str | None) -> int:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as e:
-        raise _yaml_error(e, file) from None
+        raise _yaml_error(e, file, text) from None
     return aliases
 
 
 def _expanded_size(node: yaml.Node, file: str | None) -> int:
     """Nodes in the document once every alias is expanded (memoised: linear in the graph); an
-    alias inside the collection it refers to (`&a [*a]`) would never end, and is refused."""
+    alias inside the collection it refers to (`&a [*a]`) would never end, and is refused. So is
+    nesting deeper than MAX_DEPTH once aliases are expanded (`&a [*b]` inside `&b [...]`, 400
+    times: the event stream's depth counts an alias as one node)."""
     memo: dict[int, int] = {}
+    depths: dict[int, int] = {}
     open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
@@ -249,6 +254,15 @@ def _expanded_size(node: yaml.Node, file: str | None) -> int:
             open_nodes.discard(key)
             total = 1 + sum(memo[id(c)] for c in children)
             memo[key] = min(total, MAX_EXPANDED_NODES + 1)
+            if children:
+                depths[key] = 1 + max(depths[id(c)] for c in children)
+                if depths[key] > MAX_DEPTH:
+                    line, col = _mark(current)
+                    raise SpecError(f"nesting deeper than {MAX_DEPTH} levels once aliases are "
+                                    "expanded; flatten the spec or use named blocks",
+                                    Location(file=file, line=line, column=col))
+            else:
+                depths[key] = 1 if isinstance(current, yaml.CollectionNode) else 0
             continue
         if key in memo:
             continue
@@ -264,9 +278,16 @@ def _expanded_size(node: yaml.Node, file: str | None) -> int:
     return memo[id(node)]
 
 
-def _yaml_error(e: yaml.YAMLError, file: str | None) -> SpecError:
+def _yaml_error(e: yaml.YAMLError, file: str | None, text: str | None = None) -> SpecError:
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
     problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if text is not None and mark is not None and "${" in text and "flow" in str(
+            getattr(e, "context", "") or "") + str(problem) + str(e):
+        lines = text.splitlines()
+        around = lines[max(0, mark.line - 1):mark.line + 1]
+        if any(_UNQUOTED_EXPR.search(line) for line in around):
+            problem = (f"{problem} (an expression inside {{…}} or […] must be quoted, "
+                       "e.g. {out: \"${520 / 33}\"}: YAML reads its braces and commas)")
     if "could not determine a constructor" in str(e):
         problem = "tags such as !!python/... are not allowed (safe YAML only)"
     loc = Location(file=file, line=mark.line + 1 if mark else None,
@@ -304,9 +325,48 @@ def load_yaml_text(text: str, file: str | None = None) -> Any:
         finally:
             loader.dispose()
     except yaml.YAMLError as e:
-        raise _yaml_error(e, file) from None
+        raise _yaml_error(e, file, text) from None
     except RecursionError:
         raise SpecError(f"nesting too deep (limit {MAX_DEPTH})", Location(file=file)) from None
+
+
+def check_data(data: Any, file: str | None = None) -> None:
+    """Refuse a spec given as Python objects (the API's mapping) that nests deeper than YAML may
+    (MAX_DEPTH), holds itself (a dict inside itself: endless), or whose shared parts expand
+    past MAX_EXPANDED_NODES: the same limits as a YAML file, checked by iteration (memoised
+    per object: linear in the distinct objects)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        value, done = stack.pop()
+        key = id(value)
+        children = [c for c in ([*value.keys(), *value.values()] if isinstance(value, dict)
+                                else value) if isinstance(c, dict | list | tuple)]
+        if done:
+            open_ids.discard(key)
+            size[key] = min(len(value) + sum(size[id(c)] for c in children),
+                            MAX_EXPANDED_NODES + 1)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if depth[key] > MAX_DEPTH:
+                raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", Location(file=file))
+            if size[key] > MAX_EXPANDED_NODES:
+                raise SpecError(f"more than {MAX_EXPANDED_NODES:,} values once shared parts are "
+                                "counted each time they are used", Location(file=file))
+            continue
+        if key in size:
+            continue
+        open_ids.add(key)
+        if len(open_ids) > MAX_DEPTH:
+            raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", Location(file=file))
+        stack.append((value, True))
+        for c in children:
+            if id(c) in open_ids:
+                raise SpecError("a mapping or list contains itself (an endless spec)",
+                                Location(file=file))
+            if id(c) not in size:
+                stack.append((c, False))
 
 
 def read_capped(stream: IO[bytes], name: str) -> bytes:
@@ -322,6 +382,9 @@ def read_capped(stream: IO[bytes], name: str) -> bytes:
 def load_yaml_file(path: str | Path) -> Any:
     """A YAML file's document; `-` reads standard input."""
     name = str(path)
+    if not name:
+        raise SpecError("the file name is empty; name a spec file, a bundled example "
+                        "(convcalc examples) or - for standard input", Location(file="''"))
     try:
         if name == "-":
             raw = read_capped(sys.stdin.buffer, "<stdin>")

@@ -11,13 +11,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from convcalc.bridges.pytorch_export import TORCH_TAKEN
 from convcalc.cli import app
+from convcalc.errors import ConvcalcError
 from convcalc.layers import KINDS
+from convcalc.limits import MAX_LAYERS
 
 EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "150"))
 runner = CliRunner()
@@ -152,18 +156,30 @@ def _repeats(counts: list[int], doubling: int) -> str:
 
 def _small_or_refused(text: str) -> bool:
     """The structures whose size (counted as the layer bound counts it: a copy of an empty body
-    is one step) is refused at once (> 10⁶) or small enough to walk quickly (≤ 2¹²)."""
+    is one step) is refused at once (> MAX_LAYERS) or small enough to walk quickly (≤ 2¹²)."""
     import re
 
     counts = [int(n) for n in re.findall(r"repeat: (\d+)", text)]
     size = 2 ** (len(re.findall(r"^  d\d+:", text, re.M)) - 1)
     for n in reversed(counts):
         size = n * max(1, size) if n > 0 else 0
-    return size > 10**6 or size <= 2**12
+    return size > MAX_LAYERS or size <= 2**12
+
+
+def _alias_chain(levels: int, where: str) -> str:
+    """Nesting built from aliases, one level each (the event stream sees one node per alias)."""
+    if where == "layers":
+        lines = ["input: 8x8x3", "layers:", "  - relu", "  - &a0 [relu]"]
+        lines += [f"  - &a{i} [*a{i - 1}]" for i in range(1, levels)]
+    else:
+        lines = ["input: 8x8x3", "layers: [relu]", "blocks:", "  b0: &a0 {layers: [relu]}"]
+        lines += [f"  b{i}: &a{i} {{layers: [relu, *a{i - 1}]}}" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
 
 
 hostile = st.one_of(
     st.builds(_nested_keys, st.integers(1, 3000), st.sampled_from(["complex", "dash", "flow"])),
+    st.builds(_alias_chain, st.integers(1, 600), st.sampled_from(["layers", "blocks"])),
     st.builds(_aliases, st.booleans(), st.integers(1, 12), st.integers(1, 12)),
     st.builds(_huge_int, st.integers(1, 6000), st.sampled_from(["input", "expr", "field"])),
     st.builds(_deep_expr, st.integers(1, 400), st.sampled_from(["neg", "paren", "sum", "call"])),
@@ -195,3 +211,75 @@ def test_hostile_structures_are_bounded(text: str) -> None:
     assert_clean(result)
     assert elapsed < 5.0, f"{elapsed:.1f} s"
     assert peak < 256 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+
+
+# --- hostile names through generated files: import and export read back with the same counts --
+
+def _acceptable(name: str) -> bool:
+    from convcalc.netspec.compiler import name_problem
+
+    return name_problem(name) is None and "$" not in name and name.strip() == name
+
+
+level_names = st.text(min_size=1, max_size=12).filter(_acceptable)
+"""A level name the spec accepts: any text (quotes, colons, #, braces, unicode, keywords…)."""
+model_names = st.one_of(st.text(min_size=1, max_size=12),
+                        st.sampled_from(["\n", "a\rb", "\u2028", "x\x85", "defaults: {bias: false}",
+                                         "#", "\"", "\\", "class", "0", "a b", "α"]))
+"""A name a model may give its submodules (torch refuses '.', '' and its own attributes)."""
+
+
+@settings(max_examples=max(10, EXAMPLES // 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(level_names, min_size=1, max_size=5, unique=True),
+       network=level_names, residual=st.booleans())
+def test_hostile_level_names_export_to_pytorch_with_the_same_counts(
+        names: list[str], network: str, residual: bool) -> None:
+    """Spec with random level names → `export` → exec → build(): the spec's parameters and
+    output; where torch is present."""
+    torch = pytest.importorskip("torch")
+    from convcalc import analyze_network
+    from convcalc.bridges.pytorch_export import export_pytorch
+
+    layers: list[Any] = []
+    for i, name in enumerate(names):
+        body = [{"pointwise": {"out": 4, "name": name}}, "relu"]
+        layers.append({"residual": {"body": body}} if residual and i else
+                      {"sequence": {"name": name, "layers": body}})
+    report = analyze_network({"name": network, "input": "4x4x4", "layers": layers})
+    namespace: dict[str, Any] = {}
+    exec(compile(export_pytorch(report, source=network), "<export>", "exec"), namespace)
+    model = namespace["build"]()
+    assert sum(p.numel() for p in model.parameters()) == report.totals()["params"]
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(namespace["INPUT"])).shape) == (1, 4, 4, 4)
+
+
+@settings(max_examples=max(10, EXAMPLES // 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(model_names.filter(lambda n: n and "." not in n and n not in TORCH_TAKEN),
+                      min_size=1, max_size=4, unique=True),
+       bias=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_hostile_submodule_names_import_to_yaml_with_the_same_counts(
+        names: list[str], bias: list[bool]) -> None:
+    """A torch model with random submodule names → `import --torch` → YAML text → read back
+    by `net`: the YAML is the spec mapping, and the model's parameters."""
+    torch = pytest.importorskip("torch")
+    from convcalc import analyze_network
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import parse_shape
+    from convcalc.yamlio import load_yaml_text
+
+    model = torch.nn.Sequential()
+    for i, name in enumerate(names):
+        model.add_module(name, torch.nn.Conv2d(3 if i == 0 else 4, 4, 1, bias=bias[i]))
+    try:
+        imported = import_torch(model, parse_shape("4x4x3"))
+    except ConvcalcError as e:  # a name fx cannot trace even under a stand-in: one line
+        assert "\n" not in str(e)
+        return
+    assert load_yaml_text(imported.yaml) == imported.spec
+    assert analyze_network(load_yaml_text(imported.yaml)).totals()["params"] == \
+        sum(p.numel() for p in model.parameters())
+    for line in imported.yaml.splitlines():
+        assert line.isprintable() or not line, line

@@ -2,17 +2,22 @@
 
 Every level of the spec (a named block, a repeat copy, a branch path) becomes a submodule named
 as the spec names it, so convcalc's `layer2.0.conv1` is `model.get_submodule("layer2.0.conv1")`
-(and `model.layer2[0].conv1` where the names are Python words). A level whose layers simply
-follow each other is an `nn.Sequential`; one with residual adds, branches, splits or gates gets a
-small class whose `forward` says how its modules combine. Layers become the torch modules of
-the same name (`nn.Conv2d`, `nn.BatchNorm2d`, …); composite kinds become `nn.Sequential`s of
-their parts or a short class written out in the file (squeeze-and-excitation, octave conv).
+(and `model.layer2[0].conv1` where the names are Python words); a name torch refuses (one of
+nn.Module's attributes, such as `half`) gets a `_` added (`torch_names`). Python names in the
+file (build()'s variables, the classes) are made from the spec's names but unique in the file,
+ASCII, and never a keyword, a builtin or a name the file uses (`nn`, `torch`, `INPUT`, …).
+A level whose layers simply follow each other is an `nn.Sequential`; one with residual adds,
+branches, splits or gates gets a small class whose `forward` says how its modules combine.
+Layers become the torch modules of the same name (`nn.Conv2d`, `nn.BatchNorm2d`, …); composite
+kinds become `nn.Sequential`s of their parts or a short class written out in the file
+(squeeze-and-excitation, octave conv).
 
 The file defines `build()` (returns the module) and `INPUT` (the input tensor's shape, batch 1).
 """
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Callable
@@ -377,11 +382,73 @@ LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
 
 # --- levels: one submodule each ---------------------------------------------------------------
 
+_TORCH_ATTRIBUTES = """
+    __add__ __annotations__ __call__ __class__ __delattr__ __delitem__ __dict__ __dir__
+    __doc__ __eq__ __format__ __ge__ __getattr__ __getattribute__ __getitem__ __getstate__
+    __gt__ __hash__ __iadd__ __imul__ __init__ __init_subclass__ __iter__ __le__ __len__
+    __lt__ __module__ __mul__ __ne__ __new__ __reduce__ __reduce_ex__ __repr__ __rmul__
+    __setattr__ __setitem__ __setstate__ __sizeof__ __str__ __subclasshook__ __weakref__
+    T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl
+    _compiled_call_impl _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs
+    _forward_pre_hooks _forward_pre_hooks_with_kwargs _get_abs_string_index _get_backward_hooks
+    _get_backward_pre_hooks _get_item_by_idx _get_name _is_full_backward_hook
+    _load_from_state_dict _load_state_dict_post_hooks _load_state_dict_pre_hooks
+    _maybe_warn_non_full_backward_hook _modules _named_members _non_persistent_buffers_set
+    _parameters _register_load_state_dict_pre_hook _register_state_dict_hook
+    _replicate_for_data_parallel _save_to_state_dict _slow_forward _state_dict_hooks
+    _state_dict_pre_hooks _version _wrapped_call_impl add_module append apply bfloat16 buffers
+    call_super_init children compile cpu cuda double dump_patches eval extend extra_repr float
+    forward get_buffer get_extra_state get_parameter get_submodule half insert ipu
+    load_state_dict modules mtia named_buffers named_children named_modules named_parameters
+    parameters pop register_backward_hook register_buffer register_forward_hook
+    register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
+    register_parameter register_state_dict_post_hook register_state_dict_pre_hook requires_grad_
+    set_extra_state set_submodule share_memory state_dict to to_empty train training type xpu
+    zero_grad
+"""
+TORCH_TAKEN = frozenset(_TORCH_ATTRIBUTES.split())
+"""The attributes of an nn.Module, nn.Sequential or nn.ModuleList (torch 2.13, a test keeps the
+list in step): `add_module` refuses a submodule of one of these names (KeyError), as it refuses
+a name with a dot or an empty one."""
+
+
+def torch_names(names: list[str]) -> list[str]:
+    """The names a level's submodules are registered under in torch: the spec's own, except one
+    torch refuses (empty, with a `.`, an nn.Module attribute such as `half`, `forward` or
+    `training`), which becomes the name with each `.` as `_` and a `_`
+    added until it is free in its level (`half` → `half_`, `a.b` → `a_b_`)."""
+
+    def refused(name: str) -> bool:
+        return not name or "." in name or name in TORCH_TAKEN
+
+    taken = {n for n in names if not refused(n)}
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        candidate = name
+        if refused(name) or name in seen:
+            candidate = name.replace(".", "_") + "_"
+            while refused(candidate) or candidate in taken or candidate in seen:
+                candidate += "_"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
 def _ref(name: str) -> str:
     # only plain ASCII words become attributes: Python folds other identifiers (NFKC: x² is x2)
     if name.isascii() and name.isidentifier() and not keyword.iskeyword(name):
         return f"self.{name}"
     return f"self._modules[{name!r}]"
+
+
+_FILE_NAMES = frozenset({"OrderedDict", "torch", "nn", "INPUT", "build", "Level", *HELPERS})
+"""Module-level names of the written file."""
+_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | \
+    frozenset(keyword.softkwlist) | _FILE_NAMES
+"""What a class or a variable of build() must never be called: a keyword, a builtin, or a name
+the file defines or imports."""
 
 
 def _camel(label: str) -> str:
@@ -401,6 +468,23 @@ class _Writer:
     lines: list[str] = field(default_factory=list)
     """build()'s body: one assignment per level, innermost first."""
     counter: int = 0
+    idents: set[str] = field(default_factory=lambda: set(_RESERVED))
+    """Python names taken: classes (module level) and build()'s variables, one pool so that no
+    variable ever shadows a class, a builtin or an import."""
+    registered: dict[int, str] = field(default_factory=dict)
+    """id(node) → the name its module is registered under in its level (see torch_names)."""
+
+    def ident(self, base: str) -> str:
+        """A fresh ASCII identifier from `base` (`a-b` → `a_b`, then `a_b_2`, …)."""
+        base = re.sub(r"[^A-Za-z0-9_]", "_", base) or "m"
+        if base[0].isdigit():
+            base = f"m_{base}"
+        name, n = base, 1
+        while name in self.idents:
+            n += 1
+            name = f"{base}_{n}"
+        self.idents.add(name)
+        return name
 
     def members(self, nodes: tuple[TNode, ...]) -> list[TNode]:
         """The submodules of a level, in order: layers and sub-levels, transparent nodes opened."""
@@ -450,7 +534,7 @@ class _Writer:
         return self.level(node.children, node.label, node.path)
 
     def call(self, node: TNode, x: str) -> str:
-        ref = _ref(self.name_of(node))
+        ref = _ref(self.registered[id(node)])
         if isinstance(node, TLayer):
             row = self.report.rows[node.row]
             return leaf(row.spec, row.report.input).call.format(m=ref, x=x)
@@ -485,13 +569,14 @@ class _Writer:
 
     def level(self, children: tuple[TNode, ...], label: str, path: tuple[str, ...]) -> str:
         members = self.members(children)
-        built = [(self.name_of(m), self.module(m)) for m in members]
+        names = torch_names([self.name_of(m) for m in members])
+        built = [(name, self.module(m)) for name, m in zip(names, members, strict=True)]
+        self.registered.update((id(m), name) for name, m in zip(names, members, strict=True))
         self.counter = 0
         body: list[str] = []
         self.forward(children, "x", body)
         plain = self.plain(children)
-        var = "_".join(re.sub(r"[^A-Za-z0-9_]", "_", p) for p in path) or "model"
-        var = f"m_{var}" if not var.isidentifier() or keyword.iskeyword(var) else var
+        var = self.ident("_".join(path) or "model")
         if plain and path:
             expr = _seq(built)
         else:
@@ -509,9 +594,10 @@ class _Writer:
             return found
         base = _camel(label)
         name, n = base, 1
-        while name in self.classes or name in HELPERS or name in ("Level", "OrderedDict"):
+        while name in self.idents:
             n += 1
             name = f"{base}{n}"
+        self.idents.add(name)
         text = f"The {self.report.name} network." if top else f"A `{label}` block."
         doc = f"    {text!r}\n"
         self.classes[name] = (f"\nclass {name}(Level):\n{doc}\n    def forward(self, x):\n"
@@ -522,8 +608,11 @@ class _Writer:
 
 
 def _doc_text(text: str) -> str:
-    """Text safe inside a triple-quoted docstring: no backslashes, no closing quotes."""
-    return text.replace("\\", "/").replace('"' * 3, "'" * 3)
+    """Text safe inside a triple-quoted docstring, on one line: backslashes, line breaks and
+    every other character that is not printable written as escapes, no closing quotes."""
+    text = "".join(ch if ch.isprintable() and ch != "\\" else
+                   ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    return text.replace('"', "'")
 
 
 def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
@@ -542,7 +631,8 @@ def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
         f"{totals['params']:,} parameters and",
         f"{totals['macs']:,} multiply-accumulates (FlopCounterMode FLOPs / 2) at batch 1.",
         "Submodules are named as the spec names its layers: "
-        "model.get_submodule(\"<convcalc path>\").",
+        "model.get_submodule(\"<convcalc path>\")",
+        "(a name torch refuses, an nn.Module attribute such as half, gets a _ added).",
         '"""',
         "",
         "from collections import OrderedDict",

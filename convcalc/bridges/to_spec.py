@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+import yaml
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
 from convcalc.errors import ConvcalcError
@@ -128,9 +131,16 @@ def _axes(values: Iterable[int]) -> int | list[int]:
 
 
 def _label(text: str) -> str:
-    """A valid convcalc name from a model's name: no dots, no `$`, no control characters."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029$.{}]", "_", text).strip()
+    """A valid convcalc name from a model's name: no dots, no `$`, no control, format or
+    line-break characters (each becomes `_`)."""
+    cleaned = "".join("_" if ch in "$.{}" or unicodedata.category(ch) in _HIDDEN else ch
+                      for ch in str(text)).strip()
     return cleaned[:200]
+
+
+_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+"""Unicode categories never written raw into a generated file: controls, formatting (bidi
+overrides, zero-width), surrogates, private use, unassigned, line and paragraph separators."""
 
 
 class Builder:
@@ -1554,7 +1564,7 @@ class Blocks:
                 for k, v in x.args.items():
                     if isinstance(v, int | float) and not isinstance(v, bool):
                         # a block's argument says most with the use it belongs to: branch2_out
-                        label = re.sub(r"\W", "_", x.name or "")
+                        label = re.sub(r"[^A-Za-z0-9_]", "_", x.name or "")
                         qualified = bool(label) and not label[0].isdigit()
                         names.append((f"{label}_{k}" if qualified else k, x.name or owner))
             elif isinstance(x, Rep):
@@ -1577,7 +1587,7 @@ class Blocks:
         if field not in taken:
             return field
         if owner:
-            label = re.sub(r"\W", "_", owner)
+            label = re.sub(r"[^A-Za-z0-9_]", "_", owner)
             candidate = f"{field}_{label}" if label[0].isdigit() else f"{label}_{field}"
             if candidate not in taken:
                 return candidate
@@ -1703,9 +1713,19 @@ def _snake(name: str) -> str:
 
 
 # --- YAML in the examples' style ---------------------------------------------------------------
+# Every key, value and comment goes through these functions: a model's names and a file's name
+# are untrusted text, and must read back exactly as they were (never as YAML of their own).
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+_TEMPLATE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def quoted(text: str) -> str:
+    """`text` as a one-line double-quoted YAML scalar, by PyYAML's own emitter: line breaks
+    (\\n, \\r, U+0085, U+2028, U+2029), controls and what YAML cannot hold raw are escaped."""
+    out = yaml.safe_dump(text, default_style='"', allow_unicode=True, width=math.inf)
+    return out.rstrip("\n").removesuffix("\n...").rstrip("\n")
 
 
 def scalar(v: Any) -> str:
@@ -1716,24 +1736,38 @@ def scalar(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        return repr(v)
+        if math.isnan(v):
+            return ".nan"
+        return repr(v) if math.isfinite(v) else ".inf" if v > 0 else "-.inf"
     if isinstance(v, Fraction):
         if v.denominator == 1:
             return str(v.numerator)
         exact = v.denominator & (v.denominator - 1) == 0  # a power of two: exact in binary
-        return repr(float(v)) if exact else json.dumps(f"{v.numerator}/{v.denominator}")
-    if isinstance(v, list):
+        return repr(float(v)) if exact else quoted(f"{v.numerator}/{v.denominator}")
+    if isinstance(v, list | tuple):
         return "[" + ", ".join(scalar(x) for x in v) + "]"
     text = str(v)
-    if re.fullmatch(r"\$[A-Za-z_]\w*", text):
+    if _TEMPLATE.fullmatch(text) or (_PLAIN.fullmatch(text) and text.lower() not in _RESERVED):
         return text
-    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
+
+
+def comment(text: str) -> str:
+    """`text` for a `# …` comment: one line, every control, format or line-break character
+    written as its Python escape (`\\n`, `\\u2028`), so nothing in it can end the comment."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if ch == "\\" or unicodedata.category(ch) in _HIDDEN else ch
+                   for ch in str(text))
+
+
+def key(k: Any) -> str:
+    """A mapping key: as a scalar, except that `y` and `n` stay plain (a parameter `n`; every
+    YAML 1.2 reader, PyYAML and convcalc's take them as text)."""
+    return k if k in ("y", "n") else scalar(k)
 
 
 def flow(d: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in d.items()) + "}"
+    return "{" + ", ".join(f"{key(k)}: {scalar(v)}" for k, v in d.items()) + "}"
 
 
 def item_mapping(x: Any) -> Any:
@@ -1776,13 +1810,15 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
         if isinstance(x, L):
             if x.fields.get("name") == x.kind:
                 del x.fields["name"]
-            text = f"{pad}- {x.kind}: {flow(x.fields)}" if x.fields else f"{pad}- {x.kind}"
+            kind = key(x.kind)
+            text = f"{pad}- {kind}: {flow(x.fields)}" if x.fields else f"{pad}- {kind}"
             if x.comment:
-                text += f"  # {x.comment}"
+                text += f"  # {comment(x.comment)}"
             lines.append(text)
         elif isinstance(x, Use):
             args = {"name": x.name, **x.args} if x.name is not None else dict(x.args)
-            lines.append(f"{pad}- {x.block}: {flow(args)}" if args else f"{pad}- {x.block}")
+            block = key(x.block)
+            lines.append(f"{pad}- {block}: {flow(args)}" if args else f"{pad}- {block}")
         elif isinstance(x, Seq):
             lines += [f"{pad}- sequence:", f"{pad}    name: {scalar(x.name)}",
                       f"{pad}    layers:", *yaml_items(x.items, indent + 6)]
@@ -1794,7 +1830,7 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
             head = "branches" if isinstance(x, Br) else "split"
             lines.append(f"{pad}- {head}:")
             if isinstance(x, Br):
-                lines.append(f"{pad}    merge: {x.merge}")
+                lines.append(f"{pad}    merge: {scalar(x.merge)}")
             elif x.sizes is not None:
                 lines.append(f"{pad}    sizes: {scalar(x.sizes)}")
             lines.append(f"{pad}    paths:")
@@ -1884,17 +1920,17 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
         raise UnsupportedError(f"the model's blocks nest {deepest} YAML levels deep (residuals, "
                                f"branches or splits inside each other); a spec holds at most "
                                f"{MAX_YAML_DEPTH}")
-    lines = [f"# {spec['name']}, imported by convcalc"
-             + (f" from {source}" if source else "") + "."]
-    lines += [f"# note: {n}" for n in graph.notes]
-    lines += [f"# warning: {w}" for w in warnings]
-    lines += [f"name: {scalar(spec['name'])}", f"input: {shape_text}"]
+    lines = ["# " + comment(f"{spec['name']}, imported by convcalc"
+                            + (f" from {source}" if source else "") + ".")]
+    lines += [f"# note: {comment(n)}" for n in graph.notes]
+    lines += [f"# warning: {comment(w)}" for w in warnings]
+    lines += [f"name: {scalar(spec['name'])}", f"input: {shape_text}"]  # shape: digits and x
     if no_bias:
         lines.append("defaults: {bias: false}")
     if blocks.defs:
         lines.append("blocks:")
         for name, d in blocks.defs.items():
-            lines.append(f"  {scalar(name)}:")
+            lines.append(f"  {key(name)}:")
             if d["params"]:
                 lines.append(f"    params: {flow(d['params'])}")
             lines += ["    layers:", *yaml_items(d["layers"], 6)]

@@ -10,11 +10,14 @@ their shapes only. The user's torch is imported; convcalc never depends on it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import operator
 import os
+import re
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,9 +119,18 @@ def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
     except ImportError:
         raise SpecError(_NO_TORCH) from None
 
-    model = target if isinstance(target, torch.nn.Module) else build_model(target)
-    model = model.eval()
-    label = target if isinstance(target, str) else type(model).__name__
+    # the user's code may print (at import, in the factory, in forward): never into the YAML
+    # that `convcalc import` writes on standard output
+    with contextlib.redirect_stdout(sys.stderr):
+        model = target if isinstance(target, torch.nn.Module) else build_model(target)
+        model = model.eval()
+        label = target if isinstance(target, str) else type(model).__name__
+        return _trace(model, label, input)
+
+
+def _trace(model: Any, label: str, input: Shape) -> Graph:
+    import torch
+    import torch.fx
 
     def is_leaf_module(self: Any, m: Any, qualname: str) -> bool:
         if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m):
@@ -127,27 +139,105 @@ def load_torch(target: str | Callable[[], Any] | Any, input: Shape) -> Graph:
 
     # made by type(), not a class statement: without torch installed, torch.fx.Tracer is Any to
     # the type checker, and mypy --strict refuses a class statement that subclasses Any
-    tracer = type("Tracer", (torch.fx.Tracer,), {"is_leaf_module": is_leaf_module})()
+    tracer_class = type("Tracer", (torch.fx.Tracer,), {"is_leaf_module": is_leaf_module})
+    tracer = tracer_class()
+    if tracer.is_leaf_module(model, ""):
+        # a bare layer (nn.Conv2d): a network of that one layer, named after its class
+        model = torch.nn.Sequential(OrderedDict([(_snake(type(model).__name__), model)]))
+    renamed: list[tuple[Any, str, str]] = []
     try:
-        traced = tracer.trace(model)
+        try:
+            traced = tracer.trace(model)
+            gm = torch.fx.GraphModule(tracer.root, traced)
+        except Exception:
+            # fx writes forward as Python: a submodule named with a quote, a backslash or a
+            # keyword breaks it. Once more with stand-in names (the first error if it still fails)
+            renamed = _stand_ins(model)
+            if not renamed:
+                raise
+            try:
+                tracer = tracer_class()
+                traced = tracer.trace(model)
+                gm = torch.fx.GraphModule(tracer.root, traced)
+            except Exception:
+                _restore(renamed)
+                renamed = []
+                tracer = tracer_class()
+                tracer.trace(model)  # raises the first error again, with the model's names
+                raise
     except torch.fx.proxy.TraceError as e:
         raise SpecError(f"--torch {label}: torch.fx cannot trace it ({_first_line(e)}); a "
                         "forward that branches on tensor values cannot be written as a spec")\
             from None
-    except (TypeError, RuntimeError, NotImplementedError, AttributeError, ValueError) as e:
+    except Exception as e:  # the user's forward ran under tracing: its error, in one line
         raise SpecError(f"--torch {label}: torch.fx cannot trace it: {type(e).__name__}: "
                         f"{_first_line(e)}") from None
-    gm = torch.fx.GraphModule(tracer.root, traced)
+    finally:
+        _restore(renamed)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
         raise SpecError(f"--torch {label}: forward takes {len(placeholders)} inputs; convcalc "
                         "reads models with one")
     try:
         _propagate(gm, (1, input.channels, *input.spatial))
-    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+    except Exception as e:  # the user's forward, run on fake tensors: its error, in one line
         raise SpecError(f"--torch {label}: the model does not run on input "
-                        f"{input.channels_last()} (batch 1): {_first_line(e)}") from None
-    return _Reader(gm, label).read()
+                        f"{input.channels_last()} (batch 1): {type(e).__name__}: "
+                        f"{_first_line(e)}") from None
+    graph = _Reader(gm, label).read()
+    if renamed:
+        back = {stand: original for _, stand, original in renamed}
+
+        def path(parts: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(back.get(p, p) for p in parts)
+
+        for node in graph.nodes:
+            node.scope = path(node.scope)
+            node.name = ".".join(path(tuple(node.name.split("."))))
+        graph.classes = {path(k): v for k, v in graph.classes.items()}
+    return graph
+
+
+_FX_SAFE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _stand_ins(model: Any) -> list[tuple[Any, str, str]]:
+    """Give every submodule whose name torch.fx may not write as code (a quote, a backslash, a
+    line break, a keyword: fx's generated forward is Python) a stand-in name, in place, for the
+    trace; (parent, stand-in, original) for each, to put the names back (`_restore`) and to
+    read the graph with the model's own names."""
+    import keyword
+
+    renamed: list[tuple[Any, str, str]] = []
+    for _, parent in list(model.named_modules(remove_duplicate=False)):
+        names = list(parent._modules)
+        if all(_FX_SAFE.fullmatch(n) and not keyword.iskeyword(n) for n in names):
+            continue
+        items = list(parent._modules.items())
+        parent._modules.clear()
+        for name, child in items:
+            key = name
+            if not (_FX_SAFE.fullmatch(name) and not keyword.iskeyword(name)):
+                key = f"convcalc_stand_in_{len(renamed)}"
+                while key in names:
+                    key += "_"
+                renamed.append((parent, key, name))
+            parent._modules[key] = child
+    return renamed
+
+
+def _restore(renamed: list[tuple[Any, str, str]]) -> None:
+    for parent in {id(p): p for p, _, _ in renamed}.values():
+        back = {stand: original for p, stand, original in renamed if p is parent}
+        items = list(parent._modules.items())
+        parent._modules.clear()
+        for name, child in items:
+            parent._modules[back.get(name, name)] = child
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    return re.sub(r"\W+", "_", s).strip("_").lower() or "layer"
 
 
 def _propagate(gm: Any, shape: tuple[int, ...]) -> None:

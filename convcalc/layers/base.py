@@ -62,7 +62,9 @@ def _exact(value: Any) -> Fraction:
                             else parse_number(value))
         except NumberError as e:
             raise ValueError(str(e)) from None
-    raise ValueError(f"expected a number, got {type(value).__name__}")
+    from convcalc.numbers import type_word
+
+    raise ValueError(f"expected a number, got {type_word(value)}")
 
 
 def _probability(value: Any) -> Fraction:

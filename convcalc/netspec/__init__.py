@@ -17,7 +17,7 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.netspec.compiler import param_value
-from convcalc.netspec.expr import ExprError, Value, compile_value, evaluate
+from convcalc.netspec.expr import ExprError, Value, compile_value, default_value, evaluate
 from convcalc.netspec.nodes import Network
 from convcalc.numbers import NumberError, parse_number, shown
 from convcalc.shapes import Shape, coerce_shape, parse_input
@@ -62,6 +62,16 @@ def resolve(net: Network, overrides: Mapping[str, Any] | None = None,
     if missing:
         raise SpecError(f"parameter '{missing[0]}' has no default: give --set {missing[0]}=…",
                         where)
+    given = set(overrides or ())
+    earlier: dict[str, Value] = {}
+    for key, value in params.items():
+        if key not in given:  # a default may compute from the parameters before it
+            try:
+                params[key] = default_value(value, earlier)
+            except (ExprError, NumberError) as e:
+                raise SpecError(f"params.{key}: {e} (a default may use the parameters "
+                                "written before it)", where) from None
+        earlier[key] = params[key]
     cf = net.channels_first if channels_first is None else channels_first
     raw = net.input if input is None else input
     if raw is None:

@@ -17,7 +17,15 @@ from typing import Any
 
 from convcalc.errors import Location, SpecError
 from convcalc.limits import MAX_LAYERS
-from convcalc.netspec.expr import INDEX, UNKNOWN, ExprError, Template, Value, evaluate
+from convcalc.netspec.expr import (
+    INDEX,
+    UNKNOWN,
+    ExprError,
+    Template,
+    Value,
+    default_value,
+    evaluate,
+)
 from convcalc.netspec.nodes import (
     BranchesT,
     Entry,
@@ -114,7 +122,13 @@ class _Bound:
                             where)
         local = dict(self.globals)
         for k, default in block.params.items():
-            local[k] = args.get(k, UNKNOWN if default is None else default)
+            if k in args or default is None:
+                local[k] = args.get(k, UNKNOWN)
+                continue
+            try:  # a default computed from the parameters before it (the walk says what fails)
+                local[k] = default_value(default, local)
+            except (ExprError, NumberError):
+                local[k] = UNKNOWN
         self.active.append(name)
         try:
             count = self.seq(block.body, local)

@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH, MAX_VALUE_DIGITS
-from convcalc.numbers import NumberError, check_value, parse_number, shown
+from convcalc.numbers import NumberError, check_value, from_float, parse_number, shown
 
 
 class ExprError(ValueError):
@@ -155,6 +155,10 @@ def _prepare(text: str) -> str:
     return "".join(out)
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_IN_WORD = re.compile(r"(?<![\w.$])in(?!\w)\s*[\[(]|\w\s+in\s+[\w\[(]")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Expr:
     """A checked expression: its text as written, its syntax tree, the names it reads."""
@@ -180,7 +184,7 @@ class Expr:
         if isinstance(node, ast.Name):
             if node.id not in env:
                 raise ExprError(f"unknown parameter '{node.id}'")
-            return env[node.id]
+            return _exact(env[node.id])
         if isinstance(node, ast.BinOp):
             a, b = self._eval(node.left, env), self._eval(node.right, env)
             if a is UNKNOWN or b is UNKNOWN:
@@ -250,15 +254,29 @@ class Expr:
                             f"{MAX_VALUE_DIGITS} digits")
 
 
+def _exact(v: Value) -> Value:
+    """A value as expressions compute with it: a float (a decimal written in YAML, e.g. a
+    block's argument `{x: 0.25}`) as the exact fraction it was written as, lists as tuples."""
+    if isinstance(v, float):
+        return _normal(from_float(v))
+    if isinstance(v, list | tuple) and not isinstance(v, str):
+        return tuple(_exact(i) for i in v)
+    return v
+
+
 def _kind(v: Value) -> str:
     if isinstance(v, bool):
         return "true/false"
     if isinstance(v, str):
         return f"text {shown(v)}"
-    if isinstance(v, tuple):
+    if isinstance(v, tuple | list):
         return "a list"
     if v is None:
         return "nothing"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, int | float | Fraction):
+        return "a number"
     return type(v).__name__
 
 
@@ -270,6 +288,10 @@ def compile_expr(text: str) -> Expr:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
+        if _IN_WORD.search(_QUOTED.sub("", text)):
+            raise ExprError(f"cannot read expression {shown(text)}: `in` is the input channel "
+                            "count (in_channels); membership (x in [a, b]) is not supported: "
+                            "write x == a or x == b") from None
         raise ExprError(f"cannot read expression {shown(text)}; allowed: {ALLOWED_TEXT}") from None
     names: set[str] = set()
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -288,9 +310,11 @@ def compile_expr(text: str) -> Expr:
             names.add(node.id)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                called = node.func.id if isinstance(node.func, ast.Name) else "this"
-                raise ExprError(f"{shown(text)}: unknown function '{called}'; functions: "
-                                f"{', '.join(FUNCTIONS)}")
+                called = (f"unknown function {shown(node.func.id)}"
+                          if isinstance(node.func, ast.Name) else
+                          "only a listed function can be called, by its name")
+                raise ExprError(f"{shown(text)}: {called}; functions: {', '.join(FUNCTIONS)} "
+                                "(and names: parameters, in, index)")
             if node.keywords:
                 raise ExprError(f"{shown(text)}: write the arguments of {node.func.id}() "
                                 "in order, without names")
@@ -436,6 +460,26 @@ def source_text(t: Template) -> str | None:
         inner = [source_text(i) or repr(i) for i in t.items]
         return "[" + ", ".join(inner) + "]"
     return None
+
+
+_DEFAULTS: dict[str, Template] = {}
+"""Compiled defaults by their text (a block used a thousand times compiles its defaults once)."""
+
+
+def default_value(raw: Value, env: Mapping[str, Value]) -> Value:
+    """A parameter's default as it is used: `$name` and `${…}` in it evaluated in `env` (the
+    network's parameters, then the block's parameters before it, in order); other values as
+    they are. Raises ExprError."""
+    if isinstance(raw, tuple | list):
+        return tuple(default_value(v, env) for v in raw)
+    if not (isinstance(raw, str) and "$" in raw):
+        return raw
+    template = _DEFAULTS.get(raw)
+    if template is None:
+        template = compile_value(raw)
+        if len(_DEFAULTS) < 4096:
+            _DEFAULTS[raw] = template
+    return evaluate(template, env)
 
 
 def all_names(templates: Sequence[Template]) -> frozenset[str]:

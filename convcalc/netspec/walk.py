@@ -26,6 +26,7 @@ from convcalc.netspec.expr import (
     ExprError,
     Template,
     Value,
+    default_value,
     evaluate,
     is_template,
     names_of,
@@ -363,6 +364,7 @@ class Walk:
             raise SpecError(f"block '{block_name}' uses itself "
                             f"({' → '.join([*self.active, block_name])})", where)
         local = dict(self.globals)
+        self.walked_blocks.add(block_name)  # its problems are this use's (not check_unused's)
         for k in args:
             if k not in block.params:
                 from convcalc.spec import suggest
@@ -376,7 +378,7 @@ class Walk:
             elif default is None:
                 raise SpecError(f"block '{block_name}' needs parameter '{k}'", where)
             else:
-                local[k] = default
+                local[k] = _default(block_name, k, default, local, where)
         self.walked_blocks.add(block_name)
         self.active.append(block_name)
         self.uses.append(where.but(name=dotted(ns.prefix) or block_name))
@@ -644,7 +646,8 @@ class Walk:
                 continue
             local = dict(self.globals)
             for k, default in block.params.items():
-                local[k] = UNKNOWN if default is None else default
+                local[k] = UNKNOWN if default is None else _default(
+                    name, k, default, local, Location(file=self.net.file))
             self.walked_blocks.add(name)
             self.active.append(name)
             self.shallow = True
@@ -657,6 +660,16 @@ class Walk:
 
 class _Blind(Exception):
     """A value needed to go on is unknown (the walk is past a problem)."""
+
+
+def _default(block: str, param: str, default: Value, env: Mapping[str, Value],
+             where: Location) -> Value:
+    """A block parameter's default, `${…}` in it evaluated with the parameters before it."""
+    try:
+        return default_value(default, env)
+    except (ExprError, NumberError) as e:
+        raise SpecError(f"block '{block}' parameter '{param}': {e} (a default may use the "
+                        "network's parameters and the block's before it)", where) from None
 
 
 def _keyword(e: Entry) -> str:
