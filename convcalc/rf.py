@@ -138,12 +138,12 @@ class AxisRF:
     def size(self) -> int:
         """Largest number of input positions one output position spans (0 if it sees nothing).
 
-        With a broadcast gate merged in, every position's field is the gate's interval (which
-        holds every position's own field): its span, unless a position's own field is wider."""
+        With a broadcast gate merged in, every position's field is the gate's interval: its
+        span (see `interval`)."""
+        if self.whole is not None:
+            return self.whole[1] - self.whole[0] + 1
         spans = [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True)
                  if lo is not None and h is not None]
-        if self.whole is not None:
-            spans.append(self.whole[1] - self.whole[0] + 1)
         return max(spans, default=0)
 
     @property
@@ -156,12 +156,16 @@ class AxisRF:
         return None if self.whole is None else Fraction(sum(self.whole), 2)
 
     def interval(self, position: int) -> tuple[int, int] | None:
-        """[lo, hi] of the input positions output `position` sees (None if it sees nothing)."""
-        lo, hi = self._at(position, self.lo), self._at(position, self.hi)
+        """[lo, hi] of the input positions output `position` sees (None if it sees nothing).
+
+        With a broadcast gate merged in, the gate's interval: it is the hull of the fields of
+        every position of the map the gate pooled, so the real positions any later unit reads
+        see inside it, and what a position's own field reaches beyond it is padding (a padded
+        dilated conv after a squeeze-excitation sees the image, centred on the image's centre,
+        not on its own padded window)."""
         if self.whole is not None:
-            if lo is None or hi is None:
-                return self.whole
-            return min(lo, self.whole[0]), max(hi, self.whole[1])
+            return self.whole
+        lo, hi = self._at(position, self.lo), self._at(position, self.hi)
         return None if lo is None or hi is None else (lo, hi)
 
     def _at(self, x: int, table: tuple[int | None, ...]) -> int | None:
@@ -290,6 +294,8 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     trunks: list[AxisRF] = []
     for s in states:
         whole = _hull(whole, s.whole)
+        if s.is_global and s.whole is not None:
+            continue  # its field is its gate's interval (see AxisRF.interval)
         if s.is_global and s.lo[0] is not None and s.hi[0] is not None:
             whole = _hull(whole, (s.lo[0], s.hi[0]))
         else:

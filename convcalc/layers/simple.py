@@ -92,12 +92,24 @@ class Upsample(LayerSpec):
                                                                     strict=True)))
         for s in scales:
             check_phases(s, "an upsampling scale", "scale")
-        if self.mode == "nearest":
-            taps = tuple(TapMap.nearest(s) for s in scales)
+        return leaf(self.kind, self.name, shape, output,
+                    paths=((resample_taps(self.mode, shape.spatial, scales),),))
+
+
+def resample_taps(mode: str, sizes: tuple[int, ...], scales: tuple[int, ...]
+                  ) -> tuple[TapMap, ...]:
+    """Each axis' tap map of an upsampling by an integer scale. An axis of length 1 (a pooled
+    map, ASPP's image branch) is read by every output position: a broadcast, whatever the mode
+    (interpolation clamps at the border, so no neighbour beyond the one pixel is read)."""
+    out: list[TapMap] = []
+    for n, s in zip(sizes, scales, strict=True):
+        if n == 1 and s > 1:
+            out.append(TapMap.whole(1))
+        elif mode == "nearest":
+            out.append(TapMap.nearest(s))
         else:
-            taps = tuple(TapMap.bilinear(s, [F.bilinear_taps(s, r) for r in range(s)])
-                         for s in scales)
-        return leaf(self.kind, self.name, shape, output, paths=((taps,),))
+            out.append(TapMap.bilinear(s, [F.bilinear_taps(s, r) for r in range(s)]))
+    return tuple(out)
 
 
 class Shuffle(LayerSpec):
