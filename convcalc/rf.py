@@ -367,6 +367,11 @@ def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, str |
         for step in path:
             if len(step) == len(current):
                 current = tuple(a.then(t) for a, t in zip(current, step, strict=True))
+            elif step and all(t.m == 0 and t.reduces for t in step):
+                # a broadcast over a token sequence whose positions are not on the input's
+                # axes (after to_tokens): every position of the map the tokens came from,
+                # one phase each (see layers.tokens), is read
+                current = tuple(a.then(TapMap.whole(a.period)) for a in current)
         results.append(current)
     if len(results) == 1:
         return results[0], None
