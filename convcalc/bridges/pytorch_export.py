@@ -500,6 +500,11 @@ def _groupnorm_leaf(spec: Any, inp: Shape) -> Leaf:
 
 
 def _upsample_leaf(spec: Any, inp: Shape) -> Leaf:
+    if spec.size is not None:
+        size = tuple(spec.target(inp))
+        mode = ("linear", "bilinear", "trilinear")[inp.rank - 1] if spec.mode == "linear" \
+            else spec.mode
+        return Leaf(f"nn.Upsample(size={size!r}, mode={mode!r})")
     scales = [spec.scale] * inp.rank if isinstance(spec.scale, int) else list(spec.scale)
     mode = spec.mode
     if mode == "linear":

@@ -74,6 +74,8 @@ class Op:
     mode: str = ""
     scale: Axes = ()
     """Upsampling factors per axis (empty: the octave's scalar `scale_factor=2.0`)."""
+    size: Axes = ()
+    """F.interpolate's `size` (the output's spatial sizes) when the export passes one."""
     operands: tuple[Shape, ...] = ()
     """An elementwise op's two operands (their shapes, batch 1), in the order written."""
 
@@ -255,6 +257,8 @@ def _upsample(spec: Any, r: LayerReport) -> list[Op]:
     mode = spec.mode
     if mode == "linear":  # the export picks torch's name by rank
         mode = ("linear", "bilinear", "trilinear")[rank - 1]
+    if spec.size is not None:  # the export passes size=…, no scale factor
+        return [make("upsample", r.input, r.output, mode=mode, size=r.output.spatial)]
     return [make("upsample", r.input, r.output, mode=mode, scale=_axes(spec.scale, rank))]
 
 

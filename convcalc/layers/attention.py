@@ -142,9 +142,9 @@ class SelfAttention(LayerSpec):
                                    f"{tokens}·{attends}·{c}", tokens * attends * c)])
         proj = token_linear("proj", inner, c, self.proj_bias)
         parts += [context, proj]
-        path: Path = ((taps,),)
+        path: Path = (taps,)
         macs = tokens * (4 * c * c + 2 * attends * c)
-        return composite(self.kind, self.name, shape, shape, parts, paths=path, formulas=[
+        return composite(self.kind, self.name, shape, shape, parts, paths=(path,), formulas=[
             Formula("heads", "heads or C / head_dim", str(heads), heads),
             Formula("attended", "n = T, or ∏window", str(attends), attends),
             Formula("MACs", "T·(3C² + C²) + 2·T·n·C", f"{tokens}·(4·{c}² + 2·{attends}·{c})",
