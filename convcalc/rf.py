@@ -344,12 +344,13 @@ def _merge_trunks(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
         hi = [_pick(a, b, False) for a, b in zip(hi, his, strict=True)]
     starts = sorted({s.start for s in states if s.start is not None})
     problem = None
-    # one path's field holding every other's at every position (window attention beside its
-    # residual identity) is not a misalignment: the merged field is that path's
-    nested = any(all(a is not None and b is not None and x is not None and y is not None
-                     and a <= x and y <= b for x, y, a, b in zip(lo, hi, *tables[i],
-                                                                 strict=True))
-                 for i in range(len(tables)))
+    # a windowed path (attention within windows or a grid) whose field holds every other's at
+    # every position, beside its residual identity, is not a misalignment: the merged field is
+    # that path's (a U-Net's upsampled path holding its skip's is, and is still reported)
+    nested = any(states[i].reduced and all(
+        a is not None and b is not None and x is not None and y is not None and a <= x
+        and y <= b for x, y, a, b in zip(lo, hi, *tables[i], strict=True))
+        for i in range(len(tables)))
     if len(starts) > 1 and not nested:
         problem = "centres differ (" + " vs ".join(str(x) for x in starts) + " at output 0)"
     return AxisRF(period, int(advance), tuple(lo), tuple(hi), None, reduced), problem
