@@ -500,15 +500,14 @@ def _groupnorm_leaf(spec: Any, inp: Shape) -> Leaf:
 
 
 def _upsample_leaf(spec: Any, inp: Shape) -> Leaf:
-    if spec.size is not None:
-        size = tuple(spec.target(inp))
-        mode = ("linear", "bilinear", "trilinear")[inp.rank - 1] if spec.mode == "linear" \
-            else spec.mode
+    size = tuple(spec.target(inp))
+    mode = ("linear", "bilinear", "trilinear")[inp.rank - 1] if spec.mode == "linear" \
+        else spec.mode
+    if any(m % n for n, m in zip(inp.spatial, size, strict=True)):
         return Leaf(f"nn.Upsample(size={size!r}, mode={mode!r})")
-    scales = [spec.scale] * inp.rank if isinstance(spec.scale, int) else list(spec.scale)
-    mode = spec.mode
-    if mode == "linear":
-        mode = ("linear", "bilinear", "trilinear")[inp.rank - 1]
+    # a whole factor on every axis (a scale, or a size that is one) is written as the factor:
+    # the same output and interpolation weights as size=…
+    scales = [m // n for n, m in zip(inp.spatial, size, strict=True)]
     factor = "(" + ", ".join(f"{float(s)!r}" for s in scales) + ("," if len(scales) == 1 else "") + ")"
     return Leaf(f"nn.Upsample(scale_factor={factor}, mode={mode!r})")
 

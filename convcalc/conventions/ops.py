@@ -257,9 +257,11 @@ def _upsample(spec: Any, r: LayerReport) -> list[Op]:
     mode = spec.mode
     if mode == "linear":  # the export picks torch's name by rank
         mode = ("linear", "bilinear", "trilinear")[rank - 1]
-    if spec.size is not None:  # the export passes size=…, no scale factor
+    factors = [m // n for n, m in zip(r.input.spatial, r.output.spatial, strict=True)]
+    if any(m % n for n, m in zip(r.input.spatial, r.output.spatial, strict=True)):
+        # no whole factor: the export passes size=…
         return [make("upsample", r.input, r.output, mode=mode, size=r.output.spatial)]
-    return [make("upsample", r.input, r.output, mode=mode, scale=_axes(spec.scale, rank))]
+    return [make("upsample", r.input, r.output, mode=mode, scale=tuple(factors))]
 
 
 def _se(spec: Any, r: LayerReport) -> list[Op]:
@@ -305,7 +307,16 @@ KIND_OPS: dict[str, Callable[[Any, LayerReport], list[Op]]] = {
 
 def layer_ops(spec: Any, report: LayerReport) -> list[Op]:
     """The torch calls of one layer as the export writes it."""
-    return KIND_OPS[spec.kind_name](spec, report)
+    rule = KIND_OPS.get(spec.kind_name)
+    if rule is None:
+        from convcalc.errors import SpecError
+
+        known = sorted(k for k in KIND_OPS if k not in ACTIVATIONS)
+        raise SpecError(f"--conventions, --convention: no peer-tool rules for layer kind "
+                        f"{spec.kind_name!r} yet (the attention kinds and their shape steps "
+                        f"are not measured with the peer tools); kinds with rules: "
+                        f"{', '.join(known)} and the activations")
+    return rule(spec, report)
 
 
 # --- merges ------------------------------------------------------------------------------------
