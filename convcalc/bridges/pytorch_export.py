@@ -301,7 +301,8 @@ class SelfAttention(nn.Module):
             table = self.relative_position_bias_table[self.relative_position_index.flatten()]
             attn = attn + table.reshape(t, t, -1).permute(2, 0, 1)
         if any(shift):
-            attn = attn + self._mask(padded, window, shift).repeat(n, 1, 1)[:, None]
+            mask = self._mask(padded, window, shift).to(attn.dtype)
+            attn = attn + mask.repeat(n, 1, 1)[:, None]
         out = torch.matmul(attn.softmax(-1), v).transpose(1, 2).reshape(b, t, c)
         x = self._departition(self.proj(out), n, padded, window)
         if any(shift):
