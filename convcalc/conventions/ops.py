@@ -305,6 +305,12 @@ KIND_OPS: dict[str, Callable[[Any, LayerReport], list[Op]]] = {
 """convcalc kind → the torch calls of its exported module (pytorch_export.LEAVES, call by call)."""
 
 
+def has_rules(report: NetworkReport) -> bool:
+    """Whether every layer of `report` has its torch calls here (the attention kinds do not
+    yet: the peer-tool counts and torchinfo's sizes are left out for them)."""
+    return all(row.spec is None or row.spec.kind_name in KIND_OPS for row in report.rows)
+
+
 def layer_ops(spec: Any, report: LayerReport) -> list[Op]:
     """The torch calls of one layer as the export writes it."""
     rule = KIND_OPS.get(spec.kind_name)
