@@ -359,3 +359,13 @@ def test_window_and_grid_fields_measured_by_gradient(torchvision: Any) -> None:
                 lo, hi = axes[axis].interval(p)  # type: ignore[misc]
                 got.append([max(lo, 0), min(hi, 27)])
             assert got == support, (layers[-1], position)
+
+
+def test_huge_window_is_refused_and_long_sequences_stay_global() -> None:
+    """No unbounded work: a window longer than the field's phases is refused by name; a token
+    sequence longer than that is stated whole from to_tokens on."""
+    with pytest.raises(ConvcalcError, match="window"):
+        _layer({"kind": "self_attention", "heads": 2, "window": 1_000_000}, "100000x4")
+    report = convcalc.analyze_network({"input": "100000x4", "layers": [
+        "to_tokens", {"self_attention": {"heads": 2}}]})
+    assert report.rows[-1].to_dict()["receptive_field"]["size"] == [100000]

@@ -21,7 +21,7 @@ from convcalc.layers.base import (
 )
 from convcalc.layers.mlp import token_linear
 from convcalc.report import Formula, LayerReport, composite, leaf
-from convcalc.rf import Path, Progression, TapMap
+from convcalc.rf import Path, Progression, TapMap, check_phases
 from convcalc.shapes import Shape
 
 
@@ -29,6 +29,7 @@ def _window_tap(window: int, shift: int) -> TapMap:
     """Windows of `window` positions, shifted by `shift` (Swin rolls the map by −shift before
     partitioning): position q·w + r attends to the window starting at q·w + shift (r ≥ shift)
     or q·w + shift − w (r < shift)."""
+    check_phases(window, "a window", "window")
     return TapMap(window, window, tuple(
         (Progression(shift if r >= shift else shift - window, 1, window),)
         for r in range(window)), reduces=True)
@@ -37,6 +38,7 @@ def _window_tap(window: int, shift: int) -> TapMap:
 def _grid_tap(length: int, tokens: int) -> TapMap:
     """A grid of `tokens` positions per axis, `length // tokens` apart (MaxViT): position y
     attends to y mod g, y mod g + g, … (one phase per position of the axis)."""
+    check_phases(length, "a grid attention's map", "window")
     g = length // tokens
     return TapMap(length, length, tuple((Progression(y % g, g, tokens),)
                                         for y in range(length)), reduces=True)

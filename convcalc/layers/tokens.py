@@ -10,6 +10,7 @@ from math import prod
 from typing import Literal
 
 from convcalc.layers.base import LayerSpec, NonNegInt, PosAxes, fit_error, need_spatial
+from convcalc.limits import MAX_PERIOD
 from convcalc.report import Formula, LayerReport, leaf
 from convcalc.rf import Progression, TapMap
 from convcalc.shapes import Shape
@@ -18,9 +19,10 @@ from convcalc.shapes import Shape
 def _tokens_path(shape: Shape) -> tuple[tuple[tuple[TapMap, ...], ...], ...]:
     """Each token sees what its position saw. The state keeps the map's axes with one phase
     per position (a period as long as the axis), so a later global step over the sequence
-    (self-attention) knows every position it reads (see rf.advance_state)."""
+    (self-attention) knows every position it reads (see rf.advance_state). An axis longer than
+    the phases the field can track is stated whole (what the first attention makes it)."""
     return (((tuple(TapMap(n, n, tuple((Progression(r, 1, 1),) for r in range(n)))
-                    for n in shape.spatial)),),)
+                    if n <= MAX_PERIOD else TapMap.whole(n) for n in shape.spatial)),),)
 
 
 class ToTokens(LayerSpec):
