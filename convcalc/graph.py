@@ -25,7 +25,8 @@ from convcalc.tree import Path, TBranches, TLayer, TNode, TResidual, TSeq, TSpli
 
 Role = Literal["input", "layer", "merge", "split", "block"]
 
-VIEW_KINDS = frozenset({"flatten", "dropout", "stochastic_depth", "identity"})
+VIEW_KINDS = frozenset({"flatten", "dropout", "stochastic_depth", "identity", "to_tokens",
+                        "to_map", "take_token"})
 """Layers whose output is their input's memory at inference: flatten is a view, dropout and
 stochastic depth are the identity in eval mode (PyTorch returns the input tensor itself)."""
 

@@ -138,12 +138,12 @@ class AxisRF:
     def size(self) -> int:
         """Largest number of input positions one output position spans (0 if it sees nothing).
 
-        With a broadcast gate merged in, every position's field is the gate's interval (which
-        holds every position's own field): its span, unless a position's own field is wider."""
+        With a broadcast gate merged in, every position's field is the gate's interval: its
+        span (see `interval`)."""
+        if self.whole is not None:
+            return self.whole[1] - self.whole[0] + 1
         spans = [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True)
                  if lo is not None and h is not None]
-        if self.whole is not None:
-            spans.append(self.whole[1] - self.whole[0] + 1)
         return max(spans, default=0)
 
     @property
@@ -156,12 +156,16 @@ class AxisRF:
         return None if self.whole is None else Fraction(sum(self.whole), 2)
 
     def interval(self, position: int) -> tuple[int, int] | None:
-        """[lo, hi] of the input positions output `position` sees (None if it sees nothing)."""
-        lo, hi = self._at(position, self.lo), self._at(position, self.hi)
+        """[lo, hi] of the input positions output `position` sees (None if it sees nothing).
+
+        With a broadcast gate merged in, the gate's interval: it is the hull of the fields of
+        every position of the map the gate pooled, so the real positions any later unit reads
+        see inside it, and what a position's own field reaches beyond it is padding (a padded
+        dilated conv after a squeeze-excitation sees the image, centred on the image's centre,
+        not on its own padded window)."""
         if self.whole is not None:
-            if lo is None or hi is None:
-                return self.whole
-            return min(lo, self.whole[0]), max(hi, self.whole[1])
+            return self.whole
+        lo, hi = self._at(position, self.lo), self._at(position, self.hi)
         return None if lo is None or hi is None else (lo, hi)
 
     def _at(self, x: int, table: tuple[int | None, ...]) -> int | None:
@@ -290,6 +294,8 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     trunks: list[AxisRF] = []
     for s in states:
         whole = _hull(whole, s.whole)
+        if s.is_global and s.whole is not None:
+            continue  # its field is its gate's interval (see AxisRF.interval)
         if s.is_global and s.lo[0] is not None and s.hi[0] is not None:
             whole = _hull(whole, (s.lo[0], s.hi[0]))
         else:
@@ -332,13 +338,20 @@ def _merge_trunks(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     advance = first.jump * period
     lo: list[int | None] = [None] * period
     hi: list[int | None] = [None] * period
-    for s in states:
-        los, his = s.expanded(period)
+    tables = [s.expanded(period) for s in states]
+    for los, his in tables:
         lo = [_pick(a, b, True) for a, b in zip(lo, los, strict=True)]
         hi = [_pick(a, b, False) for a, b in zip(hi, his, strict=True)]
     starts = sorted({s.start for s in states if s.start is not None})
     problem = None
-    if len(starts) > 1:
+    # a windowed path (attention within windows or a grid) whose field holds every other's at
+    # every position, beside its residual identity, is not a misalignment: the merged field is
+    # that path's (a U-Net's upsampled path holding its skip's is, and is still reported)
+    nested = any(states[i].reduced and all(
+        a is not None and b is not None and x is not None and y is not None and a <= x
+        and y <= b for x, y, a, b in zip(lo, hi, *tables[i], strict=True))
+        for i in range(len(tables)))
+    if len(starts) > 1 and not nested:
         problem = "centres differ (" + " vs ".join(str(x) for x in starts) + " at output 0)"
     return AxisRF(period, int(advance), tuple(lo), tuple(hi), None, reduced), problem
 
@@ -361,6 +374,11 @@ def advance_state(state: RFState, paths: Sequence[Path]) -> tuple[RFState, str |
         for step in path:
             if len(step) == len(current):
                 current = tuple(a.then(t) for a, t in zip(current, step, strict=True))
+            elif step and all(t.m == 0 and t.reduces for t in step):
+                # a broadcast over a token sequence whose positions are not on the input's
+                # axes (after to_tokens): every position of the map the tokens came from,
+                # one phase each (see layers.tokens), is read
+                current = tuple(a.then(TapMap.whole(a.period)) for a in current)
         results.append(current)
     if len(results) == 1:
         return results[0], None

@@ -79,23 +79,39 @@ def parse_shape(text: str, *, channels_first: bool = False) -> Shape:
     return Shape(numbers[-1], tuple(numbers[:-1]))
 
 
-def parse_input(text: str, *, channels_first: bool = False) -> tuple[Shape, int | None]:
+def parse_input(text: str, *, channels_first: bool = False,
+                rank: int | None = None) -> tuple[Shape, int | None]:
     """A shape and, with `channels_first`, the batch of PyTorch's own layouts: `1x3x224x224`
     (N×C×H×W) and `1x3x16x112x112` (N×C×D×H×W). Three numbers channels first are C×H×W,
-    two C×L; a 1-D batch or a 3-D sample without one is written channels last or with
-    --batch."""
+    two C×L. Four numbers are N×C×H×W on a 2-D network and C×D×H×W on a 3-D one (`rank`, the
+    spatial axes of the spec's own input); when the rank is not known, a leading 1 is the
+    batch (PyTorch's `1x3x224x224`) and any other four numbers are refused with both readings
+    named, never guessed (`3x16x112x112` is a 3-channel clip or a batch of 3)."""
     if channels_first and isinstance(text, str):
         sizes = re.split(r"[x×X]", text.strip())
         if len(sizes) in (4, 5) and _SHAPE.fullmatch(text.strip()):
+            numbers = [_whole(text, size) for size in sizes]
+            if len(sizes) == 4 and rank == 3:
+                return parse_shape(text, channels_first=True), None
+            if len(sizes) == 4 and rank is None and numbers[0] != 1:
+                c, d, h, w = numbers
+                raise SpecError(
+                    f"{shown(text)} with --channels-first is ambiguous: N×C×H×W (a batch of "
+                    f"{c} of {d} channels, {h}×{w}) or C×D×H×W ({c} channels, {d}×{h}×{w}); "
+                    f"write 1x{text.strip()} for one {d}×{h}×{w} sample (N×C×D×H×W), or "
+                    f"{d}x{h}x{w} with --batch {c} for the batch")
             shape = parse_shape("x".join(sizes[1:]), channels_first=True)
-            try:
-                batch = parse_whole(sizes[0])
-            except NumberError as e:
-                raise SpecError(f"bad shape {shown(text)}: {e}") from None
-            if batch < 1:
+            if numbers[0] < 1:
                 raise SpecError(f"bad shape {shown(text)}: the batch must be ≥ 1")
-            return shape, batch
+            return shape, numbers[0]
     return parse_shape(text, channels_first=channels_first), None
+
+
+def _whole(text: str, size: str) -> int:
+    try:
+        return parse_whole(size)
+    except NumberError as e:
+        raise SpecError(f"bad shape {shown(text)}: {e}") from None
 
 
 def looks_channels_first(shape: Shape) -> bool:

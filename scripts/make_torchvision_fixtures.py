@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from torchvision_ref import (  # noqa: E402
+    ATTENTION_MODELS,
     DUST,
     MODELS,
     SEED,
@@ -30,6 +31,7 @@ from torchvision_ref import (  # noqa: E402
     has_squeeze_excitation,
     import_torchvision,
     measure,
+    measure_attention,
     module_supports,
     rf_layers,
 )
@@ -77,9 +79,22 @@ def main() -> None:
     parser.add_argument("--check-seed", action="store_true",
                         help="measure every support again with other random weights and input, "
                              "and stop if any differs (twice the time)")
+    parser.add_argument("--attention", action="store_true",
+                        help="measure only the attention models (ATTENTION_MODELS, every "
+                             "matmul counted) and replace the file's 'attention' entry")
     args = parser.parse_args()
 
     tv = import_torchvision()
+    if args.attention:
+        document = json.loads(OUT.read_text())
+        document["attention"] = {}
+        for name in ATTENTION_MODELS:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            document["attention"][name] = measure_attention(name)
+        OUT.write_text(dumps(document))
+        for name, record in document["attention"].items():
+            print(f"{name:24s} {record['params']:>12,} {record['macs']:>15,}")
+        return
     data = {}
     for name in MODELS:
         print(f"{name} ...", file=sys.stderr, flush=True)
@@ -90,7 +105,10 @@ def main() -> None:
             "support": "[[lo, hi] rows, [lo, hi] columns] of input pixels with non-zero gradient "
                        "of the centre unit (channel 0, (H//2, W//2)) of the layer's output; "
                        "'local' holds squeeze-excitation scales constant"}
-    OUT.write_text(dumps({"meta": meta, "data": data}))
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    OUT.write_text(dumps({"meta": meta, "data": data}
+                         | ({"attention": previous["attention"]} if "attention" in previous
+                            else {})))
     print(f"{'model':24s} {'params':>12s} {'MACs':>15s}")
     for name, record in data.items():
         print(f"{name:24s} {record['params']:>12,} {record['macs']:>15,}")

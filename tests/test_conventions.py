@@ -132,14 +132,29 @@ def test_the_probes_cover_every_kind_and_merge() -> None:
             else:
                 (merge, body), = entry.items()
                 merges.add(body.get("merge", merge))
-    assert kinds == set(REGISTRY)
+    # the attention kinds have no peer-tool rules yet (issue 22, item 4): --conventions refuses
+    # them by name (test_attention_kinds_are_refused_by_name)
+    assert kinds == set(REGISTRY) - ATTENTION_KINDS
     assert merges == {"residual", "add", "mul", "concat", "split"}
     # the committed fixture is the one models.py:kinds makes
     assert {n: r["source"]["spec"] for n, r in FIXTURES["kinds"]["models"].items()} == {
         n: {"name": n, "input": shape, "layers": layers}
         for n, (shape, layers) in models.KIND_PROBES.items()}
     assert sorted(FIXTURES["examples"]["models"]) == sorted(
-        p.stem for p in (ROOT / "examples").glob("*.yaml"))
+        p.stem for p in (ROOT / "examples").glob("*.yaml") if p.stem not in ATTENTION_EXAMPLES)
+
+
+ATTENTION_KINDS = {"self_attention", "mlp", "patch_merging", "to_tokens", "to_map",
+                   "take_token", "class_token", "pos_embedding"}
+ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t"}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION_EXAMPLES))
+def test_attention_kinds_are_refused_by_name(name: str) -> None:
+    from convcalc.errors import SpecError
+
+    with pytest.raises(SpecError, match="no peer-tool rules for layer kind"):
+        C.analyse(analyze_network(name))
 
 
 def test_every_convention_has_a_rule_for_every_torch_call() -> None:

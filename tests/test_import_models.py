@@ -141,7 +141,15 @@ def test_names_and_blocks_read_as_written_by_hand() -> None:
     assert "defaults: {bias: false}" in text
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+# the importers do not read attention yet (issue 22, item 3): these examples have no committed
+# round trip until they do
+NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t"}
+ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.skip(reason="the importers do not read "
+                                                       "attention yet (issue 22, item 3)"))
+               if n in NOT_IMPORTED_YET else n for n in EXAMPLES]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPS)
 def test_round_trip_equals_the_example(name: str) -> None:
     """Totals, every layer's output shape and receptive field, and the network's field equal
     the original's. The export drops what is the identity at inference (dropout, stochastic
@@ -235,7 +243,7 @@ def test_fresh_torch_import_is_the_committed_one(name: str, torchvision_models: 
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", ROUND_TRIPS)
 def test_fresh_round_trip_is_the_committed_one(name: str, exported: Any) -> None:
     from convcalc.bridges.onnx_import import import_onnx
 

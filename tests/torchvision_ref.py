@@ -412,3 +412,65 @@ def rf_layers(layers: list[dict[str, Any]], count: int = 30) -> list[str]:
         return names
     picks = sorted({round(i * (len(names) - 1) / (count - 1)) for i in range(count)})
     return [names[i] for i in picks]
+
+
+# --- attention models: every matmul counted ---------------------------------------------------
+
+# name -> (factory, input (C, H, W), the module paths whose params and MACs are recorded: each
+# a path convcalc's example names alike, so its rows under that path sum to the module's)
+ATTENTION_MODELS: dict[str, tuple[str, Shape, list[str]]] = {
+    "vit_b_16": ("vit_b_16", (3, 224, 224), [
+        "conv_proj", *[f"encoder.layers.encoder_layer_{i}" for i in range(12)], "encoder.ln",
+        "heads"]),
+    "vit_b_32": ("vit_b_32", (3, 224, 224), ["conv_proj", "encoder.layers.encoder_layer_0",
+                                              "heads"]),
+    "swin_t": ("swin_t", (3, 224, 224), [
+        "features.0", *[f"features.{s}.{i}" for s, n in ((1, 2), (3, 2), (5, 6), (7, 2))
+                        for i in range(n)],
+        "features.2", "features.4", "features.6", "norm", "head"]),
+    "maxvit_t": ("maxvit_t", (3, 224, 224), [
+        "stem", *[f"blocks.{b}.layers.{i}.layers.{part}"
+                  for b, n in enumerate((2, 2, 5, 2)) for i in range(n)
+                  for part in ("MBconv", "window_attention", "grid_attention")],
+        "classifier"]),
+}
+
+
+def measure_attention(name: str) -> dict[str, Any]:
+    """params and MACs of an ATTENTION_MODELS entry counting every matmul, as torchvision's
+    documented GFLOPS do: FlopCounterMode with grad enabled on CPU and the math kernel of
+    scaled_dot_product_attention (`torch.nn.attention.sdpa_kernel(SDPBackend.MATH)`), which
+    decomposes the fused attention into the matmuls FlopCounterMode counts. Also what
+    FlopCounterMode prints without that: under no_grad (nn.MultiheadAttention's fused fast path
+    hides its projections and the attention) and with grad on the default kernel (the fused CPU
+    attention is not counted). `modules`: path -> [params, MACs] for the listed paths."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    factory, shape, paths = ATTENTION_MODELS[name]
+    tv = import_torchvision()
+    model = getattr(tv.models, factory)(weights=None).eval()
+    x = torch.zeros(1, *shape)
+    full = FlopCounterMode(display=False)
+    with sdpa_kernel(SDPBackend.MATH), full:
+        y = model(x)
+    fast = FlopCounterMode(display=False)
+    with torch.no_grad(), fast:
+        model(x)
+    default = FlopCounterMode(display=False)
+    with default:
+        model(x)
+    root = type(model).__name__
+    counts = full.get_flop_counts()
+    modules = {}
+    for path in paths:
+        module = model.get_submodule(path)
+        flops = sum(counts.get(f"{root}.{path}", {}).values())
+        modules[path] = [sum(p.numel() for p in module.parameters()), flops // 2]
+    return {"input": list(shape), "output": [int(n) for n in y.shape],
+            "params": sum(p.numel() for p in model.parameters()),
+            "macs": full.get_total_flops() // 2,
+            "macs_no_grad": fast.get_total_flops() // 2,
+            "macs_grad_default_kernel": default.get_total_flops() // 2,
+            "modules": modules}

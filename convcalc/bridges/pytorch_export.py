@@ -147,6 +147,174 @@ class Octave(nn.Module):
             outs.append(self.up(yl))
         return torch.cat(outs, dim=1)
 ''',
+    "ClassToken": """
+class ClassToken(nn.Module):
+    \"\"\"Prepend `count` learnt tokens to an N×C×L sequence (ViT's class token).\"\"\"
+
+    def __init__(self, channels, count=1):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, channels, count))
+
+    def forward(self, x):
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=2)
+""",
+    "PosEmbedding": """
+class PosEmbedding(nn.Module):
+    \"\"\"Add a learnt table, one C-vector per position (ViT's pos_embedding).\"\"\"
+
+    def __init__(self, shape):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x):
+        return x + self.table
+""",
+    "TakeToken": """
+class TakeToken(nn.Module):
+    \"\"\"One token of an N×C×L sequence as an N×C vector (ViT's class token to the head).\"\"\"
+
+    def __init__(self, index=0):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        return x[:, :, self.index]
+""",
+    "TokenMLP": """
+class TokenMLP(nn.Module):
+    \"\"\"Linear, activation, linear over the channels at each position of an N×C×… tensor.\"\"\"
+
+    def __init__(self, channels, hidden, out, activation, bias=True):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, hidden, bias=bias)
+        self.activation = activation()
+        self.fc2 = nn.Linear(hidden, out, bias=bias)
+
+    def forward(self, x):
+        last = [0, *range(2, x.dim()), 1]
+        back = [0, x.dim() - 1, *range(1, x.dim() - 1)]
+        return self.fc2(self.activation(self.fc1(x.permute(*last)))).permute(*back)
+""",
+    "PatchMerging": """
+class PatchMerging(nn.Module):
+    \"\"\"Swin's patch merging: each 2×2 block to 4·C channels (the map padded to even sizes),
+    LayerNorm, linear 4C → out.\"\"\"
+
+    def __init__(self, channels, out, bias=False):
+        super().__init__()
+        self.norm = nn.LayerNorm(4 * channels)
+        self.reduction = nn.Linear(4 * channels, out, bias=bias)
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        h, w = x.shape[1], x.shape[2]
+        x = nn.functional.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
+                      -1)
+        return self.reduction(self.norm(x)).permute(0, 3, 1, 2)
+""",
+    "SelfAttention": """
+class SelfAttention(nn.Module):
+    \"\"\"Multi-head self-attention over the positions of an N×C×… tensor, or within windows
+    (shifted and masked, Swin) or over a grid (MaxViT), with an optional relative-position bias
+    table. Both products are explicit matmuls, which FlopCounterMode counts.\"\"\"
+
+    def __init__(self, channels, heads, window=None, shift=None, grid=False,
+                 position_bias=False, bias=True, proj_bias=True):
+        super().__init__()
+        self.heads, self.window, self.shift, self.grid = heads, window, shift, grid
+        self.qkv = nn.Linear(channels, 3 * channels, bias=bias)
+        self.proj = nn.Linear(channels, channels, bias=proj_bias)
+        self.relative_position_bias_table = None
+        if position_bias:
+            rows = 1
+            for w in window:
+                rows *= 2 * w - 1
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(rows, heads))
+            grids = torch.meshgrid(*[torch.arange(w) for w in window], indexing="ij")
+            coords = torch.stack(grids).flatten(1)
+            rel = coords[:, :, None] - coords[:, None, :]
+            index = torch.zeros(rel.shape[1:], dtype=torch.long)
+            for axis, w in enumerate(window):
+                index = index * (2 * w - 1) + rel[axis] + w - 1
+            self.register_buffer("relative_position_index", index, persistent=False)
+
+    def _pairs(self, sizes, window):
+        pairs = []
+        for s, w in zip(sizes, window):
+            pairs += [w, s // w] if self.grid else [s // w, w]
+        return pairs
+
+    def _order(self, rank):
+        groups = [1 + 2 * i + (1 if self.grid else 0) for i in range(rank)]
+        tokens = [1 + 2 * i + (0 if self.grid else 1) for i in range(rank)]
+        return [0, *groups, *tokens, 2 * rank + 1]
+
+    def _partition(self, x, sizes, window):
+        n, c, rank = x.shape[0], x.shape[-1], len(sizes)
+        count = 1
+        for w in window:
+            count *= w
+        x = x.reshape(n, *self._pairs(sizes, window), c)
+        return x.permute(*self._order(rank)).reshape(-1, count, c)
+
+    def _departition(self, x, n, sizes, window):
+        rank, c = len(sizes), x.shape[-1]
+        pairs, order = self._pairs(sizes, window), self._order(rank)
+        x = x.reshape(n, *[pairs[i - 1] for i in order[1:-1]], c)
+        return x.permute(*[order.index(i) for i in range(len(order))]).reshape(n, *sizes, c)
+
+    def _mask(self, sizes, window, shift):
+        ids = torch.zeros(1, *sizes, 1)
+        for axis, (s, w, sh) in enumerate(zip(sizes, window, shift)):
+            if sh:
+                label = torch.zeros(s)
+                label[s - w: s - sh] = 1.0
+                label[s - sh:] = 2.0
+                view = [1] * (len(sizes) + 2)
+                view[axis + 1] = s
+                ids = ids * 3.0 + label.reshape(view)
+        win = self._partition(ids, sizes, window)[..., 0]
+        return (win[:, :, None] != win[:, None, :]).to(torch.float32) * -100.0
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        sizes = list(x.shape[2:])
+        rank = len(sizes)
+        dims = list(range(1, rank + 1))
+        x = x.permute(0, *range(2, rank + 2), 1)
+        window = list(self.window) if self.window is not None else sizes
+        padded, shift = sizes, [0] * rank
+        if not self.grid:
+            pads = [(-s) % w for s, w in zip(sizes, window)]
+            flat = []
+            for p in reversed(pads):
+                flat += [0, p]
+            x = nn.functional.pad(x, [0, 0] + flat)
+            padded = [s + p for s, p in zip(sizes, pads)]
+            shift = [0 if w >= s else sh for sh, w, s in
+                     zip(self.shift or [0] * rank, window, padded)]
+        if any(shift):
+            x = torch.roll(x, [-s for s in shift], dims=dims)
+        xw = self._partition(x, padded, window)
+        b, t, _ = xw.shape
+        d = c // self.heads
+        qkv = self.qkv(xw).reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = torch.matmul(q * d ** -0.5, k.transpose(-2, -1))
+        if self.relative_position_bias_table is not None:
+            table = self.relative_position_bias_table[self.relative_position_index.flatten()]
+            attn = attn + table.reshape(t, t, -1).permute(2, 0, 1)
+        if any(shift):
+            mask = self._mask(padded, window, shift).to(attn.dtype)
+            attn = attn + mask.repeat(n, 1, 1)[:, None]
+        out = torch.matmul(attn.softmax(-1), v).transpose(1, 2).reshape(b, t, c)
+        x = self._departition(self.proj(out), n, padded, window)
+        if any(shift):
+            x = torch.roll(x, shift, dims=dims)
+        x = x[(slice(None), *[slice(0, s) for s in sizes])]
+        return x.permute(0, rank + 1, *dims)
+""",
 }
 
 
@@ -338,10 +506,14 @@ def _groupnorm_leaf(spec: Any, inp: Shape) -> Leaf:
 
 
 def _upsample_leaf(spec: Any, inp: Shape) -> Leaf:
-    scales = [spec.scale] * inp.rank if isinstance(spec.scale, int) else list(spec.scale)
-    mode = spec.mode
-    if mode == "linear":
-        mode = ("linear", "bilinear", "trilinear")[inp.rank - 1]
+    size = tuple(spec.target(inp))
+    mode = ("linear", "bilinear", "trilinear")[inp.rank - 1] if spec.mode == "linear" \
+        else spec.mode
+    if any(m % n for n, m in zip(inp.spatial, size, strict=True)):
+        return Leaf(f"nn.Upsample(size={size!r}, mode={mode!r})")
+    # a whole factor on every axis (a scale, or a size that is one) is written as the factor:
+    # the same output and interpolation weights as size=…
+    scales = [m // n for n, m in zip(inp.spatial, size, strict=True)]
     factor = "(" + ", ".join(f"{float(s)!r}" for s in scales) + ("," if len(scales) == 1 else "") + ")"
     return Leaf(f"nn.Upsample(scale_factor={factor}, mode={mode!r})")
 
@@ -357,6 +529,46 @@ def _se_leaf(spec: Any, inp: Shape) -> Leaf:
 
 def _fixed(code: str) -> Callable[[Any, Shape], Leaf]:
     return lambda spec, inp: Leaf(code)
+
+
+def _attention_leaf(spec: Any, inp: Shape) -> Leaf:
+    from convcalc.layers.base import per_axis
+
+    c = inp.channels
+    heads = spec.heads if spec.heads is not None else c // spec.head_dim
+    args = [str(c), str(heads)]
+    if spec.window is not None:
+        args.append(f"window={list(per_axis(spec.window, inp.rank, 'window'))!r}")
+        if spec.partition == "grid":
+            args.append("grid=True")
+        elif spec.shift != 0:
+            args.append(f"shift={list(per_axis(spec.shift, inp.rank, 'shift'))!r}")
+    if spec.position_bias:
+        args.append("position_bias=True")
+    if not spec.bias:
+        args.append("bias=False")
+    if not spec.proj_bias:
+        args.append("proj_bias=False")
+    return Leaf(f"SelfAttention({', '.join(args)})", helpers=("SelfAttention",))
+
+
+def _mlp_leaf(spec: Any, inp: Shape) -> Leaf:
+    report = spec.apply(inp)
+    fc1, _, fc2 = report.parts
+    bias = "" if spec.bias else ", bias=False"
+    return Leaf(f"TokenMLP({inp.channels}, {fc1.output.channels}, {fc2.output.channels}, "
+                f"{ACTIVATION_CLASSES[spec.activation]}{bias})", helpers=("TokenMLP",))
+
+
+def _patch_merging_leaf(spec: Any, inp: Shape) -> Leaf:
+    out = spec.out if spec.out is not None else 2 * inp.channels
+    bias = ", bias=True" if spec.bias else ""
+    return Leaf(f"PatchMerging({inp.channels}, {out}{bias})", helpers=("PatchMerging",))
+
+
+def _to_map_leaf(spec: Any, inp: Shape) -> Leaf:
+    size = (spec.size,) if isinstance(spec.size, int) else tuple(spec.size)
+    return Leaf(f"nn.Unflatten(2, {size!r})")
 
 
 LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
@@ -377,6 +589,13 @@ LEAVES: dict[str, Callable[[Any, Shape], Leaf]] = {
                                           helpers=("StochasticDepth",)),
     "dropout": lambda s, i: Leaf(f"nn.Dropout(p={_num(s.p)})"),
     **{k: _fixed(code) for k, code in ACTIVATIONS.items()},
+    "self_attention": _attention_leaf, "mlp": _mlp_leaf, "patch_merging": _patch_merging_leaf,
+    "to_tokens": lambda s, i: Leaf("nn.Flatten(2)"), "to_map": _to_map_leaf,
+    "take_token": lambda s, i: Leaf(f"TakeToken({s.index})", helpers=("TakeToken",)),
+    "class_token": lambda s, i: Leaf(f"ClassToken({i.channels}, {s.count})",
+                                     helpers=("ClassToken",)),
+    "pos_embedding": lambda s, i: Leaf(f"PosEmbedding({(i.channels, *i.spatial)!r})",
+                                       helpers=("PosEmbedding",)),
 }
 
 

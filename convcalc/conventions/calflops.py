@@ -109,7 +109,7 @@ def fails(per_row: Sequence[Sequence[Op]], params: int) -> str | None:
                 "without parameters")
     for ops in per_row:
         for op in ops:
-            if op.op == "upsample" and len(op.scale) > 1:
+            if op.op == "upsample" and len(op.scale) > 1 and not op.size:
                 return ("TypeError at pytorch_ops.py:250: its F.interpolate rule computes "
                         "scale_factor ** rank on a per-axis tuple")
     return None
@@ -148,8 +148,9 @@ CALFLOPS_FLOPS = Convention(
         "conv_transpose": conv_transpose_flops, "conv_transpose_bias": conv_transpose_bias,
         **FLOP_RULES,
         # `_upsample_flops_compute` (pytorch_ops.py:229-251): numel(x); the product with the
-        # scale factor is computed and thrown away (`flops * …` without `=`, lines 246-250)
-        "upsample": numel_in,
+        # scale factor is computed and thrown away (`flops * …` without `=`, lines 246-250);
+        # given size=…, int(∏size) (its first branch, as DeepSpeed's)
+        "upsample": lambda op: prod(op.size) if op.size else numel_in(op),
     }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd FLOPs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},

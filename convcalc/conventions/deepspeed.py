@@ -32,6 +32,8 @@ VERSION = "0.19.8"
 def upsample(op: Op) -> int:
     """`_upsample_flops_compute` (profiler.py:720-746): int(numel(x) · ∏scale_factor) for a
     tuple, numel(x) · scale^(ndim−2) for the octave's scalar 2.0."""
+    if op.size:  # size=…: int(∏size), one sample's one channel (the same function, read)
+        return prod(op.size)
     return op.n_in * (prod(op.scale) if op.scale else (1 << op.input.rank))
 
 

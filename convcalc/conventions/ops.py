@@ -74,6 +74,8 @@ class Op:
     mode: str = ""
     scale: Axes = ()
     """Upsampling factors per axis (empty: the octave's scalar `scale_factor=2.0`)."""
+    size: Axes = ()
+    """F.interpolate's `size` (the output's spatial sizes) when the export passes one."""
     operands: tuple[Shape, ...] = ()
     """An elementwise op's two operands (their shapes, batch 1), in the order written."""
 
@@ -255,7 +257,11 @@ def _upsample(spec: Any, r: LayerReport) -> list[Op]:
     mode = spec.mode
     if mode == "linear":  # the export picks torch's name by rank
         mode = ("linear", "bilinear", "trilinear")[rank - 1]
-    return [make("upsample", r.input, r.output, mode=mode, scale=_axes(spec.scale, rank))]
+    factors = [m // n for n, m in zip(r.input.spatial, r.output.spatial, strict=True)]
+    if any(m % n for n, m in zip(r.input.spatial, r.output.spatial, strict=True)):
+        # no whole factor: the export passes size=…
+        return [make("upsample", r.input, r.output, mode=mode, size=r.output.spatial)]
+    return [make("upsample", r.input, r.output, mode=mode, scale=tuple(factors))]
 
 
 def _se(spec: Any, r: LayerReport) -> list[Op]:
@@ -299,9 +305,24 @@ KIND_OPS: dict[str, Callable[[Any, LayerReport], list[Op]]] = {
 """convcalc kind → the torch calls of its exported module (pytorch_export.LEAVES, call by call)."""
 
 
+def has_rules(report: NetworkReport) -> bool:
+    """Whether every layer of `report` has its torch calls here (the attention kinds do not
+    yet: the peer-tool counts and torchinfo's sizes are left out for them)."""
+    return all(row.spec is None or row.spec.kind_name in KIND_OPS for row in report.rows)
+
+
 def layer_ops(spec: Any, report: LayerReport) -> list[Op]:
     """The torch calls of one layer as the export writes it."""
-    return KIND_OPS[spec.kind_name](spec, report)
+    rule = KIND_OPS.get(spec.kind_name)
+    if rule is None:
+        from convcalc.errors import SpecError
+
+        known = sorted(k for k in KIND_OPS if k not in ACTIVATIONS)
+        raise SpecError(f"--conventions, --convention: no peer-tool rules for layer kind "
+                        f"{spec.kind_name!r} yet (the attention kinds and their shape steps "
+                        f"are not measured with the peer tools); kinds with rules: "
+                        f"{', '.join(known)} and the activations")
+    return rule(spec, report)
 
 
 # --- merges ------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def upsample(op: Op) -> int:
     """Upsample: the hook counts numel(y) (pytorch_ops.py:21-27) and the patched F.interpolate
     numel(x) · ∏scale_factor (a tuple of one per axis as the export writes it; the octave's
     scalar 2.0 gives 2.0^rank) (pytorch_ops.py:351-382)."""
+    if op.size:  # size=…: numel(y) twice (measured with ptflops on nn.Upsample(size=…))
+        return 2 * op.n_out
     factor = prod(op.scale) if op.scale else (1 << op.input.rank)
     return op.n_out + op.n_in * factor
 

@@ -93,7 +93,7 @@ def network_costing(report: NetworkReport, dtype: str | None,
     """The costing of a network: its rows', its peak activation memory and torchinfo's sizes."""
     from dataclasses import replace
 
-    from convcalc.conventions.ops import network_ops, unplaced_ops
+    from convcalc.conventions.ops import has_rules, network_ops, unplaced_ops
     from convcalc.conventions.torchinfo import sizes
     from convcalc.graph import liveness, network_graph
 
@@ -105,6 +105,8 @@ def network_costing(report: NetworkReport, dtype: str | None,
     peak = Peak(live.peak * scale, _where(live.nodes, live.peak_index),
                 tuple((a.node.name, a.elements * scale) for a in live.alive))
     params = sum(row.report.params for row in report.rows)
+    if not has_rules(report):  # no torch calls known for a kind: no torchinfo sizes
+        return replace(cost, peak=peak)
     ops = [*network_ops(report), unplaced_ops(report)]
     info = sizes(ops, report.input.elements, params, report.batch, cost.size)
     return replace(cost, peak=peak, torchinfo=info)

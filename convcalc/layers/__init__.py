@@ -34,6 +34,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "groupnorm": ("groupnorm", "GroupNorm"), "layer_scale": ("layer_scale", "LayerScale"),
     "stochastic_depth": ("stochastic_depth", "StochasticDepth"),
     "dropout": ("dropout", "Dropout"),
+    "self_attention": ("attention", "SelfAttention"), "mlp": ("mlp", "TokenMLP"),
+    "patch_merging": ("patch_merging", "PatchMerging"), "to_tokens": ("tokens", "ToTokens"),
+    "to_map": ("tokens", "ToMap"), "take_token": ("tokens", "TakeToken"),
+    "class_token": ("embedding", "ClassToken"), "pos_embedding": ("embedding", "PosEmbedding"),
     **dict.fromkeys(ACTIVATIONS, ("simple", "Activation")),
 }
 """kind → (module in convcalc.layers, model class). A test checks it against the models."""
@@ -46,6 +50,9 @@ KIND_ALIASES = {
     "group_conv": "grouped", "pw": "pointwise", "dw": "depthwise", "channel_shuffle": "shuffle",
     "interpolate": "upsample", "drop_path": "stochastic_depth", "squeeze_excitation": "se",
     "layer_norm": "layernorm", "ln": "layernorm", "group_norm": "groupnorm", "gn": "groupnorm",
+    "mhsa": "self_attention", "attention": "self_attention", "msa": "self_attention",
+    "window_attention": "self_attention", "cls_token": "class_token",
+    "pos_embed": "pos_embedding", "position_embedding": "pos_embedding",
 }
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import floor, gcd
 from typing import Literal
+
+from pydantic import model_validator
 
 from convcalc import formulas as F
 from convcalc.layers.base import (
@@ -12,11 +16,12 @@ from convcalc.layers.base import (
     PosInt,
     check_divides,
     dot,
+    fit_error,
     need_spatial,
     per_axis,
 )
 from convcalc.report import Formula, LayerReport, leaf
-from convcalc.rf import Path, TapMap, check_phases
+from convcalc.rf import Path, Progression, TapMap, check_phases
 from convcalc.shapes import Shape
 
 
@@ -79,25 +84,94 @@ class Activation(LayerSpec):
 
 
 class Upsample(LayerSpec):
-    """Upsample by an integer `scale` per axis; `mode` nearest or (bi/tri)linear."""
+    """Resample by an integer `scale` per axis, or to a `size` (`520x520`, a number per axis):
+    `mode` nearest or (bi/tri)linear, as F.interpolate (align_corners=False). No parameters and
+    no MACs (FlopCounterMode counts none)."""
 
     kind: Literal["upsample"] = "upsample"
     scale: PosAxes = 2
+    size: PosAxes | str | None = None
+    """The output's spatial size: `520x520` (text), 520 (every axis) or [520, 520]."""
     mode: Literal["nearest", "linear", "bilinear", "trilinear"] = "nearest"
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Upsample:
+        if "scale" in self.model_fields_set and self.size is not None:
+            raise ValueError("size=…: give scale or size, not both")
+        if isinstance(self.size, str):
+            parse_size(self.size)
+        return self
+
+    def target(self, shape: Shape) -> tuple[int, ...]:
+        """The output's spatial size on an input of `shape`."""
+        if self.size is None:
+            scales = per_axis(self.scale, shape.rank, "scale")
+            return tuple(n * s for n, s in zip(shape.spatial, scales, strict=True))
+        size = parse_size(self.size) if isinstance(self.size, str) else self.size
+        if isinstance(size, tuple) and len(size) != shape.rank:
+            raise fit_error("size", f"size {self.size} has {len(size)} axes but the input has "
+                                    f"{shape.rank} spatial axes")
+        return per_axis(size if isinstance(size, int) else list(size), shape.rank, "size")
 
     def apply(self, shape: Shape) -> LayerReport:
         need_spatial(shape, self.kind)
-        scales = per_axis(self.scale, shape.rank, "scale")
-        output = Shape(shape.channels, tuple(n * s for n, s in zip(shape.spatial, scales,
-                                                                    strict=True)))
-        for s in scales:
-            check_phases(s, "an upsampling scale", "scale")
-        if self.mode == "nearest":
-            taps = tuple(TapMap.nearest(s) for s in scales)
+        sizes = self.target(shape)
+        output = Shape(shape.channels, sizes)
+        taps = tuple(resize_taps(self.mode, n, m) for n, m in zip(shape.spatial, sizes,
+                                                                  strict=True))
+        formulas = [Formula("output", "size, or input·scale per axis",
+                            "×".join(map(str, sizes)), output.elements),
+                    Formula("MACs", "0 (FlopCounterMode counts no interpolation)", "0", 0)]
+        return leaf(self.kind, self.name, shape, output, paths=((taps,),), formulas=formulas)
+
+
+def parse_size(text: str) -> tuple[int, ...]:
+    """`520x520` → (520, 520): the spatial sizes of a resize target."""
+    parts = text.strip().replace("×", "x").split("x")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() and int(p) >= 1
+                                           and len(p) <= 18 for p in parts):
+        raise ValueError(f"size {text!r}: write one whole number per spatial axis, such as "
+                         "520x520")
+    return tuple(int(p) for p in parts)
+
+
+def resize_taps(mode: str, n_in: int, n_out: int) -> TapMap:
+    """One axis' tap map of a resize from n_in to n_out positions (F.interpolate,
+    align_corners=False; borders ignored as everywhere). With p/q = n_out/n_in in lowest terms,
+    output q'·p + r reads inputs q'·q + c: nearest ⌊r·q/p⌋; linear the floor of
+    (r + ½)·q/p − ½ and, unless that is whole, the next one. A 1-long axis is a broadcast."""
+    if n_in == 1 and n_out > 1:
+        return TapMap.whole(1)
+    g = gcd(n_in, n_out)
+    p, q = n_out // g, n_in // g
+    check_phases(p, "a resize's period (output size / gcd of the sizes)", "size")
+    if q == 1:
+        return resample_taps(mode, (n_in,), (p,))[0]
+    phases: list[tuple[Progression, ...]] = []
+    for r in range(p):
+        if mode == "nearest":
+            phases.append((Progression(r * q // p, 1, 1),))
         else:
-            taps = tuple(TapMap.bilinear(s, [F.bilinear_taps(s, r) for r in range(s)])
-                         for s in scales)
-        return leaf(self.kind, self.name, shape, output, paths=((taps,),))
+            source = Fraction((2 * r + 1) * q - p, 2 * p)
+            low = floor(source)
+            phases.append((Progression(low, 1, 1 if source == low else 2),))
+    return TapMap(q, p, tuple(phases))
+
+
+def resample_taps(mode: str, sizes: tuple[int, ...], scales: tuple[int, ...]
+                  ) -> tuple[TapMap, ...]:
+    """Each axis' tap map of an upsampling by an integer scale. An axis of length 1 (a pooled
+    map, ASPP's image branch) is read by every output position: a broadcast, whatever the mode
+    (interpolation clamps at the border, so no neighbour beyond the one pixel is read)."""
+    out: list[TapMap] = []
+    for n, s in zip(sizes, scales, strict=True):
+        if n == 1 and s > 1:
+            out.append(TapMap.whole(1))
+        elif mode == "nearest":
+            out.append(TapMap.nearest(s))
+        else:
+            out.append(TapMap.bilinear(s, [F.bilinear_taps(s, r) for r in range(s)]))
+    return tuple(out)
 
 
 class Shuffle(LayerSpec):

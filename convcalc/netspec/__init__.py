@@ -83,12 +83,25 @@ def resolve(net: Network, overrides: Mapping[str, Any] | None = None,
             raise SpecError(f"input: {e}", net.input_at) from None
     try:
         if isinstance(raw, str):
-            shape, batch = parse_input(raw, channels_first=cf)
+            shape, batch = parse_input(raw, channels_first=cf, rank=_spec_rank(net)
+                                       if raw is not net.input else None)
         else:
             shape, batch = coerce_shape(raw, channels_first=cf), None
     except ConvcalcError as e:
         raise SpecError(e.message, where if input is not None else net.input_at) from None
     return params, shape, batch
+
+
+def _spec_rank(net: Network) -> int | None:
+    """The spatial axes of the spec's own input, when it is written out (what decides how
+    four numbers given channels first are read: N×C×H×W or C×D×H×W)."""
+    if not isinstance(net.input, str) or "$" in net.input:
+        return None
+    try:
+        shape, _ = parse_input(net.input, channels_first=bool(net.channels_first))
+    except ConvcalcError:
+        return None
+    return shape.rank
 
 
 __all__ = ["INPUT", "Network", "resolve", "set_value"]

@@ -774,7 +774,12 @@ def _empty(net: Network, params: Mapping[str, Value], dropped: list[Entry],
 
 
 def _checked_name(name: Any, not_text_at: Location, where: Location) -> str:
-    """A name's value once computed: text, and a name a layer may have (one path level)."""
+    """A name's value once computed: text, and a name a layer may have (one path level). A
+    whole number (`name: ${index + 1}`) is written as text, as torchvision numbers its blocks."""
+    if isinstance(name, Fraction) and name.denominator == 1:
+        name = name.numerator
+    if type(name) is int:
+        name = str(name)
     if not isinstance(name, str):
         raise SpecError(f"a name must be text, got {describe(name)}", not_text_at)
     problem = name_problem(name)
