@@ -55,6 +55,11 @@ def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
 
     per_row = {r.path: r for r in training.rows}
     counts = list(conventions or [])
+    if fmt is Format.html:
+        from convcalc.render.pictures import net_picture
+
+        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain,
+                           costing=costing, training=training)
     if fmt is Format.json:
         data = net_data(report, costing)
         for row in data["layers"]:
