@@ -489,9 +489,9 @@ def training_memory_section(training: Any) -> Section:
         shapes.append({"type": "line", "xref": "x", "x0": edge, "x1": edge, "yref": "paper",
                        "y0": 0, "y1": 1, "line": {"color": "#555555", "dash": "longdash",
                                                   "width": 1.5}})
-        annotations.append({"xref": "x", "x": edge, "yref": "paper", "y": 1, "showarrow": False,
-                            "text": "forward | backward", "yanchor": "bottom",
-                            "bgcolor": "rgba(255,255,255,0.8)"})
+        annotations.append({"xref": "x", "x": edge, "yref": "paper", "y": 0.02,
+                            "showarrow": False, "text": "forward | backward",
+                            "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0.8)"})
     where = f"{peak.at} ({peak.phase})"
     if index is not None:
         data.append({"type": "scatter", "mode": "markers", "name": "peak (star)", "x": [index],
@@ -505,7 +505,7 @@ def training_memory_section(training: Any) -> Section:
                             "bgcolor": "rgba(255,255,255,0.85)"})
     layout = _layout(height=420, shapes=shapes, annotations=annotations,
                      xaxis=_axis("op (forward in execution order, then backward in reverse)"),
-                     yaxis=_axis("bytes in use", rangemode="tozero"))
+                     yaxis=_axis("bytes in use", range=[0, 1.2 * max([*used, state, 1])]))
     options = training.options
     caption = (f"Memory of a training step ({options.optimizer}, {options.dtype}): bytes in use "
                f"after each of the {len(forward):,} forward ops (solid) and {len(backward):,} "
