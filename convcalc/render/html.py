@@ -522,7 +522,7 @@ def training_memory_section(training: Any) -> Section:
 
 def training_summary(training: Any) -> list[tuple[str, str]]:
     """The header's training totals (the text formats' summary rows)."""
-    from convcalc.render.training_view import summary_rows
+    from convcalc.render.common import summary_rows
 
     return [(r["metric"], r["value"]) for r in summary_rows(training)]
 
