@@ -378,7 +378,10 @@ def test_net_conventions_train_json() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["net", "resnet18", "--train", "-f", "html"], "not used with `convcalc net --train`"),
+    (["net", "resnet18", "--train", "-f", "mermaid"], "not used with `convcalc net --train`"),
+    (["net", "resnet18", "--train", "-f", "dot"], "latex or html)"),
+    (["compare", "-i", "8x8x3", "--out", "4", "--kernel", "3", "--train", "-f", "html"],
+     "not used with `convcalc compare --train`"),
     (["net", "resnet18", "--train", "--by", "kind"], "--by does not apply with --train"),
     (["net", "resnet18", "--train", "--convention", "fvcore"], "--convention does not apply"),
     (["layer", "conv", "-i", "8x8x3", "--out", "4", "--kernel", "3", "--train", "-f", "dot"],
