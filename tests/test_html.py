@@ -232,6 +232,7 @@ def test_columns_and_units_reach_the_html_report(tmp_path: Path) -> None:
     assert "1,814.07 M" in table  # resnet18's MACs in M, as the text table writes them
 
 
+@needs_html
 def test_the_view_chooses_the_columns_and_units() -> None:
     """The interface the CLI's --columns/--units reach the report through: a view with
     `columns` (registry keys, after the layer column) and `units`."""
