@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from convcalc.bridges.items import Br, L, Rep, Res, Seq, Sp, Use
+from convcalc.bridges.items import BlockUse, Branches, Leaf, Repeat, Residual, Sequence, Split
 
 # --- repeated blocks: written once, with parameters ----------------------------------------------
 
@@ -30,7 +30,7 @@ class Blocks:
 
     def run(self, items: list[Any]) -> list[Any]:
         for _ in range(20):
-            groups: dict[Any, list[tuple[Seq, list[Any]]]] = {}
+            groups: dict[Any, list[tuple[Sequence, list[Any]]]] = {}
             for seq, values in self.candidates(items):
                 groups.setdefault(self.signature(seq), []).append((seq, values))
             classes = [g for g in groups.values() if len(g) > 1]
@@ -55,29 +55,29 @@ class Blocks:
 
     @staticmethod
     def children(x: Any) -> list[list[Any]]:
-        if isinstance(x, Seq):
+        if isinstance(x, Sequence):
             return [x.items]
-        if isinstance(x, Res):
+        if isinstance(x, Residual):
             return [x.body] + ([x.shortcut] if x.shortcut else [])
-        if isinstance(x, Br | Sp):
+        if isinstance(x, Branches | Split):
             return list(x.paths)
-        if isinstance(x, Rep):
+        if isinstance(x, Repeat):
             return [x.body]
         return []
 
-    def contains(self, outer: Seq, inner: Seq) -> bool:
+    def contains(self, outer: Sequence, inner: Sequence) -> bool:
         return outer is not inner and any(y is inner for y in self.walk(outer.items))
 
-    def candidates(self, items: list[Any]) -> Iterator[tuple[Seq, list[Any]]]:
+    def candidates(self, items: list[Any]) -> Iterator[tuple[Sequence, list[Any]]]:
         for x in self.walk(items):
-            if isinstance(x, Seq) and not getattr(x, "block", None) and (
-                    len(x.items) >= 3 or any(not isinstance(y, L) for y in x.items)):
+            if isinstance(x, Sequence) and not getattr(x, "block", None) and (
+                    len(x.items) >= 3 or any(not isinstance(y, Leaf) for y in x.items)):
                 yield x, []
 
     # signatures: the structure with the masked values taken out
 
     def shape_of(self, x: Any, values: list[Any]) -> Any:
-        if isinstance(x, L):
+        if isinstance(x, Leaf):
             key = []
             for k, v in x.fields.items():
                 if k in MASKED and isinstance(v, int | float) and not isinstance(v, bool):
@@ -86,19 +86,19 @@ class Blocks:
                 else:
                     key.append((k, json.dumps(v, default=str)))
             return ("L", x.kind, tuple(key))
-        if isinstance(x, Seq):
+        if isinstance(x, Sequence):
             return ("S", x.name, tuple(self.shape_of(y, values) for y in x.items))
-        if isinstance(x, Res):
+        if isinstance(x, Residual):
             return ("R", tuple(self.shape_of(y, values) for y in x.body),
                     None if x.shortcut is None else
                     tuple(self.shape_of(y, values) for y in x.shortcut))
-        if isinstance(x, Br):
+        if isinstance(x, Branches):
             return ("B", x.merge, tuple(tuple(self.shape_of(y, values) for y in p)
                                         for p in x.paths))
-        if isinstance(x, Sp):
+        if isinstance(x, Split):
             return ("P", json.dumps(x.sizes), tuple(tuple(self.shape_of(y, values) for y in p)
                                                     for p in x.paths))
-        if isinstance(x, Use):
+        if isinstance(x, BlockUse):
             key = []
             for k, v in x.args.items():
                 if isinstance(v, int | float) and not isinstance(v, bool):
@@ -107,15 +107,15 @@ class Blocks:
                 else:
                     key.append((k, json.dumps(v)))
             return ("U", x.block, x.name, tuple(key))
-        if isinstance(x, Rep):
+        if isinstance(x, Repeat):
             values.append(x.count)
             return ("N", x.name, tuple(self.shape_of(y, values) for y in x.body))
         raise TypeError(type(x))
 
-    def signature(self, seq: Seq) -> Any:
+    def signature(self, seq: Sequence) -> Any:
         return tuple(self.shape_of(y, []) for y in seq.items)
 
-    def values(self, seq: Seq) -> list[Any]:
+    def values(self, seq: Sequence) -> list[Any]:
         values: list[Any] = []
         for y in seq.items:
             self.shape_of(y, values)
@@ -123,7 +123,7 @@ class Blocks:
 
     # one class of look-alike levels → one block
 
-    def define(self, cls: list[tuple[Seq, list[Any]]]) -> None:
+    def define(self, cls: list[tuple[Sequence, list[Any]]]) -> None:
         seqs = [s for s, _ in cls]
         table = [self.values(s) for s in seqs]
         columns = list(zip(*table, strict=True)) if table and table[0] else []
@@ -166,30 +166,30 @@ class Blocks:
                     args.setdefault(e[1:], v)
             s.block = (block, {k: args[k] for k in params})  # type: ignore[attr-defined]
 
-    def field_names(self, seq: Seq) -> list[tuple[str, str | None]]:
+    def field_names(self, seq: Sequence) -> list[tuple[str, str | None]]:
         """(field, the name of the layer, use or level it sits in) of every masked value, in
         the order `values` lists them."""
         names: list[tuple[str, str | None]] = []
 
         def visit(x: Any, owner: str | None) -> None:
-            if isinstance(x, L):
+            if isinstance(x, Leaf):
                 here = x.fields.get("name", owner)
                 for k, v in x.fields.items():
                     if k in MASKED and isinstance(v, int | float) and not isinstance(v, bool):
                         names.append((k, here))
-            elif isinstance(x, Use):
+            elif isinstance(x, BlockUse):
                 for k, v in x.args.items():
                     if isinstance(v, int | float) and not isinstance(v, bool):
                         # a block's argument says most with the use it belongs to: branch2_out
                         label = re.sub(r"[^A-Za-z0-9_]", "_", x.name or "")
                         qualified = bool(label) and not label[0].isdigit()
                         names.append((f"{label}_{k}" if qualified else k, x.name or owner))
-            elif isinstance(x, Rep):
+            elif isinstance(x, Repeat):
                 names.append(("n", owner))
                 for y in x.body:
                     visit(y, owner)
             else:
-                inner = x.name if isinstance(x, Seq) else owner
+                inner = x.name if isinstance(x, Sequence) else owner
                 for sub in self.children(x):
                     for y in sub:
                         visit(y, inner)
@@ -213,7 +213,7 @@ class Blocks:
             k += 1
         return f"{field}{k}"
 
-    def block_name(self, seq: Seq) -> str:
+    def block_name(self, seq: Sequence) -> str:
         """The torch class's name (Bottleneck → bottleneck) where it says something; else the
         first use's own name without its number (layer2 → layer), or its level's (the blocks
         of features → features_block)."""
@@ -240,7 +240,7 @@ class Blocks:
         """A deep copy of `items` with the masked values replaced (None: kept)."""
         out: list[Any] = []
         for x in items:
-            if isinstance(x, L):
+            if isinstance(x, Leaf):
                 fields = {}
                 for k, v in x.fields.items():
                     if k in MASKED and isinstance(v, int | float) and not isinstance(v, bool):
@@ -248,18 +248,18 @@ class Blocks:
                         fields[k] = v if e is None else e
                     else:
                         fields[k] = v
-                out.append(L(x.kind, fields, x.comment, None))
-            elif isinstance(x, Seq):
-                out.append(Seq(x.name, self.substitute(x.items, exprs)))
-            elif isinstance(x, Res):
+                out.append(Leaf(x.kind, fields, x.comment, None))
+            elif isinstance(x, Sequence):
+                out.append(Sequence(x.name, self.substitute(x.items, exprs)))
+            elif isinstance(x, Residual):
                 body = self.substitute(x.body, exprs)
                 short = None if x.shortcut is None else self.substitute(x.shortcut, exprs)
-                out.append(Res(body, short))
-            elif isinstance(x, Br):
-                out.append(Br([self.substitute(p, exprs) for p in x.paths], x.merge))
-            elif isinstance(x, Sp):
-                out.append(Sp([self.substitute(p, exprs) for p in x.paths], x.sizes))
-            elif isinstance(x, Use):
+                out.append(Residual(body, short))
+            elif isinstance(x, Branches):
+                out.append(Branches([self.substitute(p, exprs) for p in x.paths], x.merge))
+            elif isinstance(x, Split):
+                out.append(Split([self.substitute(p, exprs) for p in x.paths], x.sizes))
+            elif isinstance(x, BlockUse):
                 args = {}
                 for k, v in x.args.items():
                     if isinstance(v, int | float) and not isinstance(v, bool):
@@ -267,27 +267,27 @@ class Blocks:
                         args[k] = v if e is None else e
                     else:
                         args[k] = v
-                out.append(Use(x.block, x.name, args))
-            elif isinstance(x, Rep):
+                out.append(BlockUse(x.block, x.name, args))
+            elif isinstance(x, Repeat):
                 e = next(exprs)
-                out.append(Rep(x.count if e is None else e, x.name,
+                out.append(Repeat(x.count if e is None else e, x.name,
                                self.substitute(x.body, exprs)))
         return out
 
     def replace(self, items: list[Any]) -> list[Any]:
         out = []
         for x in items:
-            block = getattr(x, "block", None) if isinstance(x, Seq) else None
+            block = getattr(x, "block", None) if isinstance(x, Sequence) else None
             if block is not None:
-                out.append(Use(block[0], x.name, block[1]))
+                out.append(BlockUse(block[0], x.name, block[1]))
                 continue
-            if isinstance(x, Seq):
+            if isinstance(x, Sequence):
                 x.items = self.replace(x.items)
-            elif isinstance(x, Res):
+            elif isinstance(x, Residual):
                 x.body = self.replace(x.body)
                 if x.shortcut is not None:
                     x.shortcut = self.replace(x.shortcut)
-            elif isinstance(x, Br | Sp):
+            elif isinstance(x, Branches | Split):
                 x.paths = [self.replace(p) for p in x.paths]
             out.append(x)
         return out
@@ -299,18 +299,18 @@ class Blocks:
             x = items[i]
             for sub in self.children(x):
                 sub[:] = self.repeats(sub)
-            if isinstance(x, Use) and x.name is not None and x.name.isdigit():
+            if isinstance(x, BlockUse) and x.name is not None and x.name.isdigit():
                 j = i + 1
-                while j < len(items) and isinstance(items[j], Use) and \
+                while j < len(items) and isinstance(items[j], BlockUse) and \
                         items[j].block == x.block and items[j].args == x.args and \
                         items[j].name == str(int(x.name) + (j - i)):
                     j += 1
                 start = int(x.name)
-                before = {y.name for y in out if isinstance(y, Use | Seq)}
+                before = {y.name for y in out if isinstance(y, BlockUse | Sequence)}
                 # an unnamed repeat numbers its copies with the level's next free ordinals
                 if j - i > 1 and all(str(k) in before for k in range(start)) and \
                         not any(str(k) in before for k in range(start, j - i + start)):
-                    out.append(Rep(j - i, None, [Use(x.block, None, dict(x.args))]))
+                    out.append(Repeat(j - i, None, [BlockUse(x.block, None, dict(x.args))]))
                     i = j
                     continue
             out.append(x)

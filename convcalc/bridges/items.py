@@ -2,7 +2,7 @@
 
 Takes: nothing (data classes). Gives: `Leaf` (one layer), `Sequence` (a named level),
 `Residual`, `Branches`, `Split`, `BlockUse` (a use of a block with arguments), `Repeat`, the
-`Imported` result, and `leaves` / `size` (the layers of a list of items, in order).
+`Imported` result, and `leaves` / `leaf_count` (the layers of a list of items, in order).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from convcalc.bridges.ops import Op
 # --- the spec being written --------------------------------------------------------------------
 
 @dataclass(eq=False)
-class L:
+class Leaf:
+    """One layer: its kind, fields, comment and the op it came from."""
+
     kind: str
     fields: dict[str, Any]
     comment: str | None = None
@@ -24,38 +26,50 @@ class L:
 
 
 @dataclass(eq=False)
-class Seq:
+class Sequence:
+    """A named level (a module of the model): its items in order."""
+
     name: str
     items: list[Any]
 
 
 @dataclass(eq=False)
-class Res:
+class Residual:
+    """`body` added to its input (or to `shortcut` applied to it)."""
+
     body: list[Any]
     shortcut: list[Any] | None
 
 
 @dataclass(eq=False)
-class Br:
+class Branches:
+    """Paths from one input, merged (`concat`, `add` or `mul`)."""
+
     paths: list[list[Any]]
     merge: str
 
 
 @dataclass(eq=False)
-class Sp:
+class Split:
+    """The channels split in `sizes` (equal parts when None), one path per part."""
+
     paths: list[list[Any]]
     sizes: list[int] | None
 
 
 @dataclass(eq=False)
-class Use:
+class BlockUse:
+    """A use of a block (`blocks:`) with its arguments."""
+
     block: str
     name: str | None
     args: dict[str, Any]
 
 
 @dataclass(eq=False)
-class Rep:
+class Repeat:
+    """`count` consecutive uses of the same body."""
+
     count: Any
     name: str | None
     body: list[Any]
@@ -71,20 +85,20 @@ class Imported:
     yaml: str = ""
 
 
-def _size(path: list[Any]) -> int:
-    return sum(1 for _ in _leaves(path))
+def leaf_count(path: list[Any]) -> int:
+    return sum(1 for _ in leaves(path))
 
 
-def _leaves(items: Iterable[Any]) -> Iterator[L]:
+def leaves(items: Iterable[Any]) -> Iterator[Leaf]:
     for x in items:
-        if isinstance(x, L):
+        if isinstance(x, Leaf):
             yield x
-        elif isinstance(x, Seq):
-            yield from _leaves(x.items)
-        elif isinstance(x, Res):
-            yield from _leaves(x.body)
+        elif isinstance(x, Sequence):
+            yield from leaves(x.items)
+        elif isinstance(x, Residual):
+            yield from leaves(x.body)
             if x.shortcut:
-                yield from _leaves(x.shortcut)
-        elif isinstance(x, Br | Sp):
+                yield from leaves(x.shortcut)
+        elif isinstance(x, Branches | Split):
             for p in x.paths:
-                yield from _leaves(p)
+                yield from leaves(p)

@@ -12,19 +12,19 @@ import unicodedata
 from typing import Any
 
 from convcalc.bridges.graph import Node
-from convcalc.bridges.items import Br, L, Res, Seq, Sp, _leaves
+from convcalc.bridges.items import Branches, Leaf, Residual, Sequence, Split, leaves
 from convcalc.bridges.ops import BuilderState
 
 
-def _label(text: str) -> str:
+def label(text: str) -> str:
     """A valid convcalc name from a model's name: no dots, no `$`, no control, format or
     line-break characters (each becomes `_`)."""
-    cleaned = "".join("_" if ch in "$.{}" or unicodedata.category(ch) in _HIDDEN else ch
+    cleaned = "".join("_" if ch in "$.{}" or unicodedata.category(ch) in HIDDEN else ch
                       for ch in str(text)).strip()
     return cleaned[:200]
 
 
-_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 """Unicode categories never written raw into a generated file: controls, formatting (bidi
 overrides, zero-width), surrogates, private use, unassigned, line and paragraph separators."""
 
@@ -38,12 +38,12 @@ class Namer:
 
     def levels(self, node: Node, is_layer: bool) -> tuple[tuple[str, ...], str | None]:
         """(the levels a node lives in, its own name or None)."""
-        scope = tuple(_label(s) for s in node.scope if _label(s))
+        scope = tuple(label(s) for s in node.scope if label(s))
         if scope:
             if is_layer and (node.module is not None or tuple(node.scope) not in self.containers):
                 return scope[:-1], scope[-1]
             return scope, None
-        name = _label(node.name)
+        name = label(node.name)
         if node.name.startswith("/"):  # a TorchScript export's name outside every module
             return (), None
         if not name or re.fullmatch(rf"(node_)?{re.escape(node.op)}(_\d+)?", name, re.I) or \
@@ -53,7 +53,7 @@ class Namer:
 
     def scope(self, item: Any) -> tuple[str, ...]:
         paths: list[tuple[str, ...]] = []
-        if isinstance(item, L):
+        if isinstance(item, Leaf):
             if item.op is not None:
                 nodes = [p.node for p in getattr(item, "parts", [])] or [item.op.node]
                 if getattr(item, "parts", None):
@@ -64,7 +64,7 @@ class Namer:
         op = getattr(item, "op", None)
         if op is not None:
             paths.append(self.levels(op.node, False)[0])
-        for leaf in _leaves([item]):
+        for leaf in leaves([item]):
             if leaf.op is not None:
                 paths.append(self.scope(leaf))
         return _common(paths)
@@ -81,7 +81,7 @@ class Namer:
                 while j < len(scoped) and len(scoped[j][0]) > len(prefix) and \
                         scoped[j][0][:len(prefix) + 1] == (*prefix, head):
                     j += 1
-                seq = Seq(head, self.group([y for _, y in scoped[i:j]], (*prefix, head)))
+                seq = Sequence(head, self.group([y for _, y in scoped[i:j]], (*prefix, head)))
                 seq.parent = prefix[-1] if prefix else ""  # type: ignore[attr-defined]
                 out.append(seq)
                 i = j
@@ -91,7 +91,7 @@ class Namer:
         return out
 
     def lower(self, x: Any, prefix: tuple[str, ...]) -> Any:
-        if isinstance(x, L):
+        if isinstance(x, Leaf):
             if x.op is not None:
                 parts = getattr(x, "parts", None)
                 if parts:
@@ -104,12 +104,12 @@ class Namer:
                 if name is not None:
                     x.fields = {"name": name, **x.fields}
             return x
-        if isinstance(x, Res):
+        if isinstance(x, Residual):
             x.body = self.group(x.body, prefix)
             if x.shortcut is not None:
                 x.shortcut = _unwrap(self.group(x.shortcut, prefix), "shortcut")
             return x
-        if isinstance(x, Br | Sp):
+        if isinstance(x, Branches | Split):
             x.paths = [_unwrap(self.group(p, prefix), f"path{i}") for i, p in enumerate(x.paths)]
             return x
         return x
@@ -118,7 +118,7 @@ class Namer:
 def _unwrap(items: list[Any], level: str) -> list[Any]:
     """A path's (or shortcut's) layers grouped under the very name convcalc gives that level
     (a model exported by convcalc): the level itself, not one more inside it."""
-    if len(items) == 1 and isinstance(items[0], Seq) and items[0].name == level:
+    if len(items) == 1 and isinstance(items[0], Sequence) and items[0].name == level:
         return list(items[0].items)
     return items
 

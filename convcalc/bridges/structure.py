@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcalc.bridges.graph import Dims, Node
-from convcalc.bridges.items import Br, L, Res, Sp, _size
+from convcalc.bridges.items import Branches, Leaf, Residual, Split, leaf_count
 from convcalc.bridges.ops import DEEPEST, SE_ACTS, Op, UnsupportedError
 from convcalc.bridges.translate import Translator
 from convcalc.limits import MAX_YAML_DEPTH
@@ -147,7 +147,7 @@ class Recoverer(Translator):
                                        "convcalc's blocks can say")
             if len(cons) == 1 and cons[0].role == "layer":
                 op = cons[0]
-                items.append(L(op.kind, dict(op.fields), op.comment, op))
+                items.append(Leaf(op.kind, dict(op.fields), op.comment, op))
                 t = op.outputs[0]
                 continue
             if len(cons) == 1 and cons[0].role == "split":
@@ -203,15 +203,15 @@ class Recoverer(Translator):
     def region(self, t: str, join: Op, allowed: set[Op]) -> Any:
         paths = self.paths(t, join, join.inputs, allowed)
         if join.role == "concat":
-            return self.wrap(Br(paths, "concat"), join)
+            return self.wrap(Branches(paths, "concat"), join)
         if join.role == "mul":
             se = self.squeeze_excitation(paths)
-            return self.wrap(se if se is not None else Br(paths, "mul"), join)
+            return self.wrap(se if se is not None else Branches(paths, "mul"), join)
         if len(paths) == 2:
             a, b = paths
-            body, short = (a, b) if _size(a) >= _size(b) else (b, a)
-            return self.wrap(Res(body, short or None), join)
-        return self.wrap(Br(paths, "add"), join)
+            body, short = (a, b) if leaf_count(a) >= leaf_count(b) else (b, a)
+            return self.wrap(Residual(body, short or None), join)
+        return self.wrap(Branches(paths, "add"), join)
 
     def wrap(self, item: Any, join: Op) -> Any:
         item.op = join  # the merge: where it lives in the model
@@ -251,7 +251,7 @@ class Recoverer(Translator):
             raise self.not_sp(join.node)
         self.split_end = join.outputs[0]
         equal = len(set(sizes)) == 1
-        item = Sp(paths, None if equal else sizes)
+        item = Split(paths, None if equal else sizes)
         item.op = op  # type: ignore[attr-defined]
         return item
 
@@ -285,6 +285,6 @@ class Recoverer(Translator):
             fields["activation"] = kinds[2]
         if kinds[4] != "sigmoid":
             fields["gate"] = kinds[4]
-        se = L("se", fields, None, gate[0].op)
+        se = Leaf("se", fields, None, gate[0].op)
         se.parts = [x.op for x in gate]  # type: ignore[attr-defined]
         return se

@@ -1,13 +1,14 @@
 """Turn an op graph (convcalc.bridges.graph) into the spec mapping a user would write.
 
-One builder for ONNX files and traced torch modules alike. It reads the graph's ops as convcalc
-layer kinds (no formulas here: the normal parser and walk then do the counting), recovers the
-structure (residual adds, concatenated branches, channel splits, gates) from the graph's
-post-dominators, names layers by the model's own module paths (nested named blocks, so torch's
-`layer2.0.conv1` is convcalc's `layer2.0.conv1`), and writes repeated blocks once, as `blocks:`
-with parameters. An operator convcalc cannot count is kept as an identity and named in a
-warning (refused with `strict`); one it cannot follow at all (it changes the shape in a way no
-kind does) is an error naming the node.
+One pipeline for ONNX files and traced torch modules alike, each pass a module of its own:
+`fuse` (patterns a module exports as several ops) → `translate` (one handler per operator, a
+table) → `fuse` again (octave convs) → `structure` (residuals, branches, splits and gates from
+the graph's post-dominators) → `naming` (the model's own module paths as nested named levels)
+→ `blocks` (repeated levels written once, with parameters) → `yaml_writer`. The data it passes
+along are `ops.Op` and the spec items of `items`; no formulas here: the normal parser and walk
+then check and count the result. An operator convcalc cannot count is kept as an identity and
+named in a warning (refused with `strict`); one it cannot follow at all (it changes the shape in
+a way no kind does) is an error naming the node.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from typing import Any
 
 from convcalc.bridges.blocks import Blocks
 from convcalc.bridges.graph import Graph
-from convcalc.bridges.items import Imported, L, Seq, _leaves
-from convcalc.bridges.naming import Namer, _label
+from convcalc.bridges.items import Imported, Leaf, Sequence, leaves
+from convcalc.bridges.naming import Namer, label
 from convcalc.bridges.ops import BIAS_KINDS, UnsupportedError
 from convcalc.bridges.structure import Recoverer
 from convcalc.bridges.yaml_writer import comment, flow, item_mapping, key, quoted, scalar, yaml_items
@@ -47,7 +48,7 @@ def _bias_defaults(items: Iterable[Any], defs: dict[str, dict[str, Any]]) -> boo
 
     def visit(xs: Iterable[Any]) -> None:
         for x in xs:
-            if isinstance(x, L) and x.kind in BIAS_KINDS:
+            if isinstance(x, Leaf) and x.kind in BIAS_KINDS:
                 counts[bool(x.fields.get("bias", True))] += 1
             for sub in Blocks.children(x):
                 visit(sub)
@@ -60,10 +61,10 @@ def _bias_defaults(items: Iterable[Any], defs: dict[str, dict[str, Any]]) -> boo
 
 def _set_bias(items: Iterable[Any], default: bool) -> None:
     for x in items:
-        if isinstance(x, L) and "bias" in x.fields:
+        if isinstance(x, Leaf) and "bias" in x.fields:
             if x.fields["bias"] == default:
                 del x.fields["bias"]
-        elif isinstance(x, L) and x.kind == "layernorm" and not default:
+        elif isinstance(x, Leaf) and x.kind == "layernorm" and not default:
             x.fields["bias"] = True
         for sub in Blocks.children(x):
             _set_bias(sub, default)
@@ -85,7 +86,7 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
             raise UnsupportedError(f"--strict: {message}")
         warnings.append(message)
     items = b.structure()
-    order = list(_leaves(items))
+    order = list(leaves(items))
     namer = Namer(b)
     items = namer.group(items, ())
     _classes(items, graph)
@@ -97,7 +98,7 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
         _set_bias(d["layers"], not no_bias)
     inp = b.canon(graph.input)
     shape_text = "x".join(str(v) for v in (*inp.spatial, inp.channels))
-    spec: dict[str, Any] = {"name": _label(graph.name) or "model", "input": shape_text}
+    spec: dict[str, Any] = {"name": label(graph.name) or "model", "input": shape_text}
     if no_bias:
         spec["defaults"] = {"bias": False}
     if blocks.defs:
@@ -148,7 +149,7 @@ def _classes(items: list[Any], graph: Graph) -> None:
 
     def visit(xs: list[Any], prefix: tuple[str, ...]) -> None:
         for x in xs:
-            if isinstance(x, Seq):
+            if isinstance(x, Sequence):
                 path = (*prefix, x.name)
                 cls = graph.classes.get(path)
                 if cls:
@@ -161,7 +162,7 @@ def _classes(items: list[Any], graph: Graph) -> None:
     visit(items, ())
 
 
-def _check(result: Imported, order: list[L], b: Builder) -> None:
+def _check(result: Imported, order: list[Leaf], b: Builder) -> None:
     """The spec, analysed by convcalc, gives every layer the shape the model gives it."""
     from convcalc.measure import spec_walk
 

@@ -8,8 +8,7 @@ becomes an identity, named in `uncounted`.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from convcalc.bridges.fuse import Fuser
@@ -75,9 +74,9 @@ class Translator(Fuser):
         if op in ACTS and op != "Softmax":
             self.layer(n, x, ACTS[op])
             return
-        handler = getattr(self, f"op_{op}", None) if re.fullmatch(r"\w+", op) else None
+        handler = HANDLERS.get(op)
         if handler is not None:
-            handler(n, x, ins)
+            handler(self, n, x, ins)
             return
         self.unknown(n, x, ins)
 
@@ -487,6 +486,42 @@ class Translator(Fuser):
             self.identity(n, x)
             return
         self.merge(n, ins, "concat")
+
+
+Handler = Callable[[Translator, Node, str, list[str]], None]
+HANDLERS: dict[str, Handler] = {
+    "Conv": Translator.op_Conv,
+    "ConvTranspose": Translator.op_ConvTranspose,
+    "Gemm": Translator.op_Gemm,
+    "MatMul": Translator.op_MatMul,
+    "BatchNormalization": Translator.op_BatchNormalization,
+    "LayerNormalization": Translator.op_LayerNormalization,
+    "GroupNormalization": Translator.op_GroupNormalization,
+    "Clip": Translator.op_Clip,
+    "Softmax": Translator.op_Softmax,
+    "MaxPool": Translator.op_MaxPool,
+    "AveragePool": Translator.op_AveragePool,
+    "GlobalAveragePool": Translator.op_GlobalAveragePool,
+    "GlobalMaxPool": Translator.op_GlobalMaxPool,
+    "AdaptiveAveragePool": Translator.op_AdaptiveAveragePool,
+    "ReduceMean": Translator.op_ReduceMean,
+    "Resize": Translator.op_Resize,
+    "Upsample": Translator.op_Upsample,
+    "Flatten": Translator.op_Flatten,
+    "Unsqueeze": Translator.op_Unsqueeze,
+    "Squeeze": Translator.op_Squeeze,
+    "Reshape": Translator.op_Reshape,
+    "Transpose": Translator.op_Transpose,
+    "Slice": Translator.op_Slice,
+    "ChannelShuffle": Translator.op_ChannelShuffle,
+    "StochasticDepth": Translator.op_StochasticDepth,
+    "Split": Translator.op_Split,
+    "Add": Translator.op_Add,
+    "Sum": Translator.op_Sum,
+    "Mul": Translator.op_Mul,
+    "Concat": Translator.op_Concat,
+}
+"""One handler per ONNX operator (the activations in `ACTS` are one generic handler)."""
 
 
 def _per_channel(shape: Dims, raw: Dims, lay: tuple[int, ...] | None) -> bool:

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from convcalc.bridges.items import Br, L, Rep, Res, Seq, Sp, Use
-from convcalc.bridges.naming import _HIDDEN
+from convcalc.bridges.items import BlockUse, Branches, Leaf, Repeat, Residual, Sequence, Split
+from convcalc.bridges.naming import HIDDEN
 
 # --- YAML in the examples' style ---------------------------------------------------------------
 # Every key, value and comment goes through these functions: a model's names and a file's name
@@ -62,7 +62,7 @@ def comment(text: str) -> str:
     """`text` for a `# …` comment: one line, every control, format or line-break character
     written as its Python escape (`\\n`, `\\u2028`), so nothing in it can end the comment."""
     return "".join(ch.encode("unicode_escape").decode("ascii")
-                   if ch == "\\" or unicodedata.category(ch) in _HIDDEN else ch
+                   if ch == "\\" or unicodedata.category(ch) in HIDDEN else ch
                    for ch in str(text))
 
 
@@ -78,29 +78,29 @@ def flow(d: dict[str, Any]) -> str:
 
 def item_mapping(x: Any) -> Any:
     """The spec mapping (what the YAML loads to) of one item."""
-    if isinstance(x, L):
+    if isinstance(x, Leaf):
         if x.fields.get("name") == x.kind:
             del x.fields["name"]
         return {x.kind: dict(x.fields)} if x.fields else x.kind
-    if isinstance(x, Seq):
+    if isinstance(x, Sequence):
         return {"sequence": {"name": x.name, "layers": [item_mapping(y) for y in x.items]}}
-    if isinstance(x, Res):
+    if isinstance(x, Residual):
         body: dict[str, Any] = {"body": [item_mapping(y) for y in x.body]}
         if x.shortcut:
             body["shortcut"] = [item_mapping(y) for y in x.shortcut]
         return {"residual": body}
-    if isinstance(x, Br):
+    if isinstance(x, Branches):
         return {"branches": {"merge": x.merge, "paths": [[item_mapping(y) for y in p]
                                                          for p in x.paths]}}
-    if isinstance(x, Sp):
+    if isinstance(x, Split):
         sp: dict[str, Any] = {"paths": [[item_mapping(y) for y in p] for p in x.paths]}
         if x.sizes is not None:
             sp = {"sizes": x.sizes, **sp}
         return {"split": sp}
-    if isinstance(x, Use):
+    if isinstance(x, BlockUse):
         args = {"name": x.name, **x.args} if x.name is not None else dict(x.args)
         return {x.block: args} if args else x.block
-    if isinstance(x, Rep):
+    if isinstance(x, Repeat):
         out: dict[str, Any] = {"repeat": x.count}
         if x.name is not None:
             out["name"] = x.name
@@ -113,7 +113,7 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     for x in items:
-        if isinstance(x, L):
+        if isinstance(x, Leaf):
             if x.fields.get("name") == x.kind:
                 del x.fields["name"]
             kind = key(x.kind)
@@ -121,21 +121,21 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
             if x.comment:
                 text += f"  # {comment(x.comment)}"
             lines.append(text)
-        elif isinstance(x, Use):
+        elif isinstance(x, BlockUse):
             args = {"name": x.name, **x.args} if x.name is not None else dict(x.args)
             block = key(x.block)
             lines.append(f"{pad}- {block}: {flow(args)}" if args else f"{pad}- {block}")
-        elif isinstance(x, Seq):
+        elif isinstance(x, Sequence):
             lines += [f"{pad}- sequence:", f"{pad}    name: {scalar(x.name)}",
                       f"{pad}    layers:", *yaml_items(x.items, indent + 6)]
-        elif isinstance(x, Res):
+        elif isinstance(x, Residual):
             lines += [f"{pad}- residual:", f"{pad}    body:", *yaml_items(x.body, indent + 6)]
             if x.shortcut:
                 lines += [f"{pad}    shortcut:", *yaml_items(x.shortcut, indent + 6)]
-        elif isinstance(x, Br | Sp):
-            head = "branches" if isinstance(x, Br) else "split"
+        elif isinstance(x, Branches | Split):
+            head = "branches" if isinstance(x, Branches) else "split"
             lines.append(f"{pad}- {head}:")
-            if isinstance(x, Br):
+            if isinstance(x, Branches):
                 lines.append(f"{pad}    merge: {scalar(x.merge)}")
             elif x.sizes is not None:
                 lines.append(f"{pad}    sizes: {scalar(x.sizes)}")
@@ -147,7 +147,7 @@ def yaml_items(items: list[Any], indent: int) -> list[str]:
                 inner = yaml_items(p, indent + 8)
                 inner[0] = f"{pad}      - " + inner[0].lstrip()
                 lines += inner
-        elif isinstance(x, Rep):
+        elif isinstance(x, Repeat):
             lines.append(f"{pad}- repeat: {scalar(x.count)}")
             if x.name is not None:
                 lines.append(f"{pad}  name: {scalar(x.name)}")
