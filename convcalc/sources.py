@@ -59,13 +59,15 @@ def imported(source: str | Path | Mapping[str, Any] | Network,
     if kind == "yaml":
         return source
     if kind == "onnx":
-        from convcalc.bridges.onnx_import import onnx_network
+        from convcalc.bridges.onnx_import import onnx_network, spatial_rank
 
-        # the model's input is fixed by its weights: `--set input=…` is read as --input is
+        # the model's input is fixed by its weights: `--set input=…` is read as --input is;
+        # four numbers channels first are read by the rank of the model's own input
         wanted = (params or {}).get("input") if input is None else input
         shape = None
         if isinstance(wanted, str):
-            shape = parse_input(wanted, channels_first=bool(channels_first))[0]
+            rank = spatial_rank(str(source)) if channels_first else None
+            shape = parse_input(wanted, channels_first=bool(channels_first), rank=rank)[0]
         elif wanted is not None:
             shape = coerce_shape(wanted)
         return onnx_network(str(source), shape)  # type: ignore[no-any-return]

@@ -93,6 +93,20 @@ def _opset(model: ModelInfo, path: str) -> int:
     return int(version)
 
 
+def spatial_rank(path: str) -> int | None:
+    """The spatial axes of the model's one data input (2 for N×C×H×W), read from the file's
+    structure alone; None where the file does not say (the import then says why)."""
+    try:
+        model, _ = read_model(path)
+    except SpecError:
+        return None
+    names = {t.name for t in model.graph.initializers}
+    data = [i for i in model.graph.inputs if i.name not in names]
+    if len(data) != 1 or data[0].dims is None or len(data[0].dims) < 2:
+        return None
+    return len(data[0].dims) - 2
+
+
 def _set_input(name: str, dims: tuple[int | str | None, ...], input: Shape | None,
                path: str) -> Dims:
     """Fix the data input's dims: batch 1, the rest from `--input` where given or dynamic."""
