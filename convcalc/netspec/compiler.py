@@ -215,8 +215,9 @@ class Compiler:
             return True
         value = item["trainable"]
         if not isinstance(value, bool):
-            raise SpecError(f"trainable must be true or false, got {describe(value)} "
-                            f"{shown(str(value))}",
+            said = "" if value is None or isinstance(value, list | dict) else \
+                f" {shown(str(value))}"
+            raise SpecError(f"trainable must be true or false, got {describe(value)}{said}",
                             self.loc(item, "trainable", spec_path, where.name, "trainable"))
         return value
 
