@@ -120,7 +120,8 @@ def make_view(width: int | None, units: str, columns: str | None) -> View:
 
 
 PICTURES_FOR_TRAIN = (Format.mermaid, Format.dot, Format.html)
-"""What --train does not draw (checked before --by kind's own checks run)."""
+"""What --train does not draw (checked before --by kind's own checks run); `net --train`
+draws the html report (its training step memory chart)."""
 TrainOption = Annotated[bool, typer.Option(
     "--train", help="A training step: backward MACs, what autograd keeps, memory and its peak.")]
 FreezeOption = Annotated[list[str] | None, typer.Option(
@@ -409,11 +410,15 @@ def _emit(output: str | list[Any], view: View = View(), target: Any = None,
 
 
 def check_train_options(fmt: Format, command: str, unused: dict[str, object]) -> None:
-    """--train draws no pictures (--format html/mermaid/dot) and does not mix with options
-    it would ignore: one line naming them."""
+    """--train draws no pictures (--format mermaid/dot; html only for net) and does not mix
+    with options it would ignore: one line naming them."""
     from convcalc.render.pictures import text_only
 
-    text_only(fmt, f"{command} --train")
+    if command == "net" and fmt in (Format.mermaid, Format.dot):
+        raise SpecError(f"--format {fmt.value} is not used with `convcalc net --train` (table, "
+                        "json, csv, markdown, latex or html)")
+    if not (command == "net" and fmt is Format.html):
+        text_only(fmt, f"{command} --train")
     given = [name for name, value in unused.items() if value]
     if given:
         raise SpecError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply "

@@ -346,18 +346,25 @@ def test_an_empty_file_name_is_said() -> None:
 
 def test_the_layer_limit_runs_in_bounded_time_and_memory() -> None:
     """A spec at the documented limit (issue 19: 1,000,000 relus took minutes and gigabytes)
-    is analysed in seconds and well under 1 GiB."""
-    import resource
-    import time
+    is analysed in seconds and well under 1 GiB, measured in a process of its own (this one's
+    peak holds whatever the other tests built)."""
+    import subprocess
+    import sys
 
-    from convcalc.limits import MAX_LAYERS
-
-    started = time.process_time()
-    report = analyze_network({"input": "8x8x3", "layers": [{"repeat": MAX_LAYERS,
-                                                            "body": ["relu"]}]})
-    assert len(report.rows) == MAX_LAYERS
-    assert time.process_time() - started < 20
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1024 * 1024  # KiB: 1 GiB
+    code = (
+        "import resource, time\n"
+        "from convcalc import analyze_network\n"
+        "from convcalc.limits import MAX_LAYERS\n"
+        "t = time.process_time()\n"
+        "r = analyze_network({'input': '8x8x3', 'layers': [{'repeat': MAX_LAYERS, "
+        "'body': ['relu']}]})\n"
+        "print(len(r.rows) == MAX_LAYERS, time.process_time() - t, "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split()
+    assert out[0] == "True"
+    assert float(out[1]) < 20  # CPU seconds
+    assert int(out[2]) < 1024 * 1024  # KiB: 1 GiB
 
 
 # --- ONNX: node, graph and file names from the file ------------------------------------------

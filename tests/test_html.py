@@ -251,6 +251,54 @@ def test_the_view_chooses_the_columns_and_units() -> None:
     assert "118,013,952" in plain and "MACs %" in plain
 
 
+TRAIN_ARGS = ["net", "examples/mobilenet_v2.yaml", "--train", "--batch", "2", "--dtype", "bf16",
+              "--device", "a100-80gb"]
+
+
+@needs_html
+def test_train_report_draws_the_training_step_memory(tmp_path: Path) -> None:
+    """`net --train --format html`: the training step's memory chart holds the TrainingReport's
+    timeline (forward then backward), its peak star and annotation say peak_bytes and where;
+    the numbers table has every point; the header has the training totals."""
+    from convcalc.training import train
+
+    text = write_html(tmp_path, "train", [*TRAIN_ARGS, "--format", "html"]).read_text()
+    figs = figures(text)
+    assert list(figs) == ["chart-cost", "chart-rf", "chart-memory", "chart-training-memory",
+                          "chart-roofline"]
+    totals = json.loads(runner.invoke(app, [*TRAIN_ARGS, "--format", "json"]).stdout)["training"]
+    timeline = train(convcalc.analyze_network(str(ROOT / "examples" / "mobilenet_v2.yaml"),
+                                              batch=2), dtype="bf16").peak.timeline
+    *lines, star = figs["chart-training-memory"]["data"]
+    drawn = [(name.split(" ")[0], op, y) for t in lines
+             for name, op, y in zip([t["name"]] * len(t["x"]), t["customdata"], t["y"],
+                                    strict=True)]
+    assert drawn == list(timeline)
+    assert [x for t in lines for x in t["x"]] == list(range(len(timeline)))
+    peak = totals["peak_bytes"]
+    assert star["y"] == [peak] and max(y for *_, y in timeline) == peak
+    assert timeline[star["x"][0]][2] == peak
+    annotation = next(a for a in figs["chart-training-memory"]["layout"]["annotations"]
+                      if a["text"].startswith("peak"))
+    assert annotation["text"].startswith(f"peak {peak:,} bytes")
+    assert annotation["text"].endswith(f"at {totals['peak_at']}")
+    assert (annotation["x"], annotation["y"]) == (star["x"][0], peak)
+    boundary = next(a for a in figs["chart-training-memory"]["layout"]["annotations"]
+                    if a["text"] == "forward | backward")
+    assert boundary["x"] == sum(1 for p, *_ in timeline if p == "forward") - 0.5
+    section = re.search(r'<section[^>]*id="training-memory".*?</section>', text, re.S).group(0)
+    assert section.count("<tr>") == len(timeline) + 1  # the header, one row per op
+    summary = text[:text.index('id="layers"')]
+    for key in ("forward_macs", "backward_macs", "saved_activation_bytes", "param_bytes",
+                "grad_bytes", "optimizer_bytes", "peak_bytes"):
+        assert f"{totals[key]:,}" in summary, key
+    assert totals["fits"] is True and "fits in 80,000,000,000 bytes" in summary
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, [*TRAIN_ARGS, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "chart-training-memory" in figures(out.read_text())
+
+
 # --- in the browser -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -397,6 +445,21 @@ def test_the_roofline_chart_in_the_browser(browser: Browser, tmp_path: Path) -> 
         assert points == sum(1 for row in r.rows if row.report.macs)
         caption = page.evaluate("document.querySelector('#roofline figcaption').textContent")
         assert "NVIDIA GeForce RTX 4090 in fp16" in caption and "lower bound" in caption
+    finally:
+        page.close()
+
+
+def test_train_report_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    path = write_html(tmp_path, "train", [*TRAIN_ARGS, "--format", "html"])
+    page = browser.open(path)
+    try:
+        check_clean(page, path)
+        assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 5
+        assert page.evaluate("document.querySelectorAll('#chart-training-memory .scatterlayer "
+                             ".trace').length") == 3
+        caption = page.evaluate("document.querySelector('#training-memory figcaption')"
+                                ".textContent")
+        assert "Peak" in caption and "backward" in caption
     finally:
         page.close()
 

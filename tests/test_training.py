@@ -37,7 +37,27 @@ KEYS = ("forward_macs", "backward_macs", "grad_input_macs", "grad_weight_macs",
 
 
 def test_every_kind_has_a_training_rule() -> None:
-    assert set(RULES) == set(REGISTRY)
+    """Every kind but the attention kinds, whose rules are not measured yet (refused by name)."""
+    from convcalc.training.rules import UNMEASURED
+
+    assert set(RULES) == set(REGISTRY) - UNMEASURED
+    assert set(REGISTRY) >= UNMEASURED
+
+
+@pytest.mark.parametrize("args", [["net", "vit_b_16", "--train"],
+                                  ["net", "swin_t", "--train", "--format", "json"],
+                                  ["layer", "to_tokens", "-i", "8x8x4", "--train"]])
+def test_unmeasured_kinds_are_refused_by_name_under_train(args: list[str]) -> None:
+    """issue 20: what autograd keeps for the attention kinds is not measured yet; --train says
+    so in one line instead of a KeyError traceback or a guess."""
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (1, 2), result.output
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "not measured yet" in result.stderr
 
 
 @pytest.mark.parametrize("input_grad", [False, True], ids=["input_no_grad", "input_needs_grad"])
@@ -358,7 +378,10 @@ def test_net_conventions_train_json() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["net", "resnet18", "--train", "-f", "html"], "not used with `convcalc net --train`"),
+    (["net", "resnet18", "--train", "-f", "mermaid"], "not used with `convcalc net --train`"),
+    (["net", "resnet18", "--train", "-f", "dot"], "latex or html)"),
+    (["compare", "-i", "8x8x3", "--out", "4", "--kernel", "3", "--train", "-f", "html"],
+     "not used with `convcalc compare --train`"),
     (["net", "resnet18", "--train", "--by", "kind"], "--by does not apply with --train"),
     (["net", "resnet18", "--train", "--convention", "fvcore"], "--convention does not apply"),
     (["layer", "conv", "-i", "8x8x3", "--out", "4", "--kernel", "3", "--train", "-f", "dot"],

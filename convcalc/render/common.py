@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.numbers import decimal_text
-from convcalc.render.columns import thousands
+from convcalc.render.columns import seconds_text, thousands
 from convcalc.render.rows import layer_rows
 from convcalc.report import Formula, LayerReport
 
@@ -104,3 +104,36 @@ def closed_form_lines(comparison: Any) -> list[str]:
                        f"{decimal_text(100 * c.ratio)} %: {c.why} = "
                        f"{decimal_text(100 * c.measured)} %")
     return out
+
+
+# --- --train: the training step's totals (every format's summary, the html header) ----------
+
+SUMMARY = [
+    ("forward_macs", "forward MACs"),
+    ("backward_macs", "backward MACs (grad-input + grad-weight)"),
+    ("grad_input_macs", "grad-input MACs"),
+    ("grad_weight_macs", "grad-weight MACs"),
+    ("recompute_macs", "recompute MACs (checkpointing)"),
+    ("saved_activation_bytes", "saved activation bytes (what autograd keeps)"),
+    ("param_bytes", "parameter bytes"),
+    ("grad_bytes", "gradient bytes"),
+    ("optimizer_bytes", "optimizer state bytes"),
+    ("peak_bytes", "peak bytes (model of the forward + backward schedule)"),
+]
+
+
+def summary_rows(training: Any) -> list[dict[str, str]]:
+    """A TrainingReport's totals as (metric, value) rows, numbers formatted."""
+    t = training.totals()
+    rows = [{"metric": label, "value": thousands(t[key])} for key, label in SUMMARY]
+    rows.append({"metric": "peak at", "value": t["peak_at"]})
+    rows.append({"metric": "optimizer, dtype", "value": f"{t['optimizer']}, {t['dtype']}"})
+    if "device" in t:
+        memory = t["device_memory_bytes"]
+        fits = ("its memory depends on the configuration" if memory is None else
+                f"{'fits' if t['fits'] else 'does not fit'} in {thousands(memory)} bytes")
+        rows.append({"metric": f"on {t['device']}", "value": fits})
+        if "time_lower_bound_s" in t:
+            rows.append({"metric": "time ≥ (MACs / dense peak)",
+                         "value": seconds_text(t["time_lower_bound_s"])})
+    return rows

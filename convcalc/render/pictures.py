@@ -17,9 +17,9 @@ def _graph_only(fmt: Format, command: str) -> None:
 
 def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
                 top_k: int | None = None, explain: bool = False, costing: Any = None,
-                view: Any = None) -> str:
-    """`convcalc net --format mermaid|dot|html`; `costing` (--dtype, --device) and `view`
-    (--columns, --units) for html."""
+                view: Any = None, training: Any = None) -> str:
+    """`convcalc net --format mermaid|dot|html`; `costing` (--dtype, --device), `view`
+    (--columns, --units) and `training` (--train's TrainingReport) for html."""
     if top_k is not None:
         raise SpecError(f"--top is not used with --format {fmt.value}: the graph shows every "
                         "layer (fold blocks with --depth N)")
@@ -29,7 +29,8 @@ def net_picture(report: NetworkReport, fmt: Format, *, depth: int | None = None,
     if fmt is Format.html:
         from convcalc.render.html import net_html
 
-        return net_html(report, graph, depth=depth, explain=explain, costing=costing, view=view)
+        return net_html(report, graph, depth=depth, explain=explain, costing=costing, view=view,
+                        training=training)
     if explain:
         raise SpecError(f"--explain is not used with --format {fmt.value} (formulas are text: "
                         "use --format table, markdown or html)")

@@ -6,42 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from convcalc.render.columns import Column, seconds_text, thousands
+from convcalc.render.columns import Column, thousands
+from convcalc.render.common import summary_rows
 from convcalc.render.formats import Format
 from convcalc.report import NetworkReport
 
 BACKWARD = Column("backward_macs", "bwd MACs", lambda r: r.get("backward_macs"), thousands,
                   unit=True)
 SAVED = Column("saved_bytes", "saved B", lambda r: r.get("saved_bytes"), thousands, unit=True)
-
-SUMMARY = [
-    ("forward_macs", "forward MACs"),
-    ("backward_macs", "backward MACs (grad-input + grad-weight)"),
-    ("grad_input_macs", "grad-input MACs"),
-    ("grad_weight_macs", "grad-weight MACs"),
-    ("recompute_macs", "recompute MACs (checkpointing)"),
-    ("saved_activation_bytes", "saved activation bytes (what autograd keeps)"),
-    ("param_bytes", "parameter bytes"),
-    ("grad_bytes", "gradient bytes"),
-    ("optimizer_bytes", "optimizer state bytes"),
-    ("peak_bytes", "peak bytes (model of the forward + backward schedule)"),
-]
-
-
-def summary_rows(training: Any) -> list[dict[str, str]]:
-    t = training.totals()
-    rows = [{"metric": label, "value": thousands(t[key])} for key, label in SUMMARY]
-    rows.append({"metric": "peak at", "value": t["peak_at"]})
-    rows.append({"metric": "optimizer, dtype", "value": f"{t['optimizer']}, {t['dtype']}"})
-    if "device" in t:
-        memory = t["device_memory_bytes"]
-        fits = ("its memory depends on the configuration" if memory is None else
-                f"{'fits' if t['fits'] else 'does not fit'} in {thousands(memory)} bytes")
-        rows.append({"metric": f"on {t['device']}", "value": fits})
-        if "time_lower_bound_s" in t:
-            rows.append({"metric": "time ≥ (MACs / dense peak)",
-                         "value": seconds_text(t["time_lower_bound_s"])})
-    return rows
 
 
 def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
@@ -55,6 +27,11 @@ def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
 
     per_row = {r.path: r for r in training.rows}
     counts = list(conventions or [])
+    if fmt is Format.html:
+        from convcalc.render.pictures import net_picture
+
+        return net_picture(report, fmt, depth=depth, top_k=top_k, explain=explain,
+                           costing=costing, training=training)
     if fmt is Format.json:
         data = net_data(report, costing)
         for row in data["layers"]:

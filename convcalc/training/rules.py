@@ -26,11 +26,12 @@ one storage counted once; tests/fixtures/training_kinds.json), and are checked a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any, Literal
 
+from convcalc.errors import SpecError
 from convcalc.report import LayerReport
 
 Dtype = Literal["act", "f32", "i64", "bool"]
@@ -310,7 +311,24 @@ VIEWS = frozenset({"identity", "flatten"})
 """Kinds whose output in train mode is their input's storage (a view, or the tensor itself)."""
 
 
+UNMEASURED = frozenset({"self_attention", "mlp", "patch_merging", "class_token",
+                        "pos_embedding", "to_tokens", "to_map", "take_token"})
+"""Kinds whose training rules are not measured against autograd yet (the attention kinds):
+--train refuses them by name rather than guess what autograd keeps for them."""
+
+
+def check_measured(kinds: Iterable[str]) -> None:
+    """Every kind has a measured rule, or one line naming those that have none (before any
+    work)."""
+    missing = sorted(set(kinds) - set(RULES))
+    if missing:
+        raise SpecError(f"--train: what autograd keeps and computes for {', '.join(missing)} is "
+                        "not measured yet, and convcalc does not guess it; every other kind's "
+                        "training cost is exact (README: Training)")
+
+
 def rule_for(kind: str) -> Rule:
+    check_measured((kind,))
     return RULES[kind]
 
 

@@ -85,6 +85,9 @@ def walk(report: NetworkReport, *, frozen: Sequence[str] = (),
     """The training step of `report` (batched as it is). `frozen`, `checkpoint`: row paths or
     block paths (a block covers every row inside). `input_grad`: the network's input needs a
     gradient (as a data batch does not; true inside a larger model)."""
+    from convcalc.training.rules import check_measured
+
+    check_measured(r.report.kind for r in report.rows)
     graph = network_graph(report)
     act = DTYPE_BYTES[dtype]
     batch = report.batch
