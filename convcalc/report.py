@@ -230,6 +230,9 @@ class NetRow:
     `".".join(parts) == path`."""
     input_field: RFState = field(default=(), repr=False, compare=False)
     """The receptive field of the layer's input (what its own field grows from)."""
+    trainable: bool = field(default=True, compare=False)
+    """False when the spec says `trainable: false` on the layer or a block around it: training
+    treats it as frozen (not serialised: inference counts do not depend on it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, **self.report.to_dict(self.receptive_field)}
@@ -264,7 +267,7 @@ class NetworkReport:
         if n == 1:
             return self
         rows = tuple(NetRow(r.path, batched(r.report, n), r.receptive_field, r.spec, r.parts,
-                            r.input_field) for r in self.rows)
+                            r.input_field, r.trainable) for r in self.rows)
         return replace(self, rows=rows, batch=self.batch * n)
 
     def totals(self) -> dict[str, int]:

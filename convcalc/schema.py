@@ -8,6 +8,8 @@ from convcalc.layers import KIND_ALIASES, KINDS
 
 PARAM = {"type": "string", "pattern": r"^\$", "description": "a parameter: $name or ${expr}"}
 COND = {"anyOf": [{"type": "boolean"}, PARAM], "description": "keep the entry only when true"}
+TRAINABLE = {"type": "boolean", "description": "false: the parameters of every layer inside "
+             "get no gradient in a training step (as --freeze)"}
 NAME = {"type": "string", "description": "one level of the layer's path (may hold ${…}; a "
                                          "dotted name is deprecated: it reads as nested "
                                          "levels)"}
@@ -35,49 +37,50 @@ def network_schema() -> dict[str, Any]:
     short_forms = []
     for kind in kinds:
         fields = _fields_schema(KIND_ALIASES.get(kind, kind))
-        inner = {**fields, "properties": {**fields["properties"], "if": COND}}
+        inner = {**fields, "properties": {**fields["properties"], "if": COND, "trainable": TRAINABLE}}
         full = {**fields, "properties": {"kind": {"const": kind}, **fields["properties"],
-                                         "if": COND}, "required": ["kind"]}
+                                         "if": COND, "trainable": TRAINABLE}, "required": ["kind"]}
         with_kind.append(full)
         short_forms.append({"type": "object", "properties": {
-            kind: {"anyOf": [inner, {"type": "null"}]}, "name": NAME, "if": COND},
+            kind: {"anyOf": [inner, {"type": "null"}]}, "name": NAME, "if": COND, "trainable": TRAINABLE},
             "required": [kind], "additionalProperties": False})
     count = {"anyOf": [{"type": "integer", "minimum": 0}, PARAM]}
     size = {"anyOf": [{"type": "integer", "minimum": 1}, PARAM]}
     by_param = {"type": "object", "required": ["kind"], "description": "a layer or block whose "
-                "kind a parameter names", "properties": {"kind": PARAM, "name": NAME, "if": COND}}
+                "kind a parameter names", "properties": {"kind": PARAM, "name": NAME, "if": COND,
+                                                          "trainable": TRAINABLE}}
     blocks = [
         {"type": "object", "required": ["repeat"], "additionalProperties": False,
          "properties": {"repeat": count, "body": layer_list, "layers": layer_list,
-                        "name": NAME, "if": COND}},
+                        "name": NAME, "if": COND, "trainable": TRAINABLE}},
         {"type": "object", "required": ["sequence"], "additionalProperties": False,
          "properties": {"sequence": {"anyOf": [layer_list, {
              "type": "object", "additionalProperties": False,
-             "properties": {"layers": layer_list, "name": NAME, "if": COND}}]},
-             "name": NAME, "if": COND}},
+             "properties": {"layers": layer_list, "name": NAME, "if": COND, "trainable": TRAINABLE}}]},
+             "name": NAME, "if": COND, "trainable": TRAINABLE}},
         {"type": "object", "required": ["residual"], "additionalProperties": False,
-         "properties": {"name": NAME, "if": COND, "residual": {
+         "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE, "residual": {
              "type": "object", "additionalProperties": False, "required": ["body"],
-             "properties": {"name": NAME, "if": COND, "body": layer_list, "add": COND,
+             "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE, "body": layer_list, "add": COND,
                             "shortcut": {"anyOf": [
                                 layer_list, {"enum": ["auto", "identity"]}, {"type": "null"}]}}}}},
         {"type": "object", "required": ["branches"], "additionalProperties": False,
-         "properties": {"name": NAME, "if": COND, "branches": {
+         "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE, "branches": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"name": NAME, "if": COND,
+             "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE,
                             "paths": {"type": "array", "items": layer_list, "minItems": 1},
                             "merge": {"enum": ["concat", "add", "mul"]}}}}},
         {"type": "object", "required": ["split"], "additionalProperties": False,
-         "properties": {"name": NAME, "if": COND, "split": {
+         "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE, "split": {
              "type": "object", "additionalProperties": False, "required": ["paths"],
-             "properties": {"name": NAME, "if": COND,
+             "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE,
                             "paths": {"type": "array", "items": layer_list, "minItems": 1},
                             "sizes": {"type": "array", "items": size}}}}},
     ]
-    block_use = {"type": "object", "minProperties": 1, "maxProperties": 3,
+    block_use = {"type": "object", "minProperties": 1, "maxProperties": 4,
                  "description": "a block from 'blocks:' used by name: {block: {param: value}}",
                  "additionalProperties": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-                 "properties": {"name": NAME, "if": COND}}
+                 "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "convcalc network spec",

@@ -748,6 +748,9 @@ class _Writer:
             made = leaf(row.spec, row.report.input)
             for h in made.helpers:
                 self.helpers[h] = None
+            if not row.trainable and row.report.params:
+                # `trainable: false` in the spec: frozen as convcalc's training step counts it
+                return f"{made.ctor}.requires_grad_(False)"
             return made.ctor
         assert isinstance(node, TSeq)
         return self.level(node.children, node.label, node.path)

@@ -47,6 +47,8 @@ from convcalc.netspec.nodes import (
 from convcalc.numbers import NumberError, from_float, shown, value_text
 from convcalc.spec import suggest
 
+ENTRY_KEYS = ("name", "if", "trainable")
+"""Keys any entry may carry beside its kind or keyword."""
 TOP_KEYS = ("name", "input", "channels_first", "params", "defaults", "blocks", "layers")
 BLOCK_KEYWORDS = ("sequence", "residual", "branches", "split", "repeat")
 MERGES = ("concat", "add", "mul")
@@ -183,7 +185,7 @@ class Compiler:
             fields = {k: v for k, v in item.items() if k != "kind"}
             return self.headed(item["kind"], fields, item, spec_path, scope, where,
                                full_form=True)
-        keys = [k for k in item if k not in ("name", "if")]
+        keys = [k for k in item if k not in ENTRY_KEYS]
         if not keys:
             raise SpecError("empty layer entry: give a kind (e.g. '- relu' or "
                             "'- conv: {out: 64, kernel: 3}')", where)
@@ -200,6 +202,27 @@ class Compiler:
     def headed(self, head: Any, value: Any, item: Mapping[str, Any], spec_path: str,
                scope: frozenset[str], where: Location, full_form: bool = False) -> Entry:
         """An entry whose kind (or block, or keyword) is `head`; `value` its fields or body."""
+        trainable = self.trainable(item, spec_path, where)
+        if trainable and isinstance(value, dict) and not full_form and "trainable" in value:
+            trainable = self.trainable(value, spec_path, where)
+        entry = self.headed_entry(head, value, item, spec_path, scope, where, full_form)
+        return entry if trainable else replace(entry, trainable=False)
+
+    def trainable(self, item: Mapping[str, Any] | None, spec_path: str,
+                  where: Location) -> bool:
+        """`trainable: true|false` on an entry (default true): false freezes all inside."""
+        if not item or "trainable" not in item:
+            return True
+        value = item["trainable"]
+        if not isinstance(value, bool):
+            said = "" if value is None or isinstance(value, list | dict) else \
+                f" {shown(str(value))}"
+            raise SpecError(f"trainable must be true or false, got {describe(value)}{said}",
+                            self.loc(item, "trainable", spec_path, where.name, "trainable"))
+        return value
+
+    def headed_entry(self, head: Any, value: Any, item: Mapping[str, Any], spec_path: str,
+                     scope: frozenset[str], where: Location, full_form: bool) -> Entry:
 
         def at() -> Location:  # where the kind is written; built only when it is needed
             return self.loc(item, "kind" if full_form else head, spec_path, where.name) if item \
@@ -260,7 +283,7 @@ class Compiler:
         if not isinstance(raw_marks, dict):
             raw_marks = {}
         for key, value in raw.items():
-            if key in ("name", "if"):
+            if key in ENTRY_KEYS:
                 continue
             mark = raw_marks.get(key)
             if mark is not None and isinstance(mark[0], int):
@@ -289,7 +312,7 @@ class Compiler:
 
     def repeat(self, item: dict[str, Any], spec_path: str, scope: frozenset[str],
                where: Location) -> Entry:
-        allowed = ("repeat", "body", "layers", "name", "if")
+        allowed = ("repeat", "body", "layers", *ENTRY_KEYS)
         extra = [k for k in item if k not in allowed]
         if extra:
             raise SpecError(f"unknown key {shown(str(extra[0]))} in repeat"
@@ -315,23 +338,24 @@ class Compiler:
             item["if"], scope, self.loc(item, "if", spec_path, where.name, "if"))
         body = self.seq(item[key], f"{spec_path}.{key}", inner,
                         self.loc(item, key, f"{spec_path}.{key}", where.name))
-        return RepeatT(name, cond, where, count, body)
+        return RepeatT(name, cond, where, count, body,
+                       trainable=self.trainable(item, spec_path, where))
 
     def keyword(self, head: str, value: Any, name: Template | None, cond: Template | None,
                 spec_path: str, scope: frozenset[str], where: Location) -> Entry:
         sp = f"{spec_path}.{head}"
         if head == "sequence":
             if isinstance(value, dict):
-                self.check_keys(value, head, ("layers", "name", "if"), sp, where)
+                self.check_keys(value, head, ("layers", *ENTRY_KEYS), sp, where)
                 if "layers" not in value:
                     raise SpecError("sequence needs 'layers: [...]'", where)
                 value = value["layers"]
             return GroupT(name, cond, where, self.seq(value, sp, scope, where))
         if not isinstance(value, dict):
             raise SpecError(f"{head} needs a mapping, got {describe(value)}", where)
-        allowed = {"residual": ("body", "shortcut", "add", "name", "if"),
-                   "branches": ("paths", "merge", "name", "if"),
-                   "split": ("paths", "sizes", "name", "if")}[head]
+        allowed = {"residual": ("body", "shortcut", "add", *ENTRY_KEYS),
+                   "branches": ("paths", "merge", *ENTRY_KEYS),
+                   "split": ("paths", "sizes", *ENTRY_KEYS)}[head]
         self.check_keys(value, head, allowed, sp, where)
         if head == "residual":
             if "body" not in value:
@@ -402,7 +426,7 @@ class Compiler:
         args: dict[str, Template] = {}
         marks: Marks = {}
         for key, arg in args_raw.items():
-            if key in ("name", "if"):
+            if key in ENTRY_KEYS:
                 continue
             at = self.loc(args_raw, key, spec_path, where.name)
             if key not in params:

@@ -24,6 +24,8 @@ class Entry:
     name: Template | None
     cond: Template | None
     where: Location
+    trainable: bool = field(default=True, kw_only=True)
+    """`trainable: false`: the parameters of every layer inside get no gradient (as --freeze)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -127,6 +127,8 @@ class Walk:
     active: list[str] = field(default_factory=list)
     walked_blocks: set[str] = field(default_factory=set)
     depth: int = 0
+    frozen: int = 0
+    """How many entries around the current one say `trainable: false` (0: trainable)."""
     auto_bias: bool = True
     """Bias of `shortcut: auto` convs: the spec's `defaults: {bias: …}`, else PyTorch's True."""
     shallow: bool = False
@@ -205,10 +207,13 @@ class Walk:
             self.depth += 1
             if self.depth > MAX_NESTING:
                 raise SpecError(f"blocks nest deeper than {MAX_NESTING} levels", e.where)
+            frozen = not e.trainable
+            self.frozen += frozen
             try:
                 return self.dispatch(e, env, ns, shape, state)
             finally:
                 self.depth -= 1
+                self.frozen -= frozen
         except _Blind:
             return _BLIND
         except ConvcalcError as error:
@@ -301,7 +306,8 @@ class Walk:
         except ConvcalcError as error:
             raise error.at(file=where.file, line=where.line, column=where.column,
                            path=where.path, name=name) from None
-        self.rows.append(NetRow(name, report, state, spec, path, before))
+        self.rows.append(NetRow(name, report, state, spec, path, before,
+                                trainable=not self.frozen))
         for w in report.all_warnings():
             self.warnings.append(f"{name}: {w}")
         return report.output, state, TLayer(len(self.rows) - 1, shape, report.output)
@@ -527,7 +533,8 @@ class Walk:
             report = self.apply(spec, current, e.where, dotted(path))
             before = current_state
             current_state, _ = advance_state(current_state, report.rf_paths)
-            self.rows.append(NetRow(dotted(path), report, current_state, spec, path, before))
+            self.rows.append(NetRow(dotted(path), report, current_state, spec, path, before,
+                                    trainable=not self.frozen))
             children.append(TLayer(len(self.rows) - 1, current, report.output))
             current = report.output
         self.levels[sub.prefix] = Level("shortcut", current, current_state)

@@ -3,11 +3,11 @@ layer keeps for backward (each storage once), and what its backward computes.
 
 Autograd's rules: the network input needs no gradient; a tensor needs one when an input of the
 op that made it does, or the op has trainable parameters. So the first layer computes no
-grad-input, a frozen layer no grad-weight, and nothing before the first trainable layer any
-gradient. A storage kept by several layers (a ReLU's output that the next conv also keeps), or
-reached through views (flatten, a split's parts), is counted once, for the first layer in the
-forward order that keeps it. A checkpointed block keeps only its input; its layers run again in
-backward (recompute MACs).
+grad-input, a frozen layer (--freeze, or `trainable: false` in the spec) no grad-weight, and
+nothing before the first trainable layer any gradient. A storage kept by several layers (a
+ReLU's output that the next conv also keeps), or reached through views (flatten, a split's
+parts), is counted once, for the first layer in the forward order that keeps it. A
+checkpointed block keeps only its input; its layers run again in backward (recompute MACs).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def walk(report: NetworkReport, *, frozen: Sequence[str] = (),
             row = report.rows[node.row]
             spec = row.spec
             trainable = (row.report.params > 0 and _under(row.path, frozen) is None
-                         and getattr(spec, "trainable", True) is not False)
+                         and row.trainable)
             block = _under(row.path, checkpoint)
             s = layer_saves(row.report, spec, in_grad, trainable)
             needs[node.id] = in_grad or trainable
