@@ -368,9 +368,9 @@ def _input_files(names: tuple[str | None, ...]) -> list[str]:
 
     files: list[str] = []
     for name in names:
-        if name is None or name in ("", "-"):
+        if name is None or name == "":
             continue
-        files.append(name)
+        files.append(name)  # "-": check_target compares the output with standard input's file
         if not os.path.exists(name):
             bundled = example_path(name)
             if bundled is not None:

@@ -66,6 +66,15 @@ def _same(a: str, b: str) -> bool:
         return False
 
 
+def _same_as_stdin(path: str) -> bool:
+    """Whether `path` is the file standard input reads (`convcalc net - -o s.yaml < s.yaml`)."""
+    try:
+        here, there = os.fstat(0), os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def check_target(path: str | None, inputs: Iterable[str | os.PathLike[str] | None] = (), *,
                  option: str = OPTION) -> Target:
     """The output target, checked before any work: `None` or `-` is standard output; a file
@@ -77,6 +86,9 @@ def check_target(path: str | None, inputs: Iterable[str | os.PathLike[str] | Non
     if not path or "\x00" in path:
         raise _fail(path, "not a file name", option)
     for source in inputs:
+        if source is not None and str(source) == STDOUT and _same_as_stdin(path):
+            raise _fail(path, "is standard input of this command; write the output to another "
+                        "file", option)
         if source is not None and str(source) != STDOUT and _same(path, os.fspath(source)):
             raise _fail(path, f"is an input of this command ({_shown(os.fspath(source))}); "
                         "write the output to another file", option)

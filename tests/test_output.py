@@ -163,6 +163,28 @@ def test_a_symlink_to_the_input_is_refused(spec: Path) -> None:
     assert spec.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", [["net", "-"], ["export", "-"], ["diff", "-", "resnet18"]],
+                         ids=["net", "export", "diff"])
+def test_net_dash_o_x_from_x_on_stdin_is_refused(spec: Path, command: list[str]) -> None:
+    # `convcalc net - -o s.yaml < s.yaml`: standard input is the file -o names
+    import subprocess
+    import sys
+
+    before = spec.read_bytes()
+    with spec.open("rb") as stdin:
+        done = subprocess.run([sys.executable, "-m", "convcalc", *command, "-o", "./s.yaml"],
+                              stdin=stdin, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "is standard input of this command" in done.stderr
+    assert spec.read_bytes() == before
+    with spec.open("rb") as stdin:  # another file on stdin is still fine
+        done = subprocess.run([sys.executable, "-m", "convcalc", "net", "-", "-o", "r.md"],
+                              stdin=stdin, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and (spec.parent / "r.md").read_text().count("|") > 10
+
+
 def test_diff_refuses_either_input(spec: Path) -> None:
     shutil.copy(spec, spec.parent / "t.yaml")
     one_line_error(["diff", "s.yaml", "t.yaml", "-o", "t.yaml"])
