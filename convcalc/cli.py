@@ -944,7 +944,8 @@ def solve(
     Formats: table, json, csv, markdown, latex (--save FILE writes it to a file)."""
     from convcalc.render.pictures import text_only
 
-    target, format = output_target(save, format, option="--save")
+    target, format = output_target(save, format, (spec,) if kind == "batch" else (),
+                                   option="--save")
     text_only(format, "solve")
     if kind == "batch":
         from convcalc.render.training_view import solve_batch_view

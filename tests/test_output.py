@@ -185,6 +185,17 @@ def test_net_dash_o_x_from_x_on_stdin_is_refused(spec: Path, command: list[str])
     assert done.returncode == 0 and (spec.parent / "r.md").read_text().count("|") > 10
 
 
+def test_solve_batch_save_to_its_spec_is_refused(spec: Path) -> None:
+    # `convcalc solve batch s.yaml --device l4 --train --save s.yaml` replaced the spec
+    before = spec.read_bytes()
+    code, out, err = run(["solve", "batch", "s.yaml", "--device", "l4", "--train",
+                          "--save", "./s.yaml"])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("convcalc: error: option --save: ./s.yaml: ")
+    assert "is an input of this command" in err
+    assert spec.read_bytes() == before
+
+
 def test_diff_refuses_either_input(spec: Path) -> None:
     shutil.copy(spec, spec.parent / "t.yaml")
     one_line_error(["diff", "s.yaml", "t.yaml", "-o", "t.yaml"])
