@@ -1067,7 +1067,7 @@ def kinds(format: TextFormatOption = None, output: OutputOption = None,
 def one_line(text: str) -> str:
     """Control characters (newlines, escape sequences) written as escapes: one message is one
     line, and nothing a user typed can move the cursor or colour the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]",
                   lambda m: repr(m.group())[1:-1], text)
 
 

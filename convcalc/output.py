@@ -52,7 +52,8 @@ class Target:
 def _shown(path: str) -> str:
     """A path for a message: as typed, its control characters escaped (one line, no escape
     sequence reaches the terminal)."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], path)
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]",
+                  lambda m: repr(m.group())[1:-1], path)
 
 
 def _fail(target: str, what: str, option: str = OPTION) -> SpecError:

@@ -366,3 +366,15 @@ def test_import_torch_never_writes_over_its_model_file(tmp_path: Path,
         err = one_line_error(["import", "--torch", factory, "--input", "8x8x3", "-o", target])
         assert "is an input of this command" in err
     assert model.read_bytes() == before
+
+
+def test_an_rtl_override_in_a_layer_name_is_escaped_in_the_error(tmp_path: Path) -> None:
+    # the context of a refused name (`layers[0] (rtl<U+202E>abc)`) reached the terminal raw:
+    # the override reverses what follows it on the line
+    spec = tmp_path / "rtl.yaml"
+    spec.write_text('name: x\ninput: 8x8x3\nlayers:\n'
+                    '  - conv: {name: "rtl\\u202Eabc\\u2066", out: 4, kernel: 3}\n')
+    code, out, err = run(["net", str(spec)])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "\u202e" not in err and "\u2066" not in err
+    assert "rtl\\u202eabc\\u2066" in err
