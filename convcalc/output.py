@@ -138,9 +138,10 @@ def write_file(target: Target, fill: Callable[[IO[str]], object]) -> int:
     is left whole and the error is re-raised (an OSError as a one-line SpecError). Returns the
     bytes written."""
     assert target.path is not None
+    if os.path.exists(target.path) and not os.path.isfile(target.path):
+        # a device or a pipe, opened as named: /dev/stdout resolves to `pipe:[…]`, no path
+        return _write_special(target, target.path, fill)
     real = os.path.realpath(target.path)
-    if os.path.exists(real) and not os.path.isfile(real):
-        return _write_special(target, real, fill)
     folder = os.path.dirname(real)
     try:
         mode = stat.S_IMODE(os.stat(real).st_mode)
@@ -175,11 +176,15 @@ def write_file(target: Target, fill: Callable[[IO[str]], object]) -> int:
 def _write_special(target: Target, real: str, fill: Callable[[IO[str]], object]) -> int:
     """A device or a named pipe (/dev/null, /dev/stdout) cannot be renamed over: written as is."""
     assert target.path is not None
+    import io
+
+    text = io.StringIO(newline="")
+    fill(text)
+    data = text.getvalue().encode("utf-8")
     try:
-        with open(real, "w", encoding="utf-8", newline="") as handle:
-            fill(handle)
-            handle.flush()
-            size = os.fstat(handle.fileno()).st_size
+        with open(real, "wb") as handle:
+            handle.write(data)
+        size = len(data)  # a device's own size (/dev/null: 0) is not what was written
     except OSError as e:
         raise _fail(target.path, f"cannot write: {e.strerror or e}", target.option) from None
     return size

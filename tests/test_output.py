@@ -378,3 +378,28 @@ def test_an_rtl_override_in_a_layer_name_is_escaped_in_the_error(tmp_path: Path)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "\u202e" not in err and "\u2066" not in err
     assert "rtl\\u202eabc\\u2066" in err
+
+
+def test_o_dev_stdout_into_a_pipe_and_dev_null_say_the_bytes_written() -> None:
+    # `-o /dev/stdout | wc` failed ("No such file or directory": the link resolves to
+    # `pipe:[…]`), and `-o /dev/null` confirmed "0 bytes" (the device's size)
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "convcalc", "net", "resnet18", "-f", "latex"]
+    piped = subprocess.run([*args, "-o", "/dev/stdout"], capture_output=True, check=False,
+                           env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith(b"% needs \\usepackage{booktabs}")
+    assert piped.stderr.decode() == f"wrote /dev/stdout ({_kb(len(piped.stdout))})\n"
+    null = subprocess.run([*args, "-o", "/dev/null"], capture_output=True, check=False,
+                          env=env)
+    assert null.returncode == 0 and null.stdout == b""
+    assert null.stderr.decode() == f"wrote /dev/null ({_kb(len(piped.stdout))})\n"
+
+
+def _kb(n: int) -> str:
+    from convcalc.output import size_text
+
+    return size_text(n)
