@@ -221,7 +221,6 @@ def test_the_report_says_its_batch(tmp_path: Path) -> None:
 
 
 @needs_html
-@needs_html
 def test_columns_and_units_reach_the_html_report(tmp_path: Path) -> None:
     """issue 18 item 4: --columns and --units shape the HTML report's table too."""
     page = write_html(tmp_path, "net", ["net", "resnet18", "--format", "html", "--columns",
@@ -232,6 +231,7 @@ def test_columns_and_units_reach_the_html_report(tmp_path: Path) -> None:
     assert "1,814.07 M" in table  # resnet18's MACs in M, as the text table writes them
 
 
+@needs_html
 def test_the_view_chooses_the_columns_and_units() -> None:
     """The interface the CLI's --columns/--units reach the report through: a view with
     `columns` (registry keys, after the layer column) and `units`."""
