@@ -723,7 +723,8 @@ def net(
 
             counts = training_conventions(report, training)
         _emit(net_training_output(report, training, format, depth=depth, top_k=top,
-                                  explain=explain, costing=cost, conventions=counts),
+                                  explain=explain, costing=cost, conventions=counts,
+                                  settings=text_settings(view)),
               view, target)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
