@@ -369,9 +369,9 @@ def _input_files(names: tuple[str | None, ...]) -> list[str]:
 
     files: list[str] = []
     for name in names:
-        if name is None or name in ("", "-"):
+        if name is None or name == "":
             continue
-        files.append(name)
+        files.append(name)  # "-": check_target compares the output with standard input's file
         if not os.path.exists(name):
             bundled = example_path(name)
             if bundled is not None:
@@ -728,7 +728,8 @@ def net(
 
             counts = training_conventions(report, training)
         _emit(net_training_output(report, training, format, depth=depth, top_k=top,
-                                  explain=explain, costing=cost, conventions=counts),
+                                  explain=explain, costing=cost, conventions=counts,
+                                  settings=text_settings(view)),
               view, target)
         return
     other_ops = view.columns is not None and "other_ops" in view.columns
@@ -949,7 +950,8 @@ def solve(
     Formats: table, json, csv, markdown, latex (--save FILE writes it to a file)."""
     from convcalc.render.pictures import text_only
 
-    target, format = output_target(save, format, option="--save")
+    target, format = output_target(save, format, (spec,) if kind == "batch" else (),
+                                   option="--save")
     text_only(format, "solve")
     if kind == "batch":
         from convcalc.render.training_view import solve_batch_view
@@ -1071,7 +1073,7 @@ def kinds(format: TextFormatOption = None, output: OutputOption = None,
 def one_line(text: str) -> str:
     """Control characters (newlines, escape sequences) written as escapes: one message is one
     line, and nothing a user typed can move the cursor or colour the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]",
                   lambda m: repr(m.group())[1:-1], text)
 
 

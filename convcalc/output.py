@@ -52,7 +52,8 @@ class Target:
 def _shown(path: str) -> str:
     """A path for a message: as typed, its control characters escaped (one line, no escape
     sequence reaches the terminal)."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], path)
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]",
+                  lambda m: repr(m.group())[1:-1], path)
 
 
 def _fail(target: str, what: str, option: str = OPTION) -> SpecError:
@@ -66,6 +67,15 @@ def _same(a: str, b: str) -> bool:
         return False
 
 
+def _same_as_stdin(path: str) -> bool:
+    """Whether `path` is the file standard input reads (`convcalc net - -o s.yaml < s.yaml`)."""
+    try:
+        here, there = os.fstat(0), os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def check_target(path: str | None, inputs: Iterable[str | os.PathLike[str] | None] = (), *,
                  option: str = OPTION) -> Target:
     """The output target, checked before any work: `None` or `-` is standard output; a file
@@ -77,6 +87,9 @@ def check_target(path: str | None, inputs: Iterable[str | os.PathLike[str] | Non
     if not path or "\x00" in path:
         raise _fail(path, "not a file name", option)
     for source in inputs:
+        if source is not None and str(source) == STDOUT and _same_as_stdin(path):
+            raise _fail(path, "is standard input of this command; write the output to another "
+                        "file", option)
         if source is not None and str(source) != STDOUT and _same(path, os.fspath(source)):
             raise _fail(path, f"is an input of this command ({_shown(os.fspath(source))}); "
                         "write the output to another file", option)
@@ -125,9 +138,10 @@ def write_file(target: Target, fill: Callable[[IO[str]], object]) -> int:
     is left whole and the error is re-raised (an OSError as a one-line SpecError). Returns the
     bytes written."""
     assert target.path is not None
+    if os.path.exists(target.path) and not os.path.isfile(target.path):
+        # a device or a pipe, opened as named: /dev/stdout resolves to `pipe:[…]`, no path
+        return _write_special(target, target.path, fill)
     real = os.path.realpath(target.path)
-    if os.path.exists(real) and not os.path.isfile(real):
-        return _write_special(target, real, fill)
     folder = os.path.dirname(real)
     try:
         mode = stat.S_IMODE(os.stat(real).st_mode)
@@ -162,11 +176,15 @@ def write_file(target: Target, fill: Callable[[IO[str]], object]) -> int:
 def _write_special(target: Target, real: str, fill: Callable[[IO[str]], object]) -> int:
     """A device or a named pipe (/dev/null, /dev/stdout) cannot be renamed over: written as is."""
     assert target.path is not None
+    import io
+
+    text = io.StringIO(newline="")
+    fill(text)
+    data = text.getvalue().encode("utf-8")
     try:
-        with open(real, "w", encoding="utf-8", newline="") as handle:
-            fill(handle)
-            handle.flush()
-            size = os.fstat(handle.fileno()).st_size
+        with open(real, "wb") as handle:
+            handle.write(data)
+        size = len(data)  # a device's own size (/dev/null: 0) is not what was written
     except OSError as e:
         raise _fail(target.path, f"cannot write: {e.strerror or e}", target.option) from None
     return size

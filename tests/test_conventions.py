@@ -478,3 +478,13 @@ def test_the_documented_runs_are_current() -> None:
     assert len(shown) == 2
     for command, output in shown:
         assert update_readme.render(command) == output, command
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_net_convention_torch_lists_torch_once(fmt: str) -> None:
+    # `convcalc net resnet18 --convention torch` printed the torch row twice in the tools table
+    result = CliRunner().invoke(app, ["net", "resnet18", "--convention", "torch", "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith(("torch,", "| torch |"))]
+    assert len(rows) == 1, rows

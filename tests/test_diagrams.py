@@ -299,3 +299,12 @@ def test_diff_dot_renders(args: list[str], depth: int) -> None:
 def test_diff_html_is_refused_before_the_work() -> None:
     done = runner.invoke(app, ["diff", "missing_a.yaml", "missing_b.yaml", "--format", "html"])
     assert done.exit_code == 2 and "not used with `convcalc diff`" in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_columns_refused_by_a_drawing_names_the_formats_that_take_it(fmt: str) -> None:
+    # the hint said "use --format table, markdown, csv, latex or json": JSON ignores --columns
+    # (it keeps its whole contract) and the HTML report, which takes it, was missing
+    result = CliRunner().invoke(app, ["net", "resnet18", "--columns", "params", "-f", fmt])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith("use --format table, markdown, csv, latex or html")

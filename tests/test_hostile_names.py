@@ -420,3 +420,14 @@ def test_exported_pytorch_names_round_trip_through_torch_onnx(tmp_path: Path) ->
     again = analyze_network(load_yaml_text(imported.yaml))
     assert {k: again.totals()[k] for k in ("params", "macs")} == \
         {k: report.totals()[k] for k in ("params", "macs")}
+
+
+@pytest.mark.parametrize("name", ['q""" \\N{BULLET} \'\'\' \\', 'ends with "', '"""'])
+def test_exported_docstring_reads_back_as_the_network_name(name: str) -> None:
+    # a `"` in the network's name became `'` in the exported module's docstring
+    import ast
+
+    spec = {"name": name, "input": "8x8x3", "layers": [{"conv": {"out": 4, "kernel": 3}}]}
+    source = export_pytorch(analyze_network(spec))
+    doc = ast.get_docstring(ast.parse(source))
+    assert doc is not None and doc.startswith(f"{name}, written by convcalc")

@@ -221,7 +221,6 @@ def test_the_report_says_its_batch(tmp_path: Path) -> None:
 
 
 @needs_html
-@needs_html
 def test_columns_and_units_reach_the_html_report(tmp_path: Path) -> None:
     """issue 18 item 4: --columns and --units shape the HTML report's table too."""
     page = write_html(tmp_path, "net", ["net", "resnet18", "--format", "html", "--columns",

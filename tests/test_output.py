@@ -163,6 +163,39 @@ def test_a_symlink_to_the_input_is_refused(spec: Path) -> None:
     assert spec.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", [["net", "-"], ["export", "-"], ["diff", "-", "resnet18"]],
+                         ids=["net", "export", "diff"])
+def test_net_dash_o_x_from_x_on_stdin_is_refused(spec: Path, command: list[str]) -> None:
+    # `convcalc net - -o s.yaml < s.yaml`: standard input is the file -o names
+    import subprocess
+    import sys
+
+    before = spec.read_bytes()
+    with spec.open("rb") as stdin:
+        done = subprocess.run([sys.executable, "-m", "convcalc", *command, "-o", "./s.yaml"],
+                              stdin=stdin, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "is standard input of this command" in done.stderr
+    assert spec.read_bytes() == before
+    with spec.open("rb") as stdin:  # another file on stdin is still fine
+        done = subprocess.run([sys.executable, "-m", "convcalc", "net", "-", "-o", "r.md"],
+                              stdin=stdin, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and (spec.parent / "r.md").read_text().count("|") > 10
+
+
+def test_solve_batch_save_to_its_spec_is_refused(spec: Path) -> None:
+    # `convcalc solve batch s.yaml --device l4 --train --save s.yaml` replaced the spec
+    before = spec.read_bytes()
+    code, out, err = run(["solve", "batch", "s.yaml", "--device", "l4", "--train",
+                          "--save", "./s.yaml"])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("convcalc: error: option --save: ./s.yaml: ")
+    assert "is an input of this command" in err
+    assert spec.read_bytes() == before
+
+
 def test_diff_refuses_either_input(spec: Path) -> None:
     shutil.copy(spec, spec.parent / "t.yaml")
     one_line_error(["diff", "s.yaml", "t.yaml", "-o", "t.yaml"])
@@ -333,3 +366,40 @@ def test_import_torch_never_writes_over_its_model_file(tmp_path: Path,
         err = one_line_error(["import", "--torch", factory, "--input", "8x8x3", "-o", target])
         assert "is an input of this command" in err
     assert model.read_bytes() == before
+
+
+def test_an_rtl_override_in_a_layer_name_is_escaped_in_the_error(tmp_path: Path) -> None:
+    # the context of a refused name (`layers[0] (rtl<U+202E>abc)`) reached the terminal raw:
+    # the override reverses what follows it on the line
+    spec = tmp_path / "rtl.yaml"
+    spec.write_text('name: x\ninput: 8x8x3\nlayers:\n'
+                    '  - conv: {name: "rtl\\u202Eabc\\u2066", out: 4, kernel: 3}\n')
+    code, out, err = run(["net", str(spec)])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "\u202e" not in err and "\u2066" not in err
+    assert "rtl\\u202eabc\\u2066" in err
+
+
+def test_o_dev_stdout_into_a_pipe_and_dev_null_say_the_bytes_written() -> None:
+    # `-o /dev/stdout | wc` failed ("No such file or directory": the link resolves to
+    # `pipe:[…]`), and `-o /dev/null` confirmed "0 bytes" (the device's size)
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "convcalc", "net", "resnet18", "-f", "latex"]
+    piped = subprocess.run([*args, "-o", "/dev/stdout"], capture_output=True, check=False,
+                           env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith(b"% needs \\usepackage{booktabs}")
+    assert piped.stderr.decode() == f"wrote /dev/stdout ({_kb(len(piped.stdout))})\n"
+    null = subprocess.run([*args, "-o", "/dev/null"], capture_output=True, check=False,
+                          env=env)
+    assert null.returncode == 0 and null.stdout == b""
+    assert null.stderr.decode() == f"wrote /dev/null ({_kb(len(piped.stdout))})\n"
+
+
+def _kb(n: int) -> str:
+    from convcalc.output import size_text
+
+    return size_text(n)

@@ -447,3 +447,19 @@ def test_timeline_holds_the_peak_once_per_op() -> None:
     assert (peak.phase, peak.at, peak.bytes) in peak.timeline
     phases = [p for p, _, _ in peak.timeline]
     assert phases == sorted(phases, key=["forward", "backward"].index)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "latex"])
+def test_net_train_honours_columns_and_units_in_text_formats(fmt: str) -> None:
+    # `net resnet18 --train --columns macs --units M -f markdown` printed every column, raw
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, ["net", "resnet18", "--train", "--columns", "macs",
+                                      "--units", "M", "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "params" not in out.split("118")[0]  # the header before conv1's MACs
+    assert {"markdown": "| conv1 | 118.01 M |", "csv": "conv1,118.013952",
+            "latex": "conv1 & 118.01 M"}[fmt] in out

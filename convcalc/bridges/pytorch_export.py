@@ -831,10 +831,11 @@ class _Writer:
 
 def _doc_text(text: str) -> str:
     """Text safe inside a triple-quoted docstring, on one line: backslashes, line breaks and
-    every other character that is not printable written as escapes, no closing quotes."""
+    every other character that is not printable written as escapes, quotes escaped (`\\"`:
+    no closing quotes, and the docstring reads back as the name)."""
     text = "".join(ch if ch.isprintable() and ch != "\\" else
                    ch.encode("unicode_escape").decode("ascii") for ch in str(text))
-    return text.replace('"', "'")
+    return text.replace('"', '\\"')
 
 
 def export_pytorch(report: NetworkReport, source: str | None = None) -> str:

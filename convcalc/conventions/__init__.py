@@ -118,7 +118,7 @@ def net_peers(report: NetworkReport, *, every: bool, tool: str | None) -> Peers:
     `other_ops` column."""
     chosen = convention(tool).tool if tool is not None else None
     analysis = analyse(report)
-    table = TOOLS if every else ("torch", chosen) if chosen else ()
+    table = TOOLS if every else tuple(dict.fromkeys(("torch", chosen))) if chosen else ()
     return Peers(report.name, analysis.count("torch"),
                  analysis.count(chosen) if chosen else None, tuple(analysis.counts(table)),
                  tuple(analysis.counts(TOOLS)) if every else (), analysis.other_ops)

@@ -19,9 +19,10 @@ SAVED = Column("saved_bytes", "saved B", lambda r: r.get("saved_bytes"), thousan
 def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
                         depth: int | None = None, top_k: int | None = None,
                         explain: bool = False, costing: Any = None,
-                        conventions: Sequence[Any] | None = None) -> str | list[Any]:
+                        conventions: Sequence[Any] | None = None,
+                        settings: Any = None) -> str | list[Any]:
     """`convcalc net --train` in `fmt` (with `--conventions`: the training conventions the
-    command counted, convcalc.training.conventions)."""
+    command counted, convcalc.training.conventions; `settings`: --columns and --units)."""
     from convcalc.render.text import to_json
     from convcalc.render.views import net_data, net_view
 
@@ -46,7 +47,7 @@ def net_training_output(report: NetworkReport, training: Any, fmt: Format, *,
     extra = [(BACKWARD, backward, totals["backward_macs"]),
              (SAVED, saved, sum(saved))]
     shown = net_view(report, fmt, depth=depth, top_k=top_k, explain=explain, costing=costing,
-                     extra_columns=extra)
+                     extra_columns=extra, settings=settings)
     title = f"training step at batch {report.batch}"
     metric = Column("metric", "training", lambda r: r["metric"], justify="left")
     value = Column("value", "value", lambda r: r["value"])
