@@ -27,6 +27,8 @@ from onnx_writer import (
     vi,
 )
 
+from convcalc.limits import MAX_LAYERS
+
 Builder = Callable[[Path], Path]
 W = tensor("w", [8, 3, 3, 3])
 CONV = node("Conv", ["x", "w"], ["c"], name="conv")
@@ -127,7 +129,7 @@ CASES: dict[str, tuple[Builder, int, str]] = {
     "no_opset": (file("no_opset", vi(1, 8) + ld(7, graph([CONV], [value("x", INPUT)],
                                                          [value("c")], [W]))),
                  2, "names no operator set"),
-    "million_nodes": (million_nodes, 2, "more than 100,000 nodes (the layer limit)"),
+    "million_nodes": (million_nodes, 2, f"more than {MAX_LAYERS:,} nodes (the layer limit)"),
     # the graph's structure
     "no_outputs": (file("no_outputs", model(graph([CONV], [value("x", INPUT)], [], [W]))), 2,
                    "the ONNX graph has no outputs"),
