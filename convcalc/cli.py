@@ -892,7 +892,8 @@ def _module_file(factory: str | None, output: str | None) -> list[str]:
 @friendly
 def solve(
     kind: Annotated[str, typer.Argument(help="conv, dilated, depthwise, grouped, transposed, "
-                                             "maxpool or avgpool.")],
+                                             "maxpool or avgpool; or batch (with SPEC, --device "
+                                             "and --train: the largest batch that fits).")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="Input shape, H×W×C: "
                                                                     "28x28x1.")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output size wanted: 28, "

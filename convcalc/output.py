@@ -84,7 +84,10 @@ def check_target(path: str | None, inputs: Iterable[str | os.PathLike[str] | Non
     SpecError naming the option."""
     if path is None or path == STDOUT:
         return Target(None, option)
-    if not path or "\x00" in path:
+    if not path:
+        raise SpecError(f"option {option}: '' is not a file name (give a path, or - for "
+                        "standard output)")
+    if "\x00" in path:
         raise _fail(path, "not a file name", option)
     for source in inputs:
         if source is not None and str(source) == STDOUT and _same_as_stdin(path):

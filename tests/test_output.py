@@ -403,3 +403,24 @@ def _kb(n: int) -> str:
     from convcalc.output import size_text
 
     return size_text(n)
+
+
+def test_an_empty_output_name_is_shown_as_such() -> None:
+    """`-o ''` names the empty value and says what is allowed (it printed `: : not a file
+    name`)."""
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, ["net", "resnet18", "-o", ""])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'' is not a file name (give a path, or - for standard output)" in result.stderr
+
+
+def test_solve_help_lists_batch() -> None:
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, ["solve", "-h"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "or batch (with SPEC" in result.stdout
