@@ -192,7 +192,9 @@ def test_the_batch_is_in_every_title(args: list[str]) -> None:
 
 
 def test_batch_from_a_channels_first_input_is_in_the_title() -> None:
-    out = run(["layer", "conv", "--input", "4x3x12x12", "--channels-first", "--kernel", "5",
+    """N×C×D×H×W gives the batch (four numbers without a spec's rank are ambiguous and refused:
+    issue 22 item 7)."""
+    out = run(["layer", "conv", "--input", "4x3x8x12x12", "--channels-first", "--kernel", "5",
                "--out", "8"])
     assert out.startswith("conv, batch 4")
 
