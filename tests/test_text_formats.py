@@ -256,3 +256,13 @@ def test_help_lists_formats_and_inputs(command: str, formats: list[str],
 def test_graph_nodes_carry_params_and_macs(fmt: str) -> None:
     out = run(["net", "resnet18", "--depth", "1", "-f", fmt])
     assert "9.41 k params · 118.01 M MACs" in out
+
+
+def test_layer_table_honours_units() -> None:
+    """issue 18 item 4 (found in review): the one-layer table printed whole counts under
+    --units k while Markdown and CSV scaled them."""
+    out = run(["layer", "conv", "--input", "120x120x3", "--kernel", "5", "--out", "8",
+               "--units", "k"])
+    assert "8,073.60 k" in out and "0.61 k" in out and "8,073,600" not in out
+    whole = run(["layer", "conv", "--input", "120x120x3", "--kernel", "5", "--out", "8"])
+    assert "8,073,600" in whole

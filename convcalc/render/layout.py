@@ -450,11 +450,16 @@ def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
     return Table(title, rows, roles, total, bar_key)
 
 
-def metric_table(row: Mapping[str, Any], columns: Sequence[Column], title: str) -> Table:
-    """One layer, one metric per line: the registry's columns read vertically."""
+def metric_table(row: Mapping[str, Any], columns: Sequence[Column], title: str,
+                 units: str = "auto") -> Table:
+    """One layer, one metric per line: the registry's columns read vertically; counts in
+    `units` (--units k|M|G|T; auto and none write them whole: one column always fits)."""
     metric = Column("metric", "metric", lambda r: r["metric"], justify="left")
     value = Column("value", "value", lambda r: r["value"])
-    rows = [{"metric": c.header, "value": c.show(c.raw(row))} for c in columns]
+    whole = units in ("auto", "none")
+    rows = [{"metric": c.header,
+             "value": c.show(c.raw(row)) if whole or not c.unit else scaled(c.raw(row), units)}
+            for c in columns]
     return Table(title, rows, [(metric, "name"), (value, "core")], header=False)
 
 

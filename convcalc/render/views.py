@@ -142,7 +142,8 @@ def layer_view(report: LayerReport, fmt: Format, *, explain: bool = False,
     from convcalc.render import layout as table
 
     items: list[Any] = [table.metric_table(rows[0], pick([*LAYER_METRICS, *extra_metrics]),
-                                           title)]
+                                           title,
+                                           settings.units if settings is not None else "auto")]
     if report.parts:
         items.append(table.rows_table(rows[1:], pick(["path", "output", "params", "macs",
                                                      "rf_size", "rf_jump"]),
