@@ -266,3 +266,12 @@ def test_layer_table_honours_units() -> None:
     assert "8,073.60 k" in out and "0.61 k" in out and "8,073,600" not in out
     whole = run(["layer", "conv", "--input", "120x120x3", "--kernel", "5", "--out", "8"])
     assert "8,073,600" in whole
+
+
+def test_diff_deltas_follow_units() -> None:
+    """issue 18 item 4 (found in review): `diff --units M` scaled the sides but left the Δ
+    cells and the totals whole (+13,867,520 beside 11.69 M)."""
+    out = run(["diff", "resnet18", "resnet50", "--units", "M", "--depth", "1"])
+    assert "+13.87 M" in out and "+2,275.11 M" in out and "13,867,520" not in out
+    assert " +98 " in out  # the layer count is a count of layers, never scaled
+    assert "+13,867,520" in run(["diff", "resnet18", "resnet50"])

@@ -497,8 +497,17 @@ def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None,
     if a == b:
         a, b = "a", "b"
 
+    from convcalc.render.layout import scaled
+
+    fixed = settings.units if settings is not None and settings.units not in ("auto", "none") \
+        else None
+
+    def count(v: Any) -> str:
+        """--units k|M|G|T for every count of the diff (the deltas too); whole otherwise."""
+        return thousands(v) if fixed is None else scaled(v, fixed)
+
     def signed(v: Any) -> str:
-        return "" if v is None else ("+" if v > 0 else "") + thousands(v)
+        return "" if v is None else ("+" if v > 0 else "") + count(v)
 
     cols = [COLUMNS["path"], COLUMNS["kind"],
             Column("a_output", f"{a} output", lambda r: r["a_output"], shape_text),
@@ -528,8 +537,11 @@ def diff_view(diff: Any, fmt: Format, sources: tuple[str, str] | None = None,
                     Column("ratio", "b/a", lambda r: r["ratio"], ratio_percent)]
     names = {"params": "params", "macs": "MACs", "flops": "FLOPs",
              "activation_elements": "act. elems", "layers": "layers"}
-    summary = [{"metric": names[k], "a": thousands(v["a"]), "b": thousands(v["b"]),
-                "delta": signed(v["delta"]),
+    summary = [{"metric": names[k],
+                "a": thousands(v["a"]) if k == "layers" else count(v["a"]),
+                "b": thousands(v["b"]) if k == "layers" else count(v["b"]),
+                "delta": (("+" if v["delta"] > 0 else "") + thousands(v["delta"]))
+                if k == "layers" else signed(v["delta"]),
                 "ratio": None if v["ratio"] is None else Fraction(v["ratio"])}
                for k, v in t.items()]
     sizes = [rf_to_dict(r.receptive_field)["size"] for r in (diff.a, diff.b)]
