@@ -519,8 +519,9 @@ def layer(
         check_train_options(format, "layer", {"--conventions": conventions,
                                               "--convention": convention})
         facts = layer_training(report, model, batch=batch or 1, dtype=dtype or "fp32")
-        _emit(layer_training_output(report, facts, format, explain=explain, costing=cost), view,
-              target)
+        _emit(layer_training_output(report, facts, format, explain=explain, costing=cost,
+                                    settings=text_settings(view),
+                                    batch=batch_of(input, channels_first, batch)), view, target)
         return
     if conventions or convention is not None:
         from convcalc.conventions import layer_peers
@@ -627,7 +628,7 @@ def compare(
         facts = {r.variant: layer_training(r.report, as_layer(r.spec), batch=batch or 1,
                                            dtype=dtype or "fp32")
                  for r in comparison.results if r.report is not None}
-        shown = compare_training_output(comparison, facts, format, shown)
+        shown = compare_training_output(comparison, facts, format, shown, text_settings(view))
     _emit(shown, view, target)
 
 

@@ -463,3 +463,21 @@ def test_net_train_honours_columns_and_units_in_text_formats(fmt: str) -> None:
     assert "params" not in out.split("118")[0]  # the header before conv1's MACs
     assert {"markdown": "| conv1 | 118.01 M |", "csv": "conv1,118.013952",
             "latex": "conv1 & 118.01 M"}[fmt] in out
+
+
+def test_layer_and_compare_train_honour_units_in_text_formats() -> None:
+    """issue 18 item 4 (found in review): `compare --train` and `layer --train` ignored --units
+    in CSV and Markdown (net --train already honoured them)."""
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    runner = CliRunner()
+    args = ["--input", "12x12x3", "--kernel", "5", "--out", "8", "--train", "--units", "k"]
+    csv = runner.invoke(app, ["compare", *args, "-f", "csv"]).stdout
+    assert "transposed,172.8,86.4,86.4,1.728" in csv
+    md = runner.invoke(app, ["compare", *args, "-f", "markdown"]).stdout
+    assert "| dwsep | 12.67 k | 6.34 k | 6.34 k | 2.50 k |" in md
+    layer = runner.invoke(app, ["layer", "conv", *args, "-f", "csv"]).stdout
+    assert layer.splitlines() == ["backward_macs_k,grad_input_macs_k,grad_weight_macs_k,"
+                                  "saved_bytes_k", "76.8,38.4,38.4,1.728"]

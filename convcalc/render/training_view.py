@@ -150,8 +150,11 @@ LAYER_NOTE = ("training: as a layer inside a network (its input needs a gradient
 
 
 def layer_training_output(report: Any, training: dict[str, int], fmt: Format, *,
-                          explain: bool = False, costing: Any = None) -> str | list[Any]:
-    """`convcalc layer --train` in `fmt`: the layer's output and its training facts."""
+                          explain: bool = False, costing: Any = None, settings: Any = None,
+                          batch: int = 1) -> str | list[Any]:
+    """`convcalc layer --train` in `fmt`: the layer's output and its training facts
+    (`settings`: --columns and --units of the text formats; `batch` in the title)."""
+    from convcalc.render.layout import scaled
     from convcalc.render.text import text_table, to_csv, to_json
     from convcalc.render.views import layer_data, layer_view
 
@@ -160,11 +163,17 @@ def layer_training_output(report: Any, training: dict[str, int], fmt: Format, *,
         data["training"] = training
         return to_json(data) + "\n"
     if fmt is Format.csv:
-        return to_csv([training], [Column(k, k, _getter(k)) for k in training])
-    rows = [{"metric": label, "value": thousands(training[key])} for key, label in LAYER_SUMMARY]
+        return to_csv([training], [Column(k, k, _getter(k), unit=True) for k in training],
+                      settings=settings)
+    units = getattr(settings, "units", "auto")
+    fixed = units not in ("auto", "none")
+    rows = [{"metric": label,
+             "value": scaled(training[key], units) if fixed else thousands(training[key])}
+            for key, label in LAYER_SUMMARY]
     metric = Column("metric", "training", lambda r: r["metric"], justify="left")
     value = Column("value", "value", lambda r: r["value"])
-    shown = layer_view(report, fmt, explain=explain, costing=costing)
+    shown = layer_view(report, fmt, explain=explain, costing=costing, settings=settings,
+                       batch=batch)
     if fmt in (Format.markdown, Format.latex):
         assert isinstance(shown, str)
         return shown + "\n" + text_table(fmt.value, rows, [metric, value], title=LAYER_NOTE)
@@ -176,7 +185,7 @@ def layer_training_output(report: Any, training: dict[str, int], fmt: Format, *,
 
 
 def compare_training_output(comparison: Any, training: dict[str, dict[str, int]], fmt: Format,
-                            shown: str | list[Any]) -> str | list[Any]:
+                            shown: str | list[Any], settings: Any = None) -> str | list[Any]:
     """`convcalc compare --train`: each variant's backward MACs and saved bytes (a
     depthwise-separable block keeps two tensors where a conv keeps one)."""
     import json
@@ -199,10 +208,11 @@ def compare_training_output(comparison: Any, training: dict[str, dict[str, int]]
                       unit=True),
                SAVED]
     if fmt is Format.csv:
-        return to_csv(rows, columns)
+        return to_csv(rows, columns, settings=settings)
     if fmt in (Format.markdown, Format.latex):
         assert isinstance(shown, str)
-        return shown + "\n" + text_table(fmt.value, rows, columns, title=LAYER_NOTE)
+        return shown + "\n" + text_table(fmt.value, rows, columns, title=LAYER_NOTE,
+                                          settings=settings)
     from convcalc.render import layout
 
     assert isinstance(shown, list)
