@@ -2,6 +2,8 @@
 
     /work/venv-full/bin/python scripts/measure_training.py          # writes both fixtures
     ... measure_training.py --no-kinds [EXAMPLE...]   # the examples only (a subset: a test)
+    ... measure_training.py --token-kinds   # the token kinds' specs (TOKEN_KINDS) only, merged
+                                            # into training_kinds.json
     ... measure_training.py --profile    # torch.profiler's memory peaks: training_profile.json
     ... measure_training.py --live       # live storages walked on torch: training_live.json
     (needs torch==2.13.0 CPU; convcalc from this checkout)
@@ -47,6 +49,26 @@ sys.path.insert(0, str(ROOT))
 BATCH = 2
 KINDS_OUT = ROOT / "tests" / "fixtures" / "training_kinds.json"
 EXAMPLES_OUT = ROOT / "tests" / "fixtures" / "training_examples.json"
+
+TOKEN_KINDS: dict[str, dict[str, Any]] = {
+    "to_tokens": {"name": "to_tokens", "input": "4x4x8",
+                  "layers": [{"kind": "layer_scale"}, {"kind": "to_tokens"}]},
+    "to_map": {"name": "to_map", "input": "4x4x8",
+               "layers": [{"kind": "to_tokens"}, {"kind": "layer_scale"},
+                          {"kind": "to_map", "size": [4, 4]}]},
+    "take_token": {"name": "take_token", "input": "4x4x8",
+                   "layers": [{"kind": "to_tokens"}, {"kind": "layer_scale"},
+                              {"kind": "take_token"}]},
+    "class_token": {"name": "class_token", "input": "4x4x8",
+                    "layers": [{"kind": "to_tokens"}, {"kind": "class_token"}]},
+    "pos_embedding": {"name": "pos_embedding", "input": "4x4x8",
+                      "layers": [{"kind": "to_tokens"}, {"kind": "pos_embedding"}]},
+    "mlp": {"name": "mlp", "input": "4x4x8",
+            "layers": [{"kind": "to_tokens"}, {"kind": "mlp", "hidden": 16}]},
+}
+"""One-layer specs of the token kinds (tests/fixtures/peers/kinds.json has none): a token
+sequence made by to_tokens (a view), a layer_scale before a kind whose input would otherwise
+need no gradient."""
 
 VARIANTS: dict[str, dict[str, dict[str, list[str]]]] = {
     # example → variant name → {"freeze": [...], "checkpoint": [...]} (convcalc paths)
@@ -399,6 +421,15 @@ def main() -> None:
                                            "torch": torch.__version__, "batch": BATCH,
                                            "date": datetime.date.today().isoformat(),
                                            "networks": profiled}, indent=1) + "\n")
+        return
+    if "--token-kinds" in sys.argv:  # the token kinds only, merged into the kinds' fixture
+        fixture = json.loads(KINDS_OUT.read_text())
+        for name, spec in TOKEN_KINDS.items():
+            fixture["models"][name] = {"spec": spec,
+                                       "input_needs_grad": measure(spec, input_grad=True,
+                                                                   rows=True),
+                                       "input_no_grad": measure(spec, rows=True)}
+        KINDS_OUT.write_text(json.dumps(fixture, indent=1) + "\n")
         return
     args = [a for a in sys.argv[1:] if a != "--no-kinds"]
     for name, record in kinds["models"].items():

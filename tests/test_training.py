@@ -46,7 +46,7 @@ def test_every_kind_has_a_training_rule() -> None:
 
 @pytest.mark.parametrize("args", [["net", "vit_b_16", "--train"],
                                   ["net", "swin_t", "--train", "--format", "json"],
-                                  ["layer", "to_tokens", "-i", "8x8x4", "--train"]])
+                                  ["layer", "patch_merging", "-i", "8x8x4", "--train"]])
 def test_unmeasured_kinds_are_refused_by_name_under_train(args: list[str]) -> None:
     """issue 20: what autograd keeps for the attention kinds is not measured yet; --train says
     so in one line instead of a KeyError traceback or a guess."""

@@ -304,6 +304,10 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("identity", "flatten", "shuffle", "upsample", "global_avgpool"), _nothing),
     "adaptive_avgpool": _adaptive, "maxpool": _maxpool,
     "dropout": _dropout, "stochastic_depth": _stochastic_depth, "layer_scale": _layer_scale,
+    # token kinds: views, a cat with a parameter, an add of one; none keeps a tensor
+    **dict.fromkeys(("to_tokens", "to_map", "take_token", "class_token", "pos_embedding"),
+                    _nothing),
+    "mlp": _composite,
 }
 """kind → rule. A test checks every kind of convcalc.layers.REGISTRY has one."""
 
@@ -311,8 +315,7 @@ VIEWS = frozenset({"identity", "flatten"})
 """Kinds whose output in train mode is their input's storage (a view, or the tensor itself)."""
 
 
-UNMEASURED = frozenset({"self_attention", "mlp", "patch_merging", "class_token",
-                        "pos_embedding", "to_tokens", "to_map", "take_token"})
+UNMEASURED = frozenset({"self_attention", "patch_merging"})
 """Kinds whose training rules are not measured against autograd yet (the attention kinds):
 --train refuses them by name rather than guess what autograd keeps for them."""
 
