@@ -65,6 +65,22 @@ TOKEN_KINDS: dict[str, dict[str, Any]] = {
                       "layers": [{"kind": "to_tokens"}, {"kind": "pos_embedding"}]},
     "mlp": {"name": "mlp", "input": "4x4x8",
             "layers": [{"kind": "to_tokens"}, {"kind": "mlp", "hidden": 16}]},
+    "patch_merging": {"name": "patch_merging", "input": "4x4x8",
+                      "layers": [{"kind": "patch_merging"}]},
+    "patch_merging_odd": {"name": "patch_merging_odd", "input": "5x3x8",
+                          "layers": [{"kind": "layer_scale"}, {"kind": "patch_merging"}]},
+    "self_attention": {"name": "self_attention", "input": "4x4x8",
+                       "layers": [{"kind": "self_attention", "heads": 2}]},
+    "self_attention_window": {"name": "self_attention_window", "input": "4x4x8",
+                              "layers": [{"kind": "layer_scale"},
+                                         {"kind": "self_attention", "heads": 2, "window": 2,
+                                          "shift": 1, "position_bias": True}]},
+    "self_attention_padded": {"name": "self_attention_padded", "input": "5x5x8",
+                              "layers": [{"kind": "self_attention", "heads": 2, "window": 2}]},
+    "self_attention_grid": {"name": "self_attention_grid", "input": "4x4x8",
+                            "layers": [{"kind": "self_attention", "head_dim": 4, "window": 2,
+                                        "partition": "grid", "bias": False,
+                                        "proj_bias": False}]},
 }
 """One-layer specs of the token kinds (tests/fixtures/peers/kinds.json has none): a token
 sequence made by to_tokens (a view), a layer_scale before a kind whose input would otherwise
