@@ -477,6 +477,8 @@ def main() -> None:
         print(f"{path.stem}: fwd {p['forward_macs']:,} bwd {p['backward_macs']:,} "
               f"(FlopCounterMode {p['flop_counter_flops']:,} FLOPs) saved "
               f"{p['saved_activation_bytes']:,} B", file=sys.stderr)
+    if only and EXAMPLES_OUT.exists():  # a subset: merged into the measured networks
+        out = {**json.loads(EXAMPLES_OUT.read_text())["networks"], **out}
     EXAMPLES_OUT.write_text(json.dumps({**stamp, "networks": out}, indent=1) + "\n")
 
 

@@ -362,8 +362,9 @@ RULES: dict[str, Rule] = {
 }
 """kind → rule. A test checks every kind of convcalc.layers.REGISTRY has one."""
 
-VIEWS = frozenset({"identity", "flatten"})
-"""Kinds whose output in train mode is their input's storage (a view, or the tensor itself)."""
+VIEWS = frozenset({"identity", "flatten", "take_token"})
+"""Kinds whose output in train mode is their input's storage (a view, or the tensor itself):
+a consumer that keeps a token taken by take_token keeps the whole sequence's storage."""
 
 
 UNMEASURED: frozenset[str] = frozenset()
