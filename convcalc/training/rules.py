@@ -368,8 +368,9 @@ a consumer that keeps a token taken by take_token keeps the whole sequence's sto
 
 
 UNMEASURED: frozenset[str] = frozenset()
-"""Kinds whose training rules are not measured against autograd yet (the attention kinds):
---train refuses them by name rather than guess what autograd keeps for them."""
+"""Kinds whose training rules are not measured against autograd yet (none since the attention
+kinds were measured): --train refuses such a kind by name rather than guess what autograd
+keeps for it."""
 
 
 def check_measured(kinds: Iterable[str]) -> None:
