@@ -97,6 +97,9 @@ VARIANTS: dict[str, dict[str, dict[str, list[str]]]] = {
                      "frozen_middle": {"freeze": ["b5", "b6"]}},
     "efficientnet_b0": {"checkpoint_stage": {"checkpoint": ["stage2.0", "stage2.1"]}},
     "convnext_tiny": {"frozen_stem": {"freeze": ["stem"]}},
+    # (a checkpointed attention block is not measured: Counter files a matmul recomputed during
+    # backward under grad-input, not recompute; the totals agree, the split does not)
+    "swin_t": {"frozen_early": {"freeze": ["features.0", "features.1", "features.2"]}},
 }
 
 
