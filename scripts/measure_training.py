@@ -2,6 +2,8 @@
 
     /work/venv-full/bin/python scripts/measure_training.py          # writes both fixtures
     ... measure_training.py --no-kinds [EXAMPLE...]   # the examples only (a subset: a test)
+    ... measure_training.py --token-kinds   # the token kinds' specs (TOKEN_KINDS) only, merged
+                                            # into training_kinds.json
     ... measure_training.py --profile    # torch.profiler's memory peaks: training_profile.json
     ... measure_training.py --live       # live storages walked on torch: training_live.json
     (needs torch==2.13.0 CPU; convcalc from this checkout)
@@ -48,6 +50,42 @@ BATCH = 2
 KINDS_OUT = ROOT / "tests" / "fixtures" / "training_kinds.json"
 EXAMPLES_OUT = ROOT / "tests" / "fixtures" / "training_examples.json"
 
+TOKEN_KINDS: dict[str, dict[str, Any]] = {
+    "to_tokens": {"name": "to_tokens", "input": "4x4x8",
+                  "layers": [{"kind": "layer_scale"}, {"kind": "to_tokens"}]},
+    "to_map": {"name": "to_map", "input": "4x4x8",
+               "layers": [{"kind": "to_tokens"}, {"kind": "layer_scale"},
+                          {"kind": "to_map", "size": [4, 4]}]},
+    "take_token": {"name": "take_token", "input": "4x4x8",
+                   "layers": [{"kind": "to_tokens"}, {"kind": "layer_scale"},
+                              {"kind": "take_token"}]},
+    "class_token": {"name": "class_token", "input": "4x4x8",
+                    "layers": [{"kind": "to_tokens"}, {"kind": "class_token"}]},
+    "pos_embedding": {"name": "pos_embedding", "input": "4x4x8",
+                      "layers": [{"kind": "to_tokens"}, {"kind": "pos_embedding"}]},
+    "mlp": {"name": "mlp", "input": "4x4x8",
+            "layers": [{"kind": "to_tokens"}, {"kind": "mlp", "hidden": 16}]},
+    "patch_merging": {"name": "patch_merging", "input": "4x4x8",
+                      "layers": [{"kind": "patch_merging"}]},
+    "patch_merging_odd": {"name": "patch_merging_odd", "input": "5x3x8",
+                          "layers": [{"kind": "layer_scale"}, {"kind": "patch_merging"}]},
+    "self_attention": {"name": "self_attention", "input": "4x4x8",
+                       "layers": [{"kind": "self_attention", "heads": 2}]},
+    "self_attention_window": {"name": "self_attention_window", "input": "4x4x8",
+                              "layers": [{"kind": "layer_scale"},
+                                         {"kind": "self_attention", "heads": 2, "window": 2,
+                                          "shift": 1, "position_bias": True}]},
+    "self_attention_padded": {"name": "self_attention_padded", "input": "5x5x8",
+                              "layers": [{"kind": "self_attention", "heads": 2, "window": 2}]},
+    "self_attention_grid": {"name": "self_attention_grid", "input": "4x4x8",
+                            "layers": [{"kind": "self_attention", "head_dim": 4, "window": 2,
+                                        "partition": "grid", "bias": False,
+                                        "proj_bias": False}]},
+}
+"""One-layer specs of the token kinds (tests/fixtures/peers/kinds.json has none): a token
+sequence made by to_tokens (a view), a layer_scale before a kind whose input would otherwise
+need no gradient."""
+
 VARIANTS: dict[str, dict[str, dict[str, list[str]]]] = {
     # example → variant name → {"freeze": [...], "checkpoint": [...]} (convcalc paths)
     "resnet18": {"frozen_stem": {"freeze": ["conv1", "bn1", "layer1"]},
@@ -59,6 +97,9 @@ VARIANTS: dict[str, dict[str, dict[str, list[str]]]] = {
                      "frozen_middle": {"freeze": ["b5", "b6"]}},
     "efficientnet_b0": {"checkpoint_stage": {"checkpoint": ["stage2.0", "stage2.1"]}},
     "convnext_tiny": {"frozen_stem": {"freeze": ["stem"]}},
+    # (a checkpointed attention block is not measured: Counter files a matmul recomputed during
+    # backward under grad-input, not recompute; the totals agree, the split does not)
+    "swin_t": {"frozen_early": {"freeze": ["features.0", "features.1", "features.2"]}},
 }
 
 
@@ -400,6 +441,15 @@ def main() -> None:
                                            "date": datetime.date.today().isoformat(),
                                            "networks": profiled}, indent=1) + "\n")
         return
+    if "--token-kinds" in sys.argv:  # the token kinds only, merged into the kinds' fixture
+        fixture = json.loads(KINDS_OUT.read_text())
+        for name, spec in TOKEN_KINDS.items():
+            fixture["models"][name] = {"spec": spec,
+                                       "input_needs_grad": measure(spec, input_grad=True,
+                                                                   rows=True),
+                                       "input_no_grad": measure(spec, rows=True)}
+        KINDS_OUT.write_text(json.dumps(fixture, indent=1) + "\n")
+        return
     args = [a for a in sys.argv[1:] if a != "--no-kinds"]
     for name, record in kinds["models"].items():
         if "--no-kinds" in sys.argv:
@@ -430,6 +480,8 @@ def main() -> None:
         print(f"{path.stem}: fwd {p['forward_macs']:,} bwd {p['backward_macs']:,} "
               f"(FlopCounterMode {p['flop_counter_flops']:,} FLOPs) saved "
               f"{p['saved_activation_bytes']:,} B", file=sys.stderr)
+    if only and EXAMPLES_OUT.exists():  # a subset: merged into the measured networks
+        out = {**json.loads(EXAMPLES_OUT.read_text())["networks"], **out}
     EXAMPLES_OUT.write_text(json.dumps({**stamp, "networks": out}, indent=1) + "\n")
 
 

@@ -37,27 +37,30 @@ KEYS = ("forward_macs", "backward_macs", "grad_input_macs", "grad_weight_macs",
 
 
 def test_every_kind_has_a_training_rule() -> None:
-    """Every kind but the attention kinds, whose rules are not measured yet (refused by name)."""
+    """Every kind but those whose rules are not measured yet (refused by name; none left)."""
     from convcalc.training.rules import UNMEASURED
 
     assert set(RULES) == set(REGISTRY) - UNMEASURED
     assert set(REGISTRY) >= UNMEASURED
 
 
-@pytest.mark.parametrize("args", [["net", "vit_b_16", "--train"],
+@pytest.mark.parametrize("args", [["net", "vit_b_16", "--train", "--format", "json"],
                                   ["net", "swin_t", "--train", "--format", "json"],
+                                  ["net", "maxvit_t", "--train", "--format", "json"],
                                   ["layer", "to_tokens", "-i", "8x8x4", "--train"]])
-def test_unmeasured_kinds_are_refused_by_name_under_train(args: list[str]) -> None:
-    """issue 20: what autograd keeps for the attention kinds is not measured yet; --train says
-    so in one line instead of a KeyError traceback or a guess."""
+def test_attention_kinds_train(args: list[str]) -> None:
+    """issue 20: the attention kinds' rules are measured (training_kinds.json): --train answers
+    for the bundled attention examples instead of refusing them."""
     from typer.testing import CliRunner
 
     from convcalc.cli import app
 
     result = CliRunner().invoke(app, args)
-    assert result.exit_code in (1, 2), result.output
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and "not measured yet" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    if "json" in args:
+        totals = json.loads(result.stdout)["training"]
+        assert totals["backward_macs"] > 0 and totals["saved_activation_bytes"] > 0
 
 
 @pytest.mark.parametrize("input_grad", [False, True], ids=["input_no_grad", "input_needs_grad"])
@@ -348,6 +351,9 @@ def test_torch_training_convention_is_flop_counter_modes_own_number(name: str,
     included), exactly, with the whole difference in the grouped convs' weight gradients."""
     from convcalc.training.conventions import training_conventions
 
+    if name in ("vit_b_16", "swin_t", "maxvit_t"):
+        pytest.skip("the peer-tool conventions have no rules for the attention kinds yet "
+                    "(convcalc/conventions/ops.py refuses them by name)")
     measured = EXAMPLES[name][variant]
     report = analyze_network(ROOT / EXAMPLES[name]["spec"], batch=2)
     t = train(report, freeze=measured.get("freeze", ()),

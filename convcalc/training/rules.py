@@ -291,6 +291,57 @@ def _octave(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -
     return Saves(input=saves_x, private=tuple(kept), grad_input_macs=gi, grad_weight_macs=gw)
 
 
+def _patch_merging(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -> Saves:
+    """Swin's patch merging: space to depth (slices and a concat: keeps nothing), then the
+    layernorm and the linear by their rules; the concat's output is the layernorm's input, a
+    tensor of the layer's own."""
+    s2d, *rest = report.parts
+    inner = sequence(rest, input_grad, trainable)
+    kept = list(inner.private)
+    if inner.input:
+        kept.insert(0, Private(f"{s2d.name or s2d.kind} output", s2d.output_elements))
+    return Saves(private=tuple(kept), grad_input_macs=inner.grad_input_macs,
+                 grad_weight_macs=inner.grad_weight_macs, parts=(Saves(), *inner.parts))
+
+
+def _attention(report: LayerReport, spec: Any, input_grad: bool, trainable: bool) -> Saves:
+    """Self-attention as convcalc's export runs it (explicit matmuls): the qkv linear keeps its
+    tokens (a copy of the map, windowed and padded) for its weight's gradient; q·kᵀ keeps q
+    and k, the softmax its output (the attention), attention·v the attention and v, each
+    operand only for its partner's gradient; the proj linear keeps its input (a copy) for its
+    weight's. A relative position bias (a parameter gathered by a buffer index, added) keeps
+    nothing. Each matmul's gradient w.r.t. each operand that needs one costs its forward MACs."""
+    qkv, scores, *mid, context, proj = report.parts
+    bias = [p for p in mid if p.kind == "position_bias"]
+    softmax = next(p for p in mid if p.kind == "softmax")
+    qkv_w = trainable and qkv.params > 0
+    bias_w = trainable and any(p.params for p in bias)
+    proj_w = trainable and proj.params > 0
+    kept: list[Private] = []
+    gi = qkv.macs if input_grad else 0
+    gw = (qkv.macs if qkv_w else 0) + (proj.macs if proj_w else 0)
+    if qkv_w:
+        kept.append(Private("qkv input (tokens)", qkv.input_elements))
+    qkv_grad = input_grad or qkv_w  # q, k and v need a gradient
+    third = qkv.output_elements // 3
+    if qkv_grad:
+        kept += [Private("q", third), Private("k", third)]
+        gi += 2 * scores.macs
+    attn_grad = qkv_grad or bias_w
+    if attn_grad:
+        kept.append(Private("attention (softmax output)", softmax.output_elements))
+        gi += context.macs  # w.r.t. the attention
+    if attn_grad:
+        kept.append(Private("v", third))  # for the attention's gradient
+    if qkv_grad:
+        gi += context.macs  # w.r.t. v
+    if proj_w:
+        kept.append(Private("proj input", proj.input_elements))
+    if attn_grad:
+        gi += proj.macs
+    return Saves(private=tuple(kept), grad_input_macs=gi, grad_weight_macs=gw)
+
+
 RULES: dict[str, Rule] = {
     **dict.fromkeys(("conv", "pointwise", "grouped", "depthwise", "dilated", "pointwise_group",
                      "transposed"), _conv),
@@ -304,17 +355,22 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("identity", "flatten", "shuffle", "upsample", "global_avgpool"), _nothing),
     "adaptive_avgpool": _adaptive, "maxpool": _maxpool,
     "dropout": _dropout, "stochastic_depth": _stochastic_depth, "layer_scale": _layer_scale,
+    # token kinds: views, a cat with a parameter, an add of one; none keeps a tensor
+    **dict.fromkeys(("to_tokens", "to_map", "take_token", "class_token", "pos_embedding"),
+                    _nothing),
+    "mlp": _composite, "patch_merging": _patch_merging, "self_attention": _attention,
 }
 """kind → rule. A test checks every kind of convcalc.layers.REGISTRY has one."""
 
-VIEWS = frozenset({"identity", "flatten"})
-"""Kinds whose output in train mode is their input's storage (a view, or the tensor itself)."""
+VIEWS = frozenset({"identity", "flatten", "take_token"})
+"""Kinds whose output in train mode is their input's storage (a view, or the tensor itself):
+a consumer that keeps a token taken by take_token keeps the whole sequence's storage."""
 
 
-UNMEASURED = frozenset({"self_attention", "mlp", "patch_merging", "class_token",
-                        "pos_embedding", "to_tokens", "to_map", "take_token"})
-"""Kinds whose training rules are not measured against autograd yet (the attention kinds):
---train refuses them by name rather than guess what autograd keeps for them."""
+UNMEASURED: frozenset[str] = frozenset()
+"""Kinds whose training rules are not measured against autograd yet (none since the attention
+kinds were measured): --train refuses such a kind by name rather than guess what autograd
+keeps for it."""
 
 
 def check_measured(kinds: Iterable[str]) -> None:
