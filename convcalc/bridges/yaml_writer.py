@@ -31,7 +31,13 @@ def quoted(text: str) -> str:
     """`text` as a one-line double-quoted YAML scalar, by PyYAML's own emitter: line breaks
     (\\n, \\r, U+0085, U+2028, U+2029), controls and what YAML cannot hold raw are escaped."""
     out = yaml.safe_dump(text, default_style='"', allow_unicode=True, width=math.inf)
-    return out.rstrip("\n").removesuffix("\n...").rstrip("\n")
+    out = out.rstrip("\n").removesuffix("\n...").rstrip("\n")
+    # what the emitter leaves raw but a reader cannot see (U+00A0, other spaces, format
+    # characters) is escaped too: inside double quotes every escape is ASCII, so a raw
+    # character is never part of one
+    return "".join(c if c.isprintable() else
+                   f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+                   for c in out)
 
 
 def scalar(v: Any) -> str:
