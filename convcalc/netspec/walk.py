@@ -704,22 +704,22 @@ def walk_network(net: Network, apply: Apply, params: Mapping[str, Value], shape:
     walk = Walk(net, apply, dict(params), name=net.name)
     with contextlib.suppress(ExprError, NumberError):
         walk.auto_bias = bool(evaluate(net.defaults.get("bias", True), Env(dict(params))))
-    for problem in net.problems:
-        walk.record(problem)
-    if net.name_template is not None:
-        try:
-            name = walk.value(net.name_template, Env(dict(params)), net.name_at, "name")
-            if not isinstance(name, str):
-                raise SpecError(f"a name must be text, got {describe(name)} "
-                                f"{value_text(name)} ({source_text(net.name_template)})",
-                                net.name_at)
-            walk.name = name
-        except ConvcalcError as error:
-            walk.record(error)
     out: Shape | None = None
     out_state: RFState | None = None
     children: list[TNode] = []
-    try:
+    try:  # every record() may stop the walk once MAX_ERRORS problems are kept
+        for problem in net.problems:
+            walk.record(problem)
+        if net.name_template is not None:
+            try:
+                name = walk.value(net.name_template, Env(dict(params)), net.name_at, "name")
+                if not isinstance(name, str):
+                    raise SpecError(f"a name must be text, got {describe(name)} "
+                                    f"{value_text(name)} ({source_text(net.name_template)})",
+                                    net.name_at)
+                walk.name = name
+            except ConvcalcError as error:
+                walk.record(error)
         out, out_state, children = walk.seq(net.root, Env(dict(params)), Namespace(()), shape,
                                             state)
         walk.check_unused()
