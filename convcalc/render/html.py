@@ -96,7 +96,7 @@ def _version(text: str) -> tuple[str, str]:
 
 
 @cache
-def plotly_js(types: frozenset[str] = frozenset()) -> Bundle:
+def plotly_js(types: frozenset[str]) -> Bundle:
     """plotly.js for charts of the trace `types`: the packaged cartesian bundle when it draws
     them all, else the full bundle of the plotly package (found without importing it).
     Missing: a one-line error that says how to install it (exit 2)."""
