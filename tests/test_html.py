@@ -35,8 +35,9 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
 SHOTS = Path(__file__).parent / "fixtures" / "screenshots"
 JS = Path(__file__).parent / "js"
 runner = CliRunner()
-needs_plotly = pytest.mark.skipif(importlib.util.find_spec("plotly") is None,
-                                  reason="the html extra is absent (pip install 'convcalc[html]')")
+needs_html = pytest.mark.skipif(importlib.util.find_spec("jinja2") is None,
+                                reason="the html extra is absent (pip install 'convcalc[html]')")
+CARTESIAN_BANNER = "plotly.js (cartesian - minified) v"
 
 
 @cache
@@ -60,7 +61,11 @@ def outside_scripts(text: str) -> str:
 
 # --- without a browser --------------------------------------------------------------------------
 
-def test_without_plotly_one_line_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+@needs_html
+def test_without_plotly_the_report_is_whole(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """issue 21: plotly.js's cartesian bundle comes with convcalc, so the plotly package is not
+    needed: every command writes its report with it, and says so in the page."""
     from convcalc.render import html
 
     real = importlib.util.find_spec
@@ -70,17 +75,64 @@ def test_without_plotly_one_line_says_how_to_install(monkeypatch: pytest.MonkeyP
     try:
         for args in (["net", "examples/resnet18.yaml"], ["layer", "conv", "-i", "8x8x3",
                                                           "--kernel", "3", "--out", "4"],
-                     ["compare", "-i", "8x8x4", "--kernel", "3", "--out", "8"]):
-            result = runner.invoke(app, [*args, "--format", "html"])
-            assert result.exit_code == 2
-            assert result.stdout == ""
-            assert result.stderr.count("\n") == 1
-            assert "pip install 'convcalc[html]'" in result.stderr
+                     ["compare", "-i", "8x8x4", "--kernel", "3", "--out", "8"], TRAIN_ARGS):
+            text = write_html(tmp_path, args[0], [*args, "--format", "html"]).read_text()
+            assert CARTESIAN_BANNER in text
+            assert re.search(r"charts by plotly\.js v[0-9.]+ \(cartesian bundle\)", text)
     finally:
         html.plotly_js.cache_clear()
 
 
-@needs_plotly
+def _foreign_chart_page() -> str:
+    """A page with a chart of a trace type the cartesian bundle does not draw (a Sankey)."""
+    from convcalc.render.html import CARTESIAN_TRACES, Section, page
+
+    assert "sankey" not in CARTESIAN_TRACES
+    chart = {"id": "chart-x", "data": [{"type": "sankey"}], "layout": {}}
+    return page("t", [], [Section("x", "X", "", (chart,))], [])
+
+
+@needs_html
+def test_a_chart_the_cartesian_bundle_lacks_takes_the_full_bundle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback: a trace type outside the cartesian bundle embeds the plotly package's full
+    bundle; without plotly, one line names the type and how to install it."""
+    from convcalc.errors import SpecError
+    from convcalc.render import html
+
+    html.plotly_js.cache_clear()
+    try:
+        if importlib.util.find_spec("plotly") is not None:
+            text = _foreign_chart_page()
+            assert CARTESIAN_BANNER not in text and "(full bundle)" in text
+            assert re.search(r"/\*\*\n\* plotly\.js v[0-9]", text)
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a: None if name == "plotly" else real(name, *a))
+        html.plotly_js.cache_clear()
+        with pytest.raises(SpecError) as error:
+            _foreign_chart_page()
+        message = str(error.value)
+        assert "\n" not in message and "sankey" in message and "pip install plotly" in message
+    finally:
+        html.plotly_js.cache_clear()
+
+
+@needs_html
+def test_the_resnet50_report_is_smaller(tmp_path: Path) -> None:
+    """issue 21's done-when: the resnet50 report embeds the cartesian bundle (1.5 MB), not the
+    full one (4.8 MB): 1.7 MB where it was 5.0 MB. The bundle's MIT notice is in the page."""
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["net", "resnet50", "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert CARTESIAN_BANNER in text
+    assert out.stat().st_size < 2_000_000
+    notice = (ROOT / "convcalc" / "render" / "static" / "plotly-cartesian.LICENSE.txt").read_text()
+    assert "Permission is hereby granted" in notice and notice.strip() in text
+
+
+@needs_html
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
     text = write_html(tmp_path, name, ["net", f"examples/{name}.yaml", "--format", "html"]) \
@@ -90,6 +142,7 @@ def test_page_is_self_contained(name: str, tmp_path: Path) -> None:
     assert "<link" not in rest and "@import" not in text and "url(http" not in text
     assert re.findall(r"<script(?: [^>]*)?>", text) == [
         "<script>", '<script type="application/json" id="convcalc-data">', "<script>"]
+    assert CARTESIAN_BANNER in text  # every chart drawn by the small bundle
     data = json.loads(re.search(r'id="convcalc-data">(.*?)</script>', text, re.S).group(1))
     assert [f["id"] for f in data["figures"]] == ["chart-cost", "chart-rf", "chart-memory"]
     r = report(name)
@@ -103,7 +156,7 @@ def figures(text: str) -> dict[str, Any]:
     return {f["id"]: f for f in data["figures"]}
 
 
-@needs_plotly
+@needs_html
 def test_dtype_and_device_reach_the_report(tmp_path: Path) -> None:
     """--dtype sets the report's bytes, --batch its peak, --device adds the roofline chart:
     the roof, and every row that does MACs on it at its intensity (the JSON's numbers)."""
@@ -149,10 +202,6 @@ def test_options_a_picture_does_not_show_are_refused(args: list[str]) -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "not shown by --format" in result.stderr
 
-
-needs_html = pytest.mark.skipif(
-    importlib.util.find_spec("plotly") is None or importlib.util.find_spec("jinja2") is None,
-    reason="the html extra is absent (pip install 'convcalc[html]')")
 
 
 def layers_table(text: str) -> str:
@@ -303,7 +352,7 @@ def test_train_report_draws_the_training_step_memory(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if importlib.util.find_spec("plotly") is None:
+    if importlib.util.find_spec("jinja2") is None:
         pytest.skip("the html extra is absent (pip install 'convcalc[html]')")
     why = available()
     if why:
@@ -403,6 +452,26 @@ def test_net_report_in_the_browser(name: str, browser: Browser, tmp_path: Path,
         for chart in ("chart-cost", "chart-memory"):
             loosely_equal(f"{name}-{chart}", page.screenshot(page.element_box(f"#{chart}")),
                           request)
+    finally:
+        page.close()
+
+
+def test_the_packaged_bundle_draws_the_trace_types_it_is_chosen_for(browser: Browser,
+                                                                     tmp_path: Path) -> None:
+    """The trace types convcalc takes the cartesian bundle for are those the bundle registers
+    (read from plotly.js itself in the page), and they hold every type the report draws."""
+    from convcalc.render.html import CARTESIAN_TRACES
+
+    path = write_html(tmp_path, "types", [*TRAIN_ARGS, "--format", "html"])
+    page = browser.open(path)
+    try:
+        check_clean(page, path)
+        registered = page.evaluate("Object.keys(Plotly.PlotSchema.get().traces)")
+        assert set(registered) == CARTESIAN_TRACES
+        used = page.evaluate("JSON.parse(document.getElementById('convcalc-data').textContent)"
+                             ".figures.map(function (f) { return f.data.map(function (t) {"
+                             " return t.type; }); })")
+        assert {t for types in used for t in types} <= CARTESIAN_TRACES
     finally:
         page.close()
 

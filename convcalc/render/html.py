@@ -7,7 +7,9 @@ scale with their ratios and the closed forms. `layer`: the layer and its parts, 
 
 Every chart has a caption and its numbers in a table (a text alternative), series differ by
 pattern, dash and marker as well as by colour, and a print stylesheet lays the page out for
-paper. Charts are plotly's (the optional extra `pip install 'convcalc[html]'`).
+paper. Charts are plotly.js's: its cartesian bundle, packaged with convcalc (static/, 1.5 MB;
+the full bundle of the plotly package only for a trace type it lacks, see `plotly_js`). The
+optional extra `pip install 'convcalc[html]'` brings Jinja2.
 
 The page is written through Jinja2 templates with autoescaping (convcalc/render/templates:
 `report.html.j2` the document, `parts.html.j2` one macro per piece); its stylesheet and script
@@ -41,6 +43,8 @@ from convcalc.report import LayerReport, NetworkReport
 if TYPE_CHECKING:
     from markupsafe import Markup
 
+HERE = Path(__file__).resolve().parent
+
 INSTALL = "pip install 'convcalc[html]'"
 DTYPE = ("fp32", 4)
 """The element size the report turns elements into bytes with (the lead's --dtype replaces it)."""
@@ -61,25 +65,61 @@ class Section:
 
 # --- plotly.js --------------------------------------------------------------------------------
 
+CARTESIAN = "plotly-cartesian.min.js"
+"""plotly.js's cartesian partial bundle (npm plotly.js-cartesian-dist-min, MIT; provenance in
+static/README.md), packaged with convcalc: 1.5 MB where the full bundle is 4.8 MB."""
+CARTESIAN_TRACES = frozenset({
+    "bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+    "image", "pie", "scatter", "scatterternary", "violin"})
+"""The trace types the cartesian bundle draws (its README; a browser test reads them from the
+bundle itself). A figure with any other type takes the full bundle of the plotly package."""
+FULL_INSTALL = "pip install plotly"
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """The plotly.js a page embeds: its text, version, which build, and its license."""
+
+    text: str
+    version: str
+    build: str
+    license: str
+
+
+def _version(text: str) -> tuple[str, str]:
+    """`(build, version)` from a bundle's banner: `plotly.js (cartesian - minified) v4.1.1`."""
+    found = re.search(r"plotly\.js(?: \(([a-z0-9]+)[^)]*\))? v([0-9][0-9A-Za-z.\-]*)",
+                      text[:500])
+    if found is None:
+        return "full", "?"
+    return found.group(1) or "full", found.group(2)
+
+
 @cache
-def plotly_js() -> tuple[str, str]:
-    """plotly.js (minified) from the plotly package, and its version; found without importing
-    the Python package. Missing: a one-line error that says how to install it (exit 2)."""
+def plotly_js(types: frozenset[str]) -> Bundle:
+    """plotly.js for charts of the trace `types`: the packaged cartesian bundle when it draws
+    them all, else the full bundle of the plotly package (found without importing it).
+    Missing: a one-line error that says how to install it (exit 2)."""
+    packaged = HERE / "static" / CARTESIAN
+    if types <= CARTESIAN_TRACES and packaged.is_file():
+        text = packaged.read_text(encoding="utf-8")
+        build, version = _version(text)
+        return Bundle(text, version, build, _static("plotly-cartesian.LICENSE.txt"))
     spec = importlib.util.find_spec("plotly")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for folder in locations:
         path = Path(folder) / "package_data" / "plotly.min.js"
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            found = re.search(r"plotly\.js v([0-9][0-9A-Za-z.\-]*)", text[:500])
-            return text, found.group(1) if found else "?"
-    raise SpecError(f"--format html needs plotly (its charts are embedded in the page): {INSTALL}")
+            build, version = _version(text)
+            return Bundle(text, version, build, "MIT license (Plotly, Inc.)")
+    other = sorted(types - CARTESIAN_TRACES)
+    why = (f"charts of type {', '.join(other)}, which the packaged cartesian bundle does not draw"
+           if other else f"its charts (convcalc/render/static/{CARTESIAN} is missing)")
+    raise SpecError(f"--format html needs plotly's full plotly.js for {why}: {FULL_INSTALL}")
 
 
 # --- templates --------------------------------------------------------------------------------
-
-HERE = Path(__file__).resolve().parent
-
 
 @cache
 def _environment() -> Any:
@@ -111,9 +151,8 @@ def _static(name: str) -> str:
 
 
 def ready() -> None:
-    """Everything the report needs is installed (plotly.js, jinja2), else one line saying how
-    to install it, before any work."""
-    plotly_js()
+    """Everything the report needs is installed (jinja2; plotly.js comes with convcalc), else
+    one line saying how to install it, before any work."""
     _environment()
 
 
@@ -300,21 +339,23 @@ def _script_json(value: Any) -> str:
 
 def page(title: str, summary: Sequence[tuple[str, str]], sections: Sequence[Section],
          notes: Sequence[str]) -> str:
-    """The whole document (templates/report.html.j2): styles, plotly.js, the sections, the
-    charts' data, the page script."""
+    """The whole document (templates/report.html.j2): styles, plotly.js (the smallest bundle
+    that draws every chart, `plotly_js`), the sections, the charts' data, the page script."""
     from markupsafe import Markup
 
     from convcalc import __version__
 
-    js, version = plotly_js()
     figures = [f for s in sections for f in s.figures]
+    bundle = plotly_js(frozenset(t.get("type", "scatter") for f in figures for t in f["data"]))
+    notice = bundle.license.replace("*/", "* /").replace("</", "<\\/")  # inside a comment
     config = {"displaylogo": False, "responsive": True, "scrollZoom": False,
               "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
     shown = [Section(s.id, s.title, Markup(s.body), s.figures) for s in sections]  # HTML made
     template = _environment().get_template("report.html.j2")  # by the macros
     return str(template.render(
         title=title, summary=summary, sections=shown, notes=notes, version=__version__,
-        plotly_version=version, plotly=Markup(js), css=Markup(_static("report.css")),
+        plotly_version=bundle.version, plotly_build=bundle.build, plotly=Markup(bundle.text),
+        plotly_license=Markup(notice), css=Markup(_static("report.css")),
         script=Markup(_static("report.js")),
         data=Markup(_script_json({"figures": figures, "config": config}))))
 
@@ -711,7 +752,7 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
     --device) sets the bytes and adds the roofline chart; `view` (--columns, --units) shapes
     the layers table (see `viewed`); `training` (a TrainingReport, from --train) adds the
     training step's memory chart and its totals to the summary."""
-    ready()  # fail first, with the install line, when plotly or jinja2 is absent
+    ready()  # fail first, with the install line, when jinja2 is absent
     dtype = (costing.dtype, costing.size) if costing is not None else DTYPE
     from convcalc.render.common import CONVENTIONS, NET_COLUMNS, formula_lines
     from convcalc.render.rows import collapse, net_rows
