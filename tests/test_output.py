@@ -47,7 +47,7 @@ def test_o_writes_every_command_and_format_like_stdout(name: str, suffix: str,
     """The file holds what `--format` prints on stdout (the suffix chose the format), and one
     line on stderr says what was written."""
     if suffix == ".html":
-        pytest.importorskip("plotly")
+        pytest.importorskip("jinja2")
     args, _ = COMMANDS[name]
     path = tmp_path / f"report{suffix}"
     code, out, err = run([*args, "-o", str(path)])
