@@ -81,11 +81,7 @@ def command(model: type[R]) -> Callable[[Body[R]], Callable[..., None]]:
     def register(body: Body[R]) -> Callable[..., None]:
         def run(**options: Any) -> None:
             try:
-                request = model(**options)
-                out = output_target(getattr(request, model.OUTPUT) if model.OUTPUT else None,
-                                    getattr(request, "format", None), request.inputs(),
-                                    option=model.OUTPUT_OPTION,
-                                    formats="format" in model.model_fields)
+                request, out = prepare(model, options)
                 check(request, out.format)
                 body(request, out)
             except ConvcalcError as error:
@@ -107,6 +103,16 @@ def command(model: type[R]) -> Callable[[Body[R]], Callable[..., None]]:
         return run
 
     return register
+
+
+def prepare(model: type[R], options: dict[str, Any]) -> tuple[R, Output]:
+    """typer's parsed options as the command's request (validated once), and where its output
+    goes: the -o target checked (before any work) and the format resolved."""
+    request = model(**options)
+    out = output_target(getattr(request, model.OUTPUT) if model.OUTPUT else None,
+                        getattr(request, "format", None), request.inputs(),
+                        option=model.OUTPUT_OPTION, formats="format" in model.model_fields)
+    return request, out
 
 
 def option_names(command: Callable[..., None] | type[Request]) -> dict[str, str]:
