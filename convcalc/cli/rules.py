@@ -24,7 +24,7 @@ GRAPHS = frozenset({Format.mermaid, Format.dot})
 EVERY_FORMAT = frozenset(Format)
 
 
-# ── when a rule applies ──────────────────────────────────────────────────────────────────────
+# when a rule applies
 
 @dataclass(frozen=True)
 class Given:
@@ -79,7 +79,7 @@ def _plural(options: Sequence[str], fmt: Format, **more: object) -> dict[str, ob
             "needs": "needs" if one else "need", **more}
 
 
-# ── the kinds of rule ────────────────────────────────────────────────────────────────────────
+# the kinds of rule
 
 @dataclass(frozen=True)
 class Refuse:
@@ -277,7 +277,7 @@ def _memory_presets() -> str:
     return ", ".join(k for k, d in PRESETS.items() if d.memory is not None)
 
 
-# ── the table ────────────────────────────────────────────────────────────────────────────────
+# the table
 
 TEXT_ONLY = "--format {format} is not used with `convcalc {command}` (table, json, csv, markdown or latex)"
 GRAPH_ONLY = ("--format {format} draws a network's graph: use it with `convcalc net`; "
