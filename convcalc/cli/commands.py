@@ -31,9 +31,7 @@ from convcalc.cli.rules import check
 from convcalc.cli.values import (
     batch_of,
     cost_dtype,
-    layer_fields,
     make_device,
-    make_view,
     parse_axes,
     parse_sets,
     text_settings,
@@ -82,6 +80,7 @@ def command(model: type[R]) -> Callable[[Body[R]], Callable[..., None]]:
         def run(**options: Any) -> None:
             try:
                 request, out = prepare(model, options)
+                request.read_values()
                 check(request, out.format)
                 body(request, out)
             except ConvcalcError as error:
@@ -130,14 +129,8 @@ def layer(r: LayerRequest, out: Output) -> None:
     from convcalc.engine import analyze_layer, as_layer
     from convcalc.render.views import layer_view
 
-    spec: dict[str, Any] = {"kind": r.kind, **layer_fields(
-        {"kernel": r.kernel, "stride": r.stride, "dilation": r.dilation,
-         "output_padding": r.output_padding, "scale": r.scale, "output_size": r.output_size,
-         "padding": r.padding, "out": r.out, "groups": r.groups, "alpha_in": r.alpha_in,
-         "alpha_out": r.alpha_out, "multiplier": r.multiplier, "mid": r.mid, "mode": r.mode,
-         "name": r.name, "no_bias": r.no_bias, "ceil_mode": r.ceil_mode},
-        {"padding": ("same", "valid")})}
-    view = make_view(r.width, r.units, None)
+    spec: dict[str, Any] = {"kind": r.kind, **r.fields}
+    view = r.view
     warn_layout(r.input, r.channels_first)
     report = analyze_layer(spec, r.input, channels_first=r.channels_first, batch=r.batch)
     made = make_device(r.device, r.peak_tflops, r.bandwidth)
@@ -175,10 +168,7 @@ def compare(r: CompareRequest, out: Output) -> None:
     from convcalc import compare as C
     from convcalc.render.views import compare_view, sweep_view
 
-    options = layer_fields({"kernel": r.kernel, "stride": r.stride, "dilation": r.dilation,
-                            "padding": r.padding, "out": r.out, "no_bias": r.no_bias},
-                           {"padding": ("same", "valid")})
-    view = make_view(r.width, r.units, r.columns)
+    options, view = r.fields, r.view
     chosen = C.parse_variants(r.variants)
     if r.sweep:
         field, values = C.parse_sweep(r.sweep[0])
@@ -221,7 +211,7 @@ def net(r: NetRequest, out: Output) -> None:
     from convcalc.api import analyze_network
     from convcalc.render.views import net_view
 
-    view = make_view(r.width, r.units, r.columns)
+    view = r.view
     if r.input is not None:
         warn_layout(r.input, r.channels_first)
     report = analyze_network(r.spec, r.input, params=parse_sets(r.set_ or []),
@@ -285,7 +275,7 @@ def diff(r: DiffRequest, out: Output) -> None:
     from convcalc.render.formats import PICTURES
     from convcalc.render.views import diff_view
 
-    view = make_view(r.width, r.units, None)
+    view = r.view
     first = analyze_network(r.a, params=parse_sets(r.set_a or []))
     second = analyze_network(r.b, params=parse_sets(r.set_b or []))
     compared = diff_networks(first, second, r.depth)
@@ -340,7 +330,7 @@ def solve(r: SolveRequest, out: Output) -> None:
     from one size to another; `solve batch SPEC --device D --train`: the largest batch whose
     training step fits the device. No answer is not an error: it prints none and the nearest.
     Formats: table, json, csv, markdown, latex (--save FILE writes it to a file)."""
-    view = make_view(r.width, "auto", None)
+    view = r.view
     if r.task == "batch":
         from convcalc.render.training_view import solve_batch_view
         from convcalc.training.solve import solve_batch
@@ -355,10 +345,7 @@ def solve(r: SolveRequest, out: Output) -> None:
     from convcalc import solve as S
     from convcalc.render.solve_view import solve_view
 
-    fixed = layer_fields({"kernel": r.kernel, "stride": r.stride, "padding": r.padding,
-                          "dilation": r.dilation, "output_padding": r.output_padding,
-                          "groups": r.groups, "out": r.out, "no_bias": r.no_bias,
-                          "ceil_mode": r.ceil_mode}, {"dilation": ("any",)})
+    fixed = r.fields
     limit = S.DEFAULT_LIMIT if r.limit is None else r.limit
     if r.task == "chain":
         assert r.start is not None and r.end is not None  # RULES: a chain needs both
@@ -398,8 +385,7 @@ def examples(r: ExamplesRequest, out: Output) -> None:
     from convcalc.catalog import example_catalog
     from convcalc.render.views import examples_view
 
-    emit(examples_view(example_catalog(), out.format), make_view(r.width, "auto", None),
-         out.target)
+    emit(examples_view(example_catalog(), out.format), r.view, out.target)
 
 
 @command(KindsRequest)
@@ -409,7 +395,7 @@ def kinds(r: KindsRequest, out: Output) -> None:
     from convcalc.catalog import kind_catalog
     from convcalc.render.catalog_view import kinds_view
 
-    emit(kinds_view(kind_catalog(), out.format), make_view(r.width, "auto", None), out.target)
+    emit(kinds_view(kind_catalog(), out.format), r.view, out.target)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 import typer
@@ -48,6 +49,7 @@ from convcalc.cli.options import (
     WidthOption,
     WriteOption,
 )
+from convcalc.cli.values import View, layer_fields, make_view
 
 
 class Request(BaseModel):
@@ -65,6 +67,11 @@ class Request(BaseModel):
     def inputs(self) -> tuple[str | None, ...]:
         """The files the command reads: -o may not name one of them."""
         return ()
+
+    def read_values(self) -> None:
+        """Read each option's value on its own (per-axis numbers, --units, --columns), a
+        malformed one a SpecError, before RULES judge how the options combine; what is read
+        is kept (the cached properties `fields`, `view`)."""
 
     @property
     def task(self) -> str:
@@ -170,6 +177,25 @@ class LayerRequest(Request):
     convention: ConventionOption = None
     train: TrainOption = False
 
+    def read_values(self) -> None:
+        self.fields, self.view  # noqa: B018
+
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """The layer's spec fields the options give (axes parsed)."""
+        return layer_fields(
+            {"kernel": self.kernel, "stride": self.stride, "dilation": self.dilation,
+             "output_padding": self.output_padding, "scale": self.scale,
+             "output_size": self.output_size, "padding": self.padding, "out": self.out,
+             "groups": self.groups, "alpha_in": self.alpha_in, "alpha_out": self.alpha_out,
+             "multiplier": self.multiplier, "mid": self.mid, "mode": self.mode,
+             "name": self.name, "no_bias": self.no_bias, "ceil_mode": self.ceil_mode},
+            {"padding": ("same", "valid")})
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, self.units, None)
+
 
 class CompareRequest(Request):
     COMMAND = "compare"
@@ -201,6 +227,20 @@ class CompareRequest(Request):
     peak_tflops: PeakOption = None
     bandwidth: BandwidthOption = None
     train: TrainOption = False
+
+    def read_values(self) -> None:
+        self.fields, self.view  # noqa: B018
+
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """The standard conv's fields the variants are built from (axes parsed)."""
+        return layer_fields({"kernel": self.kernel, "stride": self.stride,
+                             "dilation": self.dilation, "padding": self.padding, "out": self.out,
+                             "no_bias": self.no_bias}, {"padding": ("same", "valid")})
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, self.units, self.columns)
 
 
 class NetRequest(Request):
@@ -242,6 +282,13 @@ class NetRequest(Request):
     def inputs(self) -> tuple[str | None, ...]:
         return (self.spec,)
 
+    def read_values(self) -> None:
+        self.view  # noqa: B018
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, self.units, self.columns)
+
 
 class DiffRequest(Request):
     COMMAND = "diff"
@@ -262,6 +309,13 @@ class DiffRequest(Request):
 
     def inputs(self) -> tuple[str | None, ...]:
         return (self.a, self.b)
+
+    def read_values(self) -> None:
+        self.view  # noqa: B018
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, self.units, None)
 
 
 class ExportTarget(StrEnum):
@@ -382,6 +436,23 @@ class SolveRequest(Request):
     def inputs(self) -> tuple[str | None, ...]:
         return (self.spec,) if self.kind == "batch" else ()
 
+    def read_values(self) -> None:
+        if self.task != "batch":
+            self.fields  # noqa: B018
+
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """The fields given, not searched (axes parsed; --dilation any is searched)."""
+        return layer_fields({"kernel": self.kernel, "stride": self.stride,
+                             "padding": self.padding, "dilation": self.dilation,
+                             "output_padding": self.output_padding, "groups": self.groups,
+                             "out": self.out, "no_bias": self.no_bias,
+                             "ceil_mode": self.ceil_mode}, {"dilation": ("any",)})
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, "auto", None)
+
     @property
     def task(self) -> str:
         """batch, chain (--from/--to), budget (--max-macs/--max-params) or output (the size)."""
@@ -407,6 +478,10 @@ class ExamplesRequest(Request):
     output: OutputOption = None
     width: WidthOption = None
 
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, "auto", None)
+
 
 class KindsRequest(Request):
     COMMAND = "kinds"
@@ -414,6 +489,10 @@ class KindsRequest(Request):
     format: TextFormatOption = None
     output: OutputOption = None
     width: WidthOption = None
+
+    @cached_property
+    def view(self) -> View:
+        return make_view(self.width, "auto", None)
 
 
 REQUESTS: tuple[type[Request], ...] = (LayerRequest, CompareRequest, NetRequest, DiffRequest,

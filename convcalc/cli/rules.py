@@ -286,11 +286,20 @@ NOT_WITH_TRAIN = "{options} {does} not apply with --train"
 LAYER_FIELDS = ("--out", "--kernel", "--stride", "--padding", "--dilation", "--groups",
                 "--no-bias", "--output-padding", "--alpha-in", "--alpha-out", "--multiplier",
                 "--mid", "--ceil-mode", "--scale", "--mode", "--output-size")
+TRAIN = Given(("--train",))
+BY_KIND = Given(("--by",))
+"""--by kind (the one value RULES let through)."""
+SWEEP = Given(("--sweep",))
 NOT_SOLVE_BATCH = Task(("chain", "budget", "output"))
 
 
-def _text_only(command: str, shown: str | None = None) -> str:
-    return TEXT_ONLY.replace("{command}", shown or command)
+def _text_only(command: str) -> str:
+    """TEXT_ONLY for `convcalc command` (with the options that make it text: `net --by kind`)."""
+    return TEXT_ONLY.replace("{command}", command)
+
+
+def _graph_only(command: str) -> str:
+    return GRAPH_ONLY.replace("{command}", command)
 
 
 RULES: tuple[Rule, ...] = (
@@ -298,21 +307,21 @@ RULES: tuple[Rule, ...] = (
     KindFields("layer", LAYER_FIELDS),
     NotShown("layer", "--conventions", PICTURES),
     NotShown("layer", "--convention", PICTURES),
-    NoFormat("layer", PICTURES, Given(("--train",)), _text_only("layer", "layer --train")),
-    Refuse("layer", ("--conventions", "--convention"), Given(("--train",)), NOT_WITH_TRAIN),
-    NoFormat("layer", GRAPHS, ALWAYS, GRAPH_ONLY.replace("{command}", "layer")),
+    NoFormat("layer", PICTURES, TRAIN, _text_only("layer --train")),
+    Refuse("layer", ("--conventions", "--convention"), TRAIN, NOT_WITH_TRAIN),
+    NoFormat("layer", GRAPHS, ALWAYS, _graph_only("layer")),
     # compare
     Needs("compare", ("--out", "--kernel"), ALWAYS,
           "compare needs {missing} (the standard conv to compare against)"),
     NotShown("compare", "--columns", GRAPHS),
     OneAtATime("compare", "--sweep", "option --sweep: one field at a time (got {count}: "
                                      "{names}); run one sweep per field"),
-    Refuse("compare", ("--columns",), Given(("--sweep",)),
+    Refuse("compare", ("--columns",), SWEEP,
            "option --columns: not used with --sweep (the matrix has one column per swept "
            "value)"),
-    NoFormat("compare", PICTURES, Given(("--sweep",)), _text_only("compare", "compare --sweep")),
-    NoFormat("compare", PICTURES, Given(("--train",)), _text_only("compare", "compare --train")),
-    NoFormat("compare", GRAPHS, ALWAYS, GRAPH_ONLY.replace("{command}", "compare")),
+    NoFormat("compare", PICTURES, SWEEP, _text_only("compare --sweep")),
+    NoFormat("compare", PICTURES, TRAIN, _text_only("compare --train")),
+    NoFormat("compare", GRAPHS, ALWAYS, _graph_only("compare")),
     # net
     NotShown("net", "--dtype", GRAPHS),
     NotShown("net", "--device", GRAPHS),
@@ -323,15 +332,15 @@ RULES: tuple[Rule, ...] = (
     NotShown("net", "--columns", GRAPHS),
     Refuse("net", ("--freeze", "--checkpoint", "--optimizer"), Missing(("--train",)),
            "{options} {needs} --train"),
-    NoFormat("net", GRAPHS, Given(("--train",)),
+    NoFormat("net", GRAPHS, TRAIN,
              "--format {format} is not used with `convcalc net --train` (table, json, csv, "
              "markdown, latex or html)"),
-    Refuse("net", ("--by", "--convention"), Given(("--train",)), NOT_WITH_TRAIN),
+    Refuse("net", ("--by", "--convention"), TRAIN, NOT_WITH_TRAIN),
     Choice("net", "--by", ("kind",), "option --by: {value!r}: group by kind (the only "
                                      "grouping)"),
-    NoFormat("net", PICTURES, Given(("--by",)), _text_only("net", "net --by kind")),
+    NoFormat("net", PICTURES, BY_KIND, _text_only("net --by kind")),
     Refuse("net", ("--depth", "--top", "--columns", "--explain", "--conventions", "--convention"),
-           Given(("--by",)), "{options} {does} not apply to --by kind (one row per layer kind; "
+           BY_KIND, "{options} {does} not apply to --by kind (one row per layer kind; "
                              "--dtype and --device add its bytes and bound)"),
     Refuse("net", ("--top",), Formats(PICTURES),
            "--top is not used with --format {format}: the graph shows every layer (fold blocks "

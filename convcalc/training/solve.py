@@ -1,4 +1,4 @@
-"""`convcalc solve batch`: the options checked once, the largest batch that fits found."""
+"""`convcalc solve batch`: the largest batch whose training step fits a device."""
 
 from __future__ import annotations
 
