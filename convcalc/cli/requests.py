@@ -5,8 +5,11 @@ in convcalc/cli/rules.py; tests/test_cli_rules.py fails on an option without a f
 rule no test invokes.
 
 A command (convcalc/cli/commands.py) is called with typer's parsed options; they are
-validated into its request once, the -o target and format resolved, and RULES checked before
-any work."""
+validated into its request once, the -o target checked and the format resolved, each value
+read on its own (`read_values`), and RULES checked, all before any work. For example, a
+`--strict` flag for `net` is the line
+    strict: Annotated[bool, typer.Option("--strict", help="...")] = False
+in NetRequest (where --help should list it), read as `r.strict` by the command."""
 
 from __future__ import annotations
 
