@@ -72,10 +72,10 @@ Body = Callable[[R, Output], None]
 
 def command(model: type[R]) -> Callable[[Body[R]], Callable[..., None]]:
     """Register `body` as `convcalc model.COMMAND`, its options the request's fields. A run: the
-    options validated into the request, the -o target checked and the format resolved, RULES
-    checked, then the body; a ConvcalcError becomes one line per problem on stderr and its
-    exit code (1: does not fit, 2: malformed). Nothing half-printed reaches stdout: output is
-    rendered only after the analysis succeeded."""
+    options validated into the request, the -o target checked and the format resolved, each
+    value read on its own, RULES checked, then the body; a ConvcalcError becomes one line per
+    problem on stderr and its exit code (1: does not fit, 2: malformed). Nothing half-printed
+    reaches stdout: output is rendered only after the analysis succeeded."""
     def register(body: Body[R]) -> Callable[..., None]:
         def run(**options: Any) -> None:
             try:
