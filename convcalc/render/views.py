@@ -362,10 +362,6 @@ def compare_view(comparison: Any, fmt: Format, *, parts: bool = False,
 
 def sweep_view(result: Any, fmt: Format, batch: int = 1) -> str | list[Any]:
     """A matrix: variant × swept value, each cell MACs and the ratio to the baseline."""
-    if fmt in PICTURES:
-        from convcalc.render.pictures import text_only
-
-        text_only(fmt, "compare --sweep")
     if fmt is Format.json:
         return to_json(result.to_dict()) + "\n"
     labels = [fraction_label(v) for v in result.values]

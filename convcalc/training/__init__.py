@@ -26,7 +26,6 @@ __all__ = [
     "TrainingReport",
     "layer_training",
     "train",
-    "train_from_options",
 ]
 
 
@@ -137,18 +136,6 @@ def train(report: NetworkReport, *, freeze: Sequence[str] = (), checkpoint: Sequ
     best = peak(w, state.param_bytes + state.optimizer_bytes, grads, DTYPE_BYTES[dtype])
     return TrainingReport(options, sum(r.report.macs for r in report.rows), w, state, best,
                           device)
-
-
-def train_from_options(report: NetworkReport, *, enabled: bool, freeze: Sequence[str] | None,
-                       checkpoint: Sequence[str] | None, optimizer: str,
-                       dtype: str | None, device: Any = None) -> TrainingReport:
-    """`--train` and its options as the CLI gives them (the others need --train)."""
-    if not enabled:
-        given = [n for n, v in (("--freeze", freeze), ("--checkpoint", checkpoint),
-                                ("--optimizer", optimizer != "adam")) if v]
-        raise SpecError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --train")
-    return train(report, freeze=freeze or (), checkpoint=checkpoint or (),
-                 optimizer=optimizer, dtype=dtype or "fp32", device=device)
 
 
 def layer_training(report: Any, spec: Any = None, *, batch: int = 1, input_grad: bool = True,

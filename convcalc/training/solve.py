@@ -1,4 +1,4 @@
-"""`convcalc solve batch`: the options checked once, the largest batch that fits found."""
+"""`convcalc solve batch`: the largest batch whose training step fits a device."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from typing import Any
 from convcalc.errors import SpecError
 
 
-def solve_batch(spec: str | None, *, device: str | None, train: bool, dtype: str | None,
-                optimizer: str, freeze: Sequence[str], checkpoint: Sequence[str],
-                input: str | None, channels_first: bool) -> tuple[Any, Any, str]:
+def solve_batch(spec: str, *, device: str, dtype: str | None, optimizer: str,
+                freeze: Sequence[str], checkpoint: Sequence[str], input: str | None,
+                channels_first: bool) -> tuple[Any, Any, str]:
     """The largest batch whose training step fits `device`'s memory: (the fit, the device,
-    the network's name)."""
+    the network's name). The command's rules (convcalc/cli/rules.py) ask for the spec, --train
+    and --device."""
     from convcalc.api import analyze_network
     from convcalc.hardware.devices import PRESETS, get_device
     from convcalc.training.fit import largest_batch
 
-    if spec is None:
-        raise SpecError("solve batch needs a network spec: convcalc solve batch SPEC --device "
-                        "a100-80gb --train")
-    if not train:
-        raise SpecError("solve batch needs --train (the largest batch whose training step "
-                        "fits the device)")
-    if device is None:
-        raise SpecError("solve batch needs --device: one of "
-                        + ", ".join(k for k, d in PRESETS.items() if d.memory is not None))
     made = get_device(device)
     if made.memory is None:
         raise SpecError(f"--device {made.key}: its memory depends on the configuration; presets "
