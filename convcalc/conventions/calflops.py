@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_in, table
 from convcalc.conventions.ops import Op
 
@@ -103,7 +104,11 @@ def norm(op: Op) -> int:
 
 
 def fails(per_row: Sequence[Sequence[Op]], params: int) -> str | None:
-    """calflops 0.3.2's errors on a network built by the export."""
+    """calflops 0.3.2's errors on a network built by the export (or why it is not predicted:
+    attention_ops.unpredicted)."""
+    note = attention_ops.unpredicted(per_row, "calflops")
+    if note is not None:
+        return note
     if params == 0:
         return ("StopIteration at flops_counter.py:121: next(model.parameters()) on a model "
                 "without parameters")
@@ -134,7 +139,8 @@ CALFLOPS = Convention(
                  "linear": linear_macs},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
+                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED,
+                 *attention_ops.OPS]),
     label=lambda value: "fwd MACs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,
@@ -151,7 +157,7 @@ CALFLOPS_FLOPS = Convention(
         # scale factor is computed and thrown away (`flops * …` without `=`, lines 246-250);
         # given size=…, int(∏size) (its first branch, as DeepSpeed's)
         "upsample": lambda op: prod(op.size) if op.size else numel_in(op),
-    }, ["linear_bias", *UNCOUNTED]),
+    }, ["linear_bias", *UNCOUNTED, *attention_ops.OPS]),
     label=lambda value: "fwd FLOPs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_out, table, torch_flops, torch_macs
 from convcalc.conventions.calflops import (
     FLOP_RULES,
@@ -43,9 +44,11 @@ DEEPSPEED = Convention(
     rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
+                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED,
+                 *attention_ops.OPS]),
     label=lambda value: "fwd MACs per GPU",
     causes={"conv": "same_padding"},
+    fails=lambda per_row, params: attention_ops.unpredicted(per_row, "deepspeed"),
 )
 
 DEEPSPEED_FLOPS = Convention(
@@ -57,7 +60,8 @@ DEEPSPEED_FLOPS = Convention(
         "conv_transpose": torch_flops, "conv_transpose_bias": numel_out,
         **FLOP_RULES,
         "upsample": upsample,
-    }, ["linear_bias", *UNCOUNTED]),
+    }, ["linear_bias", *UNCOUNTED, *attention_ops.OPS]),
     label=lambda value: "fwd flops per GPU",
     causes={"conv": "same_padding"},
+    fails=lambda per_row, params: attention_ops.unpredicted(per_row, "deepspeed"),
 )

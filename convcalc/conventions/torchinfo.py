@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_out, table, torch_macs
 from convcalc.conventions.ops import Op
 
@@ -51,6 +52,7 @@ TORCHINFO = Convention(
         "conv_transpose": conv_transpose, "conv_transpose_bias": numel_out,
         "linear": linear, "linear_bias": linear_bias,
         "batchnorm": norm, "layernorm2d": norm, "groupnorm": norm,
+        **attention_ops.RULES["torchinfo"],
     }, [
         "relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
         "leaky_relu", "softmax", "identity", "maxpool", "avgpool", "adaptive_avgpool",
@@ -66,9 +68,10 @@ TORCHINFO = Convention(
 STORAGE_OBJECT = 64
 """sys.getsizeof(torch.UntypedStorage) beyond its bytes, which torchinfo adds to the input."""
 
-PARAMETRISED = {"conv", "conv_transpose", "linear", "layer_scale"}
+PARAMETRISED = {"conv", "conv_transpose", "linear", "layer_scale", "token_linear",
+                "class_token", "pos_embedding"}
 """The calls whose module holds parameters whatever its fields (a norm only when affine)."""
-NORMS = {"batchnorm", "layernorm2d", "groupnorm"}
+NORMS = {"batchnorm", "layernorm2d", "groupnorm", "layernorm"}
 
 
 @dataclass(frozen=True, slots=True)
