@@ -73,19 +73,20 @@ def _self_attention(spec: Any, r: LayerReport) -> list[Op]:
     parts = {p.name: p for p in r.parts}
     qkv, scores, context, proj = parts["qkv"], parts["scores"], parts["context"], parts["proj"]
     padded = qkv.input.spatial
+    from convcalc.layers.base import per_axis
+
     if spec.window is None:
         lead = 1
     else:
-        from convcalc.layers.base import per_axis
-
         windows = per_axis(spec.window, len(padded), "window")
         lead = prod(n // w for n, w in zip(padded, windows, strict=True))
     scores_shape = scores.output
     ops = [*token_linear_ops(qkv, spec.bias, lead),
            make("attention_scale", qkv.input, qkv.input),          # q · d^-½, T·C elements
            make("matmul", qkv.output, scores_shape, macs=scores.macs)]
-    if spec.position_bias:
-        ops.append(make("position_bias", scores_shape, scores_shape))
+    if spec.position_bias:  # kernel: the window, whose table the module holds
+        ops.append(make("position_bias", scores_shape, scores_shape,
+                        kernel=tuple(per_axis(spec.window, len(padded), "window"))))
     if spec.window is not None and spec.partition == "window" and _shifted(spec, padded):
         ops.append(make("mask_add", scores_shape, scores_shape))
     ops += [make("attention_softmax", scores_shape, scores_shape),
@@ -229,15 +230,22 @@ torch.matmul, Tensor.softmax?, F.layer_norm): their counts are not measured. The
 kinds."""
 
 
+def nonleaf_params(row: Sequence[Op]) -> int:
+    """Parameters the export holds in a module with children (SelfAttention's
+    `relative_position_bias_table`, ∏(2w−1)·heads): torchinfo's `Params size` leaves them out
+    (it sums leaf modules, model_statistics.py:31-41)."""
+    return sum(prod(2 * w - 1 for w in op.kernel) * (op.input.channels // prod(op.kernel))
+               for op in row if op.op == "position_bias")
+
+
 def unpredicted(per_row: Sequence[Sequence[Op]], tool: str) -> str | None:
     """calflops' and DeepSpeed's answer for a network that makes attention calls: not predicted
     (their rules for token linears, matmuls, softmax and layer norm are not measured)."""
     if any(op.op in UNMEASURED for ops in per_row for op in ops):
-        return (f"not predicted: {tool} is not installable beside torch 2.13.0, so its counts "
-                f"of the attention calls (token linears, matmuls, softmax, layer norm) are not "
-                f"measured")
+        return (f"not predicted: {tool} is not installable beside torch 2.13.0; its counts of "
+                f"the attention calls are not measured")
     return None
 
 
-__all__ = ["OPS", "OP_CAUSE", "OTHER_OPS", "RULES", "token_linear_ops",
+__all__ = ["OPS", "OP_CAUSE", "OTHER_OPS", "RULES", "nonleaf_params", "token_linear_ops",
            "unpredicted"]

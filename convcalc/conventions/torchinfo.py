@@ -82,7 +82,9 @@ class Sizes:
     CPython 3.11, 64-bit); `Forward/backward pass size` twice the output
     of every leaf module that holds parameters (`model_statistics.py:33-35`, "x2 for
     gradients"; activations, pools, merges and parameter-free norms count nothing); `Params
-    size` every parameter (buffers such as BatchNorm's running statistics are not counted);
+    size` every parameter of a leaf module (buffers such as BatchNorm's running statistics are
+    not counted, nor a parameter a module with children holds itself:
+    `model_statistics.py:31-41`, attention_ops.nonleaf_params);
     `Estimated Total Size` their sum."""
 
     input_bytes: int
@@ -111,15 +113,16 @@ def sizes(ops: Sequence[Sequence[Op]], input_elements: int, params: int, batch: 
           element_bytes: int) -> Sizes:
     """torchinfo's size lines for the exported network's calls (`convcalc.conventions.ops`,
     batch 1) at `batch`, every tensor `element_bytes` wide (the model's dtype)."""
-    held: dict[int, int] = {}  # equal layers share one list of calls: sum it once
-    outputs = 0
+    held: dict[int, tuple[int, int]] = {}  # equal layers share one list of calls: sum it once
+    outputs = nonleaf = 0
     for row in ops:
         n = held.get(id(row))
         if n is None:
-            n = held[id(row)] = _held(row)
-        outputs += n
+            n = held[id(row)] = (_held(row), attention_ops.nonleaf_params(row))
+        outputs += n[0]
+        nonleaf += n[1]
     return Sizes(input_elements * batch * element_bytes + STORAGE_OBJECT, 2 * outputs * batch * element_bytes,
-                 params * element_bytes)
+                 (params - nonleaf) * element_bytes)
 
 
 def _held(row: Sequence[Op]) -> int:
