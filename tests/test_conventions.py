@@ -258,6 +258,11 @@ OTHER_OPS_EXAMPLES = {"dcgan_generator": None, "octave_resnet": "64x64x3",
                       "squeezenet1_1": "64x64x3", "mobilenet_v3_large": "64x64x3"}
 
 
+ATTENTION_OTHER_OPS = {**{name: None for name in FIXTURES["attention"]["models"]
+                          if name not in ATTENTION_EXAMPLES},
+                       "swin_t": "64x64x3", "maxvit_t": None, "vit_b_16": "32x32x3"}
+"""The attention probes, and the examples on a smaller input."""
+
 OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {
     # merges before the first layer, and a network of merges only (no row holds them)
     "early_merges": {"name": "early", "input": "4x4x2", "layers": [
@@ -271,7 +276,7 @@ OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", [*FIXTURES["kinds"]["models"], *OTHER_OPS_EXAMPLES,
-                                  *OTHER_OPS_SPECS])
+                                  *OTHER_OPS_SPECS, *ATTENTION_OTHER_OPS])
 def test_other_ops_are_what_torch_runs(name: str) -> None:
     """convcalc's other ops per category equal its definitions applied to the aten calls the
     exported network really makes (norms, activations, pools, upsampling, adds, multiplies)."""
@@ -283,6 +288,9 @@ def test_other_ops_are_what_torch_runs(name: str) -> None:
         report = analyze_network(str(ROOT / "examples" / f"{name}.yaml"), OTHER_OPS_EXAMPLES[name])
     elif name in OTHER_OPS_SPECS:
         report = analyze_network(OTHER_OPS_SPECS[name])
+    elif name in ATTENTION_OTHER_OPS:
+        report = analyze_network(spec_of(FIXTURES["attention"]["models"][name]),
+                                 ATTENTION_OTHER_OPS[name])
     else:
         report = analyze_network(spec_of(FIXTURES["kinds"]["models"][name]))
     model, _ = build_network(None, report)
