@@ -598,7 +598,10 @@ def _vit_parts() -> dict[str, int]:
     products = sum(p.macs for r in attention for p in r.parts if p.name in ("scores", "context"))
     norms = [row.report for row in report.rows if row.report.kind == "layernorm"]
     return {"macs": report.totals()["macs"], "attention": sum(r.macs for r in attention),
-            "products": products, "norm_elements": sum(r.input.elements for r in norms)}
+            "products": products, "norm_elements": sum(r.input.elements for r in norms),
+            "q_elements": sum(r.input.elements for r in attention),
+            "scores": sum(p.output.elements for r in attention for p in r.parts
+                          if p.name == "softmax")}
 
 
 def test_why_tools_differ_on_torchvisions_vit() -> None:
@@ -608,7 +611,7 @@ def test_why_tools_differ_on_torchvisions_vit() -> None:
     no_grad the whole nn.MultiheadAttention (its fast path, one fused op); fvcore and
     ptflops-aten miss the sdpa too, fvcore adding its 5 per layer-norm element; thop has no rule
     for nn.MultiheadAttention and adds 4 per layer-norm element; ptflops' pytorch backend hooks
-    nn.MultiheadAttention itself."""
+    nn.MultiheadAttention itself. Every number is derived from convcalc's parts, exactly."""
     vit, ref = _vit_parts(), TORCHVISION_VIT
     assert round(vit["macs"] / 1e9, 3) == ref["documented_gmacs"]
     grad, no_grad = ref["flop_counter_grad"], ref["flop_counter_no_grad"]
@@ -620,11 +623,19 @@ def test_why_tools_differ_on_torchvisions_vit() -> None:
     assert tools["fvcore"]["value"] == grad["macs"] + 5 * vit["norm_elements"]
     assert tools["fvcore"]["extra"]["unsupported_ops"]["aten::scaled_dot_product_attention"] == 12
     assert tools["thop"]["value"] == no_grad["macs"] + 4 * vit["norm_elements"]
-    assert tools["ptflops"]["value"] > vit["macs"]          # its MHA hook counts every matmul
     # the export of the same spec: every tool sees every matmul it can (explicit calls)
     exported = FIXTURES["attention"]["models"]["vit_b_16"]
     assert exported["flop_counter"]["macs"] == vit["macs"]
     assert exported["tools"]["fvcore"]["value"] == vit["macs"] + 5 * vit["norm_elements"]
+    # ptflops-aten: the same biases as on the export, on FlopCounterMode-with-grad's matmuls
+    export = C.analyse(analyze_network("vit_b_16"))
+    bias = export.count("ptflops-aten").difference["bias"]
+    assert tools["ptflops-aten"]["value"] == grad["macs"] + bias
+    # ptflops: its nn.MultiheadAttention hook (pytorch_ops.py:190-244) counts every matmul and
+    # bias as the export's count does, plus the q scale (T·C) and the softmax (heads·T·T); and
+    # torchvision's nn.LayerNorm has a hook (numel), the export's LayerNorm2d subclass none
+    assert tools["ptflops"]["value"] == export.count("ptflops").value + vit["q_elements"] + \
+        vit["scores"] + vit["norm_elements"]
 
 
 @pytest.mark.torch
