@@ -28,8 +28,8 @@ a separate `add`, which ptflops' aten backend counts differently).
 
 Rules per tool (each mirrors the tool's source and is checked against it run on the export,
 tests/fixtures/peers/attention.json): `RULES[tool]`, one entry for every call of `OPS`.
-calflops and DeepSpeed are not installable beside this torch: their rules for these calls are not
-measured, so a network that makes them is not predicted for them (`unpredicted`).
+calflops and DeepSpeed are not installable beside this torch: their rules for these calls are
+derived from their source, not measured (see RULES).
 """
 
 from __future__ import annotations
@@ -216,18 +216,21 @@ RULES: dict[str, dict[str, Rule]] = {
     # `relative_position_bias_table` are not named weight or bias: 0
     "torchinfo": _rules({"token_linear": _lead_weight, "token_linear_bias": _lead_bias,
                          "layernorm": _layernorm_params}),
-    # not measured (not installable beside torch 2.13.0): see `unpredicted`
-    **{tool: _rules({}) for tool in ("calflops", "calflops-flops", "deepspeed",
-                                     "deepspeed-flops")},
+    # calflops 0.3.2 and DeepSpeed's FlopsProfiler, derived from their source (calflops
+    # pytorch_ops.py `_patch_functionals`, `_patch_tensor_methods`; DeepSpeed profiler.py, the
+    # same lists), not measured: neither installs beside torch 2.13.0 here. nn.Linear calls the
+    # patched F.linear (`_linear_flops_compute`: numel(x) · out MACs, 2· as FLOPs, no bias, as
+    # for `linear`); torch.matmul is patched (`_matmul_flops_compute`: numel(a) · b[-1] MACs,
+    # 2· as FLOPs); nn.LayerNorm calls the patched F.layer_norm (FLOPs numel · 5 with a weight,
+    # as for `layernorm2d`); `Tensor.softmax`, `torch.roll`, `F.pad` and the operators `*`, `+`
+    # are not patched: 0
+    **{tool: _rules({"token_linear": _macs, "matmul": _macs})
+       for tool in ("calflops", "deepspeed")},
+    **{tool: _rules({"token_linear": _flops, "matmul": _flops,
+                     "layernorm": lambda op: op.n_in * (5 if op.affine else 4)})
+       for tool in ("calflops-flops", "deepspeed-flops")},
 }
 """tool → a rule for every attention call."""
-
-
-UNMEASURED = {"token_linear", "token_linear_bias", "matmul", "attention_softmax", "layernorm"}
-"""The calls calflops and DeepSpeed would see through patched functionals (F.linear,
-torch.matmul, Tensor.softmax?, F.layer_norm): their counts are not measured. The operators
-(`*`, `+`), `torch.cat` and views are not patched by either (calflops.py): 0, as for the other
-kinds."""
 
 
 def nonleaf_params(row: Sequence[Op]) -> int:
@@ -238,14 +241,4 @@ def nonleaf_params(row: Sequence[Op]) -> int:
                for op in row if op.op == "position_bias")
 
 
-def unpredicted(per_row: Sequence[Sequence[Op]], tool: str) -> str | None:
-    """calflops' and DeepSpeed's answer for a network that makes attention calls: not predicted
-    (their rules for token linears, matmuls, softmax and layer norm are not measured)."""
-    if any(op.op in UNMEASURED for ops in per_row for op in ops):
-        return (f"not predicted: {tool} is not installable beside torch 2.13.0; its counts of "
-                f"the attention calls are not measured")
-    return None
-
-
-__all__ = ["OPS", "OP_CAUSE", "OTHER_OPS", "RULES", "nonleaf_params", "token_linear_ops",
-           "unpredicted"]
+__all__ = ["OPS", "OP_CAUSE", "OTHER_OPS", "RULES", "nonleaf_params", "token_linear_ops"]

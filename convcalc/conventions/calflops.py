@@ -104,11 +104,7 @@ def norm(op: Op) -> int:
 
 
 def fails(per_row: Sequence[Sequence[Op]], params: int) -> str | None:
-    """calflops 0.3.2's errors on a network built by the export (or why it is not predicted:
-    attention_ops.unpredicted)."""
-    note = attention_ops.unpredicted(per_row, "calflops")
-    if note is not None:
-        return note
+    """calflops 0.3.2's errors on a network built by the export."""
     if params == 0:
         return ("StopIteration at flops_counter.py:121: next(model.parameters()) on a model "
                 "without parameters")
@@ -136,11 +132,10 @@ CALFLOPS = Convention(
     tool="calflops", package="calflops", version=VERSION, unit="MACs",
     call="calculate_flops(m, input_shape=(1, C, H, W), output_as_string=False)[1]",
     rules=table({"conv": conv_macs, "conv_transpose": conv_transpose_macs,
-                 "linear": linear_macs},
+                 "linear": linear_macs, **attention_ops.RULES["calflops"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED,
-                 *attention_ops.OPS]),
+                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
     label=lambda value: "fwd MACs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,
@@ -157,7 +152,8 @@ CALFLOPS_FLOPS = Convention(
         # scale factor is computed and thrown away (`flops * …` without `=`, lines 246-250);
         # given size=…, int(∏size) (its first branch, as DeepSpeed's)
         "upsample": lambda op: prod(op.size) if op.size else numel_in(op),
-    }, ["linear_bias", *UNCOUNTED, *attention_ops.OPS]),
+        **attention_ops.RULES["calflops-flops"],
+    }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd FLOPs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,

@@ -41,14 +41,13 @@ def upsample(op: Op) -> int:
 DEEPSPEED = Convention(
     tool="deepspeed", package="deepspeed", version=VERSION, unit="MACs",
     call="get_model_profile(m, input_shape=(1, C, H, W), as_string=False)[1]",
-    rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs},
+    rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs,
+                 **attention_ops.RULES["deepspeed"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED,
-                 *attention_ops.OPS]),
+                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
     label=lambda value: "fwd MACs per GPU",
     causes={"conv": "same_padding"},
-    fails=lambda per_row, params: attention_ops.unpredicted(per_row, "deepspeed"),
 )
 
 DEEPSPEED_FLOPS = Convention(
@@ -60,8 +59,8 @@ DEEPSPEED_FLOPS = Convention(
         "conv_transpose": torch_flops, "conv_transpose_bias": numel_out,
         **FLOP_RULES,
         "upsample": upsample,
-    }, ["linear_bias", *UNCOUNTED, *attention_ops.OPS]),
+        **attention_ops.RULES["deepspeed-flops"],
+    }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd flops per GPU",
     causes={"conv": "same_padding"},
-    fails=lambda per_row, params: attention_ops.unpredicted(per_row, "deepspeed"),
 )

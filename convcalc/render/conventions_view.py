@@ -40,20 +40,16 @@ def signed(value: int | None) -> str:
     return f"{value:+,}".replace("-", "−") if value else "0"
 
 
-NOT_PREDICTED = "not predicted"
-
-
 def breakdown_text(count: Count) -> str:
-    """`normalization +13,356,224, pooling +62,720`; the error when the tool fails (or why it
-    is not predicted: conventions.attention_ops.unpredicted)."""
+    """`normalization +13,356,224, pooling +62,720`; the error when the tool fails."""
     if count.error is not None:
-        return count.error if count.error.startswith(NOT_PREDICTED) else f"fails: {count.error}"
+        return f"fails: {count.error}"
     return ", ".join(f"{cause} {signed(n)}" for cause, n in count.difference.items())
 
 
 def ratio_text(count: Count) -> str:
     if count.value is None:
-        return "—" if (count.error or "").startswith(NOT_PREDICTED) else "fails"
+        return "fails"
     if not count.reference:
         return ""
     return f"{decimal_text(Fraction(count.value, count.reference), 3)}×"
