@@ -423,6 +423,75 @@ def test_live_attention_probes(runner: str) -> None:
                 f"{name} / {tool}"
 
 
+def random_attention_network(rng: random.Random, index: int) -> dict[str, Any]:
+    """A small random 2-D stack of attention (global, windowed, shifted, grid, with a bias
+    table), MLPs, patch merging, norms and convolutions, in any order (so a token linear may
+    follow a layer that leaves channel-first memory or one that leaves channels-last)."""
+    def layer() -> dict[str, Any]:
+        choice = rng.choice(["attention", "attention", "mlp", "merge", "conv", "bn", "ln",
+                             "gelu", "block"])
+        if choice == "attention":
+            entry: dict[str, Any] = {"kind": "self_attention", "heads": rng.choice([1, 2, 4]),
+                                     "bias": rng.choice([True, False])}
+            window = rng.choice([None, 2, 3, 4])
+            if window is not None:
+                entry.update(window=window, position_bias=rng.choice([True, False]))
+                if rng.random() < 0.3:
+                    entry["partition"] = "grid"
+                else:
+                    entry["shift"] = rng.choice([0, 1])
+            return entry
+        if choice == "mlp":
+            return {"kind": "mlp", "ratio": rng.choice([1, 2]),
+                    "activation": rng.choice(["gelu", "relu", "silu"]),
+                    "bias": rng.choice([True, False])}
+        if choice == "merge":
+            return {"kind": "patch_merging", "bias": rng.choice([True, False])}
+        if choice == "conv":
+            return {"kind": "conv", "out": 8, "kernel": 3, "padding": 1}
+        if choice == "bn":
+            return {"kind": "batchnorm"}
+        if choice == "ln":
+            return {"kind": "layernorm"}
+        if choice == "gelu":
+            return {"kind": "gelu"}
+        return {"residual": {"body": [{"kind": "layernorm"}, layer()]}}
+
+    from convcalc.errors import ConvcalcError
+
+    while True:
+        size = rng.choice([6, 8, 12])
+        spec = {"name": f"attention{index}", "input": f"{size}x{size}x8",
+                "layers": [layer() for _ in range(rng.randint(2, 4))]}
+        try:
+            analyze_network(spec)
+        except ConvcalcError:
+            continue
+        return spec
+
+
+LIVE_ATTENTION = [random_attention_network(random.Random(22), i) for i in range(LIVE_COUNT)]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("runner", ["ptflops", "ptflops-aten", "fvcore", "thop", "torchinfo"])
+def test_live_random_attention_networks(runner: str) -> None:
+    """Fresh random attention networks, exported, built and measured by the real tool now."""
+    pytest.importorskip("torch")
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    pytest.importorskip({"ptflops-aten": "ptflops"}.get(runner, runner))
+    import run_peers
+    from models import exported
+
+    for spec in LIVE_ATTENTION:
+        model, chw = exported(spec)
+        analysis = C.analyse(analyze_network(spec))
+        for tool, measured in run_peers.run_tool(runner, model, chw).items():
+            assert "error" not in measured, f"{spec} / {tool}: {measured['error']}"
+            assert analysis.count(tool).value == measured["value"], f"{spec} / {tool}"
+
+
 # ---------------------------------------------------------------- the command line
 
 cli = CliRunner()
