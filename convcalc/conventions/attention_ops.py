@@ -15,9 +15,9 @@ maxvit_t), and every tool sees the calls below. The calls, per kind, in forward 
 - `mlp`: permute, `.contiguous()`, `token_linear` fc1 (+ bias), the activation module, fc2;
 - `patch_merging`: permute, pad, four strided slices and `torch.cat`, `layernorm`
   (`nn.LayerNorm(4C)`), `token_linear` reduction (+ bias);
-- `class_token`: `class_token` (`torch.cat` of the expanded parameter), `pos_embedding`
-  (`x + table`), and `view` for `to_tokens` (`nn.Flatten(2)`), `to_map` (`nn.Unflatten`) and
-  `take_token` (`x[:, :, i]`).
+- `class_token`: the call `class_token` (`torch.cat` of the expanded parameter);
+  `pos_embedding`: the call `pos_embedding` (`x + table`); `to_tokens` (`nn.Flatten(2)`),
+  `to_map` (`nn.Unflatten`) and `take_token` (`x[:, :, i]`): the call `view`.
 
 Pads, rolls, permutes, reshapes and slices compute nothing and no tool counts them: they are not
 calls here. A token linear's input is a (b, t, C) or (1, …, C) tensor; its `Op` holds it as
