@@ -5,6 +5,8 @@
         -o tests/fixtures/peers/layers.json --per-module all
     python scripts/peers/run_peers.py scripts/peers/models.py:networks \
         -o tests/fixtures/peers/networks.json --per-module resnet18,mobilenet_v2,dcgan_generator
+    python scripts/peers/run_peers.py scripts/peers/models.py:attention \
+        -o tests/fixtures/peers/attention.json --tools ptflops,ptflops-aten,fvcore,thop,torchinfo
 
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
 of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
