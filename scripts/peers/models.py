@@ -3,6 +3,10 @@
     single_layers()  one op per model, on a small input, wrapped as `Probe(layer)` so the op's
                      qualified name is always "layer" (functional ops live in the probe's forward)
     networks()       the torchvision classifiers (weights=None) at 3x224x224 and a DCGAN generator
+    examples(), kinds(), attention()
+                     convcalc specs as `convcalc export` writes them: every example but the
+                     attention ones, one-layer specs of every kind, and the attention kinds'
+                     probes with vit_b_16, swin_t and maxvit_t
 
 Parameter-free probes carry one empty parameter (`torch.empty(0)`, 0 elements): calflops 0.3.2
 calls `next(model.parameters())` unconditionally (calflops/flops_counter.py:121) and raises
