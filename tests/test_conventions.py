@@ -3,7 +3,9 @@
 The reference is the real tools (ptflops, fvcore, thop, torchinfo, calflops, DeepSpeed) and
 PyTorch's FlopCounterMode, run by scripts/peers/run_peers.py on each network built the way
 `convcalc export --to pytorch` writes it: tests/fixtures/peers/examples.json (every
-examples/*.yaml) and kinds.json (one-layer specs of every kind, and the merges). The fixtures
+examples/*.yaml but the attention ones), kinds.json (one-layer specs of every kind, and the
+merges) and attention.json (the attention kinds' probes and vit_b_16, swin_t, maxvit_t; calflops
+and DeepSpeed are not installable beside this torch, so it holds the other tools). The fixtures
 run everywhere; the tools are run live on fresh random networks where they are importable, and
 the other-ops count is checked against the calls torch really makes wherever torch is.
 """
@@ -36,7 +38,7 @@ PEERS = ROOT / "tests" / "fixtures" / "peers"
 sys.path.insert(0, str(ROOT / "scripts" / "peers"))
 
 FIXTURES = {name: json.loads((PEERS / f"{name}.json").read_text())
-            for name in ("examples", "kinds")}
+            for name in ("examples", "kinds", "attention")}
 MODELS = [(fixture, name) for fixture, data in FIXTURES.items() for name in data["models"]]
 PEER_TOOLS = [t for t in C.TOOLS if t != "torch"]
 # tools whose per-module counts in the fixtures cover every op a row makes (leaf modules, and a
@@ -72,9 +74,12 @@ def test_every_tool_prints_what_convcalc_says(fixture: str, name: str) -> None:
     assert (torch.value, torch.difference, torch.label) == (fcm["flops"], {}, "FLOP")
     assert fcm["version"].startswith(torch.version)
     for tool in PEER_TOOLS:
-        measured = record["tools"][tool]
         mine = analysis.count(tool)
         where = f"{name} / {tool}"
+        if tool not in record["tools"]:  # not installable when the fixture was made
+            assert fixture == "attention" and tool in UNMEASURED_TOOLS, where
+            continue
+        measured = record["tools"][tool]
         assert pip_version(measured["version"]) == mine.version, where
         if "error" in measured:
             assert mine.value is None and mine.error is not None, f"{where}: {measured['error']}"
@@ -98,7 +103,7 @@ def test_every_row_is_what_the_tool_counts_for_its_modules(fixture: str, name: s
     paths = [row.path for row in report.rows]
     known = set(paths)
     for tool in PER_MODULE_TOOLS:
-        measured = record["tools"][tool]
+        measured = record["tools"].get(tool, {"error": "not run"})
         if "error" in measured:
             continue
         theirs = dict.fromkeys(paths, 0)
@@ -117,6 +122,9 @@ def test_the_fixtures_name_the_versions_the_conventions_mirror() -> None:
         env = data["environment"]
         assert env["torch"].startswith(C.CONVENTIONS["torch"].version)
         for tool in PEER_TOOLS:
+            if env[C.CONVENTIONS[tool].package] is None:
+                assert tool in UNMEASURED_TOOLS
+                continue
             assert pip_version(env[C.CONVENTIONS[tool].package]) == C.CONVENTIONS[tool].version
 
 
@@ -132,8 +140,7 @@ def test_the_probes_cover_every_kind_and_merge() -> None:
             else:
                 (merge, body), = entry.items()
                 merges.add(body.get("merge", merge))
-    # the attention kinds have no peer-tool rules yet (issue 22, item 4): --conventions refuses
-    # them by name (test_attention_kinds_are_refused_by_name)
+    # the attention kinds have their own fixture (attention.json)
     assert kinds == set(REGISTRY) - ATTENTION_KINDS
     assert merges == {"residual", "add", "mul", "concat", "split"}
     # the committed fixture is the one models.py:kinds makes
@@ -142,6 +149,26 @@ def test_the_probes_cover_every_kind_and_merge() -> None:
         for n, (shape, layers) in models.KIND_PROBES.items()}
     assert sorted(FIXTURES["examples"]["models"]) == sorted(
         p.stem for p in (ROOT / "examples").glob("*.yaml") if p.stem not in ATTENTION_EXAMPLES)
+    attention = FIXTURES["attention"]["models"]
+    probed = {entry["kind"] for n, (_, layers) in models.ATTENTION_PROBES.items()
+              for entry in _walk(layers)}
+    assert probed >= ATTENTION_KINDS
+    assert {n: r["source"]["spec"] for n, r in attention.items()} == {
+        **{n: {"name": n, "input": shape, "layers": layers}
+           for n, (shape, layers) in models.ATTENTION_PROBES.items()},
+        **{n: f"examples/{n}.yaml" for n in sorted(ATTENTION_EXAMPLES)}}
+
+
+def _walk(layers: list[Any]) -> list[dict[str, Any]]:
+    """Every layer entry of a spec's list, inside residual bodies too."""
+    out: list[dict[str, Any]] = []
+    for entry in layers:
+        if "kind" in entry:
+            out.append(entry)
+        else:
+            (_, body), = entry.items()
+            out += _walk(body.get("body", []))
+    return out
 
 
 ATTENTION_KINDS = {"self_attention", "mlp", "patch_merging", "to_tokens", "to_map",
@@ -149,12 +176,50 @@ ATTENTION_KINDS = {"self_attention", "mlp", "patch_merging", "to_tokens", "to_ma
 ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t"}
 
 
-@pytest.mark.parametrize("name", sorted(ATTENTION_EXAMPLES))
-def test_attention_kinds_are_refused_by_name(name: str) -> None:
-    from convcalc.errors import SpecError
+UNMEASURED_TOOLS = {"calflops", "calflops-flops", "deepspeed", "deepspeed-flops"}
+"""Not installable beside torch 2.13.0 here: their attention rules are derived from their source
+(attention_ops.RULES), not measured, and attention.json has no run of them."""
 
-    with pytest.raises(SpecError, match="no peer-tool rules for layer kind"):
-        C.analyse(analyze_network(name))
+
+@pytest.mark.parametrize("name", sorted(ATTENTION_EXAMPLES))
+def test_calflops_and_deepspeed_see_the_matmuls_pytorch_sees(name: str) -> None:
+    """Their patched F.linear and torch.matmul count every token linear and product as
+    PyTorch does: their MACs on the attention examples are FlopCounterMode's, as measured."""
+    analysis = C.analyse(analyze_network(name))
+    measured = FIXTURES["attention"]["models"][name]["flop_counter"]["macs"]
+    for tool in ("calflops", "deepspeed"):
+        assert analysis.count(tool).value == measured
+        assert analysis.count(f"{tool}-flops").difference.get("skipped") is None
+
+
+def test_the_exported_attention_counts_every_matmul_under_no_grad() -> None:
+    """The export writes attention as explicit matmuls (no nn.MultiheadAttention fast path, no
+    fused sdpa kernel): FlopCounterMode's fixture count (under no_grad) is every matmul, the
+    MACs convcalc reports, as torchvision documents them."""
+    for name in ATTENTION_EXAMPLES:
+        record = FIXTURES["attention"]["models"][name]
+        assert record["flop_counter"]["macs"] == analyze_network(name).totals()["macs"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["vit_tiny", "attention_window_pad_shift", "attention_grid",
+                                  *sorted(ATTENTION_EXAMPLES)])
+def test_the_exported_attention_counts_the_same_with_grad(name: str) -> None:
+    """With grad (the other way FlopCounterMode is run) the export's count is the same: there
+    is no `torch (no_grad)` convention to tell apart for it (torchvision's own ViT differs:
+    tests/fixtures/peers/torchvision_vit.json)."""
+    torch = pytest.importorskip("torch")
+    from models import exported
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, chw = exported(FIXTURES["attention"]["models"][name]["source"]["spec"])
+    model.eval()
+    counts = []
+    for grad in (True, False):
+        with torch.set_grad_enabled(grad), FlopCounterMode(display=False) as counter:
+            model(torch.randn(1, *chw))
+        counts.append(counter.get_total_flops())
+    assert counts[0] == counts[1] == FIXTURES["attention"]["models"][name]["flop_counter"]["flops"]
 
 
 def test_every_convention_has_a_rule_for_every_torch_call() -> None:
@@ -193,6 +258,11 @@ OTHER_OPS_EXAMPLES = {"dcgan_generator": None, "octave_resnet": "64x64x3",
                       "squeezenet1_1": "64x64x3", "mobilenet_v3_large": "64x64x3"}
 
 
+ATTENTION_OTHER_OPS = {**{name: None for name in FIXTURES["attention"]["models"]
+                          if name not in ATTENTION_EXAMPLES},
+                       "swin_t": "64x64x3", "maxvit_t": None, "vit_b_16": "32x32x3"}
+"""The attention probes, and the examples on a smaller input."""
+
 OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {
     # merges before the first layer, and a network of merges only (no row holds them)
     "early_merges": {"name": "early", "input": "4x4x2", "layers": [
@@ -206,7 +276,7 @@ OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", [*FIXTURES["kinds"]["models"], *OTHER_OPS_EXAMPLES,
-                                  *OTHER_OPS_SPECS])
+                                  *OTHER_OPS_SPECS, *ATTENTION_OTHER_OPS])
 def test_other_ops_are_what_torch_runs(name: str) -> None:
     """convcalc's other ops per category equal its definitions applied to the aten calls the
     exported network really makes (norms, activations, pools, upsampling, adds, multiplies)."""
@@ -218,6 +288,9 @@ def test_other_ops_are_what_torch_runs(name: str) -> None:
         report = analyze_network(str(ROOT / "examples" / f"{name}.yaml"), OTHER_OPS_EXAMPLES[name])
     elif name in OTHER_OPS_SPECS:
         report = analyze_network(OTHER_OPS_SPECS[name])
+    elif name in ATTENTION_OTHER_OPS:
+        report = analyze_network(spec_of(FIXTURES["attention"]["models"][name]),
+                                 ATTENTION_OTHER_OPS[name])
     else:
         report = analyze_network(spec_of(FIXTURES["kinds"]["models"][name]))
     model, _ = build_network(None, report)
@@ -326,6 +399,97 @@ def test_live_random_networks(runner: str) -> None:
             else:
                 assert mine.value == measured["value"], where
                 assert mine.label == measured["label"], where
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("runner", ["ptflops", "ptflops-aten", "fvcore", "thop", "torchinfo"])
+def test_live_attention_probes(runner: str) -> None:
+    """The attention probes, exported and measured by the real tool now."""
+    pytest.importorskip("torch")
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    pytest.importorskip({"ptflops-aten": "ptflops"}.get(runner, runner))
+    import run_peers
+    from models import ATTENTION_PROBES, exported
+
+    for name, (shape, layers) in ATTENTION_PROBES.items():
+        spec = {"name": name, "input": shape, "layers": layers}
+        model, chw = exported(spec)
+        analysis = C.analyse(analyze_network(spec))
+        for tool, measured in run_peers.run_tool(runner, model, chw).items():
+            mine = analysis.count(tool)
+            assert "error" not in measured, f"{name} / {tool}: {measured['error']}"
+            assert (mine.value, mine.label) == (measured["value"], measured["label"]), \
+                f"{name} / {tool}"
+
+
+def random_attention_network(rng: random.Random, index: int) -> dict[str, Any]:
+    """A small random 2-D stack of attention (global, windowed, shifted, grid, with a bias
+    table), MLPs, patch merging, norms and convolutions, in any order (so a token linear may
+    follow a layer that leaves channel-first memory or one that leaves channels-last)."""
+    def layer() -> dict[str, Any]:
+        choice = rng.choice(["attention", "attention", "mlp", "merge", "conv", "bn", "ln",
+                             "gelu", "block"])
+        if choice == "attention":
+            entry: dict[str, Any] = {"kind": "self_attention", "heads": rng.choice([1, 2, 4]),
+                                     "bias": rng.choice([True, False])}
+            window = rng.choice([None, 2, 3, 4])
+            if window is not None:
+                entry.update(window=window, position_bias=rng.choice([True, False]))
+                if rng.random() < 0.3:
+                    entry["partition"] = "grid"
+                else:
+                    entry["shift"] = rng.choice([0, 1])
+            return entry
+        if choice == "mlp":
+            return {"kind": "mlp", "ratio": rng.choice([1, 2]),
+                    "activation": rng.choice(["gelu", "relu", "silu"]),
+                    "bias": rng.choice([True, False])}
+        if choice == "merge":
+            return {"kind": "patch_merging", "bias": rng.choice([True, False])}
+        if choice == "conv":
+            return {"kind": "conv", "out": 8, "kernel": 3, "padding": 1}
+        if choice == "bn":
+            return {"kind": "batchnorm"}
+        if choice == "ln":
+            return {"kind": "layernorm"}
+        if choice == "gelu":
+            return {"kind": "gelu"}
+        return {"residual": {"body": [{"kind": "layernorm"}, layer()]}}
+
+    from convcalc.errors import ConvcalcError
+
+    while True:
+        size = rng.choice([6, 8, 12])
+        spec = {"name": f"attention{index}", "input": f"{size}x{size}x8",
+                "layers": [layer() for _ in range(rng.randint(2, 4))]}
+        try:
+            analyze_network(spec)
+        except ConvcalcError:
+            continue
+        return spec
+
+
+LIVE_ATTENTION = [random_attention_network(random.Random(22), i) for i in range(LIVE_COUNT)]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("runner", ["ptflops", "ptflops-aten", "fvcore", "thop", "torchinfo"])
+def test_live_random_attention_networks(runner: str) -> None:
+    """Fresh random attention networks, exported, built and measured by the real tool now."""
+    pytest.importorskip("torch")
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    pytest.importorskip({"ptflops-aten": "ptflops"}.get(runner, runner))
+    import run_peers
+    from models import exported
+
+    for spec in LIVE_ATTENTION:
+        model, chw = exported(spec)
+        analysis = C.analyse(analyze_network(spec))
+        for tool, measured in run_peers.run_tool(runner, model, chw).items():
+            assert "error" not in measured, f"{spec} / {tool}: {measured['error']}"
+            assert analysis.count(tool).value == measured["value"], f"{spec} / {tool}"
 
 
 # ---------------------------------------------------------------- the command line
@@ -488,3 +652,74 @@ def test_net_convention_torch_lists_torch_once(fmt: str) -> None:
     rows = [line for line in result.stdout.splitlines()
             if line.startswith(("torch,", "| torch |"))]
     assert len(rows) == 1, rows
+
+
+# ---------------------------------------------------------------- torchvision's own ViT
+
+TORCHVISION_VIT = json.loads((PEERS / "torchvision_vit.json").read_text())["vit_b_16"]
+
+
+def _vit_parts() -> dict[str, int]:
+    """convcalc's vit_b_16: every MAC, and the attention's split (projections, q·kᵀ + attn·v),
+    the layer norms' elements and count."""
+    report = analyze_network("vit_b_16")
+    attention = [row.report for row in report.rows if row.report.kind == "self_attention"]
+    products = sum(p.macs for r in attention for p in r.parts if p.name in ("scores", "context"))
+    norms = [row.report for row in report.rows if row.report.kind == "layernorm"]
+    return {"macs": report.totals()["macs"], "attention": sum(r.macs for r in attention),
+            "products": products, "norm_elements": sum(r.input.elements for r in norms),
+            "q_elements": sum(r.input.elements for r in attention),
+            "scores": sum(p.output.elements for r in attention for p in r.parts
+                          if p.name == "softmax")}
+
+
+def test_why_tools_differ_on_torchvisions_vit() -> None:
+    """torchvision's own vit_b_16 (tests/fixtures/peers/torchvision_vit.json, by
+    scripts/peers/torchvision_vit.py): its documented 17.56 G is every matmul, convcalc's count;
+    FlopCounterMode with grad on CPU misses q·kᵀ and attention·v (the fused sdpa kernel); under
+    no_grad the whole nn.MultiheadAttention (its fast path, one fused op); fvcore and
+    ptflops-aten miss the sdpa too, fvcore adding its 5 per layer-norm element; thop has no rule
+    for nn.MultiheadAttention and adds 4 per layer-norm element; ptflops' pytorch backend hooks
+    nn.MultiheadAttention itself. Every number is derived from convcalc's parts, exactly."""
+    vit, ref = _vit_parts(), TORCHVISION_VIT
+    assert round(vit["macs"] / 1e9, 3) == ref["documented_gmacs"]
+    grad, no_grad = ref["flop_counter_grad"], ref["flop_counter_no_grad"]
+    assert grad["macs"] == vit["macs"] - vit["products"]
+    assert grad["uncounted"] == {"_scaled_dot_product_flash_attention_for_cpu": 12}
+    assert no_grad["macs"] == vit["macs"] - vit["attention"]
+    assert no_grad["uncounted"] == {"_native_multi_head_attention": 12}
+    tools = ref["tools"]
+    assert tools["fvcore"]["value"] == grad["macs"] + 5 * vit["norm_elements"]
+    assert tools["fvcore"]["extra"]["unsupported_ops"]["aten::scaled_dot_product_attention"] == 12
+    assert tools["thop"]["value"] == no_grad["macs"] + 4 * vit["norm_elements"]
+    # the export of the same spec: every tool sees every matmul it can (explicit calls)
+    exported = FIXTURES["attention"]["models"]["vit_b_16"]
+    assert exported["flop_counter"]["macs"] == vit["macs"]
+    assert exported["tools"]["fvcore"]["value"] == vit["macs"] + 5 * vit["norm_elements"]
+    # ptflops-aten: the same biases as on the export, on FlopCounterMode-with-grad's matmuls
+    export = C.analyse(analyze_network("vit_b_16"))
+    bias = export.count("ptflops-aten").difference["bias"]
+    assert tools["ptflops-aten"]["value"] == grad["macs"] + bias
+    # ptflops: its nn.MultiheadAttention hook (pytorch_ops.py:190-244) counts every matmul and
+    # bias as the export's count does, plus the q scale (T·C) and the softmax (heads·T·T); and
+    # torchvision's nn.LayerNorm has a hook (numel), the export's LayerNorm2d subclass none
+    assert tools["ptflops"]["value"] == export.count("ptflops").value + vit["q_elements"] + \
+        vit["scores"] + vit["norm_elements"]
+
+
+@pytest.mark.torch
+def test_torchvisions_vit_live() -> None:
+    """FlopCounterMode on torchvision's vit_b_16 now, with and without grad, prints what the
+    fixture holds."""
+    pytest.importorskip("torch")
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    pytest.importorskip("torchvision")
+    import torch
+    import torchvision
+    from torchvision_vit import flop_counter
+
+    model = torchvision.models.vit_b_16(weights=None).eval()
+    x = torch.randn(1, 3, 224, 224)
+    for grad, key in ((True, "flop_counter_grad"), (False, "flop_counter_no_grad")):
+        assert flop_counter(model, x, grad) == TORCHVISION_VIT[key]

@@ -434,14 +434,7 @@ def test_dtype_adds_the_peak_the_torch_graph_has(name: str) -> None:
                for row in data["layers"])
 
 
-# torchinfo's rules for the attention kinds are not written yet (issue 22, item 4): its sizes
-# are left out for those networks; the measurements are in the fixture for when they are
-TORCHINFO_RULES = [pytest.param(n, marks=pytest.mark.skip(reason="no torchinfo rules for the "
-                                                          "attention kinds yet"))
-                   if n in ("vit_b_16", "swin_t", "maxvit_t") else n for n in EXAMPLE_NAMES]
-
-
-@pytest.mark.parametrize("name", TORCHINFO_RULES)
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
 @pytest.mark.parametrize("case", ["fp32x1", "bf16x3"])
 def test_torchinfo_sizes_equal_torchinfo(name: str, case: str) -> None:
     """`"torchinfo"` in the totals is what torchinfo 1.8.0 computes for the export

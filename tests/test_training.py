@@ -351,9 +351,6 @@ def test_torch_training_convention_is_flop_counter_modes_own_number(name: str,
     included), exactly, with the whole difference in the grouped convs' weight gradients."""
     from convcalc.training.conventions import training_conventions
 
-    if name in ("vit_b_16", "swin_t", "maxvit_t"):
-        pytest.skip("the peer-tool conventions have no rules for the attention kinds yet "
-                    "(convcalc/conventions/ops.py refuses them by name)")
     measured = EXAMPLES[name][variant]
     report = analyze_network(ROOT / EXAMPLES[name]["spec"], batch=2)
     t = train(report, freeze=measured.get("freeze", ()),

@@ -9,6 +9,7 @@ torch only inside the function.
 
 from __future__ import annotations
 
+import weakref
 from math import ceil, floor, prod
 from typing import Any
 
@@ -22,7 +23,7 @@ IGNORED = {"convolution", "addmm", "mm", "view", "_unsafe_view", "permute", "clo
            "squeeze", "_to_copy", "lift_fresh", "contiguous", "flatten", "native_dropout", "dropout",
            "pixel_shuffle", "as_strided", "movedim", "new_empty", "bernoulli_", "fill_", "zeros",
            "_reshape_alias", "select", "unbind", "chunk", "max_pool2d", "squeeze_",
-           "constant_pad_nd", "as_strided_"}
+           "constant_pad_nd", "as_strided_", "bmm", "roll", "index"}
 
 
 def _bins(n_in: int, n_out: int) -> int:
@@ -36,16 +37,29 @@ def other_ops(model: Any, input_shape: tuple[int, ...]) -> dict[str, int]:
     from torch.utils._python_dispatch import TorchDispatchMode
 
     calls: list[tuple[str, tuple[Any, ...], Any]] = []
+    # work on the data only: a call counts when one of its tensors derives from the input (a
+    # shifted-window attention builds its mask from constants each forward: not counted)
+    data: dict[int, weakref.ref[Any]] = {}
+
+    def is_data(value: Any) -> bool:
+        found = data.get(id(value))
+        return found is not None and found() is value
 
     class Record(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
                                kwargs: Any = None) -> Any:
             out = func(*args, **(kwargs or {}))
-            calls.append((func.overloadpacket.__name__, tuple(args), out))
+            flat = [*args, *[a for v in args if isinstance(v, list | tuple) for a in v]]
+            if any(is_data(a) for a in flat):
+                for o in out if isinstance(out, tuple | list) else (out,):
+                    if isinstance(o, torch.Tensor):
+                        data[id(o)] = weakref.ref(o)
+                calls.append((func.overloadpacket.__name__, tuple(args), out))
             return out
 
     model.eval()
     x = torch.rand(1, *input_shape)
+    data[id(x)] = weakref.ref(x)
     with torch.no_grad(), Record():
         model(x)
     by = dict.fromkeys(("normalization", "activation", "pooling", "add", "multiply", "upsample"), 0)

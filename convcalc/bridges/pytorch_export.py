@@ -191,9 +191,11 @@ class TokenMLP(nn.Module):
         self.fc2 = nn.Linear(hidden, out, bias=bias)
 
     def forward(self, x):
+        # contiguous: every linear then runs one addmm, whatever layout the layer before left
         last = [0, *range(2, x.dim()), 1]
         back = [0, x.dim() - 1, *range(1, x.dim() - 1)]
-        return self.fc2(self.activation(self.fc1(x.permute(*last)))).permute(*back)
+        x = x.permute(*last).contiguous()
+        return self.fc2(self.activation(self.fc1(x))).permute(*back)
 """,
     "PatchMerging": """
 class PatchMerging(nn.Module):
@@ -296,7 +298,7 @@ class SelfAttention(nn.Module):
                      zip(self.shift or [0] * rank, window, padded)]
         if any(shift):
             x = torch.roll(x, [-s for s in shift], dims=dims)
-        xw = self._partition(x, padded, window)
+        xw = self._partition(x, padded, window).contiguous()  # one addmm (as TokenMLP)
         b, t, _ = xw.shape
         d = c // self.heads
         qkv = self.qkv(xw).reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.ops import Op
 
 Rule = Callable[[Op], int]
@@ -51,6 +52,7 @@ OP_CAUSE: dict[str, str] = {
     "add": "elementwise", "mul": "elementwise", "layer_scale": "elementwise",
     **dict.fromkeys(("cat", "split", "flatten", "channel_shuffle", "dropout",
                      "stochastic_depth"), "skipped"),
+    **attention_ops.OP_CAUSE,
 }
 """The cause of a difference on each torch call; a convention overrides it where its reason is
 another (fvcore's same-padding conv is skipped, calflops' transposed conv divides twice)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_in, table
 from convcalc.conventions.ops import Op
 
@@ -131,7 +132,7 @@ CALFLOPS = Convention(
     tool="calflops", package="calflops", version=VERSION, unit="MACs",
     call="calculate_flops(m, input_shape=(1, C, H, W), output_as_string=False)[1]",
     rules=table({"conv": conv_macs, "conv_transpose": conv_transpose_macs,
-                 "linear": linear_macs},
+                 "linear": linear_macs, **attention_ops.RULES["calflops"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
                  "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
@@ -151,6 +152,7 @@ CALFLOPS_FLOPS = Convention(
         # scale factor is computed and thrown away (`flops * …` without `=`, lines 246-250);
         # given size=…, int(∏size) (its first branch, as DeepSpeed's)
         "upsample": lambda op: prod(op.size) if op.size else numel_in(op),
+        **attention_ops.RULES["calflops-flops"],
     }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd FLOPs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},

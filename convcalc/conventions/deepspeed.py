@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_out, table, torch_flops, torch_macs
 from convcalc.conventions.calflops import (
     FLOP_RULES,
@@ -40,7 +41,8 @@ def upsample(op: Op) -> int:
 DEEPSPEED = Convention(
     tool="deepspeed", package="deepspeed", version=VERSION, unit="MACs",
     call="get_model_profile(m, input_shape=(1, C, H, W), as_string=False)[1]",
-    rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs},
+    rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs,
+                 **attention_ops.RULES["deepspeed"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
                  "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
@@ -57,6 +59,7 @@ DEEPSPEED_FLOPS = Convention(
         "conv_transpose": torch_flops, "conv_transpose_bias": numel_out,
         **FLOP_RULES,
         "upsample": upsample,
+        **attention_ops.RULES["deepspeed-flops"],
     }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd flops per GPU",
     causes={"conv": "same_padding"},

@@ -14,6 +14,7 @@ it is given; the harness, like these rules, uses eval mode.
 
 from __future__ import annotations
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, table, torch_macs
 from convcalc.conventions.ops import Op
 
@@ -58,6 +59,7 @@ FVCORE = Convention(
         "linear": torch_macs,   # linear_flop_jit (jit_handles.py:99-110): numel(x)·out
         "batchnorm": batchnorm, "layernorm2d": norm, "groupnorm": norm,
         "adaptive_avgpool": adaptive_avgpool, "upsample": upsample,
+        **attention_ops.RULES["fvcore"],
     }, [
         "conv_bias", "conv_transpose_bias", "linear_bias",   # bias ignored
         "relu",                                               # _IGNORED_OPS (jit_analysis.py:65-66)

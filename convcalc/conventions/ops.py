@@ -302,12 +302,13 @@ KIND_OPS: dict[str, Callable[[Any, LayerReport], list[Op]]] = {
     "flatten": _one("flatten"), "shuffle": _one("channel_shuffle"),
     **{act: _one(act) for act in ACTIVATIONS},
 }
-"""convcalc kind → the torch calls of its exported module (pytorch_export.LEAVES, call by call)."""
+"""convcalc kind → the torch calls of its exported module (pytorch_export.LEAVES, call by call);
+the attention kinds join from convcalc.conventions.attention_ops."""
 
 
 def has_rules(report: NetworkReport) -> bool:
-    """Whether every layer of `report` has its torch calls here (the attention kinds do not
-    yet: the peer-tool counts and torchinfo's sizes are left out for them)."""
+    """Whether every layer of `report` has its torch calls here (the attention kinds' are in
+    convcalc.conventions.attention_ops, which joins them to KIND_OPS)."""
     return all(row.spec is None or row.spec.kind_name in KIND_OPS for row in report.rows)
 
 
@@ -319,9 +320,8 @@ def layer_ops(spec: Any, report: LayerReport) -> list[Op]:
 
         known = sorted(k for k in KIND_OPS if k not in ACTIVATIONS)
         raise SpecError(f"--conventions, --convention: no peer-tool rules for layer kind "
-                        f"{spec.kind_name!r} yet (the attention kinds and their shape steps "
-                        f"are not measured with the peer tools); kinds with rules: "
-                        f"{', '.join(known)} and the activations")
+                        f"{spec.kind_name!r}; kinds with rules: {', '.join(known)} and the "
+                        f"activations")
     return rule(spec, report)
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from math import prod
 
 from convcalc import formulas as F
+from convcalc.conventions import attention_ops
 from convcalc.conventions.ops import Op
 
 CATEGORIES = ("normalization", "activation", "pooling", "add", "multiply", "upsample")
@@ -94,6 +95,7 @@ OTHER_OPS: dict[str, tuple[str, OtherRule]] = {
     **dict.fromkeys(("conv", "conv_bias", "conv_transpose", "conv_transpose_bias", "linear",
                      "linear_bias", "cat", "split", "flatten", "channel_shuffle", "dropout",
                      "stochastic_depth"), ("", _none)),
+    **attention_ops.OTHER_OPS,
 }
 """torch call → (category, operations); "" for calls that are not other ops."""
 

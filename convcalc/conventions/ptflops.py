@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import (
     OPS,
     Convention,
@@ -87,6 +88,7 @@ PTFLOPS = Convention(
         "softmax": numel_in,       # no hook; patched F.softmax (pytorch_engine.py:381-382)
         "maxpool": pool_twice, "avgpool": pool_twice, "adaptive_avgpool": pool_twice,
         "upsample": upsample,
+        **attention_ops.RULES["ptflops"],
     }, [
         # the export's LayerNorm2d subclasses nn.LayerNorm: no hook for the exact type, and
         # F.layer_norm is not patched (pytorch_engine.py:311-314)
@@ -111,7 +113,9 @@ PTFLOPS_ATEN = Convention(
         "conv_transpose": torch_macs, "conv_transpose_bias": numel_out,
         # aten.addmm / aten.mm (aten_ops.py:23-54): rows·in·out (+ rows·out with a bias)
         "linear": torch_macs, "linear_bias": numel_out,
+        **attention_ops.RULES["ptflops-aten"],
     }, [op for op in OPS if op not in ("conv", "conv_bias", "conv_transpose",
-                                       "conv_transpose_bias", "linear", "linear_bias")]),
+                                       "conv_transpose_bias", "linear", "linear_bias",
+                                       *attention_ops.OPS)]),
     label=label,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, table
 from convcalc.conventions.ops import Op
 
@@ -73,7 +74,7 @@ THOP = Convention(
     rules=table({
         "conv": conv, "conv_transpose": conv, "linear": linear, "batchnorm": batchnorm,
         "softmax": softmax, "avgpool": avgpool, "adaptive_avgpool": adaptive_avgpool,
-        "upsample": upsample,
+        "upsample": upsample, **attention_ops.RULES["thop"],
     }, [
         "conv_bias", "conv_transpose_bias", "linear_bias",   # bias ignored
         "relu", "relu6", "maxpool", "dropout",                # zero_ops (profile.py:38-43, 54)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
+from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, numel_out, table, torch_macs
 from convcalc.conventions.ops import Op
 
@@ -51,6 +52,7 @@ TORCHINFO = Convention(
         "conv_transpose": conv_transpose, "conv_transpose_bias": numel_out,
         "linear": linear, "linear_bias": linear_bias,
         "batchnorm": norm, "layernorm2d": norm, "groupnorm": norm,
+        **attention_ops.RULES["torchinfo"],
     }, [
         "relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
         "leaky_relu", "softmax", "identity", "maxpool", "avgpool", "adaptive_avgpool",
@@ -66,9 +68,10 @@ TORCHINFO = Convention(
 STORAGE_OBJECT = 64
 """sys.getsizeof(torch.UntypedStorage) beyond its bytes, which torchinfo adds to the input."""
 
-PARAMETRISED = {"conv", "conv_transpose", "linear", "layer_scale"}
+PARAMETRISED = {"conv", "conv_transpose", "linear", "layer_scale", "token_linear",
+                "class_token", "pos_embedding"}
 """The calls whose module holds parameters whatever its fields (a norm only when affine)."""
-NORMS = {"batchnorm", "layernorm2d", "groupnorm"}
+NORMS = {"batchnorm", "layernorm2d", "groupnorm", "layernorm"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,9 @@ class Sizes:
     CPython 3.11, 64-bit); `Forward/backward pass size` twice the output
     of every leaf module that holds parameters (`model_statistics.py:33-35`, "x2 for
     gradients"; activations, pools, merges and parameter-free norms count nothing); `Params
-    size` every parameter (buffers such as BatchNorm's running statistics are not counted);
+    size` every parameter of a leaf module (buffers such as BatchNorm's running statistics are
+    not counted, nor a parameter a module with children holds itself:
+    `model_statistics.py:31-41`, attention_ops.nonleaf_params);
     `Estimated Total Size` their sum."""
 
     input_bytes: int
@@ -108,15 +113,16 @@ def sizes(ops: Sequence[Sequence[Op]], input_elements: int, params: int, batch: 
           element_bytes: int) -> Sizes:
     """torchinfo's size lines for the exported network's calls (`convcalc.conventions.ops`,
     batch 1) at `batch`, every tensor `element_bytes` wide (the model's dtype)."""
-    held: dict[int, int] = {}  # equal layers share one list of calls: sum it once
-    outputs = 0
+    held: dict[int, tuple[int, int]] = {}  # equal layers share one list of calls: sum it once
+    outputs = nonleaf = 0
     for row in ops:
         n = held.get(id(row))
         if n is None:
-            n = held[id(row)] = _held(row)
-        outputs += n
+            n = held[id(row)] = (_held(row), attention_ops.nonleaf_params(row))
+        outputs += n[0]
+        nonleaf += n[1]
     return Sizes(input_elements * batch * element_bytes + STORAGE_OBJECT, 2 * outputs * batch * element_bytes,
-                 params * element_bytes)
+                 (params - nonleaf) * element_bytes)
 
 
 def _held(row: Sequence[Op]) -> int:

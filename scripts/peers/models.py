@@ -3,6 +3,10 @@
     single_layers()  one op per model, on a small input, wrapped as `Probe(layer)` so the op's
                      qualified name is always "layer" (functional ops live in the probe's forward)
     networks()       the torchvision classifiers (weights=None) at 3x224x224 and a DCGAN generator
+    examples(), kinds(), attention()
+                     convcalc specs as `convcalc export` writes them: every example but the
+                     attention ones, one-layer specs of every kind, and the attention kinds'
+                     probes with vit_b_16, swin_t and maxvit_t
 
 Parameter-free probes carry one empty parameter (`torch.empty(0)`, 0 elements): calflops 0.3.2
 calls `next(model.parameters())` unconditionally (calflops/flops_counter.py:121) and raises
@@ -423,4 +427,64 @@ def kinds() -> list[SourcedEntry]:
         spec = {"name": name, "input": shape, "layers": layers}
         model, chw = exported(spec)
         out.append((name, model, chw, {"spec": spec}))
+    return out
+
+
+# the attention kinds (issue 22, item 4): small specs of every kind and its variants (global,
+# windowed with padding, shift and mask, grid, 1-D and 3-D, biases off, a position-bias table),
+# each after a layer that leaves channel-first memory and after one that leaves channels-last
+# memory (the layer norm of a pre-norm block), and the three attention examples
+ATTENTION_PROBES: dict[str, tuple[str, list[Any]]] = {
+    "vit_tiny": ("4x4x16", [
+        {"kind": "to_tokens"}, {"kind": "class_token"}, {"kind": "pos_embedding"},
+        {"kind": "self_attention", "heads": 2}, {"kind": "mlp", "ratio": 2},
+        {"residual": {"body": [{"kind": "layernorm"}, {"kind": "self_attention", "heads": 4}]}},
+        {"residual": {"body": [{"kind": "layernorm"}, {"kind": "mlp", "ratio": 4}]}},
+        {"kind": "take_token"}, {"kind": "linear", "out": 10}]),
+    "attention_map_nobias": ("4x4x16", [{"kind": "self_attention", "heads": 4, "bias": False,
+                                         "proj_bias": False}]),
+    "attention_window_pad_shift": ("6x6x16", [{"kind": "self_attention", "heads": 2,
+                                               "window": 4, "shift": 2,
+                                               "position_bias": True}]),
+    "attention_window_shift": ("8x8x16", [{"kind": "layernorm"}, {
+        "kind": "self_attention", "heads": 2, "window": 4, "shift": 2}]),
+    "attention_window_rect": ("8x6x8", [{"kind": "self_attention", "heads": 1,
+                                         "window": [4, 3], "shift": [0, 1],
+                                         "position_bias": True}]),
+    "attention_grid": ("8x8x16", [{"kind": "self_attention", "head_dim": 8, "window": 2,
+                                   "partition": "grid", "position_bias": True, "bias": False}]),
+    "attention_1d": ("12x8", [{"kind": "self_attention", "heads": 2, "window": 4, "shift": 1}]),
+    "attention_3d": ("4x4x4x8", [{"kind": "self_attention", "heads": 2, "window": 2}]),
+    "mlp_gelu": ("4x4x16", [{"kind": "mlp", "ratio": 4}]),
+    "mlp_relu_nobias_out": ("4x4x16", [{"kind": "mlp", "hidden": 24, "out": 8,
+                                        "activation": "relu", "bias": False}]),
+    "mlp_silu_tokens": ("10x8", [{"kind": "mlp", "hidden": 12, "activation": "silu"}]),
+    "mlp_hardswish_3d": ("2x4x4x8", [{"kind": "mlp", "ratio": 2, "activation": "hardswish"}]),
+    "mlp_tanh": ("10x8", [{"kind": "layernorm"}, {"kind": "mlp", "ratio": 2,
+                                                    "activation": "tanh"}]),
+    "patch_merging": ("6x6x8", [{"kind": "patch_merging"}]),
+    "patch_merging_odd_bias": ("5x7x8", [{"kind": "patch_merging", "out": 12, "bias": True}]),
+    "class_token_2": ("10x8", [{"kind": "class_token", "count": 2}]),
+    "pos_embedding_map": ("4x4x8", [{"kind": "pos_embedding"}]),
+    "tokens_and_back": ("4x4x8", [CARRIER, {"kind": "to_tokens"}, {"kind": "to_map",
+                                                                  "size": [4, 4]}]),
+    "take_token_3": ("10x8", [CARRIER, {"kind": "take_token", "index": 3}]),
+}
+ATTENTION_EXAMPLES = ("vit_b_16", "swin_t", "maxvit_t")
+
+
+def attention() -> list[SourcedEntry]:
+    """The attention probes and the three attention examples, exported and built."""
+    import torch
+
+    torch.manual_seed(0)
+    out: list[SourcedEntry] = []
+    for name, (shape, layers) in ATTENTION_PROBES.items():
+        spec = {"name": name, "input": shape, "layers": layers}
+        model, chw = exported(spec)
+        out.append((name, model, chw, {"spec": spec}))
+    for name in ATTENTION_EXAMPLES:
+        rel = f"examples/{name}.yaml"
+        model, chw = exported(rel)
+        out.append((name, model, chw, {"spec": rel}))
     return out

@@ -5,6 +5,8 @@
         -o tests/fixtures/peers/layers.json --per-module all
     python scripts/peers/run_peers.py scripts/peers/models.py:networks \
         -o tests/fixtures/peers/networks.json --per-module resnet18,mobilenet_v2,dcgan_generator
+    python scripts/peers/run_peers.py scripts/peers/models.py:attention \
+        -o tests/fixtures/peers/attention.json --tools ptflops,ptflops-aten,fvcore,thop,torchinfo
 
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
 of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
@@ -21,7 +23,8 @@ Per model, per tool the record holds:
   label, display   the word the tool prints beside that total, and the whole printed text
   params        the parameter count the tool reports (same int-or-float rule)
   per_module    {qualified module name: count} for the leaf modules the tool exposes
-  own           {qualified name: count} a non-leaf module's own functional ops (calflops, deepspeed)
+  own           {qualified name: count} a non-leaf module's own functional ops (fvcore, calflops,
+                deepspeed)
   extra         other breakdowns the tool exposes (by operator, functional collectors, ...)
   version, warnings, error
 and `flop_counter` holds PyTorch's FlopCounterMode: flops, macs = flops // 2, per_module (leaves),
@@ -302,13 +305,20 @@ def run_fvcore(model: Any, chw: tuple[int, ...], text: Callable[[], str]) -> Res
     leaves = leaf_names(model)
     by_module = analysis.by_module()
     per_module = {n: number(by_module.get(n, 0)) for n in leaves.values()}
+    own: dict[str, Any] = {}  # a non-leaf module's own calls (torch.matmul in an attention)
+    for n, m in model.named_modules():
+        if id(m) not in leaves:
+            mine = by_module.get(n, 0) - sum(by_module.get(f"{n}.{c}" if n else c, 0)
+                                             for c, _ in m.named_children())
+            if mine:
+                own[n] = number(mine)
     table = flop_count_table(analysis, max_depth=1)
     rows = [[c.strip() for c in line.strip().strip("|").split("|")]
             for line in table.splitlines() if line.strip().startswith("|")]
     label = rows[0][-1] if rows else "?"
     display = rows[2][-1] if len(rows) > 2 else "?"  # header, separator, model row
     return {"value": total, "label": label, "display": display,
-            "params": parameter_count(model)[""], "per_module": per_module,
+            "params": parameter_count(model)[""], "per_module": per_module, "own": own,
             "extra": {"by_operator": {k: number(v) for k, v in analysis.by_operator().items()},
                       "unsupported_ops": dict(analysis.unsupported_ops())}}
 
