@@ -25,6 +25,7 @@ from convcalc.bridges.torch_trace import (
     _is_channel_shuffle,
     _is_layer_norm_2d,
     _is_stochastic_depth,
+    _is_torch_layer,
     _propagate,
     _restore,
     _snake,
@@ -63,7 +64,8 @@ def _trace(model: Any, label: str, input: Shape) -> Graph:
     import torch.fx
 
     def is_leaf_module(self: Any, m: Any, qualname: str) -> bool:
-        if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m):
+        if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m) or \
+                _is_torch_layer(m):
             return True
         return bool(torch.fx.Tracer.is_leaf_module(self, m, qualname))
 

@@ -229,6 +229,10 @@ class _Reader:
         elif isinstance(m, nn.GroupNorm):
             emit("GroupNormalization", [x, param(m.weight, "weight"), param(m.bias, "bias")],
                  {"num_groups": m.num_groups})
+        elif isinstance(m, nn.modules.instancenorm._InstanceNorm):
+            # one group per channel; the running statistics (track_running_stats) are buffers
+            emit("GroupNormalization", [x, param(m.weight, "weight"), param(m.bias, "bias")],
+                 {"num_groups": self.shapes[x][1]})
         elif isinstance(m, nn.ReLU6):
             emit("Clip", [x], {"min": 0.0, "max": 6.0})
         elif isinstance(m, nn.Hardsigmoid):
@@ -260,8 +264,8 @@ class _Reader:
             emit("Reshape", [x])
         elif _is_stochastic_depth(m):
             emit("StochasticDepth", [x], {"p": m.p, "mode": m.mode})
-        elif cls in MODULE_OPS:
-            emit(MODULE_OPS[cls], [x])
+        elif (op := _module_op(m)) is not None:
+            emit(op, [x])
         else:
             emit(cls, [x])
 
@@ -278,6 +282,14 @@ class _Reader:
 
 MODULE_OPS = {"ReLU": "Relu", "Hardswish": "HardSwish", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
               "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "SiLU": "Silu", "Identity": "Identity"}
+
+
+def _module_op(m: Any) -> str | None:
+    """The op of a torch activation module or of a subclass of one (by its torch base)."""
+    for base in type(m).__mro__:
+        if base.__name__ in MODULE_OPS and base.__module__.startswith("torch.nn"):
+            return MODULE_OPS[base.__name__]
+    return None
 
 
 def _attr(gm: Any, target: str) -> Any:
@@ -423,6 +435,47 @@ def _linear(r: _Reader, n: Any) -> None:
     r.emit(n, "Gemm", [x, w, r.ref(b) if b is not None else ""], {"transB": 1})
 
 
+def _conv(transposed: bool) -> Callable[[_Reader, Any], None]:
+    """F.conv1d/2d/3d and F.conv_transpose1d/2d/3d with their weight (and bias) as module
+    attributes (get_attr nodes): the Conv or ConvTranspose their arguments spell."""
+
+    def run(r: _Reader, n: Any) -> None:
+        weight, b = _arg(n, 1, "weight"), _arg(n, 2, "bias")
+        if getattr(weight, "op", None) != "get_attr" or \
+                getattr(b, "op", "get_attr") != "get_attr":
+            # a weight computed in forward: not a parameter convcalc can read as a layer's
+            r.emit(n, str(n.target.__name__), [r.ref(n.args[0])])
+            return
+        x, w = r.ref(n.args[0]), r.ref(weight)
+        kernel = list(r.shapes[w][2:] if w in r.shapes else r.constants[w].shape[2:])
+        rank = len(kernel)
+        names = ("stride", "padding", "output_padding", "groups", "dilation") if transposed \
+            else ("stride", "padding", "dilation", "groups")
+        given = {name: _arg(n, 3 + i, name) for i, name in enumerate(names)}
+        attrs: dict[str, Any] = {"kernel_shape": kernel,
+                                 "strides": _pair(given["stride"] or 1, rank),
+                                 "dilations": _pair(given["dilation"] or 1, rank),
+                                 "group": int(given["groups"] or 1)}
+        padding = given["padding"] or 0
+        if isinstance(padding, str):
+            attrs["auto_pad"] = "SAME_UPPER" if padding == "same" else "VALID"
+        else:
+            attrs["pads"] = _pair(padding, rank) * 2
+        if transposed:
+            attrs["output_padding"] = _pair(given["output_padding"] or 0, rank)
+        r.emit(n, "ConvTranspose" if transposed else "Conv",
+               [x, w, r.ref(b) if b is not None else ""], attrs)
+
+    return run
+
+
+def _batch_norm(r: _Reader, n: Any) -> None:
+    """F.batch_norm(x, running_mean, running_var, weight, bias, …): weight absent = not affine."""
+    w, b = _arg(n, 3, "weight"), _arg(n, 4, "bias")
+    r.emit(n, "BatchNormalization", [r.ref(n.args[0]), r.ref(w) if w is not None else "",
+                                     r.ref(b) if b is not None else ""])
+
+
 def _layer_norm(r: _Reader, n: Any) -> None:
     shape = _arg(n, 1, "normalized_shape")
     w, b = _arg(n, 2, "weight"), _arg(n, 3, "bias")
@@ -461,6 +514,9 @@ FUNCTIONS: dict[str, Callable[[_Reader, Any], None]] = {
     "avg_pool3d": _functional_pool("AveragePool"), "adaptive_avg_pool1d": _adaptive,
     "adaptive_avg_pool2d": _adaptive, "adaptive_avg_pool3d": _adaptive,
     "interpolate": _interpolate, "linear": _linear, "layer_norm": _layer_norm,
+    "conv1d": _conv(False), "conv2d": _conv(False), "conv3d": _conv(False),
+    "conv_transpose1d": _conv(True), "conv_transpose2d": _conv(True),
+    "conv_transpose3d": _conv(True), "batch_norm": _batch_norm,
     "stochastic_depth": _stochastic_depth, "channel_shuffle": _channel_shuffle,
     "native_channel_shuffle": _channel_shuffle,
 }

@@ -188,3 +188,23 @@ def _is_layer_norm_2d(m: Any) -> bool:
 
     return isinstance(m, torch.nn.LayerNorm) and type(m).__name__ == "LayerNorm2d"
 
+
+
+def _is_torch_layer(m: Any) -> bool:
+    """A module that is (or subclasses) a torch layer convcalc reads as that layer: conv (1/2/3-D,
+    transposed), linear, norms, pooling, activations, dropout, upsample. A subclass (torchvision's
+    Conv3DSimple is an nn.Conv3d) is traced as one call and read as its torch base, whatever its
+    own forward does; its real output shape still comes from running it, so a forward that
+    changes the shape is caught by the import's shape check, never counted wrong. A subclass
+    with modules of its own is traced through (its children are layers of their own)."""
+    import torch
+
+    nn = torch.nn
+    layers = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm,
+              nn.LayerNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm,
+              nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+              nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
+              nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Tanh,
+              nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Softmax, nn.modules.dropout._DropoutNd,
+              nn.Upsample, nn.Identity, nn.Flatten)
+    return isinstance(m, layers) and next(iter(m.children()), None) is None
