@@ -257,7 +257,7 @@ class _Reader:
             emit("GlobalMaxPool", [x])
         elif isinstance(m, nn.Upsample):
             mode = "nearest" if m.mode == "nearest" else "linear"
-            emit("Resize", [x], {"mode": mode})
+            emit("Resize", [x], {"mode": mode, **({"by_size": True} if m.size else {})})
         elif isinstance(m, nn.ChannelShuffle):
             emit("ChannelShuffle", [x], {"groups": m.groups})
         elif isinstance(m, nn.Flatten | nn.Unflatten):
@@ -425,8 +425,10 @@ def _adaptive(r: _Reader, n: Any) -> None:
 
 def _interpolate(r: _Reader, n: Any) -> None:
     mode = _arg(n, 3, "mode", "nearest")
-    r.emit(n, "Resize", [r.ref(n.args[0])], {"mode": "nearest" if mode == "nearest" else
-                                                     "linear"})
+    attrs: dict[str, Any] = {"mode": "nearest" if mode == "nearest" else "linear"}
+    if _arg(n, 1, "size") is not None:
+        attrs["by_size"] = True
+    r.emit(n, "Resize", [r.ref(n.args[0])], attrs)
 
 
 def _linear(r: _Reader, n: Any) -> None:
