@@ -156,7 +156,7 @@ class Recoverer(Translator):
                 join = cons[0]
                 for c in cons[1:]:
                     join = self.meet(join, c, self.ipdom)
-                if join not in allowed or join.role not in ("add", "mul", "concat"):
+                if join not in allowed or join.role not in ("add", "mul", "concat", "first"):
                     raise self.not_sp(cons[0].node)
                 items.append(self.region(t, join, allowed))
                 t = join.outputs[0]
@@ -202,8 +202,8 @@ class Recoverer(Translator):
 
     def region(self, t: str, join: Op, allowed: set[Op]) -> Any:
         paths = self.paths(t, join, join.inputs, allowed)
-        if join.role == "concat":
-            return self.wrap(Branches(paths, "concat"), join)
+        if join.role in ("concat", "first"):
+            return self.wrap(Branches(paths, join.role), join)
         if join.role == "mul":
             se = self.squeeze_excitation(paths)
             return self.wrap(se if se is not None else Branches(paths, "mul"), join)

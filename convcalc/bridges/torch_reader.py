@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
+from convcalc.bridges.torch_outputs import output_tensors
 from convcalc.bridges.torch_trace import _is_layer_norm_2d, _is_stochastic_depth
 from convcalc.errors import SpecError
 
@@ -44,8 +45,7 @@ class _Reader:
 
     def read(self) -> Graph:
         graph_input = ""
-        output = ""
-        notes: list[str] = []
+        outputs: list[tuple[str, str]] = []
         for n in self.gm.graph.nodes:
             if n.op == "placeholder":
                 graph_input = n.name
@@ -55,22 +55,17 @@ class _Reader:
                 value = _attr(self.gm, n.target)
                 self.constant(n.name, value)
             elif n.op == "output":
-                result = n.args[0]
-                while isinstance(result, tuple | list) and result:
-                    if len(result) > 1:
-                        notes.append("forward returns several tensors; convcalc follows the "
-                                     "first")
-                    result = result[0]
-                if isinstance(result, dict):
-                    result = next(iter(result.values()))
-                output = self.ref(result)
+                outputs = [(name, self.ref(node))
+                           for name, node in output_tensors(n.args[0], self.label)]
             else:
                 self.record(n)
                 self.visit(n)
         name = type(self.gm).__name__ if self.label is None else self.label
         short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-        return Graph(short, self.nodes, graph_input, output, self.shapes, self.constants,
-                     notes, self.classes)
+        graph = Graph(short, self.nodes, graph_input, "", self.shapes, self.constants, [],
+                      self.classes)
+        graph.add_outputs(outputs)
+        return graph
 
     def record(self, n: Any) -> None:
         for path, cls in n.meta.get("nn_module_stack", {}).values():

@@ -444,6 +444,16 @@ class Translator(Fuser):
                     self.layout[n.outputs[0]] and len(self.raw(t)) == len(out):
                 raise self.fail(n, "combines tensors in different layouts")
 
+    def op_Outputs(self, n: Node, x: str, ins: list[str]) -> None:
+        """The model's outputs joined (`Graph.add_outputs`): the first goes on, the others are
+        outputs of their own (`branches` with `merge: first`)."""
+        tensors = list(dict.fromkeys(self.real(t) for t in ins))
+        if len(tensors) == 1:
+            self.identity(n, x)
+            return
+        self.add("first", n, tensors, [n.outputs[0]])
+        self.same_layout(n, x)
+
     def op_Add(self, n: Node, x: str, ins: list[str]) -> None:
         if len(ins) == 2:
             self.merge(n, ins, "add")
@@ -527,6 +537,7 @@ HANDLERS: dict[str, Handler] = {
     "Sum": Translator.op_Sum,
     "Mul": Translator.op_Mul,
     "Concat": Translator.op_Concat,
+    "Outputs": Translator.op_Outputs,
 }
 """One handler per ONNX operator (the activations in `ACTS` are one generic handler)."""
 
