@@ -101,9 +101,9 @@ def test_the_aux_head_is_an_output_of_its_own_from_the_command_line(torch: Any, 
     assert "# note: the model has 2 outputs (out, aux)" in result.stdout
     report = convcalc.analyze_network(load_yaml_text(result.stdout))
     assert report.output == parse_shape("520x520x21")
-    paths = {row.path.split(".")[0] for row in report.rows}
-    assert {"path0", "path1"} <= paths or any(r.path.startswith("aux") for r in report.rows)
-    aux = [r for r in report.rows if "aux_classifier" in r.path]
+    aux = [r for r in report.rows if r.path.startswith("path1.")]
+    assert aux and all(".aux_classifier." in f".{r.path}." or r.report.kind == "upsample"
+                       for r in aux)
     assert sum(r.report.params for r in aux) == 2_365_205  # torchvision's FCNHead(1024, 21)
 
 
@@ -228,3 +228,32 @@ def test_onnx_with_several_outputs_keeps_them_all(torch: Any, tmp_path: Path) ->
     imported = import_onnx(str(path))
     assert any("3 outputs (out, a, b)" in n for n in imported.notes)
     assert totals(imported) == reference(torch, nested_outputs(extras=False).eval(), "16x16x3")
+
+
+@pytest.mark.torch
+def test_merge_first_exports_to_torch_with_the_same_totals(torch: Any, tmp_path: Path) -> None:
+    """`convcalc export` of a spec with heads runs every path (their parameters and MACs are the
+    spec's) and returns the first path's output."""
+    import importlib.util
+
+    from convcalc.bridges.pytorch_export import export_pytorch
+
+    spec = {"name": "heads", "input": "16x16x3", "layers": [
+        {"conv": {"out": 8, "kernel": 3, "padding": 1}},
+        {"branches": {"merge": "first", "paths": [
+            [{"conv": {"out": 16, "kernel": 3, "stride": 2, "padding": 1}},
+             {"upsample": {"size": 12, "mode": "linear"}}],
+            [{"pointwise": {"out": 4}}]]}}]}
+    report = convcalc.analyze_network(spec)
+    path = tmp_path / "heads.py"
+    path.write_text(export_pytorch(report))
+    module_spec = importlib.util.spec_from_file_location("heads", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    model = module.build().eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 16, 16))
+    assert tuple(out.shape) == (1, 16, 12, 12)
+    t = report.totals()
+    assert (t["params"], t["macs"]) == reference(torch, model, "16x16x3")
