@@ -257,3 +257,31 @@ def test_merge_first_exports_to_torch_with_the_same_totals(torch: Any, tmp_path:
     assert tuple(out.shape) == (1, 16, 12, 12)
     t = report.totals()
     assert (t["params"], t["macs"]) == reference(torch, model, "16x16x3")
+
+
+@pytest.mark.torch
+def test_a_shared_parameter_is_never_counted_silently_twice(torch: Any) -> None:
+    """A module called twice and one weight in two functional convs: the spec (a layer holds
+    its parameters) counts them per use, and a warning says by exactly how many parameters."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    from convcalc.bridges.torch_import import import_torch
+
+    class Shared(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+            self.w = nn.Parameter(torch.randn(3, 3, 1, 1))
+
+        def forward(self, x: Any) -> Any:
+            x = self.conv(self.conv(x))
+            return F.conv2d(F.conv2d(x, self.w), self.w)
+
+    model = Shared().eval()
+    imported = import_torch(lambda: model, parse_shape("8x8x3"))
+    params, macs = reference(torch, model, "8x8x3")
+    assert len(imported.warnings) == 1
+    assert "conv.weight ×2, conv.bias ×2, w ×2" in imported.warnings[0]
+    assert f"({params:,} parameters more than the model; MACs unchanged)" in imported.warnings[0]
+    assert totals(imported) == (2 * params, macs)
