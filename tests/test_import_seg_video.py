@@ -233,7 +233,8 @@ def test_onnx_with_several_outputs_keeps_them_all(torch: Any, tmp_path: Path) ->
 @pytest.mark.torch
 def test_merge_first_exports_to_torch_with_the_same_totals(torch: Any, tmp_path: Path) -> None:
     """`convcalc export` of a spec with heads runs every path (their parameters and MACs are the
-    spec's) and returns the first path's output."""
+    spec's) and returns the first path's output; imported back, the heads it computes and drops
+    are outputs again."""
     import importlib.util
 
     from convcalc.bridges.pytorch_export import export_pytorch
@@ -256,6 +257,11 @@ def test_merge_first_exports_to_torch_with_the_same_totals(torch: Any, tmp_path:
         out = model(torch.zeros(1, 3, 16, 16))
     assert tuple(out.shape) == (1, 16, 12, 12)
     t = report.totals()
+    from convcalc.bridges.torch_import import import_torch
+
+    back = import_torch(lambda: module.build().eval(), parse_shape("16x16x3"))
+    assert totals(back) == (t["params"], t["macs"])  # the dropped head read back as an output
+    assert any("(dropped)" in n for n in back.notes)
     assert (t["params"], t["macs"]) == reference(torch, model, "16x16x3")
 
 

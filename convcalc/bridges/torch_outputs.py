@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcalc.bridges.graph import printable
+from convcalc.bridges.graph import Node, printable
 from convcalc.errors import SpecError
+
+COSTLY = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization",
+          "LayerNormalization", "GroupNormalization")
+"""Ops with parameters or MACs: a result made with one of them and then dropped still costs."""
 
 
 def output_tensors(result: Any, label: str) -> list[tuple[str, Any]]:
@@ -55,3 +59,35 @@ def _what(value: Any) -> str:
     if hasattr(value, "op") and hasattr(value, "target"):  # an fx node that is not a tensor
         return f"a non-tensor value ({printable(str(value.target), 60)})"
     return type(value).__name__
+
+
+def dropped_results(nodes: list[Node], outputs: list[str]) -> list[tuple[str, str]]:
+    """Results forward computes and then drops (`self.head(x)` whose value nothing uses, as a
+    `convcalc export` of `merge: first` writes): torch runs them and FlopCounterMode counts
+    them, so they are outputs too. (name, tensor) of each tensor that no node uses and no
+    output is, when a parameter or MAC op made it or leads only to it; a result of several
+    outputs (a split's unused part) is a view and costs nothing."""
+    used = {t for n in nodes for t in n.inputs} | set(outputs)
+    producer = {o: n for n in nodes for o in n.outputs}
+    live: set[int] = set()
+    stack = list(outputs)
+    while stack:
+        n = producer.get(stack.pop())
+        if n is not None and id(n) not in live:
+            live.add(id(n))
+            stack.extend(n.inputs)
+    found = []
+    for n in nodes:
+        if len(n.outputs) != 1 or n.outputs[0] in used:
+            continue
+        costly, seen, todo = False, set(), [n]
+        while todo and not costly:
+            m = todo.pop()
+            if id(m) in seen or id(m) in live:
+                continue
+            seen.add(id(m))
+            costly = m.op in COSTLY
+            todo.extend(producer[t] for t in m.inputs if t in producer)
+        if costly:
+            found.append((f"{n.name} (dropped)", n.outputs[0]))
+    return found

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
-from convcalc.bridges.torch_outputs import output_tensors
+from convcalc.bridges.torch_outputs import dropped_results, output_tensors
 from convcalc.bridges.torch_trace import _is_layer_norm_2d, _is_stochastic_depth
 from convcalc.errors import SpecError
 
@@ -64,7 +64,7 @@ class _Reader:
         short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         graph = Graph(short, self.nodes, graph_input, "", self.shapes, self.constants, [],
                       self.classes)
-        graph.add_outputs(outputs)
+        graph.add_outputs(outputs + dropped_results(self.nodes, [t for _, t in outputs]))
         return graph
 
     def record(self, n: Any) -> None:
