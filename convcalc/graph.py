@@ -258,6 +258,13 @@ class _Builder:
             short = src if node.shortcut is None else self.walk(node.shortcut, src)
             return self.merge("add", node.path, node.output, [body, short])
         if isinstance(node, TBranches):
+            if node.merge == "first":
+                # the first path's tensor goes on (a view); the others end here, as outputs
+                outs = [self.walk(p, src) for p in node.paths]
+                made = self.add("merge", "first", ".".join(node.path), node.output, view=True)
+                for s in outs:
+                    self.link(s, made)
+                return made, node.output
             if node.merge == "concat" or len(node.paths) < 3:
                 outs = [self.walk(p, src) for p in node.paths]
                 return self.merge(node.merge, node.path, node.output, outs)

@@ -69,7 +69,7 @@ def network_schema() -> dict[str, Any]:
              "type": "object", "additionalProperties": False, "required": ["paths"],
              "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE,
                             "paths": {"type": "array", "items": layer_list, "minItems": 1},
-                            "merge": {"enum": ["concat", "add", "mul"]}}}}},
+                            "merge": {"enum": ["concat", "add", "mul", "first"]}}}}},
         {"type": "object", "required": ["split"], "additionalProperties": False,
          "properties": {"name": NAME, "if": COND, "trainable": TRAINABLE, "split": {
              "type": "object", "additionalProperties": False, "required": ["paths"],

@@ -48,10 +48,11 @@ class TResidual:
 
 @dataclass(frozen=True, slots=True)
 class TBranches:
-    """Paths on the same input, merged by concat (channels), add or mul (broadcasting)."""
+    """Paths on the same input, merged by concat (channels), add or mul (broadcasting); `first`:
+    the first path goes on, the others are extra outputs of the network."""
 
     paths: tuple[TSeq, ...]
-    merge: Literal["concat", "add", "mul"]
+    merge: Literal["concat", "add", "mul", "first"]
     path: Path
     input: Shape
     output: Shape

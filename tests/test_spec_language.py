@@ -358,3 +358,20 @@ def test_width_multiplier_matches_torchvision_layer_sizes() -> None:
     t = r.totals()
     assert (t["params"], t["macs"]) == (2_636_424, 107_295_200)
     assert r.rows[0].report.output.channels == 24 == math.floor(32 * 0.75)
+
+
+def test_merge_first_goes_on_with_the_first_path_and_counts_every_head() -> None:
+    """`merge: first`: the output and receptive field are the first path's; the other paths are
+    outputs of their own, every layer of them in the rows and the totals."""
+    heads = net([{"conv": {"out": 8, "kernel": 3, "padding": 1}},
+                 {"branches": {"merge": "first", "paths": [
+                     [{"conv": {"out": 32, "kernel": 3, "stride": 2}}],
+                     [{"pointwise": {"out": 10}}], []]}}], input="16x16x3")
+    trunk = net([{"conv": {"out": 8, "kernel": 3, "padding": 1}},
+                 {"conv": {"out": 32, "kernel": 3, "stride": 2}}], input="16x16x3")
+    assert heads.output == trunk.output == convcalc.Shape(32, (7, 7))
+    assert heads.receptive_field == trunk.receptive_field
+    head = 8 * 10 + 10
+    assert heads.totals()["params"] == trunk.totals()["params"] + head
+    assert heads.totals()["macs"] == trunk.totals()["macs"] + 8 * 10 * 16 * 16
+    assert [r.path for r in heads.rows][-1] == "path1.pointwise"

@@ -91,6 +91,28 @@ class Graph:
     classes: dict[tuple[str, ...], str] = field(default_factory=dict)
     """module path → class name of that torch module, when known."""
 
+    def add_outputs(self, outputs: list[tuple[str, str]]) -> None:
+        """Several outputs, (name, tensor) with the one the network goes on with first: an
+        `Outputs` node joins them (translated as `branches` with `merge: first`, the others
+        extra outputs of the network), said in a note. One output: it is the output."""
+        tensors = list(dict.fromkeys(t for _, t in outputs))
+        self.output = tensors[0]
+        if len(tensors) == 1:
+            return
+        joined = "outputs#joined"
+        while joined in self.shapes or joined in self.constants:
+            joined += "_"
+        self.nodes.append(Node("Outputs", "outputs", tensors, [joined],
+                               {"names": [n for n, _ in outputs]}))
+        if tensors[0] in self.shapes:
+            self.shapes[joined] = self.shapes[tensors[0]]
+        self.output = joined
+        names = ", ".join(printable(n, 40) for n, _ in outputs[:10])
+        more = ", …" if len(outputs) > 10 else ""
+        self.notes.append(f"the model has {len(outputs)} outputs ({names}{more}): the spec goes "
+                          f"on with the first; every other one ends a path of a `branches` "
+                          f"with `merge: first`, an output of its own, counted in the totals")
+
     def value(self, tensor: str) -> tuple[Any, ...] | None:
         """The values of a small constant tensor, else None."""
         const = self.constants.get(tensor)

@@ -43,7 +43,7 @@ class Residual:
 
 @dataclass(eq=False)
 class Branches:
-    """Paths from one input, merged (`concat`, `add` or `mul`)."""
+    """Paths from one input, merged (`concat`, `add` or `mul`), or `first` (the others are outputs)."""
 
     paths: list[list[Any]]
     merge: str

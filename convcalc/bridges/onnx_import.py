@@ -276,10 +276,11 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     except (ProtoError, LimitError) as e:
         raise SpecError(f"{printable(path)}: {e}") from None
     output = graph.outputs[0].name
-    if output not in inference.shapes and output not in inference.constants:
-        what = "is not computed by any node" if output not in inference.writer else \
-            "has a shape convcalc cannot work out"
-        raise SpecError(f"{printable(path)}: the graph's output '{printable(output)}' {what}")
+    for o in graph.outputs:
+        if o.name not in inference.shapes and o.name not in inference.constants:
+            what = "is not computed by any node" if o.name not in inference.writer else \
+                "has a shape convcalc cannot work out"
+            raise SpecError(f"{printable(path)}: the graph's output '{printable(o.name)}' {what}")
     nodes: list[Node] = []
     for n in rest:
         attrs = {a.name: a.value for a in n.attributes if a.type in (1, 2, 3, 6, 7, 8)}
@@ -288,10 +289,9 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     consts = {name: _const(v) for name, v in inference.constants.items()}
     shapes = {k: v for k, v in inference.shapes.items() if k not in consts}
     result = Graph(_model_name(graph.name, path), nodes, source.name, output, shapes, consts)
-    if len(graph.outputs) > 1:
-        others = ", ".join(printable(o.name) for o in graph.outputs[1:11])
-        result.notes.append(f"the model has {len(graph.outputs)} outputs; convcalc follows the "
-                            f"first ({printable(output)}) and leaves out {others}")
+    # every data output is kept (a constant one costs nothing): the first goes on
+    result.add_outputs([(o.name, o.name) for o in graph.outputs
+                        if o.name == output or o.name not in consts])
     _note_folding(result)
     return result
 

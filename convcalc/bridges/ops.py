@@ -43,7 +43,7 @@ FIRST_ONLY = ("Reshape", "Slice", "Resize", "Upsample", "Split", "Squeeze", "Uns
 class Op:
     """A layer (one data input, one output), a merge (add, mul, concat) or a split."""
 
-    role: str  # "layer" | "add" | "mul" | "concat" | "split"
+    role: str  # "layer" | "add" | "mul" | "concat" | "first" | "split"
     inputs: list[str]
     outputs: list[str]
     node: Node

@@ -781,6 +781,9 @@ class _Writer:
                 calls = [self.call(p, x) for p in node.paths]
                 if node.merge == "concat":
                     out.append(f"{x} = torch.cat([{', '.join(calls)}], dim=1)")
+                elif node.merge == "first":
+                    # every path runs; the first goes on, the others are extra outputs
+                    out.append(f"{x} = [{', '.join(calls)}][0]")
                 else:
                     out.append(f"{x} = {(' + ' if node.merge == 'add' else ' * ').join(calls)}")
             else:

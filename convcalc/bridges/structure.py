@@ -70,6 +70,51 @@ class Recoverer(Translator):
         for i, op in enumerate(self.ops):
             op.pos = i
 
+    def nested_outputs(self) -> None:
+        """outputs(out, a, b) where out and b share a path of their own (a trunk with a head
+        after it, another head before it): outputs(outputs(out, b), a), so that each join of
+        outputs closes the paths that fork for it (the one going on stays first)."""
+        work = [op for op in self.ops if op.role == "first"]
+        while work:
+            join = work.pop()
+            sets = [self.all_ancestors(m) for m in join.inputs]
+            shared = set.intersection(*sets)
+            private = [a - shared for a in sets]
+            group = list(range(len(join.inputs)))  # union-find: inputs that share private ops
+            for i in range(len(join.inputs)):
+                for j in range(i):
+                    if private[i] & private[j]:
+                        a, b = self.find(group, i), self.find(group, j)
+                        group[max(a, b)] = min(a, b)
+            members: dict[int, list[int]] = {}
+            for i in range(len(join.inputs)):
+                members.setdefault(self.find(group, i), []).append(i)
+            if len(members) == len(join.inputs) or len(members) == 1:
+                continue
+            inputs = []
+            for first, g in members.items():
+                if len(g) == 1:
+                    inputs.append(join.inputs[g[0]])
+                    continue
+                name = f"{join.outputs[0]}#{first}"
+                sub = Op("first", [join.inputs[i] for i in g], [name], join.node)
+                self.producer[name] = sub
+                self.ops.insert(self.ops.index(join), sub)
+                self.g.shapes[name] = self.raw(sub.inputs[0])
+                self.layout[name] = self.layout.get(sub.inputs[0],
+                                                    tuple(range(len(self.raw(sub.inputs[0])))))
+                inputs.append(name)
+                work.append(sub)
+            join.inputs = inputs
+        for i, op in enumerate(self.ops):
+            op.pos = i
+
+    @staticmethod
+    def find(group: list[int], i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
     def concat_shape(self, inputs: list[str]) -> Dims:
         first = list(self.raw(inputs[0]))
         lay = self.layout.get(inputs[0], tuple(range(len(first))))
@@ -91,6 +136,7 @@ class Recoverer(Translator):
     def structure(self) -> list[Any]:
         self.prefix_concats()
         self.nested_concats()
+        self.nested_outputs()
         users: dict[str, list[Op]] = {}
         for op in self.ops:
             for t in dict.fromkeys(op.inputs):
@@ -156,7 +202,7 @@ class Recoverer(Translator):
                 join = cons[0]
                 for c in cons[1:]:
                     join = self.meet(join, c, self.ipdom)
-                if join not in allowed or join.role not in ("add", "mul", "concat"):
+                if join not in allowed or join.role not in ("add", "mul", "concat", "first"):
                     raise self.not_sp(cons[0].node)
                 items.append(self.region(t, join, allowed))
                 t = join.outputs[0]
@@ -202,8 +248,8 @@ class Recoverer(Translator):
 
     def region(self, t: str, join: Op, allowed: set[Op]) -> Any:
         paths = self.paths(t, join, join.inputs, allowed)
-        if join.role == "concat":
-            return self.wrap(Branches(paths, "concat"), join)
+        if join.role in ("concat", "first"):
+            return self.wrap(Branches(paths, join.role), join)
         if join.role == "mul":
             se = self.squeeze_excitation(paths)
             return self.wrap(se if se is not None else Branches(paths, "mul"), join)

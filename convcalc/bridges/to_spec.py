@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from convcalc.bridges.blocks import Blocks
-from convcalc.bridges.graph import Graph
+from convcalc.bridges.graph import Graph, printable
 from convcalc.bridges.items import Imported, Leaf, Sequence, leaves
 from convcalc.bridges.naming import Namer, label
 from convcalc.bridges.ops import BIAS_KINDS, UnsupportedError
@@ -85,6 +85,9 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
         if strict:
             raise UnsupportedError(f"--strict: {message}")
         warnings.append(message)
+    shared = _shared_parameters(graph)
+    if shared:
+        warnings.append(shared)
     items = b.structure()
     order = list(leaves(items))
     namer = Namer(b)
@@ -129,6 +132,31 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
     result = Imported(spec, warnings, list(graph.notes), "\n".join(lines) + "\n")
     _check(result, order, b)
     return result
+
+
+PARAMETER_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization",
+                 "LayerNormalization", "GroupNormalization")
+"""Ops whose constant inputs are a layer's parameters (the spec counts them per layer)."""
+
+
+def _shared_parameters(graph: Graph) -> str | None:
+    """A warning when one parameter tensor feeds several layers (a module called twice, one
+    weight in two functional convs): the model holds it once, the spec counts it per layer."""
+    users: dict[str, int] = {}
+    for n in graph.nodes:
+        if n.op in PARAMETER_OPS:
+            for t in dict.fromkeys(n.inputs[1:3]):  # weight and bias, not statistics
+                if t in graph.constants:
+                    users[t] = users.get(t, 0) + 1
+    shared = {t: k for t, k in users.items() if k > 1}
+    if not shared:
+        return None
+    extra = sum(graph.constants[t].elements * (k - 1) for t, k in shared.items())
+    names = ", ".join(f"{printable(t, 60)} ×{k}" for t, k in list(shared.items())[:3])
+    more = ", …" if len(shared) > 3 else ""
+    return (f"{len(shared)} parameter tensor{'s' if len(shared) != 1 else ''} used by several "
+            f"layers ({names}{more}): the model holds each once, the spec counts it in every "
+            f"layer that uses it ({extra:,} parameters more than the model; MACs unchanged)")
 
 
 def _depth(data: Any) -> int:

@@ -342,15 +342,22 @@ class Translator(Fuser):
     def op_Resize(self, n: Node, x: str, ins: list[str]) -> None:
         self.need_canonical(n, x)
         a, b = self.raw(x), self.raw(n.outputs[0])
-        if a[:2] != b[:2] or any(o % i for i, o in zip(a[2:], b[2:], strict=True)):
+        if a[:2] != b[:2]:
             raise self.fail(n, f"resizes {'×'.join(map(str, a))} to {'×'.join(map(str, b))}; "
-                               "convcalc's upsample scales each spatial axis by a whole number")
-        scale = _axes(o // i for i, o in zip(a[2:], b[2:], strict=True))
+                               "convcalc's upsample keeps the batch and the channels")
+        # to a size when the model asks for one (F.interpolate(size=…), ONNX Resize's `sizes`
+        # input) or when no whole scale gives the output; by a whole scale otherwise
+        by_size = bool(n.attrs.get("by_size")) or (n.op == "Resize" and len(n.inputs) > 3
+                                                   and bool(n.inputs[3]))
+        fields: dict[str, Any] = {}
+        if by_size or any(o % i for i, o in zip(a[2:], b[2:], strict=True)):
+            fields["size"] = _axes(b[2:])
+        else:
+            fields["scale"] = _axes(o // i for i, o in zip(a[2:], b[2:], strict=True))
         mode = str(n.attrs.get("mode", "nearest"))
         comment = None
         if mode not in ("nearest", "linear", "bilinear"):
             comment = f"{mode} resize: as linear (the same shape, no MACs)"
-        fields: dict[str, Any] = {"scale": scale}
         if mode != "nearest":
             fields["mode"] = "linear"
         self.layer(n, x, "upsample", comment=comment, **fields)
@@ -437,6 +444,16 @@ class Translator(Fuser):
                     self.layout[n.outputs[0]] and len(self.raw(t)) == len(out):
                 raise self.fail(n, "combines tensors in different layouts")
 
+    def op_Outputs(self, n: Node, x: str, ins: list[str]) -> None:
+        """The model's outputs joined (`Graph.add_outputs`): the first goes on, the others are
+        outputs of their own (`branches` with `merge: first`)."""
+        tensors = list(dict.fromkeys(self.real(t) for t in ins))
+        if len(tensors) == 1:
+            self.identity(n, x)
+            return
+        self.add("first", n, tensors, [n.outputs[0]])
+        self.same_layout(n, x)
+
     def op_Add(self, n: Node, x: str, ins: list[str]) -> None:
         if len(ins) == 2:
             self.merge(n, ins, "add")
@@ -520,6 +537,7 @@ HANDLERS: dict[str, Handler] = {
     "Sum": Translator.op_Sum,
     "Mul": Translator.op_Mul,
     "Concat": Translator.op_Concat,
+    "Outputs": Translator.op_Outputs,
 }
 """One handler per ONNX operator (the activations in `ACTS` are one generic handler)."""
 

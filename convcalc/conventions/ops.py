@@ -342,6 +342,8 @@ def merge_ops(node: TNode) -> list[Op]:
         outs = [p.output for p in node.paths]
         if node.merge == "concat":
             return [make("cat", node.output, node.output)]
+        if node.merge == "first":
+            return []  # the export lists the paths' outputs and goes on with the first
         ops = []
         acc = outs[0]
         for nxt in outs[1:]:

@@ -51,7 +51,7 @@ ENTRY_KEYS = ("name", "if", "trainable")
 """Keys any entry may carry beside its kind or keyword."""
 TOP_KEYS = ("name", "input", "channels_first", "params", "defaults", "blocks", "layers")
 BLOCK_KEYWORDS = ("sequence", "residual", "branches", "split", "repeat")
-MERGES = ("concat", "add", "mul")
+MERGES = ("concat", "add", "mul", "first")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -390,7 +390,7 @@ class Compiler:
         if head == "branches":
             merge = value.get("merge", "concat")
             if merge not in MERGES:
-                raise SpecError(f"merge must be concat, add or mul, got {shown(str(merge))}",
+                raise SpecError(f"merge must be concat, add, mul or first, got {shown(str(merge))}",
                                 self.loc(value, "merge", sp, where.name, "merge"))
             return BranchesT(name, cond, where, seqs, merge)
         sizes = value.get("sizes")

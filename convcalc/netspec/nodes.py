@@ -66,10 +66,12 @@ class ResidualT(Entry):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BranchesT(Entry):
-    """Parallel paths on the same input, merged by concat, add or mul (broadcasting 1×…×1)."""
+    """Parallel paths on the same input, merged by concat, add or mul (broadcasting 1×…×1); or
+    `first`: the first path goes on, every other path is an extra output of the network (a
+    head, as FCN's auxiliary classifier)."""
 
     paths: tuple[SeqT, ...] = ()
-    merge: Literal["concat", "add", "mul"] = "concat"
+    merge: Literal["concat", "add", "mul", "first"] = "concat"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

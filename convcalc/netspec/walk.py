@@ -561,6 +561,12 @@ class Walk:
         if shape is None or any(r[0] is None or r[1] is None or r[2] is None for r in results):
             return _BLIND
         shapes = [r[0] for r in results]
+        if e.merge == "first":
+            # the other paths end here as outputs of their own: the first one goes on, alone
+            first, state0 = results[0][0], results[0][1]
+            assert first is not None and state0 is not None
+            return first, state0, TBranches(tuple(r[2] for r in results), e.merge,  # type: ignore[misc]
+                                            ns.prefix, shape, first)
         out = self.join(e.merge, shapes, e.where)  # type: ignore[arg-type]
         states = [self.broadcast(r[1], r[0], out) for r in results]  # type: ignore[arg-type]
         merged = self.merge(dotted(ns.prefix), states, e.where)

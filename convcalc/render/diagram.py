@@ -15,7 +15,8 @@ MERMAID_MAX_EDGES = 500
 """Mermaid's defaults (`maxTextSize`, `maxEdges`), which GitHub keeps: past them a diagram shows
 an error instead of the graph."""
 
-MERGE_SYMBOLS = {"add": "+", "concat": "concat", "mul": "×", "split": "split"}
+MERGE_SYMBOLS = {"add": "+", "concat": "concat", "mul": "×", "split": "split",
+                 "first": "outputs"}
 
 
 def node_lines(node: Node) -> list[str]:

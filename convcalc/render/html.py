@@ -697,7 +697,8 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
         follows = len(edges) == 1 and i and edges[0][0] == graph.nodes[i - 1].id
         counted = n.role in ("layer", "block")
         title = n.name if n.role != "merge" else f"{n.kind} ({n.path or graph.name})"
-        label = {"merge": {"add": "+", "mul": "×", "concat": "concat"}.get(n.kind, n.kind),
+        label = {"merge": {"add": "+", "mul": "×", "concat": "concat",
+                           "first": "outputs"}.get(n.kind, n.kind),
                  "split": "split", "input": "input"}.get(n.role, n.path or n.kind)
         return {"node": {
             "id": n.id, "role": n.role, "title": title, "label": label, "kind": n.kind,
