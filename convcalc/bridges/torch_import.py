@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
+from convcalc.bridges.torch_leaves import is_leaf as is_attention_leaf
+from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.errors import SpecError
 from convcalc.shapes import Shape
 
@@ -134,6 +136,8 @@ def _trace(model: Any, label: str, input: Shape) -> Graph:
 
     def is_leaf_module(self: Any, m: Any, qualname: str) -> bool:
         if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m):
+            return True
+        if is_attention_leaf(m):
             return True
         return bool(torch.fx.Tracer.is_leaf_module(self, m, qualname))
 
@@ -307,11 +311,12 @@ class _Reader:
         self.classes: dict[tuple[str, ...], str] = {}
         self.tensor: dict[str, str] = {}  # fx node name → tensor name
         self.counter = 0
+        self.notes: list[str] = []
 
     def read(self) -> Graph:
         graph_input = ""
         output = ""
-        notes: list[str] = []
+        notes = self.notes
         for n in self.gm.graph.nodes:
             if n.op == "placeholder":
                 graph_input = n.name
@@ -429,6 +434,11 @@ class _Reader:
         for axis, item in enumerate(items):
             if item is Ellipsis:
                 break
+            if isinstance(item, int) and not isinstance(item, bool) and \
+                    all(i == slice(None) for i in items[:axis]):
+                # x[:, 0]: one index along an axis (ViT's class token), as ONNX's Gather
+                self.emit(n, "Gather", [x, self.fresh("index", _tensor(item))], {"axis": axis})
+                return
             if not isinstance(item, slice) or item.step not in (None, 1):
                 self.emit(n, "Gather", [x])
                 return
@@ -460,6 +470,8 @@ class _Reader:
         def param(p: Any, what: str) -> str:
             return "" if p is None else self.constant(f"{n.target}.{what}", p)
 
+        if read_leaf(self, n, m, x, scope, cls):
+            return
         if isinstance(m, nn.modules.conv._ConvNd):
             rank = len(m.kernel_size)
             attrs: dict[str, Any] = {"kernel_shape": list(m.kernel_size),
@@ -553,7 +565,7 @@ def _attr(gm: Any, target: str) -> Any:
     return obj
 
 
-def _tensor(values: list[int]) -> Any:
+def _tensor(values: list[int] | int) -> Any:
     import torch
 
     return torch.tensor(values, dtype=torch.int64)
