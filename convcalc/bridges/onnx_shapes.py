@@ -475,6 +475,9 @@ class Inference:
             return self.slice_values(n, at, vals[0], shapes[0], dims)  # type: ignore[arg-type]
         if op == "Expand":
             return _broadcast_to(vals[0], shapes[0], dims)  # type: ignore[arg-type]
+        if op == "Where":  # the -1 → 1 of an exported expand(n, -1, -1) (ViT's class token)
+            c, a, b = (_broadcast_to(v, s, dims) for v, s in zip(vals, shapes, strict=True))  # type: ignore[arg-type]
+            return [x if k else y for k, x, y in zip(c, a, b, strict=True)]
         if op in BINARY_FUNCS:
             a = _broadcast_to(vals[0], shapes[0], dims)  # type: ignore[arg-type]
             b = _broadcast_to(vals[1], shapes[1], dims)  # type: ignore[arg-type]
@@ -1093,7 +1096,8 @@ BINARY_FUNCS: dict[str, Callable[[Any, Any, bool], Any]] = {
     "Add": lambda a, b, i: a + b, "Sub": lambda a, b, i: a - b, "Mul": lambda a, b, i: a * b,
     "Div": _div, "Max": lambda a, b, i: max(a, b), "Min": lambda a, b, i: min(a, b),
     "Equal": lambda a, b, i: a == b, "Less": lambda a, b, i: a < b,
-    "Greater": lambda a, b, i: a > b}
+    "Greater": lambda a, b, i: a > b,
+    "Mod": lambda a, b, i: a % b if i else math.fmod(a, b)}  # ONNX: integers as Python, floats fmod
 UNARY_FUNCS: dict[str, Callable[[Any], Any]] = {
     "Neg": operator.neg, "Abs": abs, "Floor": lambda v: math.floor(v) if isinstance(v, float)
     else v, "Ceil": lambda v: math.ceil(v) if isinstance(v, float) else v}

@@ -17,8 +17,7 @@ class PatchMerging(LayerSpec):
     does: ⌈H/2⌉×⌈W/2⌉×4C), LayerNorm over the 4C channels, linear 4C → `out` (default 2C).
 
     Params 2·4C (norm; 2·out with `norm: after`) + 4C·out (+ out with `bias`); MACs
-    ⌈H/2⌉·⌈W/2⌉·4C·out. Each output sees a
-    2×2 block (a 2×2 stride-2 window)."""
+    ⌈H/2⌉·⌈W/2⌉·4C·out. Each output sees a 2×2 block (a 2×2 stride-2 window)."""
 
     kind: Literal["patch_merging"] = "patch_merging"
     out: PosInt | None = None

@@ -1,0 +1,251 @@
+"""Fuse attention: the MatMul / Softmax / Transpose / Reshape of an exported self-attention into
+one `SelfAttention` node (translated to convcalc's `self_attention`).
+
+Takes: the graph's node list (`BuilderState`). Gives: the same list where each softmax (or
+`ScaledDotProductAttention`, torch's fused call) that sits between two products of data
+tensors (q·kᵀ, then attention·v), whose q, k and v are projected from one tensor X by weight
+matrices (C → 3C in all, with or without biases) and whose result is projected back (C → C)
+to a tensor Y of X's shape, is replaced by one node X → Y. Everything between X and Y must be
+part of it (shape arithmetic, reshapes, transposes, the 1/√d scale); anything else leaves the
+graph as it was. Heads come from the scores' shape (…×heads×T×n); attention over every
+position only (n = T). A pattern that is attention but cannot be one (heads that do not
+divide the channels, scores of rank < 3) is an error naming the node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcalc.bridges.graph import Node
+from convcalc.bridges.ops import BuilderState
+
+LAYOUT = ("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten")
+"""Ops that only move values (walked through to find X and Y)."""
+PASS = (*LAYOUT, "Gather", "Slice", "Split", "Mul", "Div", "Add", "Sub", "Cast", "Dropout",
+        "Expand", "Sqrt")
+"""Ops between the projections and the products: one data input, the rest constants."""
+
+
+class AttentionFuser(BuilderState):
+    """The attention fusion (node list)."""
+
+    def fuse_attention(self, nodes: list[Node]) -> list[Node]:
+        anchors = [n for n in nodes if n.op in ("Softmax", "ScaledDotProductAttention")]
+        if not anchors:
+            return nodes
+        for anchor in anchors:
+            found = _Region(self, nodes).match(anchor)
+            if found is None:
+                continue
+            fused, members = found
+            last = max(i for i, n in enumerate(nodes) if id(n) in members)
+            nodes = [fused if i == last else n for i, n in enumerate(nodes)
+                     if i == last or id(n) not in members]
+        return nodes
+
+
+class _Region:
+    """One attention's nodes, found from its softmax."""
+
+    def __init__(self, b: BuilderState, nodes: list[Node]) -> None:
+        self.b = b
+        self.nodes = nodes
+        self.produced = {o: n for n in nodes for o in n.outputs if o}
+        self.users: dict[str, list[Node]] = {}
+        for n in nodes:
+            for t in n.inputs:
+                if t:
+                    self.users.setdefault(t, []).append(n)
+
+    def data(self, n: Node) -> list[str]:
+        return [t for t in n.inputs if t and t not in self.b.g.constants]
+
+    def shape(self, t: str) -> tuple[int, ...] | None:
+        return self.b.g.shape(t)
+
+    def projection(self, n: Node) -> int | None:
+        """The output width of a product with a weight matrix (MatMul, Gemm), else None."""
+        if n.op not in ("MatMul", "Gemm") or len(self.data(n)) != 1 or \
+                len(n.inputs) < 2 or n.inputs[1] not in self.b.g.constants:
+            return None
+        w = self.b.g.constants[n.inputs[1]].shape
+        if len(w) != 2:
+            return None
+        return int(w[0] if n.op == "Gemm" and n.attrs.get("transB", 0) else w[1])
+
+    def back(self, t: str, stop: tuple[str, ...]) -> tuple[str, Node | None]:
+        """Walk from t towards the inputs through one-data-input ops in `stop`; (the tensor
+        reached, the projection or other node that made it)."""
+        for _ in range(64):
+            p = self.produced.get(t)
+            if p is None or self.projection(p) is not None:
+                return t, p
+            ins = self.data(p)
+            if p.op not in stop or len(ins) != 1:
+                return t, p
+            t = ins[0]
+        return t, None
+
+    def match(self, anchor: Node) -> tuple[Node, set[int]] | None:
+        if anchor.op == "Softmax":
+            products = self.products(anchor)
+            if products is None:
+                return None
+            scores, context = products
+            q, k = scores.inputs[0], scores.inputs[1]
+            v = context.inputs[1]
+            score_shape = self.shape(scores.outputs[0])
+            end = context.outputs[0]
+        else:
+            q, k, v = (anchor.inputs + ["", "", ""])[:3]
+            qs, ks = self.shape(q), self.shape(k)
+            score_shape = None if qs is None or ks is None else (*qs[:-1], ks[-2])
+            end = anchor.outputs[0]
+        ins: list[Node] = []
+        for t in (q, k, v):
+            _, p = self.back(t, PASS)
+            if p is None or self.projection(p) is None:
+                return None
+            ins.append(p)
+        xs = {self.back(self.data(p)[0], LAYOUT)[0] for p in ins}
+        if len(xs) != 1:
+            return None  # not self-attention (cross-attention, or not found)
+        x = xs.pop()
+        x_shape = self.shape(x)
+        if x_shape is None:
+            return None
+        out = self.forward(end, x_shape)
+        if out is None:
+            return None
+        proj, y = out
+        members = self.between(x, y)
+        if members is None:
+            return None
+        c = x_shape[-1]
+        widths = {id(p): self.projection(p) or 0 for p in ins}
+        return self.node(anchor, x, y, x_shape, score_shape, c, sum(widths.values()),
+                         ins, proj, members)
+
+    def products(self, softmax: Node) -> tuple[Node, Node] | None:
+        """The q·kᵀ product before a softmax (through scale and bias ops) and the
+        attention·v product after it."""
+        t = softmax.inputs[0]
+        scores = None
+        for _ in range(16):
+            p = self.produced.get(t)
+            if p is None:
+                return None
+            ins = self.data(p)
+            if p.op == "MatMul" and len(ins) == 2:
+                scores = p
+                break
+            if p.op not in ("Mul", "Div", "Add", "Sub", "Cast", "Identity", "Where") or \
+                    not ins:
+                return None
+            same = [i for i in ins if self.shape(i) == self.shape(t)]
+            t = (same or ins)[0]
+        if scores is None:
+            return None
+        t = softmax.outputs[0]
+        for _ in range(8):
+            users = self.users.get(t, [])
+            if len(users) != 1:
+                return None
+            u = users[0]
+            if u.op == "MatMul" and len(self.data(u)) == 2 and u.inputs[0] == t:
+                return scores, u
+            if u.op not in ("Dropout", "Identity", "Cast"):
+                return None
+            t = u.outputs[0]
+        return None
+
+    def forward(self, t: str, x_shape: tuple[int, ...]) -> tuple[Node, str] | None:
+        """From the attention·v product to the output projection, then through its bias and
+        reshapes to the first tensor of X's shape: (the projection, Y)."""
+        proj = None
+        for _ in range(32):
+            users = self.users.get(t, [])
+            bias_next = len(users) == 1 and users[0].op == "Add" and \
+                len(self.data(users[0])) == 1
+            if proj is not None and self.shape(t) == x_shape and not bias_next:
+                return proj, t
+            if len(users) != 1 or t == self.b.g.output:
+                return None
+            u = users[0]
+            if proj is None and self.projection(u) is not None:
+                proj = u
+            elif not (u.op in LAYOUT or (u.op in ("Add", "Dropout") and
+                                          len(self.data(u)) == 1)):
+                return None
+            t = u.outputs[0]
+        return None
+
+    def between(self, x: str, y: str) -> set[int] | None:
+        """The nodes Y depends on back to X; None when one of them reads other data or feeds
+        a node outside."""
+        members: dict[int, Node] = {}
+        stack = [y]
+        while stack:
+            t = stack.pop()
+            if t == x or not t or t in self.b.g.constants:
+                continue
+            p = self.produced.get(t)
+            if p is None:
+                return None  # the graph's input, reached without passing X
+            if id(p) in members:
+                continue
+            members[id(p)] = p
+            stack.extend(p.inputs)
+        for n in members.values():
+            for o in n.outputs:
+                if o == y or not o:
+                    continue
+                if o == self.b.g.output or any(id(u) not in members for u in
+                                               self.users.get(o, [])):
+                    return None
+        return set(members)
+
+    def node(self, anchor: Node, x: str, y: str, x_shape: tuple[int, ...],
+             score_shape: tuple[int, ...] | None, c: int, width: int, ins: list[Node],
+             proj: Node, members: set[int]) -> tuple[Node, set[int]] | None:
+        if score_shape is None or len(score_shape) < 3:
+            raise self.b.fail(anchor, f"attention scores of shape {_show(score_shape)}: "
+                                      "convcalc reads …×heads×T×n")
+        heads = score_shape[-3] if len(score_shape) > 3 else score_shape[0] // max(1, x_shape[0])
+        if heads < 1 or c % heads:
+            raise self.b.fail(anchor, f"{heads} attention heads do not divide the {c} channels "
+                                      f"of {_show(x_shape)}")
+        tokens = 1
+        for d in x_shape[1:-1]:
+            tokens *= d
+        if score_shape[-1] != tokens or score_shape[-2] != tokens:
+            return None  # windowed attention: not read from ONNX yet
+        if width != 3 * c or self.projection(proj) != c:
+            return None
+        attrs: dict[str, Any] = {"heads": heads, "bias": all(self.biased(p) for p in ins),
+                                 "proj_bias": self.biased(proj)}
+        scopes = [n.scope for n in self.nodes if id(n) in members]
+        scope = _common(scopes)
+        name = "/".join(scope) if scope else anchor.name
+        return Node("SelfAttention", name, [x], [y], attrs, scope, anchor.module), members
+
+    def biased(self, p: Node) -> bool:
+        """A Gemm's bias input, or an Add of a constant right after the product."""
+        if p.op == "Gemm" and len(p.inputs) > 2 and p.inputs[2]:
+            return True
+        users = self.users.get(p.outputs[0], [])
+        return len(users) == 1 and users[0].op == "Add" and len(self.data(users[0])) == 1
+
+
+def _common(scopes: list[tuple[str, ...]]) -> tuple[str, ...]:
+    if not scopes:
+        return ()
+    first = scopes[0]
+    k = 0
+    while k < len(first) and all(len(s) > k and s[k] == first[k] for s in scopes):
+        k += 1
+    return first[:k]
+
+
+def _show(dims: tuple[int, ...] | None) -> str:
+    return "?" if dims is None else "×".join(map(str, dims))
