@@ -668,6 +668,9 @@ def net(
     freeze: FreezeOption = None,
     checkpoint: CheckpointOption = None,
     optimizer: OptimizerOption = "adam",
+    strict: Annotated[bool, typer.Option("--strict", help="An ONNX model or PyTorch factory: "
+                                                          "refuse operators convcalc cannot "
+                                                          "count (exit 1).")] = False,
 ) -> None:
     """Analyse a network (a YAML spec, a bundled example, an ONNX model or - for stdin): per-layer
     shapes, params, MACs, receptive field. Formats: table, json, csv, markdown, latex, mermaid,
@@ -700,7 +703,7 @@ def net(
                             "apply to --by kind (one row per layer kind; --dtype and --device "
                             "add its bytes and bound)")
     report = analyze_network(spec, input, params=parse_sets(set_ or []),
-                             channels_first=channels_first or None, batch=batch)
+                             channels_first=channels_first or None, batch=batch, strict=strict)
     made = make_device(device, peak_tflops, bandwidth)
     chosen = implied_dtype(view, dtype, made)
     cost = None

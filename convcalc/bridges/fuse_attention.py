@@ -107,20 +107,31 @@ class _Region:
             if p is None or self.projection(p) is None:
                 return None
             ins.append(p)
-        xs = {self.back(self.data(p)[0], LAYOUT)[0] for p in ins}
-        if len(xs) != 1:
+        starts = {self.data(p)[0] for p in ins}
+        if len(starts) != 1:
             return None  # not self-attention (cross-attention, or not found)
-        x = xs.pop()
-        x_shape = self.shape(x)
-        if x_shape is None:
-            return None
-        out = self.forward(end, x_shape)
+        out = self.forward(end)
         if out is None:
             return None
-        proj, y = out
-        members = self.between(x, y)
-        if members is None:
+        proj, ys = out
+        width = self.b.g.constants[ins[0].inputs[1]].shape
+        c_in = width[1] if ins[0].op == "Gemm" and ins[0].attrs.get("transB", 0) else width[0]
+        pair = None
+        for x in reversed(self.chain(starts.pop())):  # the farthest X and Y that fit
+            shape = self.shape(x)
+            if shape is None or shape[-1] != c_in:
+                continue
+            for y in reversed(ys):
+                if self.shape(y) == shape:
+                    members = self.between(x, y)
+                    if members is not None:
+                        pair = x, y, shape, members
+                        break
+            if pair is not None:
+                break
+        if pair is None:
             return None
+        x, y, x_shape, members = pair
         c = x_shape[-1]
         widths = {id(p): self.projection(p) or 0 for p in ins}
         return self.node(anchor, x, y, x_shape, score_shape, c, sum(widths.values()),
@@ -159,26 +170,38 @@ class _Region:
             t = u.outputs[0]
         return None
 
-    def forward(self, t: str, x_shape: tuple[int, ...]) -> tuple[Node, str] | None:
+    def forward(self, t: str) -> tuple[Node, list[str]] | None:
         """From the attention·v product to the output projection, then through its bias and
-        reshapes to the first tensor of X's shape: (the projection, Y)."""
+        reshapes: (the projection, the tensors after it that could be Y, nearest first)."""
         proj = None
+        found: list[str] = []
         for _ in range(32):
             users = self.users.get(t, [])
             bias_next = len(users) == 1 and users[0].op == "Add" and \
                 len(self.data(users[0])) == 1
-            if proj is not None and self.shape(t) == x_shape and not bias_next:
-                return proj, t
+            if proj is not None and not bias_next:
+                found.append(t)
             if len(users) != 1 or t == self.b.g.output:
-                return None
+                break
             u = users[0]
             if proj is None and self.projection(u) is not None:
                 proj = u
             elif not (u.op in LAYOUT or (u.op in ("Add", "Dropout") and
                                           len(self.data(u)) == 1)):
-                return None
+                break
             t = u.outputs[0]
-        return None
+        return None if proj is None or not found else (proj, found)
+
+    def chain(self, t: str) -> list[str]:
+        """t and the tensors it is a reshape or transpose of, nearest first (candidates for X)."""
+        out = [t]
+        for _ in range(16):
+            p = self.produced.get(t)
+            if p is None or p.op not in LAYOUT or len(self.data(p)) != 1:
+                break
+            t = self.data(p)[0]
+            out.append(t)
+        return out
 
     def between(self, x: str, y: str) -> set[int] | None:
         """The nodes Y depends on back to X; None when one of them reads other data or feeds
@@ -227,7 +250,9 @@ class _Region:
         scopes = [n.scope for n in self.nodes if id(n) in members]
         scope = _common(scopes)
         name = "/".join(scope) if scope else anchor.name
-        return Node("SelfAttention", name, [x], [y], attrs, scope, anchor.module), members
+        # a module of its own when every op of it lives in one (named after it, as a leaf)
+        module = self.b.g.classes.get(scope, "SelfAttention") if scope else None
+        return Node("SelfAttention", name, [x], [y], attrs, scope, module), members
 
     def biased(self, p: Node) -> bool:
         """A Gemm's bias input, or an Add of a constant right after the product."""

@@ -582,7 +582,13 @@ def _tensors(r: _Reader, n: Any) -> list[str]:
 
     out = []
     for a in n.args:
-        if isinstance(a, torch.fx.Node):
+        if isinstance(a, torch.fx.Node) and a.name not in r.tensor and \
+                _meta_shape(a) is None:
+            # a number computed from sizes (`(c // heads) ** -0.5`): a scalar, value unknown
+            r.counter += 1
+            r.constants[f"value#const{r.counter}"] = Const(())
+            out.append(f"value#const{r.counter}")
+        elif isinstance(a, torch.fx.Node):
             out.append(r.ref(a))
         elif isinstance(a, int | float) and not isinstance(a, bool):
             out.append(r.fresh("value", float(a)))
@@ -717,6 +723,11 @@ def _channel_shuffle(r: _Reader, n: Any) -> None:
     r.emit(n, "ChannelShuffle", [r.ref(n.args[0])], {"groups": int(_arg(n, 1, "groups"))})
 
 
+def _sdpa(r: _Reader, n: Any) -> None:
+    q, k, v = (_arg(n, i, name) for i, name in enumerate(("query", "key", "value")))
+    r.emit(n, "ScaledDotProductAttention", [r.ref(q), r.ref(k), r.ref(v)])
+
+
 def _identity(r: _Reader, n: Any) -> None:
     r.tensor[n.name] = r.ref(n.args[0])
 
@@ -741,6 +752,9 @@ FUNCTIONS: dict[str, Callable[[_Reader, Any], None]] = {
     "interpolate": _interpolate, "linear": _linear, "layer_norm": _layer_norm,
     "stochastic_depth": _stochastic_depth, "channel_shuffle": _channel_shuffle,
     "native_channel_shuffle": _channel_shuffle,
+    # attention written out (q @ kᵀ, softmax, @ v) or fused: read by fuse_attention
+    "matmul": _binary("MatMul"), "bmm": _binary("MatMul"),
+    "scaled_dot_product_attention": _sdpa,
 }
 
 

@@ -15,7 +15,7 @@ from convcalc.bridges.fuse import Fuser
 from convcalc.bridges.graph import Dims, Node
 from convcalc.bridges.ops import ACTS, BIAS_KINDS, Op
 from convcalc.bridges import translate_tokens as tokens
-from convcalc.bridges.translate_tokens import keep_view
+from convcalc.bridges.translate_tokens import keep_view, uncounted
 
 
 def _axes(values: Iterable[int]) -> int | list[int]:
@@ -92,6 +92,9 @@ class Translator(Fuser):
         shapes = " and ".join("×".join(map(str, self.raw(t))) for t in ins)
         out_shape = self.g.shape(outs[0]) if outs else None
         after = "×".join(map(str, out_shape)) if out_shape else "?"
+        if len(ins) == 1 and len(outs) == 1 and out_shape:
+            uncounted(self, n, x, outs[0], out_shape)  # kept for its shape, named in a warning
+            return
         raise self.fail(n, f"convcalc has no layer kind for this operator ({shapes} → {after})")
 
     # convolutions

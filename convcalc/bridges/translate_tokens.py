@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.graph import Node
+from convcalc.bridges.graph import Node, printable
 from convcalc.bridges.ops import BuilderState, View
 
 if TYPE_CHECKING:
@@ -139,15 +139,22 @@ def view_transpose(t: Translator, n: Node, x: str) -> None:
 
 
 def to_tokens(t: Translator, n: Node, x: str) -> bool:
-    """A reshape N×C×H×W → N×C×(H·W) in N×C×… layout: `to_tokens`."""
+    """A reshape N×C×H×W → N×C×(H·W) in N×C×… layout: `to_tokens`; and back, N×C×L →
+    N×C×H×W: `to_map`."""
     a, b = t.raw(x), t.raw(n.outputs[0])
     lay = _layout(t, x)
-    if len(a) < 4 or lay != tuple(range(len(a))) or \
-            tuple(b) != (a[0], a[1], math.prod(a[2:])):
+    if lay != tuple(range(len(a))) or len(a) < 3 or len(b) < 3 or tuple(b[:2]) != tuple(a[:2]):
         return False
-    t.layout[n.outputs[0]] = (0, 1, 2)
-    t.add("layer", n, [x], [n.outputs[0]], "to_tokens")
-    return True
+    if len(a) > 3 and len(b) == 3 and b[2] == math.prod(a[2:]):
+        t.layout[n.outputs[0]] = (0, 1, 2)
+        t.add("layer", n, [x], [n.outputs[0]], "to_tokens")
+        return True
+    if len(a) == 3 and len(b) > 3 and a[2] == math.prod(b[2:]):
+        t.layout[n.outputs[0]] = tuple(range(len(b)))
+        size = list(b[2:])
+        t.add("layer", n, [x], [n.outputs[0]], "to_map", size=size[0] if len(size) == 1 else size)
+        return True
+    return False
 
 
 def class_token(t: Translator, n: Node, x: str) -> None:
@@ -188,3 +195,17 @@ def op_Gather(t: Translator, n: Node, x: str, ins: list[str]) -> None:
     t.layout[n.outputs[0]] = (0, 1)
     t.add("layer", n, [x], [n.outputs[0]], "take_token",
           **({"index": position} if position else {}))
+
+
+def uncounted(t: Translator, n: Node, x: str, out: str, shape: tuple[int, ...]) -> None:
+    """An operator convcalc cannot read that changes the shape: an `uncounted` layer of the
+    model's output shape (0 params, 0 MACs), named in the import's warning (`--strict` refuses
+    it there). Its output is read in N×C×… order, or in its input's order at the same rank."""
+    t.uncountable(n)
+    lay = _layout(t, x)
+    t.layout[out] = lay if len(lay) == len(shape) else tuple(range(len(shape)))
+    t.views.pop(out, None)
+    canon = t.canon(out)
+    text = "x".join(str(v) for v in (*canon.spatial, canon.channels))
+    op = printable(n.op, 200)
+    t.add("layer", n, [x], [out], "uncounted", f"{op}: not counted", op=op, output=text)
