@@ -398,7 +398,7 @@ def test_partial_report_keeps_the_layers_before_and_after() -> None:
     # PixelShuffle has no parameters and FlopCounterMode counts nothing for it: exact here
     assert totals(imported.spec) == torch_reference(model, (3, 16, 16))
     assert any("the totals exclude its cost" in w for w in report.warnings)
-    with pytest.raises(ConvcalcError, match="^--strict: 1 operator convcalc cannot count"):
+    with pytest.raises(ConvcalcError, match=r"^--strict: 1 operator convcalc cannot count"):
         import_torch(model, Shape(3, (16, 16)), strict=True)
 
 

@@ -97,7 +97,7 @@ class _Region:
             score_shape = self.shape(scores.outputs[0])
             end = context.outputs[0]
         else:
-            q, k, v = (anchor.inputs + ["", "", ""])[:3]
+            q, k, v = [*anchor.inputs, "", "", ""][:3]
             qs, ks = self.shape(q), self.shape(k)
             score_shape = None if qs is None or ks is None else (*qs[:-1], ks[-2])
             end = anchor.outputs[0]

@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from convcalc.bridges import translate_tokens as tokens
 from convcalc.bridges.fuse import Fuser
 from convcalc.bridges.graph import Dims, Node
 from convcalc.bridges.ops import ACTS, BIAS_KINDS, Op
-from convcalc.bridges import translate_tokens as tokens
 from convcalc.bridges.translate_tokens import keep_view, uncounted
 
 

@@ -193,8 +193,8 @@ def op_Gather(t: Translator, n: Node, x: str, ins: list[str]) -> None:
         return
     position = int(index[0]) % raw[axis]
     t.layout[n.outputs[0]] = (0, 1)
-    t.add("layer", n, [x], [n.outputs[0]], "take_token",
-          **({"index": position} if position else {}))
+    fields: dict[str, Any] = {"index": position} if position else {}
+    t.add("layer", n, [x], [n.outputs[0]], "take_token", None, **fields)
 
 
 def uncounted(t: Translator, n: Node, x: str, out: str, shape: tuple[int, ...]) -> None:
