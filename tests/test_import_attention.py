@@ -417,3 +417,27 @@ def test_strict_on_net_and_import_cli(tmp_path: Path) -> None:
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert result.stderr.splitlines()[-1].startswith(
             "convcalc: error: --strict: 1 operator convcalc cannot count")
+
+
+# --- the README's run: the committed import of vit_b_16 -----------------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "imported" / "attention" / "vit_b_16.yaml"
+
+
+def test_committed_vit_import_is_the_bundled_example() -> None:
+    """Without torch: the README's import (scripts/make_import_fixtures.py vit_b_16) has the
+    bundled example's totals and layers."""
+    from convcalc.yamlio import load_yaml_text
+
+    spec = load_yaml_text(FIXTURE.read_text(), str(FIXTURE))
+    ours, bundled = analyze_network(spec).totals(), analyze_network("vit_b_16").totals()
+    assert ours == bundled
+
+
+def test_committed_vit_import_is_a_fresh_one() -> None:
+    torchvision_model("vit_b_16")  # skips without torch or torchvision
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    fresh = import_torch("torchvision.models:vit_b_16", Shape(3, (224, 224))).yaml
+    assert fresh == FIXTURE.read_text()

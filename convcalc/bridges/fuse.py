@@ -11,13 +11,13 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from convcalc.bridges.fuse_attention import AttentionFuser
+from convcalc.bridges.fuse_attention import AttentionFuser, MlpFuser
 from convcalc.bridges.graph import Const, Dims, Node
 from convcalc.bridges.ops import FIRST_ONLY, Op
 from convcalc.errors import ConvcalcError
 
 
-class Fuser(AttentionFuser):
+class Fuser(AttentionFuser, MlpFuser):
     """The fusion passes (node list and op list)."""
 
     # -- fusions on the node list (patterns a module exports as several ops)

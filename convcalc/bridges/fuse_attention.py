@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcalc.bridges.graph import Node
-from convcalc.bridges.ops import BuilderState
+from convcalc.bridges.ops import BuilderState, Op
 
 LAYOUT = ("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten")
 """Ops that only move values (walked through to find X and Y)."""
@@ -274,3 +274,58 @@ def _common(scopes: list[tuple[str, ...]]) -> tuple[str, ...]:
 
 def _show(dims: tuple[int, ...] | None) -> str:
     return "?" if dims is None else "×".join(map(str, dims))
+
+
+MLP_ACTS = ("gelu", "relu", "silu", "hardswish", "tanh")
+
+
+class MlpFuser(BuilderState):
+    """The token-MLP fusion (op list, after translation)."""
+
+    def fuse_mlps(self) -> None:
+        """A module whose ops are exactly linear → activation → linear on channels-last tokens
+        (dropouts of p = 0 between or after): one `mlp` layer (a transformer block's MLP:
+        torchvision's MLPBlock, ops.MLP)."""
+        by_scope: dict[tuple[str, ...], list[Op]] = {}
+        for op in self.ops:
+            if op.node.scope:
+                by_scope.setdefault(tuple(op.node.scope[:-1]), []).append(op)
+        for scope, ops in by_scope.items():
+            fields = self.mlp_fields(ops)
+            if fields is None or not scope:
+                continue
+            first, last = ops[0], ops[-1]
+            node = Node("Mlp", ".".join(scope), [first.inputs[0]], [last.outputs[0]], {}, scope,
+                        self.g.classes.get(scope, "MLP"))
+            merged = Op("layer", [first.inputs[0]], [last.outputs[0]], node, "mlp", fields)
+            at = self.ops.index(first)
+            members = set(ops)
+            self.ops = [op for op in self.ops if op not in members]
+            self.ops.insert(at, merged)
+            self.producer[last.outputs[0]] = merged
+        for i, op in enumerate(self.ops):
+            op.pos = i
+
+    def mlp_fields(self, ops: list[Op]) -> dict[str, Any] | None:
+        kinds = [op.kind for op in ops if not (op.kind == "dropout" and op.fields.get("p") == 0)]
+        if any(op.role != "layer" for op in ops) or kinds[:1] != ["pointwise"] or \
+                len(kinds) != 3 or kinds[1] not in MLP_ACTS or kinds[2] != "pointwise":
+            return None
+        for a, b in zip(ops, ops[1:], strict=False):
+            if b.inputs != a.outputs or sum(a.outputs[0] in (self.real(i) for i in o.inputs)
+                                            for o in self.ops) != 1:
+                return None
+        x = ops[0].inputs[0]
+        lay = self.layout.get(x, tuple(range(len(self.raw(x)))))
+        fc1, fc2 = (op for op in ops if op.kind == "pointwise")
+        if len(lay) < 3 or lay[-1] != 1 or set(fc1.fields) != {"out", "bias"} or \
+                set(fc2.fields) != {"out", "bias"} or fc1.fields["bias"] != fc2.fields["bias"]:
+            return None
+        fields: dict[str, Any] = {"hidden": fc1.fields["out"]}
+        if fc2.fields["out"] != self.canon(x).channels:
+            fields["out"] = fc2.fields["out"]
+        if kinds[1] != "gelu":
+            fields["activation"] = kinds[1]
+        if not fc1.fields["bias"]:
+            fields["bias"] = False
+        return fields

@@ -38,6 +38,7 @@ class Builder(Recoverer):
         for n in nodes:
             self.convert(n)
         self.composites()
+        self.fuse_mlps()
 
 
 # --- the whole import --------------------------------------------------------------------------
