@@ -30,6 +30,7 @@ class AttentionFuser(BuilderState):
     """The attention fusion (node list)."""
 
     def fuse_attention(self, nodes: list[Node]) -> list[Node]:
+        nodes = self.fuse_partitions(nodes)
         anchors = [n for n in nodes if n.op in ("Softmax", "ScaledDotProductAttention")]
         if not anchors:
             return nodes
@@ -44,6 +45,61 @@ class AttentionFuser(BuilderState):
         return nodes
 
 
+    def fuse_partitions(self, nodes: list[Node]) -> list[Node]:
+        """Reshape → Transpose → Reshape that cut N×C×H×W into windows N×G×p²×C (MaxViT's
+        WindowPartition, as exported) or put them back: one Partition / Departition node."""
+        users: dict[str, list[Node]] = {}
+        for n in nodes:
+            for t in n.inputs:
+                users.setdefault(t, []).append(n)
+        replace: dict[int, Node | None] = {}
+        for first in nodes:
+            if first.op != "Reshape" or id(first) in replace:
+                continue
+            chain = [first]
+            for op in ("Transpose", "Reshape"):
+                u = users.get(chain[-1].outputs[0], [])
+                if len(u) != 1 or u[0].op != op or chain[-1].outputs[0] == self.g.output:
+                    break
+                chain.append(u[0])
+            if len(chain) != 3:
+                continue
+            fused = self.partition(chain)
+            if fused is not None:
+                replace[id(chain[0])] = replace[id(chain[1])] = None
+                replace[id(chain[2])] = fused
+        if not replace:
+            return nodes
+        out: list[Node] = []
+        for n in nodes:
+            single = replace.get(id(n), n)
+            if single is not None:
+                out.append(single)
+        return out
+
+    def partition(self, chain: list[Node]) -> Node | None:
+        a, mid, b = (self.g.shape(chain[0].inputs[0]), self.g.shape(chain[0].outputs[0]),
+                     self.g.shape(chain[2].outputs[0]))
+        perm = list(chain[1].attrs.get("perm", []))
+        if a is None or mid is None or b is None or len(a) != 4 or len(b) not in (4, 6):
+            return None
+        last = chain[2]
+        if len(mid) == 6 and perm == [0, 2, 4, 3, 5, 1]:
+            n_, c, h, w = a
+            p = mid[3]
+            if mid == (n_, c, h // p, p, w // p, p) and b == (n_, (h // p) * (w // p), p * p, c):
+                return Node("Partition", last.name, [chain[0].inputs[0]], [last.outputs[0]],
+                            {"p": p}, chain[0].scope, "WindowPartition")
+        if len(mid) == 6 and perm == [0, 5, 1, 3, 2, 4]:
+            n_, g, pp, c = a
+            hp, wp, p = mid[1], mid[2], mid[3]
+            if mid == (n_, hp, wp, p, p, c) and g == hp * wp and pp == p * p and \
+                    b == (n_, c, hp * p, wp * p):
+                return Node("Departition", last.name, [chain[0].inputs[0]], [last.outputs[0]],
+                            {}, chain[0].scope, "WindowDepartition")
+        return None
+
+
 class _Region:
     """One attention's nodes, found from its softmax."""
 
@@ -51,6 +107,7 @@ class _Region:
         self.b = b
         self.nodes = nodes
         self.produced = {o: n for n in nodes for o in n.outputs if o}
+        self.bias_add = False
         self.users: dict[str, list[Node]] = {}
         for n in nodes:
             for t in n.inputs:
@@ -147,9 +204,11 @@ class _Region:
             if p is None:
                 return None
             ins = self.data(p)
-            if p.op == "MatMul" and len(ins) == 2:
+            if p.op in ("MatMul", "Einsum") and len(ins) == 2:
                 scores = p
                 break
+            if p.op == "Add" and len(ins) == 1:
+                self.bias_add = True  # a relative-position bias added to the scores
             if p.op not in ("Mul", "Div", "Add", "Sub", "Cast", "Identity", "Where") or \
                     not ins:
                 return None
@@ -163,7 +222,7 @@ class _Region:
             if len(users) != 1:
                 return None
             u = users[0]
-            if u.op == "MatMul" and len(self.data(u)) == 2 and u.inputs[0] == t:
+            if u.op in ("MatMul", "Einsum") and len(self.data(u)) == 2 and u.inputs[0] == t:
                 return scores, u
             if u.op not in ("Dropout", "Identity", "Cast"):
                 return None
@@ -241,12 +300,17 @@ class _Region:
         tokens = 1
         for d in x_shape[1:-1]:
             tokens *= d
-        if score_shape[-1] != tokens or score_shape[-2] != tokens:
-            return None  # windowed attention: not read from ONNX yet
+        windows = len(x_shape) == 4 and score_shape[-1] == score_shape[-2] == x_shape[-2]
+        if not windows and (score_shape[-1] != tokens or score_shape[-2] != tokens):
+            return None  # shifted windows (Swin): not read from ONNX yet
         if width != 3 * c or self.projection(proj) != c:
             return None
         attrs: dict[str, Any] = {"heads": heads, "bias": all(self.biased(p) for p in ins),
                                  "proj_bias": self.biased(proj)}
+        if windows:
+            # within the windows of a partitioned map (MaxViT): translate reads the window
+            # from the partition; the bias table added to the scores was expanded at export
+            attrs["position_bias"] = self.bias_add
         scopes = [n.scope for n in self.nodes if id(n) in members]
         scope = _common(scopes)
         name = "/".join(scope) if scope else anchor.name
