@@ -28,13 +28,11 @@ from import_ref import (
     fixture_path,
     torchvision_model,
 )
-
 from torchvision_ref import import_torchvision
 
 from convcalc.bridges.onnx_import import import_onnx
 from convcalc.bridges.torch_import import import_torch
 from convcalc.shapes import Shape
-
 
 ATTENTION = ["vit_b_16"]
 

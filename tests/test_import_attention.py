@@ -141,7 +141,7 @@ def test_attention_written_in_torch_is_fused(fused: bool) -> None:
 
 # --- ONNX, exported by torch.onnx.export (the TorchScript exporter) ----------------------------
 
-def _export(model: Any, shape: tuple[int, ...], path: Path) -> Path:
+def _export(model: Any, shape: tuple[int, ...], path: Path, fold: bool = True) -> Path:
     torch = pytest.importorskip("torch", reason="needs PyTorch")
     pytest.importorskip("onnx", reason="torch.onnx.export needs onnx")
     import warnings
@@ -149,7 +149,7 @@ def _export(model: Any, shape: tuple[int, ...], path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(1, *shape),), str(path), dynamo=False,
-                          opset_version=17)
+                          opset_version=17, do_constant_folding=fold)
     return path
 
 
@@ -178,6 +178,21 @@ def test_vit_b_16_onnx_imports_exactly(tmp_path: Path) -> None:
     imported = import_onnx(str(path))
     assert imported.warnings == []
     assert totals(imported.spec) == totals("vit_b_16") == (86_567_656, 17_563_828_224)
+
+
+def test_maxvit_t_onnx_imports_exactly(tmp_path: Path) -> None:
+    """Block and grid attention from ONNX: the partitions (reshape, transpose, reshape) read as
+    the map, the products as Einsum. Exported without constant folding: with it, the exporter
+    folds the convs' BatchNorms (parameters change, MACs do not) and expands each bias table to
+    heads×49×49 constants (convcalc still counts the table, (2·7−1)²·heads)."""
+    from convcalc.bridges.onnx_import import import_onnx
+
+    model = torchvision_model("maxvit_t")
+    path = _export(model, (3, 224, 224), tmp_path / "maxvit_t.onnx", fold=False)
+    imported = import_onnx(str(path))
+    assert imported.warnings == []
+    assert "partition: grid, position_bias: true" in imported.yaml
+    assert totals(imported.spec) == totals("maxvit_t") == (30_919_624, 5_558_046_720)
 
 
 # --- the handlers alone ------------------------------------------------------------------------
@@ -312,6 +327,50 @@ def test_attention_fusion_alone() -> None:
     assert fused[1].attrs == {"heads": 2, "bias": True, "proj_bias": True}
     assert build_spec(_attention_graph()).spec["layers"] == [
         {"self_attention": {"name": "attn/softmax", "heads": 2}}]
+
+
+def test_partition_fusion_alone() -> None:
+    """Reshape → Transpose → Reshape into windows and back: Partition and Departition."""
+    nodes = [Node("Reshape", "cut", ["x"], ["r"]),
+             Node("Transpose", "move", ["r"], ["t"], {"perm": [0, 2, 4, 3, 5, 1]}),
+             Node("Reshape", "windows", ["t"], ["w"]),
+             Node("LayerNormalization", "ln", ["w", "g"], ["n"], {"axis": -1}),
+             Node("Reshape", "uncut", ["n"], ["u"]),
+             Node("Transpose", "back", ["u"], ["b"], {"perm": [0, 5, 1, 3, 2, 4]}),
+             Node("Reshape", "map", ["b"], ["y"])]
+    shapes = {"x": (1, 8, 6, 4), "r": (1, 8, 3, 2, 2, 2), "t": (1, 3, 2, 2, 2, 8),
+              "w": (1, 6, 4, 8), "n": (1, 6, 4, 8), "u": (1, 3, 2, 2, 2, 8),
+              "b": (1, 8, 3, 2, 2, 2), "y": (1, 8, 6, 4)}
+    g = _graph(nodes, shapes, "y", {"g": Const((8,))})
+    b = Builder(g, False)
+    fused = b.fuse_partitions(g.nodes)
+    assert [(n.op, n.attrs) for n in fused] == [("Partition", {"p": 2}),
+                                                ("LayerNormalization", {"axis": -1}),
+                                                ("Departition", {})]
+    assert build_spec(g).spec["layers"] == [{"layernorm": {"name": "ln", "bias": False}}]
+    # a transpose that is not a window cut stays as it was
+    other = [*nodes[:1], Node("Transpose", "move", ["r"], ["t"], {"perm": [0, 1, 2, 3, 5, 4]}),
+             *nodes[2:]]
+    assert [n.op for n in b.fuse_partitions(other)][:3] == ["Reshape", "Transpose", "Reshape"]
+
+
+def test_einsum_shape_rule() -> None:
+    from convcalc.bridges.onnx_import import load_onnx
+    from tests import onnx_writer as w
+
+    def load(equation: str, tmp: Path) -> Any:
+        path = tmp / "einsum.onnx"
+        path.write_bytes(w.model(w.graph(
+            [w.node("Einsum", ["x", "k"], ["y"], name="e", equation=equation)],
+            [w.value("x", [1, 2, 3, 4])], [w.value("y")], [w.tensor("k", [1, 2, 5, 4])])))
+        return load_onnx(str(path))
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert load("bhid,bhjd->bhij", Path(tmp)).shapes["y"] == (1, 2, 3, 5)
+        with pytest.raises(ConvcalcError, match=r"axis 'd' is 4 and 5|axis 'j'"):
+            load("bhid,bhdj->bhij", Path(tmp))
 
 
 def test_attention_fusion_leaves_other_softmaxes() -> None:

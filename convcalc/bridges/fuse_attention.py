@@ -14,6 +14,7 @@ divide the channels, scores of rank < 3) is an error naming the node.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from convcalc.bridges.graph import Node
@@ -375,7 +376,7 @@ class MlpFuser(BuilderState):
         if any(op.role != "layer" for op in ops) or kinds[:1] != ["pointwise"] or \
                 len(kinds) != 3 or kinds[1] not in MLP_ACTS or kinds[2] != "pointwise":
             return None
-        for a, b in zip(ops, ops[1:], strict=False):
+        for a, b in pairwise(ops):
             if b.inputs != a.outputs or sum(a.outputs[0] in (self.real(i) for i in o.inputs)
                                             for o in self.ops) != 1:
                 return None
