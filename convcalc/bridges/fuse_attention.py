@@ -88,13 +88,13 @@ class AttentionFuser(BuilderState):
         if len(mid) == 6 and perm == [0, 2, 4, 3, 5, 1]:
             n_, c, h, w = a
             p = mid[3]
-            if mid == (n_, c, h // p, p, w // p, p) and b == (n_, (h // p) * (w // p), p * p, c):
+            if p > 0 and mid == (n_, c, h // p, p, w // p, p) and b == (n_, (h // p) * (w // p), p * p, c):
                 return Node("Partition", last.name, [chain[0].inputs[0]], [last.outputs[0]],
                             {"p": p}, chain[0].scope, "WindowPartition")
         if len(mid) == 6 and perm == [0, 5, 1, 3, 2, 4]:
             n_, g, pp, c = a
             hp, wp, p = mid[1], mid[2], mid[3]
-            if mid == (n_, hp, wp, p, p, c) and g == hp * wp and pp == p * p and \
+            if p > 0 and mid == (n_, hp, wp, p, p, c) and g == hp * wp and pp == p * p and \
                     b == (n_, c, hp * p, wp * p):
                 return Node("Departition", last.name, [chain[0].inputs[0]], [last.outputs[0]],
                             {}, chain[0].scope, "WindowDepartition")

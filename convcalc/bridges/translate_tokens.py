@@ -50,7 +50,7 @@ def op_SelfAttention(t: Translator, n: Node, x: str, ins: list[str]) -> None:
     c = t.canon(x).channels
     fields: dict[str, Any] = {}
     if "head_dim" in a:
-        if c % a["head_dim"]:
+        if int(a["head_dim"]) < 1 or c % a["head_dim"]:
             raise t.fail(n, f"head_dim {a['head_dim']} does not divide the {c} channels")
         fields["head_dim"] = a["head_dim"]
     else:
@@ -168,6 +168,8 @@ def class_token(t: Translator, n: Node, x: str) -> None:
         raise t.fail(n, "concatenates constants to data other than learnt tokens before a "
                         "sequence (N×L×C, the tokens first)")
     count = out[axis] - raw[axis]
+    if count < 1:
+        raise t.fail(n, "concatenates nothing before the sequence")
     t.layer(n, x, "class_token", **({"count": count} if count != 1 else {}))
 
 
@@ -188,7 +190,8 @@ def op_Gather(t: Translator, n: Node, x: str, ins: list[str]) -> None:
     axis = int(n.attrs.get("axis", 0)) % len(raw)
     index = t.const(n.inputs[1]) if len(n.inputs) > 1 else None
     shape = t.g.shape(n.inputs[1]) if len(n.inputs) > 1 and n.inputs[1] else None
-    if len(raw) != 3 or lay[axis] != 2 or index is None or len(index) != 1 or shape != ():
+    if len(raw) != 3 or lay[axis] != 2 or index is None or len(index) != 1 or shape != () or \
+            not raw[axis] or not isinstance(index[0], int):
         t.unknown(n, x, ins)
         return
     position = int(index[0]) % raw[axis]
