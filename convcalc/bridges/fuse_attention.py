@@ -6,10 +6,15 @@ Takes: the graph's node list (`BuilderState`). Gives: the same list where each s
 tensors (q·kᵀ, then attention·v), whose q, k and v are projected from one tensor X by weight
 matrices (C → 3C in all, with or without biases) and whose result is projected back (C → C)
 to a tensor Y of X's shape, is replaced by one node X → Y. Everything between X and Y must be
-part of it (shape arithmetic, reshapes, transposes, the 1/√d scale); anything else leaves the
-graph as it was. Heads come from the scores' shape (…×heads×T×n); attention over every
-position only (n = T). A pattern that is attention but cannot be one (heads that do not
-divide the channels, scores of rank < 3) is an error naming the node.
+part of it (shape arithmetic, reshapes, transposes, the 1/√d scale, a bias added to the
+scores); anything else leaves the graph as it was. Heads come from the scores' shape
+(…×heads×T×n): attention over every position (n = T), or within the windows of a map cut by
+MaxViT's partition (Reshape → Transpose → Reshape, fused first into `Partition` /
+`Departition`; n = the positions of a window). A pattern that is attention but cannot be one
+(heads that do not divide the channels, scores of rank < 3) is an error naming the node.
+
+Also here, on the op list after translation: a module that is exactly linear → activation →
+linear on tokens becomes one `mlp` layer (`MlpFuser`).
 """
 
 from __future__ import annotations
