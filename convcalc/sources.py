@@ -49,7 +49,8 @@ def load_network(source: str | Path | Mapping[str, Any] | Network,
 def imported(source: str | Path | Mapping[str, Any] | Network,
              input: str | Shape | Mapping[str, Any] | None = None, *,
              channels_first: bool | None = None,
-             params: Mapping[str, Any] | None = None) -> str | Path | Mapping[str, Any] | Network:
+             params: Mapping[str, Any] | None = None,
+             strict: bool = False) -> str | Path | Mapping[str, Any] | Network:
     """An ONNX file or a torch factory imported into a Network; every other source as given
     (a spec the engine parses itself through convcalc.network: a YAML path, `-`, a bundled
     name, a mapping, a Network)."""
@@ -70,21 +71,21 @@ def imported(source: str | Path | Mapping[str, Any] | Network,
             shape = parse_input(wanted, channels_first=bool(channels_first), rank=rank)[0]
         elif wanted is not None:
             shape = coerce_shape(wanted)
-        return onnx_network(str(source), shape)  # type: ignore[no-any-return]
+        return onnx_network(str(source), shape, strict=strict)  # type: ignore[no-any-return]
     given = None if input is None else coerce_shape(input, channels_first=bool(channels_first))
     if given is None:
         raise SpecError(f"{source}: a PyTorch factory needs the input shape to trace it: "
                         "--input SHAPE (H×W×C, e.g. 224x224x3)")
-    return torch_network(str(source), given)
+    return torch_network(str(source), given, strict=strict)
 
 
-def torch_network(target: str, input: Shape) -> Network:
+def torch_network(target: str, input: Shape, *, strict: bool = False) -> Network:
     """A PyTorch factory's module as a compiled network, traced on `input`."""
     from dataclasses import replace
 
     from convcalc.bridges.torch_import import import_torch
     from convcalc.network import parse_network
 
-    imported = import_torch(target, input)
+    imported = import_torch(target, input, strict=strict)
     net = parse_network(imported.spec, target)
     return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))

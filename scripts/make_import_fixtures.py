@@ -6,7 +6,8 @@
 
 onnx/<model>.yaml: torchvision's model exported to ONNX (tests/import_ref.py pins how), then
 `convcalc import`; torch/<model>.yaml: the same model through `--torch` (torch.fx);
-examples/<example>.yaml: convcalc's example → `convcalc export` → ONNX → `convcalc import`.
+examples/<example>.yaml: convcalc's example → `convcalc export` → ONNX → `convcalc import`;
+attention/<model>.yaml: torchvision's attention models through `--torch` (the README's run).
 The tests check these against torchvision's numbers and the examples without torch, and that a
 fresh import still gives the same text where torch is installed.
 """
@@ -27,10 +28,13 @@ from import_ref import (
     fixture_path,
     torchvision_model,
 )
+from torchvision_ref import import_torchvision
 
 from convcalc.bridges.onnx_import import import_onnx
 from convcalc.bridges.torch_import import import_torch
 from convcalc.shapes import Shape
+
+ATTENTION = ["vit_b_16"]
 
 
 def write(kind: str, name: str, text: str) -> None:
@@ -50,6 +54,12 @@ def main() -> None:
             onnx_file = export_onnx(model, shape, Path(tmp) / f"{name}.onnx")
             write("onnx", name, import_onnx(str(onnx_file)).yaml)
             write("torch", name, import_torch(model, Shape(shape[0], shape[1:])).yaml)
+        for name in ATTENTION:
+            if wanted and name not in wanted:
+                continue
+            import_torchvision()  # its stubs: `import torchvision` works on CPU torch
+            target = f"torchvision.models:{name}"  # as the README runs it
+            write("attention", name, import_torch(target, Shape(3, (224, 224))).yaml)
         for name in EXAMPLES:
             if wanted and name not in wanted:
                 continue

@@ -11,8 +11,8 @@ from convcalc import bridges
 from convcalc.bridges import items, translate, yaml_writer
 from convcalc.bridges.blocks import Blocks
 
-PASSES = ("ops", "items", "fuse", "translate", "structure", "naming", "blocks", "yaml_writer",
-          "to_spec")
+PASSES = ("ops", "items", "fuse", "fuse_attention", "translate", "translate_tokens", "structure",
+          "naming", "blocks", "yaml_writer", "to_spec", "torch_leaves")
 HERE = Path(bridges.__file__).parent
 
 
@@ -27,9 +27,14 @@ def test_pass_module_is_small_and_says_what_it_takes_and_gives(name: str) -> Non
 
 
 def test_every_operator_handler_is_in_the_table() -> None:
+    from convcalc.bridges import translate_tokens
+
     methods = {n[3:] for n in vars(translate.Translator) if n.startswith("op_")}
-    assert set(translate.HANDLERS) == methods
+    token_ops = {n[3:] for n in vars(translate_tokens) if n.startswith("op_")}
+    assert not methods & token_ops
+    assert set(translate.HANDLERS) == methods | token_ops
     assert all(translate.HANDLERS[n] is getattr(translate.Translator, f"op_{n}") for n in methods)
+    assert all(translate.HANDLERS[n] is getattr(translate_tokens, f"op_{n}") for n in token_ops)
 
 
 def test_yaml_writer_alone_writes_items() -> None:

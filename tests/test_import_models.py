@@ -141,11 +141,13 @@ def test_names_and_blocks_read_as_written_by_hand() -> None:
     assert "defaults: {bias: false}" in text
 
 
-# the importers do not read attention yet (issue 22, item 3): these examples have no committed
-# round trip until they do
+# the importers read attention (tests/test_import_attention.py), but convcalc's own export of
+# an attention example pads the map for windows by sizes computed at run time: its ONNX has a
+# Pad whose pads convcalc's shape rules cannot fold, so these examples have no round trip yet
 NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t"}
-ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.skip(reason="the importers do not read "
-                                                       "attention yet (issue 22, item 3)"))
+ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.skip(reason="the export of an attention example "
+                                                       "pads by run-time sizes, which the ONNX "
+                                                       "import cannot fold yet"))
                if n in NOT_IMPORTED_YET else n for n in EXAMPLES]
 
 

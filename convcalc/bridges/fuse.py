@@ -11,17 +11,19 @@ import json
 from fractions import Fraction
 from typing import Any
 
+from convcalc.bridges.fuse_attention import AttentionFuser, MlpFuser
 from convcalc.bridges.graph import Const, Dims, Node
-from convcalc.bridges.ops import FIRST_ONLY, BuilderState, Op
+from convcalc.bridges.ops import FIRST_ONLY, Op
 from convcalc.errors import ConvcalcError
 
 
-class Fuser(BuilderState):
+class Fuser(AttentionFuser, MlpFuser):
     """The fusion passes (node list and op list)."""
 
     # -- fusions on the node list (patterns a module exports as several ops)
 
     def fuse(self, nodes: list[Node]) -> list[Node]:
+        nodes = self.fuse_attention(nodes)
         users: dict[str, list[Node]] = {}
         for n in nodes:
             for t in n.inputs:

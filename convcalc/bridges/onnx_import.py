@@ -334,13 +334,13 @@ def import_onnx(path: str, input: Shape | None = None, *, strict: bool = False) 
     return build_spec(load_onnx(path, input), strict=strict, source=os.path.basename(path))
 
 
-def onnx_network(path: str, input: Shape | None = None) -> Any:
+def onnx_network(path: str, input: Shape | None = None, *, strict: bool = False) -> Any:
     """An ONNX file as a compiled network (what `convcalc net FILE.onnx` analyses); the
     importer's notes and warnings become the network's warnings."""
     from dataclasses import replace
 
     from convcalc.network import parse_network
 
-    imported = import_onnx(path, input)
+    imported = import_onnx(path, input, strict=strict)
     net = parse_network(imported.spec, path)
     return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))

@@ -199,7 +199,8 @@ INPUTS: dict[str, tuple[int, int]] = {
     "GroupNormalization": (3, 3), "InstanceNormalization": (3, 3), "CastLike": (2, 2),
     "Trilu": (1, 2), "CumSum": (2, 2), "PRelu": (2, 2), "Sum": (1, ANY), "Mean": (1, ANY),
     "Max": (1, ANY), "Min": (1, ANY), "Where": (3, 3), "Conv": (2, 3), "ConvTranspose": (2, 3),
-    "Gemm": (2, 3), "MatMul": (2, 2), "Reshape": (2, 2), "Squeeze": (1, 2), "Unsqueeze": (1, 2),
+    "Gemm": (2, 3), "MatMul": (2, 2), "Einsum": (1, ANY),
+    "Reshape": (2, 2), "Squeeze": (1, 2), "Unsqueeze": (1, 2),
     "Concat": (1, ANY), "Split": (1, 2), "Slice": (1, 5), "Pad": (1, 4), "Resize": (1, 4),
     "Upsample": (1, 2), "ReduceMean": (1, 2), "ReduceMax": (1, 2), "ReduceSum": (1, 2),
     "ReduceMin": (1, 2), "ReduceProd": (1, 2), "ReduceL2": (1, 2), "Gather": (2, 2),
@@ -475,6 +476,9 @@ class Inference:
             return self.slice_values(n, at, vals[0], shapes[0], dims)  # type: ignore[arg-type]
         if op == "Expand":
             return _broadcast_to(vals[0], shapes[0], dims)  # type: ignore[arg-type]
+        if op == "Where":  # the -1 → 1 of an exported expand(n, -1, -1) (ViT's class token)
+            c, a, b = (_broadcast_to(v, s, dims) for v, s in zip(vals, shapes, strict=True))  # type: ignore[arg-type]
+            return [x if k else y for k, x, y in zip(c, a, b, strict=True)]
         if op in BINARY_FUNCS:
             a = _broadcast_to(vals[0], shapes[0], dims)  # type: ignore[arg-type]
             b = _broadcast_to(vals[1], shapes[1], dims)  # type: ignore[arg-type]
@@ -693,6 +697,33 @@ class Inference:
         if k != k2:
             raise GraphError(f"{_name(n)}: {_show(a)} and {_show(b)} do not multiply")
         return [(m, nn)]
+
+    def rule_Einsum(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
+                    ) -> list[Dims | None] | None:
+        """The explicit form `ab,bc->ac` (MaxViT's attention products); no ellipsis."""
+        raw = at.string("equation", "")
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        eq = text.replace(" ", "")
+        if "->" not in eq or "..." in eq or any(s is None for s in shapes):
+            return None
+        left, out = eq.split("->")
+        terms = left.split(",")
+        if len(terms) != len(shapes):
+            raise GraphError(f"{_name(n)}: equation {text!r} names {len(terms)} inputs, the "
+                             f"node has {len(shapes)}")
+        sizes: dict[str, int] = {}
+        for term, dims in zip(terms, shapes, strict=True):
+            assert dims is not None
+            if len(term) != len(dims):
+                raise GraphError(f"{_name(n)}: {term!r} has {len(term)} axes, the input "
+                                 f"{_show(dims)}")
+            for letter, d in zip(term, dims, strict=True):
+                if sizes.setdefault(letter, d) != d and 1 not in (d, sizes[letter]):
+                    raise GraphError(f"{_name(n)}: axis {letter!r} is {sizes[letter]} and {d}")
+                sizes[letter] = max(sizes[letter], d)
+        if any(letter not in sizes for letter in out):
+            raise GraphError(f"{_name(n)}: output axis of {text!r} not in its inputs")
+        return [tuple(sizes[letter] for letter in out)]
 
     def rule_MatMul(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
                     ) -> list[Dims | None] | None:
@@ -1093,7 +1124,8 @@ BINARY_FUNCS: dict[str, Callable[[Any, Any, bool], Any]] = {
     "Add": lambda a, b, i: a + b, "Sub": lambda a, b, i: a - b, "Mul": lambda a, b, i: a * b,
     "Div": _div, "Max": lambda a, b, i: max(a, b), "Min": lambda a, b, i: min(a, b),
     "Equal": lambda a, b, i: a == b, "Less": lambda a, b, i: a < b,
-    "Greater": lambda a, b, i: a > b}
+    "Greater": lambda a, b, i: a > b,
+    "Mod": lambda a, b, i: a % b if i else math.fmod(a, b)}  # ONNX: integers as Python, floats fmod
 UNARY_FUNCS: dict[str, Callable[[Any], Any]] = {
     "Neg": operator.neg, "Abs": abs, "Floor": lambda v: math.floor(v) if isinstance(v, float)
     else v, "Ceil": lambda v: math.ceil(v) if isinstance(v, float) else v}

@@ -37,6 +37,17 @@ FIRST_ONLY = ("Reshape", "Slice", "Resize", "Upsample", "Split", "Squeeze", "Uns
 """Ops whose inputs after the first are sizes, scales or bounds, never data."""
 
 
+@dataclass(frozen=True)
+class View:
+    """A map H×W×C cut into windows of p×p positions, held as B×G×P×C (G windows of P = p²
+    positions, MaxViT's WindowPartition): token-wise layers read it as the map; `swapped` (G
+    and P exchanged) makes attention over it a grid attention."""
+
+    spatial: tuple[int, ...]
+    p: int
+    swapped: bool = False
+
+
 # --- the ops convcalc sees ---------------------------------------------------------------------
 
 @dataclass(eq=False)
@@ -66,6 +77,7 @@ class BuilderState:
         self.ops: list[Op] = []
         self.producer: dict[str, Op] = {}
         self.uncounted: dict[str, list[str]] = {}
+        self.views: dict[str, View] = {}
         self.containers: set[tuple[str, ...]] = set()
         self.depth = 0
         for n in graph.nodes:
@@ -97,6 +109,8 @@ class BuilderState:
     def canon(self, t: str) -> Shape:
         """The convcalc shape (channels, spatial) of a data tensor, whatever its layout."""
         raw = self.raw(t)
+        if t in self.views:  # a map cut into windows (B×G×P×C): the map it stands for
+            return Shape(raw[-1], self.views[t].spatial)
         lay = self.layout.get(t, tuple(range(len(raw))))
         dims = [0] * len(raw)
         for i, axis in enumerate(lay):

@@ -376,6 +376,11 @@ def leaf(spec: Any, inp: Shape) -> Leaf:
     """The torch module for one layer model on its input (dispatch on the layer's kind: this
     bridge is where torch's names for each kind live)."""
     kind = spec.kind_name
+    if kind not in LEAVES:
+        from convcalc.errors import SpecError
+
+        raise SpecError(f"export: layer kind {kind!r} has no PyTorch module (an operator an "
+                        f"import could not read: {getattr(spec, 'op', kind)})")
     return LEAVES[kind](spec, inp)
 
 

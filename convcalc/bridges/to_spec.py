@@ -38,6 +38,7 @@ class Builder(Recoverer):
         for n in nodes:
             self.convert(n)
         self.composites()
+        self.fuse_mlps()
 
 
 # --- the whole import --------------------------------------------------------------------------
@@ -81,7 +82,8 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
                            f"{', …' if len(names) > 3 else ''})"
                            for op, names in b.uncounted.items())
         message = (f"{total} operator{'s' if total != 1 else ''} convcalc cannot count, "
-                   f"left as identity (0 params, 0 MACs): {listed}")
+                   f"left uncounted (0 params, 0 MACs; the totals exclude "
+                   f"{'them' if total != 1 else 'it'}): {listed}")
         if strict:
             raise UnsupportedError(f"--strict: {message}")
         warnings.append(message)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from convcalc.bridges.graph import Graph
+from convcalc.bridges.torch_leaves import is_leaf as is_attention_leaf
 from convcalc.bridges.torch_reader import _Reader
 from convcalc.bridges.torch_trace import (
     _NO_TORCH,
@@ -64,6 +65,8 @@ def _trace(model: Any, label: str, input: Shape) -> Graph:
     import torch.fx
 
     def is_leaf_module(self: Any, m: Any, qualname: str) -> bool:
+        if is_attention_leaf(m):
+            return True
         if _is_stochastic_depth(m) or _is_layer_norm_2d(m) or _is_channel_shuffle(m) or \
                 _is_torch_layer(m):
             return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -164,8 +165,16 @@ def _propagate(gm: Any, shape: tuple[int, ...]) -> None:
     # made by type() for the type checker's sake, as load_torch's Tracer
     shapes = type("Shapes", (torch.fx.Interpreter,), {"run_node": run_node})
     mode = FakeTensorMode(allow_non_fake_inputs=True)
-    with torch.no_grad(), mode:
-        shapes(gm).run(torch.zeros(shape))
+    # a forward that fails on fake tensors is reported in one line (the caller's); torch would
+    # also log the traceback of the failing meta kernel on stderr
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        with torch.no_grad(), mode:
+            shapes(gm).run(torch.zeros(shape))
+    finally:
+        log.setLevel(level)
 
 
 def _is_stochastic_depth(m: Any) -> bool:

@@ -11,9 +11,11 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from convcalc.bridges import translate_tokens as tokens
 from convcalc.bridges.fuse import Fuser
 from convcalc.bridges.graph import Dims, Node
 from convcalc.bridges.ops import ACTS, BIAS_KINDS, Op
+from convcalc.bridges.translate_tokens import keep_view, uncounted
 
 
 def _axes(values: Iterable[int]) -> int | list[int]:
@@ -41,6 +43,7 @@ class Translator(Fuser):
     def same_layout(self, n: Node, x: str) -> None:
         for o in n.outputs[:1]:
             self.layout[o] = self.layout.get(x, tuple(range(len(self.raw(x)))))
+            keep_view(self, x, o)
 
     def layer(self, n: Node, x: str, kind: str, comment: str | None = None, **fields: Any) -> Op:
         out = n.outputs[0]
@@ -89,6 +92,9 @@ class Translator(Fuser):
         shapes = " and ".join("×".join(map(str, self.raw(t))) for t in ins)
         out_shape = self.g.shape(outs[0]) if outs else None
         after = "×".join(map(str, out_shape)) if out_shape else "?"
+        if len(ins) == 1 and len(outs) == 1 and out_shape:
+            uncounted(self, n, x, outs[0], out_shape)  # kept for its shape, named in a warning
+            return
         raise self.fail(n, f"convcalc has no layer kind for this operator ({shapes} → {after})")
 
     # convolutions
@@ -371,6 +377,8 @@ class Translator(Fuser):
         if b == a:
             self.identity(n, x)
             return
+        if tokens.to_tokens(self, n, x):
+            return
         if len(b) == 2 and b[0] == a[0] and b[1] == math.prod(a[1:]):
             if len(a) > 2:
                 self.need_canonical(n, x)
@@ -390,6 +398,9 @@ class Translator(Fuser):
     op_Unsqueeze = op_Flatten
 
     def op_Transpose(self, n: Node, x: str, ins: list[str]) -> None:
+        if x in self.views:
+            tokens.view_transpose(self, n, x)
+            return
         raw = self.raw(x)
         perm = list(n.attrs.get("perm", list(range(len(raw)))[::-1]))
         if perm[0] != 0:
@@ -439,6 +450,7 @@ class Translator(Fuser):
         out = self.raw(n.outputs[0])
         self.add(role, n, ins, [n.outputs[0]])
         self.layout[n.outputs[0]] = self.layout.get(ins[0], tuple(range(len(out))))
+        keep_view(self, ins[0], n.outputs[0])
         for t in ins:
             if self.layout.get(t, tuple(range(len(self.raw(t))))) != \
                     self.layout[n.outputs[0]] and len(self.raw(t)) == len(out):
@@ -481,6 +493,8 @@ class Translator(Fuser):
                 _per_channel(c.shape, self.raw(x), self.layout.get(x)):
             self.layer(n, x, "layer_scale")
             return
+        if c is not None and what == "Add" and tokens.pos_embedding(self, n, x, c.shape):
+            return
         if c is not None and what == "Add" and c.elements == canon.channels > 1:
             prev = self.producer.get(self.real(x))
             if prev is not None and prev.role == "layer" and prev.kind in BIAS_KINDS and \
@@ -497,6 +511,9 @@ class Translator(Fuser):
         raw = self.raw(n.outputs[0])
         lay = self.layout.get(x, tuple(range(len(raw))))
         axis = n.attrs.get("axis", 1) % len(raw)
+        if len(ins) == 1 and raw != self.raw(x):
+            tokens.class_token(self, n, x)
+            return
         if lay[axis] != 1:
             raise self.fail(n, "concatenates along another axis than the channels")
         if len(ins) == 1:
@@ -538,6 +555,11 @@ HANDLERS: dict[str, Handler] = {
     "Mul": Translator.op_Mul,
     "Concat": Translator.op_Concat,
     "Outputs": Translator.op_Outputs,
+    "SelfAttention": tokens.op_SelfAttention,
+    "PatchMerging": tokens.op_PatchMerging,
+    "Partition": tokens.op_Partition,
+    "Departition": tokens.op_Departition,
+    "Gather": tokens.op_Gather,
 }
 """One handler per ONNX operator (the activations in `ACTS` are one generic handler)."""
 

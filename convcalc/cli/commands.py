@@ -215,7 +215,8 @@ def net(r: NetRequest, out: Output) -> None:
     if r.input is not None:
         warn_layout(r.input, r.channels_first)
     report = analyze_network(r.spec, r.input, params=parse_sets(r.set_ or []),
-                             channels_first=r.channels_first or None, batch=r.batch)
+                             channels_first=r.channels_first or None, batch=r.batch,
+                             strict=r.strict)
     made = make_device(r.device, r.peak_tflops, r.bandwidth)
     chosen = cost_dtype(view, r.dtype, made)
     cost = None

@@ -281,6 +281,9 @@ class NetRequest(Request):
     freeze: FreezeOption = None
     checkpoint: CheckpointOption = None
     optimizer: OptimizerOption = "adam"
+    strict: Annotated[bool, typer.Option("--strict", help="An ONNX model or PyTorch factory: "
+                                                          "refuse operators convcalc cannot "
+                                                          "count (exit 1).")] = False
 
     def inputs(self) -> tuple[str | None, ...]:
         return (self.spec,)

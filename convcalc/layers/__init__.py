@@ -38,6 +38,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "patch_merging": ("patch_merging", "PatchMerging"), "to_tokens": ("tokens", "ToTokens"),
     "to_map": ("tokens", "ToMap"), "take_token": ("tokens", "TakeToken"),
     "class_token": ("embedding", "ClassToken"), "pos_embedding": ("embedding", "PosEmbedding"),
+    "uncounted": ("uncounted", "Uncounted"),
     **dict.fromkeys(ACTIVATIONS, ("simple", "Activation")),
 }
 """kind → (module in convcalc.layers, model class). A test checks it against the models."""

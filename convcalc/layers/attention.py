@@ -70,6 +70,11 @@ class SelfAttention(LayerSpec):
     position_bias: bool = False
     """A learnt relative-position bias table, ∏(2w−1) rows of one value per head (Swin,
     MaxViT); needs a window."""
+    cosine: bool = False
+    """Scaled cosine attention (Swin V2): a learnt logit scale per head (`heads` params)."""
+    bias_mlp: PosInt | None = None
+    """Hidden width of Swin V2's continuous position-bias MLP (512 in torchvision):
+    Linear(2, h) + ReLU + Linear(h, heads, no bias), run on the ∏(2w−1) coordinate table."""
     bias: Bias = True
     """Biases of the q, k, v projections."""
     proj_bias: Bias = True
@@ -79,8 +84,9 @@ class SelfAttention(LayerSpec):
         if (self.heads is None) == (self.head_dim is None):
             raise ValueError("heads=…: give heads or head_dim, one of them")
         if self.window is None and (self.shift != 0 or self.position_bias
-                                    or self.partition != "window"):
-            raise ValueError("window=…: shift, position_bias and partition need a window")
+                                    or self.partition != "window" or self.bias_mlp):
+            raise ValueError("window=…: shift, position_bias, bias_mlp and partition need a "
+                             "window")
         if self.partition == "grid" and self.shift != 0:
             raise ValueError("shift=…: a grid partition has no shift")
         return self
@@ -137,6 +143,12 @@ class SelfAttention(LayerSpec):
             parts.append(leaf("position_bias", "position_bias", scores_shape, scores_shape,
                               weight_params=table, formulas=[
                                   Formula("params", "∏(2w−1)·heads", f"{rows}·{heads}", table)]))
+        if self.cosine:
+            parts.append(leaf("logit_scale", "logit_scale", scores_shape, scores_shape,
+                              weight_params=heads, formulas=[
+                                  Formula("params", "heads", str(heads), heads)]))
+        if self.bias_mlp is not None:
+            parts.append(_bias_mlp(self.bias_mlp, windows, heads, scores_shape))
         parts.append(leaf("softmax", "softmax", scores_shape, scores_shape))
         context = leaf("matmul", "context", scores_shape, inner, macs=tokens * attends * c,
                        input_elements=scores_shape.elements + tokens * c, formulas=[
@@ -151,3 +163,16 @@ class SelfAttention(LayerSpec):
             Formula("attended", "n = T, or ∏window", str(attends), attends),
             Formula("MACs", "T·(3C² + C²) + 2·T·n·C", f"{tokens}·(4·{c}² + 2·{attends}·{c})",
                     macs)])
+
+
+def _bias_mlp(hidden: int, windows: tuple[int, ...], heads: int, scores: Shape) -> LayerReport:
+    """Swin V2's continuous position bias: Linear(2, h) + ReLU + Linear(h, heads, no bias) on
+    the ∏(2w−1) relative coordinates. Params 2h + h + h·heads; MACs ∏(2w−1)·(2h + h·heads)."""
+    rows = prod(2 * w - 1 for w in windows)
+    weights, macs = 2 * hidden + hidden * heads, rows * (2 * hidden + hidden * heads)
+    return leaf("bias_mlp", "bias_mlp", scores, scores, weight_params=weights,
+                bias_params=hidden, macs=macs, formulas=[
+                    Formula("weights", "2h + h·heads", f"2·{hidden} + {hidden}·{heads}", weights),
+                    Formula("bias", "h", str(hidden), hidden),
+                    Formula("MACs", "∏(2w−1)·(2h + h·heads)",
+                            f"{rows}·(2·{hidden} + {hidden}·{heads})", macs)])

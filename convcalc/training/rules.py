@@ -367,10 +367,10 @@ VIEWS = frozenset({"identity", "flatten", "take_token"})
 a consumer that keeps a token taken by take_token keeps the whole sequence's storage."""
 
 
-UNMEASURED: frozenset[str] = frozenset()
-"""Kinds whose training rules are not measured against autograd yet (none since the attention
-kinds were measured): --train refuses such a kind by name rather than guess what autograd
-keeps for it."""
+UNMEASURED: frozenset[str] = frozenset({"uncounted"})
+"""Kinds whose training rules are not measured against autograd yet (only `uncounted`, an
+operator an import could not read, since the attention kinds were measured): --train refuses
+such a kind by name rather than guess what autograd keeps for it."""
 
 
 def check_measured(kinds: Iterable[str]) -> None:
