@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from convcalc.bridges.op_forms import HELPERS as FORM_HELPERS
+from convcalc.bridges.op_forms import written
 from convcalc.report import NetworkReport
 from convcalc.shapes import Shape
 from convcalc.tree import TBranches, TLayer, TNode, TResidual, TSeq, TSplit
@@ -318,6 +320,9 @@ class SelfAttention(nn.Module):
 }
 
 
+HELPERS.update(FORM_HELPERS)
+
+
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """One layer in torch: the constructor's code and how forward calls it (`{m}`, `{x}`)."""
@@ -373,8 +378,9 @@ ACTIVATION_CLASSES = {k: v.split("(")[0] for k, v in ACTIVATIONS.items()}
 def leaf(spec: Any, inp: Shape) -> Leaf:
     """The torch module for one layer model on its input (dispatch on the layer's kind: this
     bridge is where torch's names for each kind live)."""
-    kind = spec.kind_name
-    return LEAVES[kind](spec, inp)
+    made = LEAVES[spec.kind_name](spec, inp)
+    form = written(getattr(spec, "op", None), spec, inp.channels, inp.rank, made.ctor, made.call)
+    return made if form is None else Leaf(*form)
 
 
 def _conv_leaf(spec: Any, inp: Shape) -> Leaf:

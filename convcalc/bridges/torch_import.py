@@ -283,6 +283,21 @@ def _is_layer_norm_2d(m: Any) -> bool:
     return isinstance(m, torch.nn.LayerNorm) and type(m).__name__ == "LayerNorm2d"
 
 
+def _form(node: Any) -> str:
+    """How forward calls an fx node: `module`, `function` (one of torch.nn.functional's, the
+    attributes peer tools patch) or `method` (a tensor method or another torch function)."""
+    import torch
+
+    if node.op == "call_module":
+        return "module"
+    target = node.target
+    name = getattr(target, "__name__", None)
+    if node.op == "call_function" and name and \
+            getattr(torch.nn.functional, name, None) is target:
+        return "function"
+    return "method"
+
+
 def _meta_shape(node: Any) -> Dims | None:
     meta = node.meta.get("tensor_meta")
     if meta is None or not hasattr(meta, "shape"):
@@ -384,7 +399,7 @@ class _Reader:
             stack = list(n.meta.get("nn_module_stack", {}).values())
             scope = tuple(str(stack[-1][0]).split(".")) if stack and stack[-1][0] else ()
         self.nodes.append(Node(op, str(n.target) if n.op == "call_module" else n.name, inputs,
-                               [name], attrs or {}, scope, module))
+                               [name], attrs or {}, scope, module, _form(n)))
         self.tensor[n.name] = name
         return name
 

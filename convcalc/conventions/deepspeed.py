@@ -43,7 +43,7 @@ DEEPSPEED = Convention(
     rules=table({"conv": conv_macs, "conv_transpose": torch_macs, "linear": linear_macs},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
+                 "avgpool", "adaptive_avgpool", "upsample", "relu6", *UNCOUNTED]),
     label=lambda value: "fwd MACs per GPU",
     causes={"conv": "same_padding"},
 )
