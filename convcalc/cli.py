@@ -844,6 +844,10 @@ def import_(
                                                           "count (exit 1).")] = False,
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W.")] = False,
+    unfold_bn: Annotated[bool, typer.Option("--unfold-bn", help="An ONNX file whose BatchNorms "
+                                            "were folded into the convs at export: write each "
+                                            "folded conv as conv (no bias) + BatchNorm, the "
+                                            "source model.")] = False,
 ) -> None:
     """Write the spec of an ONNX file or a PyTorch model (what `convcalc net` reads)."""
     from convcalc.output import check_target
@@ -855,6 +859,9 @@ def import_(
     target = check_target(output, [*_input_files((file,)), *_module_file(torch, output)])
     shape = None if input is None else parse_shape(input, channels_first=channels_first)
     if torch is not None:
+        if unfold_bn:
+            raise SpecError("--unfold-bn applies to an ONNX file (a torch model's BatchNorms "
+                            "are never folded)")
         if shape is None:
             raise SpecError("--torch needs --input SHAPE (H×W×C, e.g. 224x224x3)")
         from convcalc.bridges.torch_import import import_torch
@@ -864,7 +871,7 @@ def import_(
         from convcalc.bridges.onnx_import import import_onnx
 
         assert file is not None
-        result = import_onnx(file, shape, strict=strict)
+        result = import_onnx(file, shape, strict=strict, unfold_bn=unfold_bn)
     for note in result.notes:
         sys.stderr.write(f"convcalc: note: {one_line(note)}\n")
     for warning in result.warnings:

@@ -11,7 +11,8 @@ the export, stay exact):
   hooks modules by type sees no module it knows;
 - `op: method`: a `Method` module calling the tensor method (`x.mean((2, 3), keepdim=True)`,
   `x.relu()`);
-- `op: channels_last`: the plain module (`nn.Linear`, `nn.LayerNorm`) between two permutes.
+- `op: channels_last`: the plain module (`nn.Linear`, `nn.LayerNorm`) between two permutes
+  (the first made contiguous, as a model's channels-last layer gets its input).
 
 Takes the module form the export made (its constructor and call); gives the written form.
 """
@@ -71,7 +72,10 @@ def written(form: str | None, spec: Any, channels: int, rank: int, ctor: str,
     if form == "channels_last":
         last = ", ".join(str(d) for d in (0, *range(2, rank + 2), 1))
         back = ", ".join(str(d) for d in (0, rank + 1, *range(1, rank + 1)))
-        around = "{m}({x}.permute(" + last + ")).permute(" + back + ")"
+        # contiguous, as the data a model's channels-last layer gets from the one before it
+        # (ConvNeXt's Linear follows its LayerNorm): torch then runs the Linear as one addmm
+        # (bias included, which ptflops-aten counts), not as mm + add as on a permuted view
+        around = "{m}({x}.permute(" + last + ").contiguous()).permute(" + back + ")"
         return _channels_last_module(spec, channels), around, ()
     if form == "method" and spec.kind_name == "global_avgpool":
         dims = ", ".join(str(d) for d in range(2, rank + 2))
