@@ -54,7 +54,8 @@ def note_folding(graph: Graph, *, unfold: bool = False) -> None:
         "export). Parameters are the graph's (each folded BatchNorm's 2·C γ, β became the "
         "conv's C biases); MACs are unaffected. --conventions counts this folded graph, not "
         f"the source model: no tool sees the {len(folded)} BatchNorms it counts there, and "
-        "ptflops, torchinfo and calflops' FLOPs count the convs' new bias adds; "
+        "ptflops (both backends), torchinfo and the calflops and DeepSpeed FLOPs count the "
+        "convs' new bias adds; "
         + SOURCE_NUMBERS)
 
 
