@@ -72,6 +72,7 @@ def _unfold(graph: Graph, conv: Node) -> None:
         stats.append(name)
     conv.inputs = conv.inputs[:2]
     conv.outputs = [mid]
-    norm = Node("BatchNormalization", f"{conv.name}#bn", [mid, *stats], [out], {}, conv.scope,
+    scope = (*conv.scope[:-1], f"{conv.scope[-1]}_bn") if conv.scope else ()
+    norm = Node("BatchNormalization", f"{conv.name}#bn", [mid, *stats], [out], {}, scope,
                 conv.module, conv.form)
     graph.nodes.insert(graph.nodes.index(conv) + 1, norm)
