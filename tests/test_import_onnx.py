@@ -126,7 +126,8 @@ def test_channel_slices_are_a_split_and_channels_last_linears_pointwise(tmp_path
     assert layers[0]["split"]["sizes"] == [3, 5]
     assert layers[0]["split"]["paths"][0] == []
     assert next(iter(layers[0]["split"]["paths"][1][0])) == "conv"
-    assert layers[1] == {"pointwise": {"name": "pw", "out": 16}}  # bias: true, the default
+    # bias: true, the default; an nn.Linear on channels-last data (convcalc.layers.op_forms)
+    assert layers[1] == {"pointwise": {"name": "pw", "out": 16, "op": "channels_last"}}
     assert next(iter(layers[2])) == "layernorm"
     report = analyze_network(imported.spec)
     assert report.output.channels == 16 and report.output.spatial == (6, 6)

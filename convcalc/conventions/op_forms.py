@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, TypeVar
 
-from convcalc.conventions.ops import Op
-
+# the calls are convcalc.conventions.ops.Op, which imports this module: typed loosely here
+Op = Any
 Rule = Callable[[Op], int]
+Call = TypeVar("Call", bound=Any)
 
 RENAMED = {"conv": "linear", "conv_bias": "linear_bias"}
 """A channels-last pointwise conv's calls: nn.Linear's."""
 
 
-def written(form: str | None, ops: list[Op]) -> list[Op]:
+def written(form: str | None, ops: list[Call]) -> list[Call]:
     """The calls of a layer written in `form` (None or "module": as they are)."""
     if form is None or form == "module":
         return ops
