@@ -157,18 +157,18 @@ def test_the_export_writes_each_form() -> None:
 # --- live: the tools on real models, where they are installed ---------------------------------
 
 def _tools() -> Any:
-    try:
-        import run_peers
-        from torchvision_ref import import_torchvision
+    """run_peers, once torch, torchvision (its compiled ops stood in for) and the four tools
+    import (importorskip: thop's import warns about distutils)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("torchvision_ref").import_torchvision()
+    for module in ("ptflops", "fvcore", "thop", "torchinfo"):
+        pytest.importorskip(module)
+    import run_peers
 
-        import_torchvision()
-        for module in ("ptflops", "fvcore", "thop", "torchinfo"):
-            __import__(module)
-    except ImportError as e:
-        pytest.skip(f"torch, torchvision or a peer tool is not installed ({e})")
     return run_peers
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", ["mobilenet_v2", "shufflenet_v2_x1_0"])
 def test_live_a_fresh_import_prints_what_the_tools_print(name: str) -> None:
     run_peers = _tools()
@@ -188,6 +188,7 @@ def test_live_a_fresh_import_prints_what_the_tools_print(name: str) -> None:
             assert result.get("value") == analysis.count(tool).value, f"{name} / {tool}"
 
 
+@pytest.mark.torch
 def test_live_the_exported_forms_count_as_the_conventions_say() -> None:
     run_peers = _tools()
     from models import exported
@@ -208,6 +209,7 @@ def test_live_the_exported_forms_count_as_the_conventions_say() -> None:
             assert result.get("value") == analysis.count(tool).value, tool
 
 
+@pytest.mark.torch
 def test_the_torch_import_reads_each_form_and_the_export_round_trips() -> None:
     """torch.fx says how each call is made; a spec with every form, exported and imported
     again, comes back with the same forms."""
