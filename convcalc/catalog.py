@@ -16,7 +16,7 @@ def kind_catalog() -> list[dict[str, Any]]:
     for kind, model in sorted(KINDS.items()):
         fields: dict[str, Any] = {}
         for fname, info in model.model_fields.items():
-            if fname in ("kind", "name"):
+            if fname in ("kind", "name", "op"):
                 continue
             if info.default is PydanticUndefined and info.default_factory is None:
                 fields[fname] = "required"

@@ -206,7 +206,7 @@ def variant_fields(base: str) -> set[str]:
     from convcalc.layers import KINDS
 
     kind = RULES[base]({"out": 8, "kernel": 3, "_in_channels": 8})[0]["kind"]
-    fields = set(KINDS[kind].model_fields) - {"kind", "name"}
+    fields = set(KINDS[kind].model_fields) - {"kind", "name", "op"}
     return fields | {"alpha"} if base == "octave" else fields
 
 

@@ -92,6 +92,8 @@ EXAMPLES: list[tuple[str, str]] = [
      'import needs an ONNX file or --torch package.module:factory (one of them)'),
     ("import --torch torchvision.models:resnet18",
      '--torch needs --input SHAPE (H×W×C, e.g. 224x224x3)'),
+    ("import --torch torchvision.models:resnet18 -i 224x224x3 --unfold-bn",
+     "--unfold-bn applies to an ONNX file (a torch model's BatchNorms are never folded)"),
     ("solve conv -i 28x28x1 --output 28 --format mermaid",
      '--format mermaid is not used with `convcalc solve` (table, json, csv, markdown or latex)'),
     ("solve batch --train --device t4",

@@ -126,7 +126,8 @@ def test_channel_slices_are_a_split_and_channels_last_linears_pointwise(tmp_path
     assert layers[0]["split"]["sizes"] == [3, 5]
     assert layers[0]["split"]["paths"][0] == []
     assert next(iter(layers[0]["split"]["paths"][1][0])) == "conv"
-    assert layers[1] == {"pointwise": {"name": "pw", "out": 16}}  # bias: true, the default
+    # bias: true, the default; an nn.Linear on channels-last data (convcalc.layers.op_forms)
+    assert layers[1] == {"pointwise": {"name": "pw", "out": 16, "op": "channels_last"}}
     assert next(iter(layers[2])) == "layernorm"
     report = analyze_network(imported.spec)
     assert report.output.channels == 16 and report.output.spatial == (6, 6)
@@ -214,7 +215,7 @@ def test_an_operator_that_changes_the_shape_unknowably_is_kept_uncounted(tmp_pat
     path = save(tmp_path, nodes, [], [1, 4, 8, 8])
     code, out, err = run(["import", str(path)])
     assert code == 0 and "Traceback" not in err
-    assert "uncounted: {op: SpaceToDepth, output: \"4x4x16\"}" in out
+    assert "uncounted: {operator: SpaceToDepth, output: \"4x4x16\"}" in out
     assert "# warning: 1 operator convcalc cannot count, left uncounted (0 params, 0 MACs; the " \
            "totals exclude it): SpaceToDepth ×1 (/s2d)" in out
     code, out, err = run(["import", str(path), "--strict"])
@@ -360,3 +361,31 @@ def test_a_100_mb_model_is_read_without_its_weights(tmp_path: Path) -> None:
     assert extra < size // 4, f"reading a {size >> 20} MiB model grew the process by {extra >> 20} MiB"
     imported = import_onnx(str(path))
     assert analyze_network(imported.spec).totals()["params"] == 2560 * 10240
+
+
+def test_folded_batchnorm_says_what_conventions_describe_and_unfolds(tmp_path: Path) -> None:
+    from convcalc import conventions as C
+
+    inits = [weight("onnx::Conv_1", 8, 3, 3, 3), weight("onnx::Conv_2", 8)]
+    nodes = [helper.make_node("Conv", ["x", "onnx::Conv_1", "onnx::Conv_2"], ["c"],
+                              name="/conv/Conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["y"], name="/relu/Relu")]
+    path = save(tmp_path, nodes, inits, [1, 3, 8, 8])
+    code, out, err = run(["import", str(path)])
+    assert code == 0
+    assert "--conventions counts this folded graph, not the source model" in err
+    assert "training=torch.onnx.TrainingMode.PRESERVE or do_constant_folding=False" in err
+    assert "--torch" in err and "--unfold-bn" in err
+    code, out, err = run(["import", str(path), "--unfold-bn"])
+    assert code == 0 and "Written unfolded (--unfold-bn)" in err
+    unfolded = analyze_network(load_yaml_text(out))
+    assert [row.report.kind for row in unfolded.rows] == ["conv", "batchnorm", "relu"]
+    source = analyze_network(load_yaml_text(
+        "name: s\ninput: 8x8x3\nlayers:\n  - conv: {out: 8, kernel: 3, padding: 1, bias: false}\n"
+        "  - batchnorm\n  - relu\n"))
+    assert unfolded.totals()["params"] == source.totals()["params"]
+    for tool in C.TOOLS:
+        assert C.analyse(unfolded).count(tool).value == C.analyse(source).count(tool).value
+    code, _, err = run(["import", "--torch", "torchvision.models:resnet18", "--input",
+                        "224x224x3", "--unfold-bn"])
+    assert code == 2 and "--unfold-bn applies to an ONNX file" in err

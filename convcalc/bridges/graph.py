@@ -73,6 +73,9 @@ class Node:
     scope: tuple[str, ...] = ()
     module: str | None = None
     """The class of the torch module it came from, when known (names reusable blocks)."""
+    form: str | None = None
+    """How the torch model calls it: `module`, `function` (torch.nn.functional) or `method`
+    (a tensor method or another torch function); None when the source does not say (ONNX)."""
 
 
 @dataclass(slots=True)

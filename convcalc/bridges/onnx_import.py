@@ -28,6 +28,7 @@ from convcalc.bridges.onnx_proto import (
     tensor_values,
 )
 from convcalc.bridges.onnx_shapes import GraphError, Inference, Value
+from convcalc.bridges.unfold_bn import note_folding
 from convcalc.errors import SpecError
 from convcalc.shapes import Shape
 
@@ -236,7 +237,7 @@ def _const(value: Value) -> Const:
     return Const(value.dims, load=load)
 
 
-def load_onnx(path: str, input: Shape | None = None) -> Graph:
+def load_onnx(path: str, input: Shape | None = None, *, unfold_bn: bool = False) -> Graph:
     """The op graph of an ONNX file, every tensor's shape known (`input` fixes dynamic dims)."""
     model, buf = read_model(path)
     _opset(model, path)
@@ -292,7 +293,7 @@ def load_onnx(path: str, input: Shape | None = None) -> Graph:
     # every data output is kept (a constant one costs nothing): the first goes on
     result.add_outputs([(o.name, o.name) for o in graph.outputs
                         if o.name == output or o.name not in consts])
-    _note_folding(result)
+    note_folding(result, unfold=unfold_bn)
     return result
 
 
@@ -312,26 +313,14 @@ def _model_name(name: str, path: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", "", candidate) or "model"
 
 
-def _note_folding(graph: Graph) -> None:
-    """Say so when BatchNorm looks folded into the convs (an eval-mode TorchScript export):
-    no normalization left, and convs whose weights the exporter made (`onnx::Conv_…`)."""
-    if any(n.op == "BatchNormalization" for n in graph.nodes):
-        return
-    folded = [n for n in graph.nodes if n.op == "Conv" and len(n.inputs) > 2 and n.inputs[2]
-              and n.inputs[1].startswith("onnx::")]
-    if folded:
-        graph.notes.append(
-            f"{len(folded)} convs carry weights and biases made at export and the graph has no "
-            "BatchNormalization: BatchNorm was probably folded into the convs (an eval-mode "
-            "export). Parameters are the graph's (each folded BatchNorm's 2·C γ, β became the "
-            "conv's C biases); MACs are unaffected")
-
-
-def import_onnx(path: str, input: Shape | None = None, *, strict: bool = False) -> Any:
-    """The spec a user would write for an ONNX file (a `to_spec.Imported`)."""
+def import_onnx(path: str, input: Shape | None = None, *, strict: bool = False,
+                unfold_bn: bool = False) -> Any:
+    """The spec a user would write for an ONNX file (a `to_spec.Imported`); `unfold_bn`
+    writes BatchNorm folded at export back as conv + BatchNorm (convcalc.bridges.unfold_bn)."""
     from convcalc.bridges.to_spec import build_spec
 
-    return build_spec(load_onnx(path, input), strict=strict, source=os.path.basename(path))
+    return build_spec(load_onnx(path, input, unfold_bn=unfold_bn), strict=strict,
+                      source=os.path.basename(path))
 
 
 def onnx_network(path: str, input: Shape | None = None, *, strict: bool = False) -> Any:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from convcalc.bridges.op_forms import HELPERS as FORM_HELPERS
+from convcalc.bridges.op_forms import written
 from convcalc.report import NetworkReport
 from convcalc.shapes import Shape
 from convcalc.tree import TBranches, TLayer, TNode, TResidual, TSeq, TSplit
@@ -320,6 +322,9 @@ class SelfAttention(nn.Module):
 }
 
 
+HELPERS.update(FORM_HELPERS)
+
+
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """One layer in torch: the constructor's code and how forward calls it (`{m}`, `{x}`)."""
@@ -380,8 +385,10 @@ def leaf(spec: Any, inp: Shape) -> Leaf:
         from convcalc.errors import SpecError
 
         raise SpecError(f"export: layer kind {kind!r} has no PyTorch module (an operator an "
-                        f"import could not read: {getattr(spec, 'op', kind)})")
-    return LEAVES[kind](spec, inp)
+                        f"import could not read: {getattr(spec, 'operator', kind)})")
+    made = LEAVES[kind](spec, inp)
+    form = written(getattr(spec, "op", None), spec, inp.channels, inp.rank, made.ctor, made.call)
+    return made if form is None else Leaf(*form)
 
 
 def _conv_leaf(spec: Any, inp: Shape) -> Leaf:

@@ -20,6 +20,7 @@ from convcalc.bridges.blocks import Blocks
 from convcalc.bridges.graph import Graph, printable
 from convcalc.bridges.items import Imported, Leaf, Sequence, leaves
 from convcalc.bridges.naming import Namer, label
+from convcalc.bridges.op_form_import import write_forms
 from convcalc.bridges.ops import BIAS_KINDS, UnsupportedError
 from convcalc.bridges.structure import Recoverer
 from convcalc.bridges.yaml_writer import comment, flow, item_mapping, key, quoted, scalar, yaml_items
@@ -92,6 +93,7 @@ def build_spec(graph: Graph, *, strict: bool = False, source: str | None = None)
         warnings.append(shared)
     items = b.structure()
     order = list(leaves(items))
+    write_forms(order, graph)
     namer = Namer(b)
     items = namer.group(items, ())
     _classes(items, graph)

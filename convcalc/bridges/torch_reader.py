@@ -9,7 +9,6 @@ read for their shapes only.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
@@ -18,6 +17,21 @@ from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.bridges.torch_outputs import dropped_results, output_tensors
 from convcalc.bridges.torch_trace import _is_layer_norm_2d, _is_stochastic_depth
 from convcalc.errors import SpecError
+
+
+def _form(node: Any) -> str:
+    """How forward calls an fx node: `module`, `function` (one of torch.nn.functional's, the
+    attributes peer tools patch) or `method` (a tensor method or another torch function)."""
+    import torch
+
+    if node.op == "call_module":
+        return "module"
+    target = node.target
+    name = getattr(target, "__name__", None)
+    if node.op == "call_function" and name and \
+            getattr(torch.nn.functional, name, None) is target:
+        return "function"
+    return "method"
 
 
 class _Reader:
@@ -103,7 +117,7 @@ class _Reader:
             stack = list(n.meta.get("nn_module_stack", {}).values())
             scope = tuple(str(stack[-1][0]).split(".")) if stack and stack[-1][0] else ()
         self.nodes.append(Node(op, str(n.target) if n.op == "call_module" else n.name, inputs,
-                               [name], attrs or {}, scope, module))
+                               [name], attrs or {}, scope, module, _form(n)))
         self.tensor[n.name] = name
         return name
 

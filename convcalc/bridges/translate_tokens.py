@@ -211,4 +211,5 @@ def uncounted(t: Translator, n: Node, x: str, out: str, shape: tuple[int, ...]) 
     canon = t.canon(out)
     text = "x".join(str(v) for v in (*canon.spatial, canon.channels))
     op = printable(n.op, 200)
-    t.add("layer", n, [x], [out], "uncounted", f"{op}: not counted", op=op, output=text)
+    t.add("layer", n, [x], [out], "uncounted", f"{op}: not counted", operator=op,
+          output=text)

@@ -316,7 +316,7 @@ def import_(r: ImportRequest, out: Output) -> None:
         from convcalc.bridges.onnx_import import import_onnx
 
         assert r.file is not None  # RULES: a file or --torch
-        result = import_onnx(r.file, shape, strict=r.strict)
+        result = import_onnx(r.file, shape, strict=r.strict, unfold_bn=r.unfold_bn)
     for note in result.notes:
         warn(note, "note")
     for warning in result.warnings:

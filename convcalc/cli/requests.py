@@ -360,6 +360,10 @@ class ImportRequest(Request):
     strict: Annotated[bool, typer.Option("--strict", help="Refuse operators convcalc cannot "
                                                           "count (exit 1).")] = False
     channels_first: ChannelsFirstOption = False
+    unfold_bn: Annotated[bool, typer.Option("--unfold-bn", help="An ONNX file whose BatchNorms "
+                                            "were folded into the convs at export: write each "
+                                            "folded conv as conv (no bias) + BatchNorm, the "
+                                            "source model.")] = False
 
     def inputs(self) -> tuple[str | None, ...]:
         return (self.file, *_module_file(self.torch, self.output))

@@ -360,6 +360,8 @@ RULES: tuple[Rule, ...] = (
           "import needs an ONNX file or --torch package.module:factory (one of them)"),
     Needs("import", ("--input",), Given(("--torch",)),
           "--torch needs --input SHAPE (H×W×C, e.g. 224x224x3)"),
+    Refuse("import", ("--unfold-bn",), Given(("--torch",)),
+           "--unfold-bn applies to an ONNX file (a torch model's BatchNorms are never folded)"),
     # solve
     NoFormat("solve", PICTURES, ALWAYS, _text_only("solve")),
     Needs("solve", ("SPEC",), Task(("batch",)),

@@ -111,6 +111,8 @@ class Peers:
     """`--conventions`: every tool, for the JSON's `"conventions"` (else empty)."""
     other_ops: OtherOps
     causes: tuple[str, ...] = tuple(CAUSES)
+    forms: Mapping[str, int] = field(default_factory=dict)
+    """Layers the spec says the model writes otherwise than as a module (its `op`), by form."""
 
 
 def net_peers(report: NetworkReport, *, every: bool, tool: str | None) -> Peers:
@@ -121,7 +123,18 @@ def net_peers(report: NetworkReport, *, every: bool, tool: str | None) -> Peers:
     table = TOOLS if every else tuple(dict.fromkeys(("torch", chosen))) if chosen else ()
     return Peers(report.name, analysis.count("torch"),
                  analysis.count(chosen) if chosen else None, tuple(analysis.counts(table)),
-                 tuple(analysis.counts(TOOLS)) if every else (), analysis.other_ops)
+                 tuple(analysis.counts(TOOLS)) if every else (), analysis.other_ops,
+                 forms=op_forms(report))
+
+
+def op_forms(report: NetworkReport) -> dict[str, int]:
+    """How many layers the spec says are written as a function, a method or channels-last."""
+    found: dict[str, int] = {}
+    for row in report.rows:
+        form = getattr(row.spec, "op", None)
+        if form is not None and form != "module":
+            found[form] = found.get(form, 0) + 1
+    return found
 
 
 def layer_peers(spec: Any, report: LayerReport, *, every: bool, tool: str | None) -> Peers:

@@ -37,6 +37,8 @@ CAUSES: dict[str, str] = {
     "same_padding": "convolutions with padding='same' whose output size is recomputed with "
                     "symmetric padding ⌊D·(K−1)/2⌋ (one position short per axis for an even "
                     "kernel)",
+    "per_sample": "nn.Linear applied at every position of channels-last data (ConvNeXt's "
+                  "blocks), its weights counted once per sample, not per position",
     "skipped": "operators PyTorch counts and the tool does not see",
 }
 """Every cause a difference is filed under, in the order they are printed."""

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from math import prod
 
 from convcalc.conventions import attention_ops
-from convcalc.conventions.base import Convention, numel_in, table
+from convcalc.conventions.base import Convention, numel_in, table, zero
+from convcalc.conventions.op_forms import by_form
 from convcalc.conventions.ops import Op
 
 VERSION = "0.3.2"
@@ -116,16 +117,20 @@ def fails(per_row: Sequence[Sequence[Op]], params: int) -> str | None:
     return None
 
 
-UNCOUNTED = ["relu6", "hardswish", "hardsigmoid", "sigmoid", "tanh", "identity",
+UNCOUNTED = ["hardswish", "hardsigmoid", "sigmoid", "tanh", "identity",
              "add", "mul", "layer_scale", "cat", "split", "flatten", "channel_shuffle",
              "dropout", "stochastic_depth"]
-"""Not patched (ReLU6 calls F.hardtanh; F.relu6 is patched but unused, line 470), or operators."""
+"""Not patched, or operators. (ReLU6 calls F.hardtanh, not patched; F.relu6 is patched, line
+470, and counts where a model calls it: FLOP_RULES.)"""
 
 FLOP_RULES = {
     "linear": linear_flops, "batchnorm": batchnorm, "layernorm2d": norm, "groupnorm": norm,
-    # activations, pooling: numel(x) (pytorch_ops.py:43-80)
+    # activations, pooling: numel(x) (pytorch_ops.py:43-80), the patched functional, which a
+    # module calls and a model may call itself (`op: function`); a tensor method (`op:
+    # method`: x.mean, x.relu) is not patched: 0
     **dict.fromkeys(("relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool", "avgpool",
-                     "adaptive_avgpool"), numel_in),
+                     "adaptive_avgpool"), by_form(numel_in, numel_in)),
+    "relu6": by_form(zero, numel_in),
 }
 
 CALFLOPS = Convention(
@@ -135,7 +140,7 @@ CALFLOPS = Convention(
                  "linear": linear_macs, **attention_ops.RULES["calflops"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
+                 "avgpool", "adaptive_avgpool", "upsample", "relu6", *UNCOUNTED]),
     label=lambda value: "fwd MACs",
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,

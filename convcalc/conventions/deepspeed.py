@@ -45,7 +45,7 @@ DEEPSPEED = Convention(
                  **attention_ops.RULES["deepspeed"]},
                 ["conv_bias", "conv_transpose_bias", "linear_bias", "batchnorm", "layernorm2d",
                  "groupnorm", "relu", "silu", "gelu", "leaky_relu", "softmax", "maxpool",
-                 "avgpool", "adaptive_avgpool", "upsample", *UNCOUNTED]),
+                 "avgpool", "adaptive_avgpool", "upsample", "relu6", *UNCOUNTED]),
     label=lambda value: "fwd MACs per GPU",
     causes={"conv": "same_padding"},
 )

@@ -39,8 +39,9 @@ def norm(op: Op) -> int:
 
 def adaptive_avgpool(op: Op) -> int:
     """`elementwise_flop_counter(1, 0)` on aten::adaptive_avg_pool2d (flop_count.py:42):
-    numel(x). The 1-D and 3-D ops have no handle: 0."""
-    return op.n_in if op.input.rank == 2 else 0
+    numel(x). The 1-D and 3-D ops have no handle: 0, nor has aten::mean (a model's
+    `x.mean((2, 3))`, `op: method`)."""
+    return op.n_in if op.input.rank == 2 and op.form != "method" else 0
 
 
 def upsample(op: Op) -> int:

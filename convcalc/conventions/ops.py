@@ -78,6 +78,9 @@ class Op:
     """F.interpolate's `size` (the output's spatial sizes) when the export passes one."""
     operands: tuple[Shape, ...] = ()
     """An elementwise op's two operands (their shapes, batch 1), in the order written."""
+    form: str = "module"
+    """How the model writes the call (the layer's `op`, convcalc.conventions.op_forms):
+    module, function, method or channels_last."""
 
 
 def make(op: str, inp: Shape, out: Shape, **fields: Any) -> Op:
@@ -322,7 +325,9 @@ def layer_ops(spec: Any, report: LayerReport) -> list[Op]:
         raise SpecError(f"--conventions, --convention: no peer-tool rules for layer kind "
                         f"{spec.kind_name!r}; kinds with rules: {', '.join(known)} and the "
                         f"activations")
-    return rule(spec, report)
+    from convcalc.conventions.op_forms import written
+
+    return written(getattr(spec, "op", None), rule(spec, report))
 
 
 # --- merges ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from convcalc.conventions.base import (
     table,
     torch_macs,
 )
+from convcalc.conventions.op_forms import by_form
 from convcalc.conventions.ops import Op
 
 VERSION = "0.7.5"
@@ -69,6 +70,19 @@ def upsample(op: Op) -> int:
     return op.n_out + op.n_in * factor
 
 
+def upsample_function(op: Op) -> int:
+    """`F.interpolate` called by the model: the patched functional's count only (`upsample`
+    without the module hook's numel(y))."""
+    return upsample(op) - op.n_out
+
+
+def layernorm(op: Op) -> int:
+    """nn.LayerNorm on channels-last data (`op: channels_last`): `bn_flops_counter_hook`
+    (pytorch_ops.py:51-57, 307) counts numel(x) once, as nn.LayerNorm has no `affine`
+    attribute (its flag is `elementwise_affine`). A LayerNorm2d subclass has no hook: 0."""
+    return op.n_in if op.form == "channels_last" else 0
+
+
 PTFLOPS = Convention(
     tool="ptflops", package="ptflops", version=VERSION, unit="MACs",
     call="get_model_complexity_info(m, (C, H, W), as_strings=False, backend='pytorch')",
@@ -81,18 +95,23 @@ PTFLOPS = Convention(
         # the export's torch.flatten (F.linear itself is not patched: line 349 is commented out)
         "linear": torch_macs, "linear_bias": numel_out,
         "batchnorm": norm_hook, "groupnorm": norm_hook,
-        "relu": hook_and_functional, "gelu": hook_and_functional,
-        "relu6": numel_out,        # hook only: nn.ReLU6 calls F.hardtanh, not patched (line 281)
-        "leaky_relu": numel_out,   # hook only: F.leaky_relu not patched (line 280)
-        "silu": numel_in,          # no hook; patched F.silu (pytorch_engine.py:389-390)
-        "softmax": numel_in,       # no hook; patched F.softmax (pytorch_engine.py:381-382)
-        "maxpool": pool_twice, "avgpool": pool_twice, "adaptive_avgpool": pool_twice,
-        "upsample": upsample,
+        # a call written as a function (`op: function`) meets the patched functional only;
+        # a tensor method (`op: method`: x.relu(), x.mean()) is never patched: 0
+        "relu": by_form(hook_and_functional, numel_in),
+        "gelu": by_form(hook_and_functional, numel_in),
+        # hook only: nn.ReLU6 calls F.hardtanh, not patched (line 281); F.relu6 is
+        "relu6": by_form(numel_out, numel_in),
+        "leaky_relu": by_form(numel_out),   # hook only: F.leaky_relu not patched (line 280)
+        "silu": by_form(numel_in, numel_in),  # no hook; patched F.silu (pytorch_engine.py:389-390)
+        "softmax": by_form(numel_in, numel_in),  # no hook; patched F.softmax (:381-382)
+        "maxpool": by_form(pool_twice, numel_in), "avgpool": by_form(pool_twice, numel_in),
+        "adaptive_avgpool": by_form(pool_twice, numel_in),
+        "upsample": by_form(upsample, upsample_function),
         **attention_ops.RULES["ptflops"],
-    }, [
         # the export's LayerNorm2d subclasses nn.LayerNorm: no hook for the exact type, and
-        # F.layer_norm is not patched (pytorch_engine.py:311-314)
-        "layernorm2d",
+        # F.layer_norm is not patched (pytorch_engine.py:311-314); nn.LayerNorm itself has one
+        "layernorm2d": layernorm,
+    }, [
         # not in MODULES_MAPPING and not patched
         "hardswish", "hardsigmoid", "sigmoid", "tanh", "identity",
         # operators (`+`, `*`: only torch.add / Tensor.add / torch.mul are patched, lines

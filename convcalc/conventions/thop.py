@@ -16,6 +16,7 @@ from math import prod
 
 from convcalc.conventions import attention_ops
 from convcalc.conventions.base import Convention, table
+from convcalc.conventions.op_forms import by_form
 from convcalc.conventions.ops import Op
 
 
@@ -58,6 +59,15 @@ def adaptive_avgpool(op: Op) -> int:
     return int((kernel + 1) * op.n_out)
 
 
+def layernorm(op: Op) -> int:
+    """nn.LayerNorm on channels-last data (`op: channels_last`): `count_normalization`
+    (basic_hooks.py:60-69): 2·numel(x), ×2 with `elementwise_affine`. A LayerNorm2d subclass
+    has no rule: 0."""
+    if op.form != "channels_last":
+        return 0
+    return 2 * op.n_in * (2 if op.affine else 1)
+
+
 UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 259}
 
 
@@ -73,13 +83,15 @@ THOP = Convention(
     call="thop.profile(m, inputs=(x,))[0]",
     rules=table({
         "conv": conv, "conv_transpose": conv, "linear": linear, "batchnorm": batchnorm,
-        "softmax": softmax, "avgpool": avgpool, "adaptive_avgpool": adaptive_avgpool,
-        "upsample": upsample, **attention_ops.RULES["thop"],
+        # a function or a tensor method (`op: function`, `op: method`) is no module: 0
+        "softmax": by_form(softmax), "avgpool": by_form(avgpool),
+        "adaptive_avgpool": by_form(adaptive_avgpool), "upsample": by_form(upsample),
+        "layernorm2d": layernorm, **attention_ops.RULES["thop"],
     }, [
         "conv_bias", "conv_transpose_bias", "linear_bias",   # bias ignored
         "relu", "relu6", "maxpool", "dropout",                # zero_ops (profile.py:38-43, 54)
         "leaky_relu",                                         # count_relu returns 0 (calc_func.py:47-49)
-        "layernorm2d", "groupnorm",                           # no rule for the type
+        "groupnorm",                                          # no rule for the type
         "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh", "identity",
         "flatten", "channel_shuffle", "stochastic_depth", "layer_scale",
         "add", "mul", "cat", "split",                         # functional: never counted

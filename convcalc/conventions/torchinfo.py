@@ -28,7 +28,8 @@ def conv_transpose(op: Op) -> int:
 
 
 def linear(op: Op) -> int:
-    """numel(weight) · N = in · out (one row: the batch is the only factor)."""
+    """numel(weight) · N = in · out: the batch is the only factor, also for an nn.Linear
+    applied at every position of channels-last data (`op: channels_last`)."""
     return op.input.channels * op.output.channels
 
 
@@ -60,6 +61,7 @@ TORCHINFO = Convention(
         "dropout", "stochastic_depth",
     ]),
     label=lambda value: "Total mult-adds",
+    causes={"linear": "per_sample"},
 )
 
 

@@ -6,9 +6,18 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from convcalc.errors import Location, ShapeError
+from convcalc.layers.op_forms import OpForm, check_form
 from convcalc.limits import MAX_INT
 from convcalc.report import LayerReport
 from convcalc.shapes import Shape
@@ -106,7 +115,15 @@ class LayerSpec(BaseModel):
                               defer_build=True)
 
     name: str | None = None
+    op: OpForm | None = None
+    """How the model writes this layer, where a peer tool's count depends on it
+    (convcalc.layers.op_forms); None: as `convcalc export` writes it (a module)."""
     composite: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _op_form(self) -> LayerSpec:
+        check_form(self.kind_name, self.op, dict(self))
+        return self
 
     @property
     def kind_name(self) -> str:

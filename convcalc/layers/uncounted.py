@@ -14,12 +14,12 @@ from convcalc.shapes import Shape, parse_shape
 
 class Uncounted(LayerSpec):
     """A model's operator convcalc cannot count (an import writes it where it could not read
-    one, unless --strict): `output` is the shape the model gives it (H×W×C, L×C or C), `op`
-    its operator's name. 0 params and 0 MACs, said so: the totals exclude whatever it costs.
+    one, unless --strict): `output` is the shape the model gives it (H×W×C, L×C or C),
+    `operator` its operator's name. 0 params and 0 MACs, said so: the totals exclude whatever it costs.
     Every output position is taken to see the whole input."""
 
     kind: Literal["uncounted"] = "uncounted"
-    op: str = Field(min_length=1, max_length=200)
+    operator: str = Field(min_length=1, max_length=200)
     output: str
 
     @field_validator("output")
@@ -33,7 +33,7 @@ class Uncounted(LayerSpec):
         paths = (((tuple(TapMap.bins(n, [(0, n)]) for n in shape.spatial)),),) \
             if shape.spatial else ()
         return leaf(self.kind, self.name, shape, out, paths=paths, formulas=[
-            Formula("params", f"not counted ({self.op})", "0", 0),
-            Formula("MACs", f"not counted ({self.op})", "0", 0)], warnings=[
-                f"{self.op}: not counted (convcalc cannot read this operator); the totals "
+            Formula("params", f"not counted ({self.operator})", "0", 0),
+            Formula("MACs", f"not counted ({self.operator})", "0", 0)], warnings=[
+                f"{self.operator}: not counted (convcalc cannot read this operator); the totals "
                 "exclude its cost"])

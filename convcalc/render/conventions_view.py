@@ -105,7 +105,18 @@ def notes(peers: Peers) -> list[str]:
             f"{thousands(torch.value)} FLOPs for a FLOPs tool), for the network built as "
             "`convcalc export --to pytorch` writes it; causes in docs/conventions.md.",
             f"other ops (convcalc's count of norm, activation, pooling, add, multiply and "
-            f"upsample work): {thousands(peers.other_ops.total)}"]
+            f"upsample work): {thousands(peers.other_ops.total)}",
+            *_forms(peers)]
+
+
+def _forms(peers: Peers) -> list[str]:
+    """The layers whose `op` says how the model writes them (they are built that way)."""
+    if not peers.forms:
+        return []
+    listed = ", ".join(f"{form} ×{n:,}" for form, n in peers.forms.items())
+    return [f"op: {listed} (layers written as the model writes them: a torch function, a "
+            "tensor method, a module on channels-last data); every other layer is the module "
+            "`convcalc export` writes"]
 
 
 def conventions_section(peers: Peers, fmt: Format) -> str | list[Any]:

@@ -252,6 +252,29 @@ def networks() -> list[Entry]:
     return out
 
 
+IMPORTED = ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large",
+            "efficientnet_b0", "shufflenet_v2_x1_0", "squeezenet1_1", "googlenet", "densenet121",
+            "inception_v3", "regnet_y_400mf", "convnext_tiny", "mnasnet1_0")
+"""The torchvision classifiers the imported-model checks cover (tests/test_op_forms.py): the
+importer tests' fourteen and MnasNet (its global pool is `x.mean([2, 3])`)."""
+
+
+def imported() -> list[SourcedEntry]:
+    """Each of IMPORTED as `convcalc import --torch torchvision.models:NAME` builds it: the
+    factory called without arguments (weights=None, random init), eval mode, at 3x224x224
+    (Inception v3: 3x299x299). `source` names the command's target and input."""
+    import torch
+
+    tv = torchvision()
+    out: list[SourcedEntry] = []
+    for name in IMPORTED:
+        size = 299 if name == "inception_v3" else 224
+        torch.manual_seed(0)
+        out.append((name, getattr(tv.models, name)().eval(), (3, size, size),
+                    {"torch": f"torchvision.models:{name}", "input": f"{size}x{size}x3"}))
+    return out
+
+
 def smoke() -> list[Entry]:
     """Two tiny models for a quick run of the harness."""
     return [e for e in single_layers() if e[0] in ("conv", "convT_s2")]
@@ -487,4 +510,65 @@ def attention() -> list[SourcedEntry]:
         rel = f"examples/{name}.yaml"
         model, chw = exported(rel)
         out.append((name, model, chw, {"spec": rel}))
+    return out
+
+
+ACTIVATIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu", "tanh",
+               "leaky_relu", "softmax")
+
+# name -> (input, layers): a layer in each form a model may write it in (convcalc's `op`:
+# function, method, channels_last; see convcalc/layers/op_forms.py)
+FORM_PROBES: dict[str, tuple[str, list[Any]]] = {
+    **{f"{act}_function": (X8, [CARRIER, {"kind": act, "op": "function"}]) for act in ACTIVATIONS},
+    **{f"{act}_method": (X8, [CARRIER, {"kind": act, "op": "method"}])
+       for act in ("relu", "sigmoid", "tanh", "softmax")},
+    "maxpool_function": (X8, [CARRIER, {"kind": "maxpool", "kernel": 2, "op": "function"}]),
+    "maxpool_k3s2p1_function": (X8, [CARRIER, {"kind": "maxpool", "kernel": 3, "stride": 2,
+                                               "padding": 1, "op": "function"}]),
+    "avgpool_function": (X8, [CARRIER, {"kind": "avgpool", "kernel": 3, "stride": 1,
+                                        "padding": 1, "op": "function"}]),
+    "global_avgpool_function": (X8, [CARRIER, {"kind": "global_avgpool", "op": "function"}]),
+    "adaptive_avgpool_6_function": (X8, [CARRIER, {"kind": "adaptive_avgpool",
+                                                   "output_size": 6, "op": "function"}]),
+    "global_avgpool_method": (X8, [CARRIER, {"kind": "global_avgpool", "op": "method"}]),
+    "global_avgpool_method_1d": ("32x8", [CARRIER, {"kind": "global_avgpool", "op": "method"}]),
+    "upsample_nearest_function": (X8, [CARRIER, {"kind": "upsample", "scale": 2,
+                                                 "op": "function"}]),
+    "upsample_bilinear_function": (X8, [CARRIER, {"kind": "upsample", "scale": 2,
+                                                  "mode": "bilinear", "op": "function"}]),
+    "pointwise_channels_last": (X8, [{"kind": "pointwise", "out": 16, "op": "channels_last"}]),
+    "pointwise_channels_last_nobias": (X8, [{"kind": "pointwise", "out": 16, "bias": False,
+                                             "op": "channels_last"}]),
+    "pointwise_channels_last_1d": ("32x8", [{"kind": "pointwise", "out": 16,
+                                             "op": "channels_last"}]),
+    "layernorm_channels_last": (X8, [{"kind": "layernorm", "op": "channels_last"}]),
+    "layernorm_channels_last_noaffine": (X8, [CARRIER, {"kind": "layernorm", "affine": False,
+                                                        "op": "channels_last"}]),
+    "layernorm_channels_last_nobias": (X8, [{"kind": "layernorm", "bias": False,
+                                             "op": "channels_last"}]),
+    # ConvNeXt's block: depthwise 7×7, then LayerNorm, Linear 4C, GELU, Linear C on channels-last
+    # data, a layer scale, added to the input
+    "convnext_block": (X8, [{"residual": {"body": [
+        {"kind": "depthwise", "kernel": 7, "padding": 3},
+        {"kind": "layernorm", "op": "channels_last"},
+        {"kind": "pointwise", "out": 32, "op": "channels_last"}, {"kind": "gelu"},
+        {"kind": "pointwise", "out": 8, "op": "channels_last"}, {"kind": "layer_scale"}]}}]),
+    # GoogLeNet's BasicConv2d and Inception's pools: F.relu and F.max_pool2d / F.avg_pool2d
+    "basic_conv_function": (X8, [
+        {"kind": "conv", "out": 8, "kernel": 3, "padding": 1, "bias": False},
+        {"kind": "batchnorm"}, {"kind": "relu", "op": "function"},
+        {"kind": "maxpool", "kernel": 3, "stride": 2, "op": "function"}]),
+}
+
+
+def forms() -> list[SourcedEntry]:
+    """The FORM_PROBES specs, exported (each layer in its form) and built."""
+    import torch
+
+    torch.manual_seed(0)
+    out: list[SourcedEntry] = []
+    for name, (shape, layers) in FORM_PROBES.items():
+        spec = {"name": name, "input": shape, "layers": layers}
+        model, chw = exported(spec)
+        out.append((name, model, chw, {"spec": spec}))
     return out
