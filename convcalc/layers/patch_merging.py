@@ -1,5 +1,5 @@
 """Swin's patch merging: each 2×2 block of positions to one of 4·C channels (space to depth),
-LayerNorm, then a linear 4C → 2C without bias."""
+LayerNorm, then a linear 4C → 2C without bias (Swin V2: the linear, then LayerNorm(2C))."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ class PatchMerging(LayerSpec):
     does: ⌈H/2⌉×⌈W/2⌉×4C), LayerNorm over the 4C channels, linear 4C → `out` (default 2C).
 
     Params 2·4C (norm) + 4C·out (+ out with `bias`); MACs ⌈H/2⌉·⌈W/2⌉·4C·out. Each output sees a
-    2×2 block (a 2×2 stride-2 window)."""
+    2×2 block (a 2×2 stride-2 window). `norm: after` is Swin V2's PatchMergingV2: the linear
+    first, then LayerNorm over its `out` channels (2·out params)."""
 
     kind: Literal["patch_merging"] = "patch_merging"
     out: PosInt | None = None
     bias: Bias = False
+    norm: Literal["before", "after"] = "before"
 
     def apply(self, shape: Shape) -> LayerReport:
         if shape.rank != 2:
@@ -34,10 +36,20 @@ class PatchMerging(LayerSpec):
                    paths=(((TapMap.forward(2, 2, 0, 1),) * 2,),), formulas=[
                        Formula("output", "⌈H/2⌉×⌈W/2⌉×4C",
                                f"{half[0]}×{half[1]}×4·{c}", stacked.elements)])
-        norm = leaf("layernorm", "norm", stacked, stacked, weight_params=4 * c,
-                    bias_params=4 * c, formulas=[
-                        Formula("params", "4C (γ) + 4C (β)", f"{4 * c} + {4 * c}", 8 * c)])
         out = self.out if self.out is not None else 2 * c
+        if self.norm == "after":
+            reduction = token_linear("reduction", stacked, out, self.bias)
+            norm = _norm(reduction.output, "out")
+            return composite(self.kind, self.name, shape, norm.output, [s2d, reduction, norm],
+                             paths=s2d.rf_paths)
+        norm = _norm(stacked, "4C")
         reduction = token_linear("reduction", stacked, out, self.bias)
         return composite(self.kind, self.name, shape, reduction.output, [s2d, norm, reduction],
                          paths=s2d.rf_paths)
+
+
+def _norm(shape: Shape, symbol: str) -> LayerReport:
+    """LayerNorm over the channels at each position: γ and β, one per channel."""
+    c = shape.channels
+    return leaf("layernorm", "norm", shape, shape, weight_params=c, bias_params=c, formulas=[
+        Formula("params", f"{symbol} (γ) + {symbol} (β)", f"{c} + {c}", 2 * c)])
