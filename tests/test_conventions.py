@@ -146,7 +146,7 @@ def test_the_probes_cover_every_kind_and_merge() -> None:
 
 ATTENTION_KINDS = {"self_attention", "mlp", "patch_merging", "to_tokens", "to_map",
                    "take_token", "class_token", "pos_embedding"}
-ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t"}
+ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"}
 
 
 @pytest.mark.parametrize("name", sorted(ATTENTION_EXAMPLES))

@@ -438,7 +438,7 @@ def test_dtype_adds_the_peak_the_torch_graph_has(name: str) -> None:
 # are left out for those networks; the measurements are in the fixture for when they are
 TORCHINFO_RULES = [pytest.param(n, marks=pytest.mark.skip(reason="no torchinfo rules for the "
                                                           "attention kinds yet"))
-                   if n in ("vit_b_16", "swin_t", "maxvit_t") else n for n in EXAMPLE_NAMES]
+                   if n in ("vit_b_16", "swin_t", "maxvit_t", "swin_v2_t") else n for n in EXAMPLE_NAMES]
 
 
 @pytest.mark.parametrize("name", TORCHINFO_RULES)

@@ -143,7 +143,7 @@ def test_names_and_blocks_read_as_written_by_hand() -> None:
 
 # the importers do not read attention yet (issue 22, item 3): these examples have no committed
 # round trip until they do
-NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t"}
+NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"}
 ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.skip(reason="the importers do not read "
                                                        "attention yet (issue 22, item 3)"))
                if n in NOT_IMPORTED_YET else n for n in EXAMPLES]
