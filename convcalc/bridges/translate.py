@@ -342,15 +342,18 @@ class Translator(Fuser):
     def op_Resize(self, n: Node, x: str, ins: list[str]) -> None:
         self.need_canonical(n, x)
         a, b = self.raw(x), self.raw(n.outputs[0])
-        if a[:2] != b[:2] or any(o % i for i, o in zip(a[2:], b[2:], strict=True)):
+        if a[:2] != b[:2]:
             raise self.fail(n, f"resizes {'×'.join(map(str, a))} to {'×'.join(map(str, b))}; "
-                               "convcalc's upsample scales each spatial axis by a whole number")
-        scale = _axes(o // i for i, o in zip(a[2:], b[2:], strict=True))
+                               "convcalc's upsample keeps the batch and the channels")
         mode = str(n.attrs.get("mode", "nearest"))
         comment = None
         if mode not in ("nearest", "linear", "bilinear"):
             comment = f"{mode} resize: as linear (the same shape, no MACs)"
-        fields: dict[str, Any] = {"scale": scale}
+        fields: dict[str, Any]
+        if any(o % i for i, o in zip(a[2:], b[2:], strict=True)):
+            fields = {"size": _axes(b[2:])}  # F.interpolate(size=…): DeepLab's 33 → 520
+        else:
+            fields = {"scale": _axes(o // i for i, o in zip(a[2:], b[2:], strict=True))}
         if mode != "nearest":
             fields["mode"] = "linear"
         self.layer(n, x, "upsample", comment=comment, **fields)
