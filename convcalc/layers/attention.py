@@ -104,11 +104,6 @@ class SelfAttention(LayerSpec):
                                  "position bias); write true or leave it out")
         return self
 
-    @property
-    def has_position_bias(self) -> bool:
-        """A relative-position bias of either kind: the table or the MLP."""
-        return self.position_bias or self.bias_mlp is not None
-
     def apply(self, shape: Shape) -> LayerReport:
         need_spatial(shape, self.kind)
         c, rank = shape.channels, shape.rank
