@@ -80,6 +80,9 @@ class LayerReport:
     rf_paths: tuple[Path, ...] = field(default=(), repr=False)
     warnings: tuple[str, ...] = ()
     """What the layer does that a user may not expect (input pixels that ⌊·⌋ leaves unread)."""
+    once: bool = False
+    """Computed once per forward pass whatever the batch (Swin V2's position-bias MLP runs on
+    its coordinate table, not on the samples): a batch leaves its MACs and tensors as they are."""
 
     @property
     def formulas(self) -> tuple[Formula, ...]:
@@ -154,13 +157,14 @@ class LayerReport:
 
 def batched(report: LayerReport, n: int) -> LayerReport:
     """The report for a batch of n samples: MACs and activations × n, parameters as they are."""
-    if n == 1:
+    if n == 1 or report.once:
         return report
     parts = tuple(batched(p, n) for p in report.parts)
     ins, outs = report.input_elements * n, report.output_elements * n
     access = (sum(p.access_cost for p in parts) if parts
               else ins + outs + report.weight_params + report.bias_params)
-    return replace(report, macs=report.macs * n, input_elements=ins, output_elements=outs,
+    macs = sum(p.macs for p in parts) if parts else report.macs * n
+    return replace(report, macs=macs, input_elements=ins, output_elements=outs,
                    access_cost=access, parts=parts)
 
 
@@ -173,7 +177,8 @@ def single_layer_rf(rank: int, paths: Sequence[Path]) -> RFState:
 def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_params: int = 0,
          bias_params: int = 0, macs: int = 0, paths: Sequence[Path] = (),
          formulas: FormulaSource = (), input_elements: int | None = None,
-         output_elements: int | None = None, warnings: Sequence[str] = ()) -> LayerReport:
+         output_elements: int | None = None, warnings: Sequence[str] = (),
+         once: bool = False) -> LayerReport:
     """A report for a layer with no parts; memory follows from its shapes and weights."""
     ins = shape.elements if input_elements is None else input_elements
     outs = output.elements if output_elements is None else output_elements
@@ -183,7 +188,7 @@ def leaf(kind: str, name: str | None, shape: Shape, output: Shape, *, weight_par
         input_elements=ins, output_elements=outs,
         access_cost=ins + outs + weight_params + bias_params,
         explain=formulas if callable(formulas) else tuple(formulas), rf_paths=tuple(paths),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), once=once,
     )
 
 

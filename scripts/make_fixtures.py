@@ -1,6 +1,8 @@
 """Write tests/fixtures/torch_layers.json: random layers measured by PyTorch.
 
     pip install torch==2.13.0 && python scripts/make_fixtures.py
+    ... make_fixtures.py --only-networks EXAMPLE...      # torch_networks.json: these, merged
+    ... make_fixtures.py --only-layer-fields [EXAMPLE...]  # rf_layers.json (these, merged)
 
 The tests compare convcalc to these records when torch is absent, and to torch itself when present.
 """
@@ -39,10 +41,14 @@ COUNT = 1500
 SEED = 20261122
 
 
-def network_fixtures() -> dict[str, object]:
+def _only(paths: list[Path], names: set[str]) -> list[Path]:
+    return [p for p in paths if not names or p.stem in names]
+
+
+def network_fixtures(names: set[str] = frozenset()) -> dict[str, object]:
     """Per example: torch's totals and per-layer output shapes for the net built from the YAML."""
     data: dict[str, object] = {}
-    for path in sorted(EXAMPLES.glob("*.yaml")):
+    for path in _only(sorted(EXAMPLES.glob("*.yaml")), names):
         net = load_network(path)
         report = convcalc.analyze_network(net)
         model, leaves = build_network(net, report)
@@ -65,10 +71,10 @@ def dust_for(report: convcalc.NetworkReport) -> float:
     return 1e-12 if linear else 0.0
 
 
-def layer_fields() -> dict[str, object]:
+def layer_fields(names: set[str] = frozenset()) -> dict[str, object]:
     """Per example: gradient supports at the centre of rows spread over the network."""
     data: dict[str, object] = {}
-    for path in sorted(EXAMPLES.glob("*.yaml")):
+    for path in _only(sorted(EXAMPLES.glob("*.yaml")), names):
         net = load_network(path)
         report = convcalc.analyze_network(net)
         data[path.stem] = row_supports(net, report, spread_rows(report), dust_for(report))
@@ -78,8 +84,15 @@ def layer_fields() -> dict[str, object]:
 def main() -> None:
     import torch
 
+    names = {a for a in sys.argv[1:] if not a.startswith("--")}
     if "--only-layer-fields" in sys.argv:
-        write("rf_layers.json", layer_fields(), {"torch": torch.__version__})
+        write("rf_layers.json", merged("rf_layers.json", layer_fields(names), names),
+              {"torch": torch.__version__})
+        return
+    if "--only-networks" in sys.argv:
+        meta = json.loads((ROOT / "tests" / "fixtures" / "torch_networks.json").read_text())
+        write("torch_networks.json",
+              merged("torch_networks.json", network_fixtures(names), names), meta["meta"])
         return
     rng = random.Random(SEED)
     cases = []
@@ -100,6 +113,14 @@ def main() -> None:
                 "stacks": stack_cases(random.Random(SEED + 1), RF_STACKS)}
     write("rf_supports.json", supports, meta)
     write("rf_layers.json", layer_fields(), meta)
+
+
+def merged(name: str, data: dict[str, object], names: set[str]) -> dict[str, object]:
+    """`data` merged into the fixture's own when only some examples were measured."""
+    if not names:
+        return data
+    old = json.loads((ROOT / "tests" / "fixtures" / name).read_text())["data"]
+    return dict(sorted({**old, **data}.items()))
 
 
 def write(name: str, data: object, meta: dict[str, object]) -> None:

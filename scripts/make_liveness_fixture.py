@@ -3,7 +3,7 @@ torch graph (tests/liveness_ref.py: the exported module traced with torch.fx, ru
 tensors' storages kept alive to their last reader).
 
     pip install torch==2.13.0 numpy
-    python scripts/make_liveness_fixture.py
+    python scripts/make_liveness_fixture.py [EXAMPLE...]   # only these, merged into the file
 
 The tests compare convcalc's liveness (convcalc/graph.py) with this file, and with the same
 measurement live when torch is installed.
@@ -30,11 +30,15 @@ OUT = ROOT / "tests" / "fixtures" / "liveness.json"
 def main() -> None:
     import torch
 
-    networks = {}
+    only = set(sys.argv[1:])  # example names: measure only these, merged into the file
+    networks = json.loads(OUT.read_text())["networks"] if only else {}
     for path in sorted((ROOT / "examples").glob("*.yaml")):
+        if only and path.stem not in only:
+            continue
         report = convcalc.analyze_network(str(path))
         networks[path.stem] = fx_liveness(report)
         print(f"{path.stem}: peak {networks[path.stem]['peak']:,} elements", file=sys.stderr)
+    networks = dict(sorted(networks.items()))
     data = {"made_by": "scripts/make_liveness_fixture.py", "torch": torch.__version__,
             "date": datetime.date.today().isoformat(), "networks": networks}
     OUT.write_text(json.dumps(data, indent=1) + "\n")

@@ -3,7 +3,7 @@ forward/backward pass, params, estimated total) for every example as `convcalc e
 it, in fp32 at batch 1 and in bf16 at batch 3, exactly as torchinfo computes them.
 
     pip install torch==2.13.0 torchinfo==1.8.0
-    python scripts/make_torchinfo_sizes.py
+    python scripts/make_torchinfo_sizes.py [EXAMPLE...]   # only these, merged into the file
 
 tests/test_hardware.py compares `convcalc net NAME --dtype D --batch N`'s `"torchinfo"` with
 this file, and with torchinfo itself when it is installed.
@@ -49,9 +49,13 @@ def main() -> None:
     import torchinfo
 
     warnings.filterwarnings("ignore")
-    names = sorted(p.stem for p in (ROOT / "convcalc" / "examples").glob("*.yaml"))
-    data = {name: {f"{dtype}x{batch}": measure(name, dtype, batch) for dtype, batch in CASES}
-            for name in names}
+    only = set(sys.argv[1:])  # example names: measure only these, merged into the file
+    names = sorted(p.stem for p in (ROOT / "convcalc" / "examples").glob("*.yaml")
+                   if not only or p.stem in only)
+    data = json.loads(OUT.read_text())["networks"] if only else {}
+    data |= {name: {f"{dtype}x{batch}": measure(name, dtype, batch) for dtype, batch in CASES}
+             for name in names}
+    data = dict(sorted(data.items()))
     meta = {"made_by": "scripts/make_torchinfo_sizes.py", "torch": torch.__version__,
             "torchinfo": torchinfo.__version__, "python": sys.version.split()[0],
             "date": datetime.date.today().isoformat()}

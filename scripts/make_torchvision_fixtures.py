@@ -82,30 +82,35 @@ def main() -> None:
     parser.add_argument("--attention", action="store_true",
                         help="measure only the attention models (ATTENTION_MODELS, every "
                              "matmul counted) and replace the file's 'attention' entry")
+    parser.add_argument("names", nargs="*",
+                        help="measure only these models (MODELS, or ATTENTION_MODELS with "
+                             "--attention) and merge them into the file")
     args = parser.parse_args()
 
     tv = import_torchvision()
     if args.attention:
         document = json.loads(OUT.read_text())
-        document["attention"] = {}
-        for name in ATTENTION_MODELS:
+        if not args.names:
+            document["attention"] = {}
+        for name in args.names or ATTENTION_MODELS:
             print(f"{name} ...", file=sys.stderr, flush=True)
             document["attention"][name] = measure_attention(name)
         OUT.write_text(dumps(document))
         for name, record in document["attention"].items():
             print(f"{name:24s} {record['params']:>12,} {record['macs']:>15,}")
         return
-    data = {}
-    for name in MODELS:
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    data = dict(previous.get("data", {})) if args.names else {}
+    for name in args.names or MODELS:
         print(f"{name} ...", file=sys.stderr, flush=True)
         data[name] = model_record(name, args.check_seed)
+    data = {name: data[name] for name in MODELS if name in data}
     meta = {"torch": torch.__version__, "torchvision": tv.__version__,
             "date": datetime.date.today().isoformat(), "seed": SEED, "dust": DUST,
             "macs": "FlopCounterMode FLOPs // 2, eval(), no_grad, batch 1",
             "support": "[[lo, hi] rows, [lo, hi] columns] of input pixels with non-zero gradient "
                        "of the centre unit (channel 0, (H//2, W//2)) of the layer's output; "
                        "'local' holds squeeze-excitation scales constant"}
-    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     OUT.write_text(dumps({"meta": meta, "data": data}
                          | ({"attention": previous["attention"]} if "attention" in previous
                             else {})))

@@ -2,8 +2,8 @@
 
     /work/venv-full/bin/python scripts/measure_training.py          # writes both fixtures
     ... measure_training.py --no-kinds [EXAMPLE...]   # the examples only (a subset: a test)
-    ... measure_training.py --token-kinds   # the token kinds' specs (TOKEN_KINDS) only, merged
-                                            # into training_kinds.json
+    ... measure_training.py --token-kinds [NAME...]  # the token kinds' specs (TOKEN_KINDS, or
+                                            # those named) only, merged into training_kinds.json
     ... measure_training.py --profile    # torch.profiler's memory peaks: training_profile.json
     ... measure_training.py --live       # live storages walked on torch: training_live.json
     (needs torch==2.13.0 CPU; convcalc from this checkout)
@@ -81,6 +81,22 @@ TOKEN_KINDS: dict[str, dict[str, Any]] = {
                             "layers": [{"kind": "self_attention", "head_dim": 4, "window": 2,
                                         "partition": "grid", "bias": False,
                                         "proj_bias": False}]},
+    # Swin V2: scaled cosine attention and the position-bias MLP, PatchMergingV2
+    "self_attention_v2": {"name": "self_attention_v2", "input": "4x4x8",
+                          "layers": [{"kind": "layer_scale"},
+                                     {"kind": "self_attention", "heads": 2, "window": 2,
+                                      "shift": 1, "cosine": True, "bias_mlp": 16}]},
+    "self_attention_v2_padded": {"name": "self_attention_v2_padded", "input": "5x5x8",
+                                 "layers": [{"kind": "self_attention", "heads": 2, "window": 2,
+                                             "cosine": True, "bias_mlp": 16}]},
+    "self_attention_cosine": {"name": "self_attention_cosine", "input": "4x4x8",
+                              "layers": [{"kind": "self_attention", "heads": 2,
+                                          "cosine": True, "bias": False}]},
+    "patch_merging_v2": {"name": "patch_merging_v2", "input": "4x4x8",
+                         "layers": [{"kind": "patch_merging", "norm": "after"}]},
+    "patch_merging_v2_odd": {"name": "patch_merging_v2_odd", "input": "5x3x8",
+                             "layers": [{"kind": "layer_scale"},
+                                        {"kind": "patch_merging", "norm": "after"}]},
 }
 """One-layer specs of the token kinds (tests/fixtures/peers/kinds.json has none): a token
 sequence made by to_tokens (a view), a layer_scale before a kind whose input would otherwise
@@ -100,6 +116,8 @@ VARIANTS: dict[str, dict[str, dict[str, list[str]]]] = {
     # (a checkpointed attention block is not measured: Counter files a matmul recomputed during
     # backward under grad-input, not recompute; the totals agree, the split does not)
     "swin_t": {"frozen_early": {"freeze": ["features.0", "features.1", "features.2"]}},
+    "swin_v2_t": {"frozen_early": {"freeze": ["features.0", "features.1", "features.2"]}},
+    "lraspp_mobilenet_v3_large": {"frozen_backbone": {"freeze": ["backbone"]}},
 }
 
 
@@ -443,7 +461,10 @@ def main() -> None:
         return
     if "--token-kinds" in sys.argv:  # the token kinds only, merged into the kinds' fixture
         fixture = json.loads(KINDS_OUT.read_text())
+        named = [a for a in sys.argv[1:] if not a.startswith("--")]
         for name, spec in TOKEN_KINDS.items():
+            if named and name not in named:
+                continue
             fixture["models"][name] = {"spec": spec,
                                        "input_needs_grad": measure(spec, input_grad=True,
                                                                    rows=True),

@@ -30,10 +30,13 @@ ATTENTION: dict[str, Any] = json.loads(
 TWINS: dict[str, tuple[str, dict[str, Any]]] = {
     "vit_b_16": ("vit_b_16", {}), "vit_b_32": ("vit_b_16", {"patch": 32}),
     "swin_t": ("swin_t", {}), "maxvit_t": ("maxvit_t", {}),
+    "swin_v2_t": ("swin_v2_t", {}),
+    "swin_v2_b": ("swin_v2_t", {"d3": 18, "sd": 0.5, "embed": 128, "heads": 4}),
 }
 # torchvision's documented GFLOPS (its "GFLOPS" are G multiply-accumulates) and num_params
 DOCUMENTED = {"vit_b_16": ("17.56", 86_567_656), "vit_b_32": ("4.41", 88_224_232),
-              "swin_t": ("4.49", 28_288_354), "maxvit_t": ("5.56", 30_919_624)}
+              "swin_t": ("4.49", 28_288_354), "maxvit_t": ("5.56", 30_919_624),
+              "swin_v2_t": ("5.94", 28_351_570), "swin_v2_b": ("20.33", 87_930_848)}
 
 
 def _report(name: str) -> convcalc.NetworkReport:
@@ -93,6 +96,7 @@ def test_family_sizes() -> None:
     assert totals("vit_b_16", dim=1024, depth=24, heads=16, mlp=4096) == (304_326_632, "61.55")
     assert totals("swin_t", d3=18, sd=0.3) == (49_606_258, "8.74")
     assert totals("swin_t", d3=18, sd=0.5, embed=128, heads=4) == (87_768_224, "15.43")
+    assert totals("swin_v2_t", d3=18, sd=0.3) == (49_737_442, "11.55")
 
 
 # --- the kinds ---------------------------------------------------------------------------------
@@ -122,6 +126,39 @@ def test_window_attention_pads_to_whole_windows() -> None:
     assert r.output.spatial == (10, 10)
 
 
+def test_swin_v2_attention_formulas() -> None:
+    """Cosine attention adds a logit scale per head; the bias MLP (2 → h → heads on the
+    (2w−1)² offsets) replaces the table: its params and its MACs, once per pass."""
+    c, t, n, heads, h = 96, 64 * 64, 64, 3, 512
+    r = _layer({"kind": "self_attention", "heads": heads, "window": 8, "shift": 4,
+                "cosine": True, "bias_mlp": h}, "64x64x96")
+    assert r.params == 4 * c * c + 4 * c + heads + (2 * h + h + h * heads)
+    assert r.macs == t * 4 * c * c + 2 * t * n * c + 15 * 15 * (2 * h + h * heads)
+    assert [p.name for p in r.parts] == ["qkv", "scores", "logit_scale", "cpb_mlp", "softmax",
+                                         "context", "proj"]
+    macs = {f.metric: f.value for f in r.formulas}["MACs"]
+    assert macs == r.macs
+    # a batch multiplies every matmul but the bias MLP's, which runs on the table once
+    four = convcalc.analyze_layer({"kind": "self_attention", "heads": heads, "window": 8,
+                                   "cosine": True, "bias_mlp": h}, "64x64x96", batch=4)
+    assert four.macs == 4 * (t * 4 * c * c + 2 * t * n * c) + 15 * 15 * (2 * h + h * heads)
+    # position_bias: true says the same (the bias is the MLP's); cosine alone has no bias
+    same = _layer({"kind": "self_attention", "heads": heads, "window": 8, "shift": 4,
+                   "cosine": True, "bias_mlp": h, "position_bias": True}, "64x64x96")
+    assert (same.params, same.macs) == (r.params, r.macs)
+    plain = _layer({"kind": "self_attention", "heads": heads, "cosine": True}, "7x7x96")
+    assert plain.params == 4 * c * c + 4 * c + heads
+
+
+def test_patch_merging_v2_norms_after_the_reduction() -> None:
+    r = _layer({"kind": "patch_merging", "norm": "after"}, "7x7x96")
+    assert [p.name for p in r.parts] == ["space_to_depth", "reduction", "norm"]
+    assert r.params == 4 * 96 * 192 + 2 * 192
+    assert r.macs == 16 * 4 * 96 * 192
+    v1 = _layer({"kind": "patch_merging"}, "7x7x96")
+    assert r.receptive_field == v1.receptive_field
+
+
 def test_grid_attention_needs_a_multiple_of_the_grid() -> None:
     with pytest.raises(ConvcalcError, match="multiple of 7"):
         _layer({"kind": "self_attention", "head_dim": 32, "window": 7, "partition": "grid"},
@@ -134,6 +171,11 @@ def test_grid_attention_needs_a_multiple_of_the_grid() -> None:
     ({"kind": "self_attention", "heads": 3, "window": 7, "shift": 2, "partition": "grid"},
      "no shift"),
     ({"kind": "mlp"}, "give hidden"),
+    ({"kind": "self_attention", "heads": 3, "bias_mlp": 512}, "needs a window"),
+    ({"kind": "self_attention", "heads": 3, "window": 7, "bias_mlp": 512,
+      "position_bias": False}, "false contradicts bias_mlp"),
+    ({"kind": "self_attention", "heads": 3, "window": 7, "bias_mlp": 0}, "bias_mlp"),
+    ({"kind": "patch_merging", "norm": "middle"}, "norm"),
 ])
 def test_attention_fields_refused(spec: dict[str, Any], message: str) -> None:
     with pytest.raises((ConvcalcError, ValueError), match=message):
@@ -279,6 +321,42 @@ def test_window_attention_equals_torchvision_swin(torchvision: Any, size: int,
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize(("size", "shift"), [(16, 4), (10, 4), (8, 4), (16, 0)])
+def test_v2_window_attention_equals_torchvision_swin(torchvision: Any, size: int,
+                                                     shift: int) -> None:
+    """ShiftedWindowAttentionV2: the logit scale, the bias MLP (counted as FlopCounterMode
+    counts its two linears), padding 10 → 16, no shift where the window covers the map."""
+    import torch
+
+    swa = torchvision.models.swin_transformer.ShiftedWindowAttentionV2(
+        96, [8, 8], [shift, shift], 3).eval()
+    x = torch.zeros(1, size, size, 96)
+    r = _layer({"kind": "self_attention", "heads": 3, "window": 8, "shift": shift,
+                "cosine": True, "bias_mlp": 512}, f"{size}x{size}x96")
+    assert (_params(swa), _full_macs(swa, x)) == (r.params, r.macs)
+    cpb = next(p for p in r.parts if p.name == "cpb_mlp")
+    assert (_params(swa.cpb_mlp), _full_macs(swa.cpb_mlp, swa.relative_coords_table)) == (
+        cpb.params, cpb.macs)
+    # the bias MLP runs once whatever the batch
+    four = convcalc.analyze_layer({"kind": "self_attention", "heads": 3, "window": 8,
+                                   "shift": shift, "cosine": True, "bias_mlp": 512},
+                                  f"{size}x{size}x96", batch=4)
+    assert _full_macs(swa, torch.zeros(4, size, size, 96)) == four.macs
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("size", [8, 9])
+def test_patch_merging_v2_equals_torchvision(torchvision: Any, size: int) -> None:
+    import torch
+
+    merging = torchvision.models.swin_transformer.PatchMergingV2(24).eval()
+    x = torch.zeros(1, size, size, 24)
+    r = _layer({"kind": "patch_merging", "norm": "after"}, f"{size}x{size}x24")
+    assert list(merging(x).shape) == [1, *r.output.spatial, r.output.channels]
+    assert (_params(merging), _full_macs(merging, x)) == (r.params, r.macs)
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("partition", ["window", "grid"])
 def test_partition_attention_equals_torchvision_maxvit(torchvision: Any,
                                                        partition: str) -> None:
@@ -310,7 +388,7 @@ def test_patch_merging_equals_torchvision(torchvision: Any, size: int) -> None:
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("name", ["vit_b_16", "swin_t", "maxvit_t"])
+@pytest.mark.parametrize("name", ["vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"])
 def test_export_builds_the_examples_exactly(torchvision: Any, name: str) -> None:
     """The exported module (explicit matmuls) has torchvision's params and, under
     FlopCounterMode with no_grad, its full MACs and every row's output shape."""
@@ -328,10 +406,11 @@ def test_export_builds_the_examples_exactly(torchvision: Any, name: str) -> None
 
 
 @pytest.mark.torch
-def test_live_measurement_equals_the_fixture(torchvision: Any) -> None:
+@pytest.mark.parametrize("name", ["vit_b_32", "swin_v2_t"])
+def test_live_measurement_equals_the_fixture(torchvision: Any, name: str) -> None:
     from torchvision_ref import measure_attention
 
-    assert measure_attention("vit_b_32") == ATTENTION["vit_b_32"]
+    assert measure_attention(name) == ATTENTION[name]
 
 
 @pytest.mark.torch

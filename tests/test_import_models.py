@@ -144,7 +144,7 @@ def test_names_and_blocks_read_as_written_by_hand() -> None:
 # the importers read attention (tests/test_import_attention.py), but convcalc's own export of
 # an attention example pads the map for windows by sizes computed at run time: its ONNX has a
 # Pad whose pads convcalc's shape rules cannot fold, so these examples have no round trip yet
-NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t"}
+NOT_IMPORTED_YET = {"vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"}
 ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.skip(reason="the export of an attention example "
                                                        "pads by run-time sizes, which the ONNX "
                                                        "import cannot fold yet"))

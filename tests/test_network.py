@@ -261,6 +261,7 @@ TORCHVISION_MODELS = json.loads((FIXTURES / "torchvision_models.json").read_text
 TWINS = {"alexnet": {}, "vgg16": {}, "resnet18": {}, "resnet50": {}, "mobilenet_v2": {},
          "mobilenet_v3_large": {}, "efficientnet_b0": {}, "shufflenet_v2_x1_0": {},
          "squeezenet1_1": {}, "regnet_y_400mf": {}, "convnext_tiny": {},
+         "deeplabv3_mobilenet_v3_large": {}, "lraspp_mobilenet_v3_large": {},
          "mobilenet_v2_w075_160": {"width": Fraction(3, 4), "input": "160x160x3"}}
 CONV_KINDS = {"conv", "pointwise", "grouped", "depthwise", "dilated", "pointwise_group",
               "transposed", "linear"}
@@ -297,3 +298,71 @@ def test_examples_equal_torchvision_layer_by_layer(name: str) -> None:
             kind = "linear" if layer["type"] == "Linear" and len(shape) == 2 else "conv"
             expected[(kind, tuple(shape), layer["params"], layer["macs"])] += 1
     assert _conv_and_linear(report) == expected
+
+
+# --- the segmentation examples ----------------------------------------------------------------
+
+# torchvision's FCNHead(40, classes) on the 40-channel stride-8 map (⌈520/8⌉ = 65), resized to
+# the input: the aux head its published deeplabv3_mobilenet_v3_large figures include
+AUX_HEAD = {"input": "65x65x40", "defaults": {"bias": False}, "layers": [
+    {"conv": {"out": 10, "kernel": 3, "padding": 1}}, "bn", "relu", {"dropout": {"p": 0.1}},
+    {"conv": {"out": 21, "kernel": 1, "bias": True}},
+    {"upsample": {"size": 520, "mode": "bilinear"}}]}
+
+
+def test_segmentation_examples_equal_torchvisions_published_figures() -> None:
+    """torchvision publishes 11,029,328 params and 10.452 GFLOPS for
+    deeplabv3_mobilenet_v3_large: the model its weights load into, with the training-only aux
+    head (a second output). weights=None builds it without that head, as the example does; the
+    head's own counts make up the difference exactly. LRASPP has no aux head: 3,221,538 params
+    and 2.086 GFLOPS (G multiply-accumulates) at the 520×520 default."""
+    deeplab = totals("deeplabv3_mobilenet_v3_large")
+    aux = convcalc.analyze_network(AUX_HEAD).totals()
+    assert (deeplab["params"], deeplab["macs"]) == (11_025_477, 10_436_350_688)
+    assert aux["params"] == 3_851
+    assert deeplab["params"] + aux["params"] == 11_029_328
+    assert f"{(deeplab['macs'] + aux['macs']) / 1e9:.3f}" == "10.452"
+    lraspp = totals("lraspp_mobilenet_v3_large")
+    assert (lraspp["params"], lraspp["macs"]) == (3_221_538, 2_086_219_688)
+    assert f"{lraspp['macs'] / 1e9:.3f}" == "2.086"
+
+
+@pytest.mark.parametrize("res", [520, 257, 96])
+def test_segmentation_resizes_follow_the_input(res: int) -> None:
+    """The resizes are sizes (F.interpolate(size=…)), not scales: ASPP's image pooling back to
+    the ⌈res/16⌉ map, LRASPP's high branch to the ⌈res/8⌉ low map, both outputs to res×res."""
+    from math import ceil
+
+    for name, inner in (("deeplabv3_mobilenet_v3_large", ceil(res / 16)),
+                        ("lraspp_mobilenet_v3_large", ceil(res / 8))):
+        report = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml",
+                                          params={"res": res})
+        assert (report.output.channels, report.output.spatial) == (21, (res, res))
+        resizes = [r for r in report.rows if r.report.kind == "upsample"]
+        assert [r.report.output.spatial for r in resizes] == [(inner, inner), (res, res)]
+        assert all(r.spec.size is not None for r in resizes), name
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"])
+def test_segmentation_examples_equal_torchvision_at_another_size(name: str) -> None:
+    """At an odd 257×257 (⌈257/16⌉ = 17, ⌈257/8⌉ = 33): params, FlopCounterMode's MACs and the
+    output shape of torchvision's model."""
+    pytest.importorskip("torch")
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    from torchvision_ref import factory_of
+
+    try:
+        factory = factory_of(f"segmentation.{name}")
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    model = factory(weights=None, weights_backbone=None).eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        out = model(torch.zeros(1, 3, 257, 257))["out"]
+    report = convcalc.analyze_network(ROOT / "examples" / f"{name}.yaml", params={"res": 257})
+    t = report.totals()
+    assert (t["params"], t["macs"]) == (sum(p.numel() for p in model.parameters()),
+                                        counter.get_total_flops() // 2)
+    assert list(out.shape) == [1, report.output.channels, *report.output.spatial]

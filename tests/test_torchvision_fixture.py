@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from torchvision_ref import MODELS, RF_TYPES, import_torchvision
+from torchvision_ref import MODELS, RF_TYPES, SEGMENTATION, import_torchvision
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "torchvision_models.json").read_text())
 DATA: dict[str, Any] = FIXTURE["data"]
@@ -25,6 +25,10 @@ PUBLISHED_PARAMS = {
     "convnext_tiny": 28_589_128,
     # published 27,161,264 includes the AuxLogits head (3,326,696), absent here
     "inception_v3": 27_161_264 - 3_326_696,
+    # published 11,029,328 includes the pretrained weights' aux head (FCNHead(40, 21): 3,851),
+    # which weights=None does not build
+    "deeplabv3_mobilenet_v3_large": 11_029_328 - 3_851,
+    "lraspp_mobilenet_v3_large": 3_221_538,
 }
 KNOWN = {
     "efficientnet_b0": (5_288_548, 385_814_752), "mobilenet_v3_large": (5_483_032, 216_589_760),
@@ -58,7 +62,8 @@ def test_layers_add_up_to_the_model(name: str) -> None:
     record = DATA[name]
     layers = record["layers"]
     assert record["input"] == list(MODELS[name][2])
-    assert record["output"] == [1, 1000]
+    assert record["output"] == ([1, 21, *MODELS[name][2][1:]] if name in SEGMENTATION
+                                else [1, 1000])
     assert layers[0]["input"] == [1, *record["input"]]
     # parameters outside every leaf: only ConvNeXt's per-block layer_scale (a plain multiply)
     assert all(p.endswith(".layer_scale") for p in record["nonleaf_params"])
@@ -100,7 +105,8 @@ def test_receptive_fields_are_well_formed(name: str) -> None:
     assert [order[r["layer"]] for r in rf] == sorted(order[r["layer"]] for r in rf)
     h, w = record["input"][1:]
     has_local = "local" in rf[0]
-    assert has_local == (name in ("mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf"))
+    assert has_local == (name in ("mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf",
+                                  *SEGMENTATION))  # MobileNetV3 backbones
     for r in rf:
         assert types[r["layer"]] in RF_TYPES
         for support in [r["support"]] + ([r["local"]] if has_local else []):

@@ -47,6 +47,7 @@ def test_every_kind_has_a_training_rule() -> None:
 @pytest.mark.parametrize("args", [["net", "vit_b_16", "--train", "--format", "json"],
                                   ["net", "swin_t", "--train", "--format", "json"],
                                   ["net", "maxvit_t", "--train", "--format", "json"],
+                                  ["net", "swin_v2_t", "--train", "--format", "json"],
                                   ["layer", "to_tokens", "-i", "8x8x4", "--train"]])
 def test_attention_kinds_train(args: list[str]) -> None:
     """issue 20: the attention kinds' rules are measured (training_kinds.json): --train answers

@@ -56,7 +56,15 @@ MODELS: dict[str, tuple[str, dict[str, Any], Shape]] = {
                                       "transform_input": False}, (3, 299, 299)),
     "regnet_y_400mf": ("regnet_y_400mf", {}, (3, 224, 224)),
     "convnext_tiny": ("convnext_tiny", {}, (3, 224, 224)),
+    # segmentation at their 520×520 default; no backbone weights (nothing downloaded) and, as
+    # weights=None builds them, no auxiliary head
+    "deeplabv3_mobilenet_v3_large": ("segmentation.deeplabv3_mobilenet_v3_large",
+                                     {"weights_backbone": None}, (3, 520, 520)),
+    "lraspp_mobilenet_v3_large": ("segmentation.lraspp_mobilenet_v3_large",
+                                  {"weights_backbone": None}, (3, 520, 520)),
 }
+SEGMENTATION = ("deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+"""MODELS whose output is a map (torchvision returns {"out": N×classes×H×W})."""
 
 # layer types whose receptive field the fixture records (the functional pools are not addressable)
 RF_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d")
@@ -85,11 +93,18 @@ def import_torchvision() -> Any:
     return torchvision
 
 
+def factory_of(path: str) -> Any:
+    """torchvision.models' factory `path` (`resnet50`, `segmentation.lraspp_mobilenet_v3_large`)."""
+    target = import_torchvision().models
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
+
+
 def build(name: str) -> Any:
     """The torchvision model for a MODELS entry, random init, in eval mode."""
     factory, kwargs, _ = MODELS[name]
-    tv = import_torchvision()
-    model = getattr(tv.models, factory)(weights=None, **kwargs)
+    model = factory_of(factory)(weights=None, **kwargs)
     return model.eval()
 
 
@@ -102,6 +117,8 @@ def _first_tensor(value: Any) -> Any:
 
     if isinstance(value, torch.Tensor):
         return value
+    if isinstance(value, dict):  # a segmentation model's {"out": …}
+        value = list(value.values())
     if isinstance(value, (tuple, list)):
         for v in value:
             t = _first_tensor(v)
@@ -428,6 +445,13 @@ ATTENTION_MODELS: dict[str, tuple[str, Shape, list[str]]] = {
         "features.0", *[f"features.{s}.{i}" for s, n in ((1, 2), (3, 2), (5, 6), (7, 2))
                         for i in range(n)],
         "features.2", "features.4", "features.6", "norm", "head"]),
+    "swin_v2_t": ("swin_v2_t", (3, 256, 256), [
+        "features.0", *[f"features.{s}.{i}" for s, n in ((1, 2), (3, 2), (5, 6), (7, 2))
+                        for i in range(n)],
+        "features.2", "features.4", "features.6", "norm", "head",
+        "features.1.0.attn", "features.7.1.attn"]),
+    "swin_v2_b": ("swin_v2_b", (3, 256, 256), ["features.0", "features.1.0", "features.5.17",
+                                                "features.6", "features.7.1", "head"]),
     "maxvit_t": ("maxvit_t", (3, 224, 224), [
         "stem", *[f"blocks.{b}.layers.{i}.layers.{part}"
                   for b, n in enumerate((2, 2, 5, 2)) for i in range(n)

@@ -204,9 +204,10 @@ class PatchMerging(nn.Module):
     \"\"\"Swin's patch merging: each 2×2 block to 4·C channels (the map padded to even sizes),
     LayerNorm, linear 4C → out.\"\"\"
 
-    def __init__(self, channels, out, bias=False):
+    def __init__(self, channels, out, bias=False, norm_after=False):
         super().__init__()
-        self.norm = nn.LayerNorm(4 * channels)
+        self.norm_after = norm_after  # Swin V2: the linear, then LayerNorm(out)
+        self.norm = nn.LayerNorm(out if norm_after else 4 * channels)
         self.reduction = nn.Linear(4 * channels, out, bias=bias)
 
     def forward(self, x):
@@ -215,26 +216,42 @@ class PatchMerging(nn.Module):
         x = nn.functional.pad(x, (0, 0, 0, w % 2, 0, h % 2))
         x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
                       -1)
+        if self.norm_after:
+            return self.norm(self.reduction(x)).permute(0, 3, 1, 2)
         return self.reduction(self.norm(x)).permute(0, 3, 1, 2)
 """,
     "SelfAttention": """
 class SelfAttention(nn.Module):
     \"\"\"Multi-head self-attention over the positions of an N×C×… tensor, or within windows
     (shifted and masked, Swin) or over a grid (MaxViT), with an optional relative-position bias
-    table. Both products are explicit matmuls, which FlopCounterMode counts.\"\"\"
+    table or made by an MLP from the offsets (Swin V2), and Swin V2's scaled cosine attention.
+    Both products are explicit matmuls, which FlopCounterMode counts.\"\"\"
 
     def __init__(self, channels, heads, window=None, shift=None, grid=False,
-                 position_bias=False, bias=True, proj_bias=True):
+                 position_bias=False, bias=True, proj_bias=True, cosine=False, bias_mlp=None):
         super().__init__()
         self.heads, self.window, self.shift, self.grid = heads, window, shift, grid
         self.qkv = nn.Linear(channels, 3 * channels, bias=bias)
         self.proj = nn.Linear(channels, channels, bias=proj_bias)
         self.relative_position_bias_table = None
-        if position_bias:
+        self.cpb_mlp = None
+        self.logit_scale = None
+        if cosine:  # torchvision's ShiftedWindowAttentionV2
+            self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((heads, 1, 1))))
+        if bias_mlp is not None:
+            self.cpb_mlp = nn.Sequential(nn.Linear(len(window), bias_mlp), nn.ReLU(inplace=True),
+                                         nn.Linear(bias_mlp, heads, bias=False))
+            axes = [torch.arange(-(w - 1), w, dtype=torch.float32) / max(w - 1, 1) * 8
+                    for w in window]
+            table = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)[None]
+            table = torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0
+            self.register_buffer("relative_coords_table", table, persistent=False)
+        if position_bias or bias_mlp is not None:
             rows = 1
             for w in window:
                 rows *= 2 * w - 1
-            self.relative_position_bias_table = nn.Parameter(torch.zeros(rows, heads))
+            if bias_mlp is None:
+                self.relative_position_bias_table = nn.Parameter(torch.zeros(rows, heads))
             grids = torch.meshgrid(*[torch.arange(w) for w in window], indexing="ij")
             coords = torch.stack(grids).flatten(1)
             rel = coords[:, :, None] - coords[:, None, :]
@@ -303,12 +320,26 @@ class SelfAttention(nn.Module):
         xw = self._partition(x, padded, window).contiguous()  # one addmm (as TokenMLP)
         b, t, _ = xw.shape
         d = c // self.heads
-        qkv = self.qkv(xw).reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+        qkv_bias = self.qkv.bias
+        if self.logit_scale is not None and qkv_bias is not None:  # V2: no k bias
+            qkv_bias = qkv_bias.clone()
+            qkv_bias[c:2 * c].zero_()
+        qkv = nn.functional.linear(xw, self.qkv.weight, qkv_bias)
+        qkv = qkv.reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = torch.matmul(q * d ** -0.5, k.transpose(-2, -1))
+        if self.logit_scale is not None:
+            normalize = nn.functional.normalize
+            attn = torch.matmul(normalize(q, dim=-1), normalize(k, dim=-1).transpose(-2, -1))
+            attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092).exp()  # log 100
+        else:
+            attn = torch.matmul(q * d ** -0.5, k.transpose(-2, -1))
         if self.relative_position_bias_table is not None:
             table = self.relative_position_bias_table[self.relative_position_index.flatten()]
             attn = attn + table.reshape(t, t, -1).permute(2, 0, 1)
+        if self.cpb_mlp is not None:
+            table = self.cpb_mlp(self.relative_coords_table).reshape(-1, self.heads)
+            table = table[self.relative_position_index.flatten()]
+            attn = attn + 16 * torch.sigmoid(table.reshape(t, t, -1).permute(2, 0, 1).contiguous())
         if any(shift):
             mask = self._mask(padded, window, shift).to(attn.dtype)
             attn = attn + mask.repeat(n, 1, 1)[:, None]
@@ -557,12 +588,16 @@ def _attention_leaf(spec: Any, inp: Shape) -> Leaf:
             args.append("grid=True")
         elif spec.shift != 0:
             args.append(f"shift={list(per_axis(spec.shift, inp.rank, 'shift'))!r}")
-    if spec.position_bias:
+    if spec.position_bias and spec.bias_mlp is None:
         args.append("position_bias=True")
     if not spec.bias:
         args.append("bias=False")
     if not spec.proj_bias:
         args.append("proj_bias=False")
+    if spec.cosine:
+        args.append("cosine=True")
+    if spec.bias_mlp is not None:
+        args.append(f"bias_mlp={spec.bias_mlp}")
     return Leaf(f"SelfAttention({', '.join(args)})", helpers=("SelfAttention",))
 
 
@@ -577,7 +612,8 @@ def _mlp_leaf(spec: Any, inp: Shape) -> Leaf:
 def _patch_merging_leaf(spec: Any, inp: Shape) -> Leaf:
     out = spec.out if spec.out is not None else 2 * inp.channels
     bias = ", bias=True" if spec.bias else ""
-    return Leaf(f"PatchMerging({inp.channels}, {out}{bias})", helpers=("PatchMerging",))
+    after = ", norm_after=True" if spec.norm == "after" else ""
+    return Leaf(f"PatchMerging({inp.channels}, {out}{bias}{after})", helpers=("PatchMerging",))
 
 
 def _to_map_leaf(spec: Any, inp: Shape) -> Leaf:

@@ -1,5 +1,6 @@
 """Multi-head self-attention over every position, or within windows (Swin, shifted too) or a
-grid (MaxViT), with an optional relative-position bias table, as torchvision builds them."""
+grid (MaxViT), with an optional relative-position bias (a table, or Swin V2's MLP) and Swin V2's
+scaled cosine attention, as torchvision builds them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from convcalc.layers.attention_bias import bias_mlp, bias_table, logit_scale
 from convcalc.layers.base import (
     Bias,
     LayerSpec,
@@ -58,7 +60,13 @@ class SelfAttention(LayerSpec):
     matmul as torchvision's GFLOPS do: T·C·3C (qkv) + T·n·C (q·kᵀ) + T·n·C (attention·v) + T·C·C
     (proj), with n the positions each one attends to (T, or ∏window). Softmax and the bias add
     count no MACs (FlopCounterMode counts matmuls only). Heads split C: the MACs do not depend
-    on them."""
+    on them.
+
+    Swin V2 (`cosine`, `bias_mlp`): scaled cosine attention adds a logit scale per head (heads
+    params; the L2 norms of q and k count no MACs), and `bias_mlp: h` makes the position bias
+    with an MLP on the ∏(2w−1) relative coordinates instead of the table (2h + h + h·heads
+    params for 2-D windows, ∏(2w−1)·(2h + h·heads) MACs once per forward pass). torchvision's V2
+    zeroes the k third of the qkv bias in its forward: the 3C biases stay parameters."""
 
     kind: Literal["self_attention"] = "self_attention"
     heads: PosInt | None = None
@@ -69,12 +77,12 @@ class SelfAttention(LayerSpec):
     partition: Literal["window", "grid"] = "window"
     position_bias: bool = False
     """A learnt relative-position bias table, ∏(2w−1) rows of one value per head (Swin,
-    MaxViT); needs a window."""
-    cosine: bool = False
-    """Scaled cosine attention (Swin V2): a learnt logit scale per head (`heads` params)."""
+    MaxViT); needs a window. With `bias_mlp` the bias is the MLP's: true or left out."""
     bias_mlp: PosInt | None = None
-    """Hidden width of Swin V2's continuous position-bias MLP (512 in torchvision):
-    Linear(2, h) + ReLU + Linear(h, heads, no bias), run on the ∏(2w−1) coordinate table."""
+    """Swin V2's continuous position bias: the hidden width of the MLP (torchvision: 512) that
+    makes the relative-position bias from the offsets' coordinates, in place of the table."""
+    cosine: bool = False
+    """Swin V2's scaled cosine attention: q and k L2-normalised, a learnt logit scale per head."""
     bias: Bias = True
     """Biases of the q, k, v projections."""
     proj_bias: Bias = True
@@ -84,11 +92,16 @@ class SelfAttention(LayerSpec):
         if (self.heads is None) == (self.head_dim is None):
             raise ValueError("heads=…: give heads or head_dim, one of them")
         if self.window is None and (self.shift != 0 or self.position_bias
-                                    or self.partition != "window" or self.bias_mlp):
-            raise ValueError("window=…: shift, position_bias, bias_mlp and partition need a "
-                             "window")
+                                    or self.partition != "window"):
+            raise ValueError("window=…: shift, position_bias and partition need a window")
         if self.partition == "grid" and self.shift != 0:
             raise ValueError("shift=…: a grid partition has no shift")
+        if self.bias_mlp is not None:
+            if self.window is None:
+                raise ValueError("bias_mlp=…: a relative-position bias needs a window")
+            if not self.position_bias and "position_bias" in self.model_fields_set:
+                raise ValueError("position_bias=…: false contradicts bias_mlp (the MLP makes the "
+                                 "position bias); write true or leave it out")
         return self
 
     def apply(self, shape: Shape) -> LayerReport:
@@ -137,18 +150,14 @@ class SelfAttention(LayerSpec):
                           Formula("MACs", "T·n·C (q·kᵀ: heads·T·n·d)",
                                   f"{tokens}·{attends}·{c}", tokens * attends * c)])
         parts = [qkv, scores]
-        if self.position_bias:
-            table = prod(2 * w - 1 for w in windows) * heads
-            rows = "·".join(f"(2·{w}−1)" for w in windows)
-            parts.append(leaf("position_bias", "position_bias", scores_shape, scores_shape,
-                              weight_params=table, formulas=[
-                                  Formula("params", "∏(2w−1)·heads", f"{rows}·{heads}", table)]))
         if self.cosine:
-            parts.append(leaf("logit_scale", "logit_scale", scores_shape, scores_shape,
-                              weight_params=heads, formulas=[
-                                  Formula("params", "heads", str(heads), heads)]))
+            parts.append(logit_scale(heads, scores_shape))
+        extra = 0  # the bias MLP's MACs
         if self.bias_mlp is not None:
-            parts.append(_bias_mlp(self.bias_mlp, windows, heads, scores_shape))
+            parts.append(bias_mlp(windows, heads, self.bias_mlp))
+            extra = parts[-1].macs
+        elif self.position_bias:
+            parts.append(bias_table(windows, heads, scores_shape))
         parts.append(leaf("softmax", "softmax", scores_shape, scores_shape))
         context = leaf("matmul", "context", scores_shape, inner, macs=tokens * attends * c,
                        input_elements=scores_shape.elements + tokens * c, formulas=[
@@ -158,21 +167,12 @@ class SelfAttention(LayerSpec):
         parts += [context, proj]
         path: Path = (taps,)
         macs = tokens * (4 * c * c + 2 * attends * c)
-        return composite(self.kind, self.name, shape, shape, parts, paths=(path,), formulas=[
-            Formula("heads", "heads or C / head_dim", str(heads), heads),
-            Formula("attended", "n = T, or ∏window", str(attends), attends),
-            Formula("MACs", "T·(3C² + C²) + 2·T·n·C", f"{tokens}·(4·{c}² + 2·{attends}·{c})",
-                    macs)])
-
-
-def _bias_mlp(hidden: int, windows: tuple[int, ...], heads: int, scores: Shape) -> LayerReport:
-    """Swin V2's continuous position bias: Linear(2, h) + ReLU + Linear(h, heads, no bias) on
-    the ∏(2w−1) relative coordinates. Params 2h + h + h·heads; MACs ∏(2w−1)·(2h + h·heads)."""
-    rows = prod(2 * w - 1 for w in windows)
-    weights, macs = 2 * hidden + hidden * heads, rows * (2 * hidden + hidden * heads)
-    return leaf("bias_mlp", "bias_mlp", scores, scores, weight_params=weights,
-                bias_params=hidden, macs=macs, formulas=[
-                    Formula("weights", "2h + h·heads", f"2·{hidden} + {hidden}·{heads}", weights),
-                    Formula("bias", "h", str(hidden), hidden),
-                    Formula("MACs", "∏(2w−1)·(2h + h·heads)",
-                            f"{rows}·(2·{hidden} + {hidden}·{heads})", macs)])
+        formulas = [Formula("heads", "heads or C / head_dim", str(heads), heads),
+                    Formula("attended", "n = T, or ∏window", str(attends), attends),
+                    Formula("MACs", "T·(3C² + C²) + 2·T·n·C",
+                            f"{tokens}·(4·{c}² + 2·{attends}·{c})", macs)]
+        if extra:
+            formulas[-1] = Formula("MACs", "T·(3C² + C²) + 2·T·n·C + the bias MLP's",
+                                   f"{tokens}·(4·{c}² + 2·{attends}·{c}) + {extra}", macs + extra)
+        return composite(self.kind, self.name, shape, shape, parts, paths=(path,),
+                         formulas=formulas)

@@ -1,5 +1,5 @@
 """Swin's patch merging: each 2×2 block of positions to one of 4·C channels (space to depth),
-LayerNorm, then a linear 4C → 2C without bias."""
+LayerNorm, then a linear 4C → 2C without bias (Swin V2: the linear, then LayerNorm(2C))."""
 
 from __future__ import annotations
 
@@ -16,15 +16,14 @@ class PatchMerging(LayerSpec):
     """Space to depth by 2 on each axis (the map padded to even sizes first, as torchvision
     does: ⌈H/2⌉×⌈W/2⌉×4C), LayerNorm over the 4C channels, linear 4C → `out` (default 2C).
 
-    Params 2·4C (norm; 2·out with `norm: after`) + 4C·out (+ out with `bias`); MACs
-    ⌈H/2⌉·⌈W/2⌉·4C·out. Each output sees a 2×2 block (a 2×2 stride-2 window)."""
+    Params 2·4C (norm) + 4C·out (+ out with `bias`); MACs ⌈H/2⌉·⌈W/2⌉·4C·out. Each output sees a
+    2×2 block (a 2×2 stride-2 window). `norm: after` is Swin V2's PatchMergingV2: the linear
+    first, then LayerNorm over its `out` channels (2·out params)."""
 
     kind: Literal["patch_merging"] = "patch_merging"
     out: PosInt | None = None
     bias: Bias = False
     norm: Literal["before", "after"] = "before"
-    """LayerNorm over the 4C channels before the reduction, or over its output after it
-    (Swin V2's PatchMergingV2)."""
 
     def apply(self, shape: Shape) -> LayerReport:
         if shape.rank != 2:
@@ -38,13 +37,19 @@ class PatchMerging(LayerSpec):
                        Formula("output", "⌈H/2⌉×⌈W/2⌉×4C",
                                f"{half[0]}×{half[1]}×4·{c}", stacked.elements)])
         out = self.out if self.out is not None else 2 * c
+        if self.norm == "after":
+            reduction = token_linear("reduction", stacked, out, self.bias)
+            norm = _norm(reduction.output, "out")
+            return composite(self.kind, self.name, shape, norm.output, [s2d, reduction, norm],
+                             paths=s2d.rf_paths)
+        norm = _norm(stacked, "4C")
         reduction = token_linear("reduction", stacked, out, self.bias)
-        normed = stacked if self.norm == "before" else reduction.output
-        width = normed.channels
-        norm = leaf("layernorm", "norm", normed, normed, weight_params=width,
-                    bias_params=width, formulas=[
-                        Formula("params", "N (γ) + N (β), N = 4C before, out after",
-                                f"{width} + {width}", 2 * width)])
-        parts = [s2d, norm, reduction] if self.norm == "before" else [s2d, reduction, norm]
-        return composite(self.kind, self.name, shape, reduction.output, parts,
+        return composite(self.kind, self.name, shape, reduction.output, [s2d, norm, reduction],
                          paths=s2d.rf_paths)
+
+
+def _norm(shape: Shape, symbol: str) -> LayerReport:
+    """LayerNorm over the channels at each position: γ and β, one per channel."""
+    c = shape.channels
+    return leaf("layernorm", "norm", shape, shape, weight_params=c, bias_params=c, formulas=[
+        Formula("params", f"{symbol} (γ) + {symbol} (β)", f"{c} + {c}", 2 * c)])

@@ -310,12 +310,24 @@ def _attention(report: LayerReport, spec: Any, input_grad: bool, trainable: bool
     and k, the softmax its output (the attention), attention·v the attention and v, each
     operand only for its partner's gradient; the proj linear keeps its input (a copy) for its
     weight's. A relative position bias (a parameter gathered by a buffer index, added) keeps
-    nothing. Each matmul's gradient w.r.t. each operand that needs one costs its forward MACs."""
+    nothing. Each matmul's gradient w.r.t. each operand that needs one costs its forward MACs.
+
+    Swin V2 (measured the same way): cosine attention normalises q and k first, which keeps
+    the qkv output (all three thirds: q and k are views of it) and, for each of q and k, its
+    norms and their clamped copy (one value per token and head); q·kᵀ then keeps the
+    normalised q and k; × exp(logit scale) keeps the scale (heads values) for the scores'
+    gradient and the scores for the scale's. The bias MLP keeps its ReLU's output (once per
+    pass, not per sample) for its weights' gradients and the sigmoid's output (heads·n²), and
+    its backward costs both linears' weight gradients and the second's input gradient."""
     qkv, scores, *mid, context, proj = report.parts
-    bias = [p for p in mid if p.kind == "position_bias"]
+    table = [p for p in mid if p.kind == "position_bias"]
+    mlp = next((p for p in mid if p.kind == "bias_mlp"), None)
+    scale = next((p for p in mid if p.kind == "logit_scale"), None)
     softmax = next(p for p in mid if p.kind == "softmax")
     qkv_w = trainable and qkv.params > 0
-    bias_w = trainable and any(p.params for p in bias)
+    table_w = trainable and any(p.params for p in table)
+    mlp_w = trainable and mlp is not None and mlp.params > 0
+    scale_w = trainable and scale is not None
     proj_w = trainable and proj.params > 0
     kept: list[Private] = []
     gi = qkv.macs if input_grad else 0
@@ -324,10 +336,27 @@ def _attention(report: LayerReport, spec: Any, input_grad: bool, trainable: bool
         kept.append(Private("qkv input (tokens)", qkv.input_elements))
     qkv_grad = input_grad or qkv_w  # q, k and v need a gradient
     third = qkv.output_elements // 3
+    if qkv_grad and scale is not None:
+        per_token = third // (qkv.output.channels // 3) * scale.params  # tokens·heads
+        kept.append(Private("qkv output (q, k normalised)", qkv.output_elements))
+        kept += [Private(f"{t} {what}", per_token) for t in ("q", "k")
+                 for what in ("norms", "clamped norms")]
     if qkv_grad:
-        kept += [Private("q", third), Private("k", third)]
+        q, k = ("q normalised", "k normalised") if scale is not None else ("q", "k")
+        kept += [Private(q, third), Private(k, third)]
         gi += 2 * scores.macs
-    attn_grad = qkv_grad or bias_w
+    if scale is not None:
+        if qkv_grad:
+            kept.append(Private("logit scale", scale.params))
+        if scale_w:
+            kept.append(Private("scores (q·kᵀ)", scores.output_elements))
+    if mlp_w and mlp is not None:
+        fc1, relu, fc2, bias = mlp.parts
+        kept += [Private("bias MLP hidden", relu.output_elements),
+                 Private("bias (sigmoid output)", bias.output_elements)]
+        gw += fc1.macs + fc2.macs
+        gi += fc2.macs
+    attn_grad = qkv_grad or table_w or mlp_w or scale_w
     if attn_grad:
         kept.append(Private("attention (softmax output)", softmax.output_elements))
         gi += context.macs  # w.r.t. the attention
