@@ -35,6 +35,9 @@ from convcalc.bridges.torch_import import import_torch
 from convcalc.shapes import Shape
 
 ATTENTION = ["vit_b_16"]
+ROUND_TRIP_NOT_YET = {"vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"}
+"""Attention examples whose export pads by run-time sizes: the ONNX import cannot fold those
+Pads yet (tests/test_import_models.py NOT_IMPORTED_YET)."""
 
 
 def write(kind: str, name: str, text: str) -> None:
@@ -61,7 +64,7 @@ def main() -> None:
             target = f"torchvision.models:{name}"  # as the README runs it
             write("attention", name, import_torch(target, Shape(3, (224, 224))).yaml)
         for name in EXAMPLES:
-            if wanted and name not in wanted:
+            if wanted and name not in wanted or name in ROUND_TRIP_NOT_YET:
                 continue
             model, shape, _ = example_model(name)
             onnx_file = export_onnx(model, shape, Path(tmp) / f"{name}.onnx")
