@@ -64,7 +64,7 @@ def main() -> None:
             target = f"torchvision.models:{name}"  # as the README runs it
             write("attention", name, import_torch(target, Shape(3, (224, 224))).yaml)
         for name in EXAMPLES:
-            if wanted and name not in wanted or name in ROUND_TRIP_NOT_YET:
+            if (wanted and name not in wanted) or name in ROUND_TRIP_NOT_YET:
                 continue
             model, shape, _ = example_model(name)
             onnx_file = export_onnx(model, shape, Path(tmp) / f"{name}.onnx")
