@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from convcalc.frozen import fast_init
 from convcalc.rf import AxisRF, Path, RFState, advance_state
 from convcalc.shapes import Shape
 
@@ -59,6 +60,7 @@ class Formula:
 FormulaSource = Sequence[Formula] | Callable[[], Sequence[Formula]]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LayerReport:
     """What one layer costs and sees. Composite layers carry their parts; totals are their sums."""
@@ -222,6 +224,7 @@ def composite(kind: str, name: str | None, shape: Shape, output: Shape,
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NetRow:
     """One layer of a network: its report, hierarchical path, and cumulative receptive field."""

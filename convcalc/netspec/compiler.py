@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from convcalc.errors import ConvcalcError, Location, SpecError
-from convcalc.layers import KIND_ALIASES, KINDS, canonical_kind, models
+from convcalc.layers import KIND_ALIASES, KINDS, REGISTRY, canonical_kind, models
 from convcalc.limits import MAX_NAME_CHARS, MAX_NESTING
 from convcalc.netspec.expr import (
     BUILTIN_NAMES,
@@ -546,6 +546,12 @@ def _fields_of_kind(kind: str) -> frozenset[str]:
     return frozenset(KINDS[kind].model_fields) - {"kind"}
 
 
+def _some_kind_has(key: Any) -> bool:
+    """Whether some layer kind has the field `key` (not `kind` or `name`): the kinds' modules are
+    imported in registry order only until one has it (`bias`: the first, conv)."""
+    return key not in ("kind", "name") and any(key in _fields_of_kind(k) for k in REGISTRY)
+
+
 _CONSTANTS = frozenset((int, bool, float, type(None)))
 """Types of YAML values that compile to themselves (see compile_value)."""
 
@@ -690,11 +696,10 @@ def compile_network(data: Any, file: str | None = None) -> Network:
     if not isinstance(defaults, dict):
         raise SpecError(f"'defaults' must be a mapping of field: value, got "
                         f"{describe(defaults)}", where)
-    all_fields = ({f for m in models() for f in m.model_fields} - {"kind", "name"}
-                  if defaults else set())
     for key, value in defaults.items():
         at = compiler.loc(defaults, key, f"defaults.{key}")
-        if key not in all_fields:
+        if not _some_kind_has(key):
+            all_fields = {f for m in models() for f in m.model_fields} - {"kind", "name"}
             raise SpecError(f"no layer kind has a field {shown(str(key))}"
                             f"{suggest(str(key), sorted(all_fields))}", at)
         compiler.defaults[key] = compiler.template(value, compiler.top_params, at)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from convcalc.errors import ConvcalcError, Location
+from convcalc.frozen import fast_init
 from convcalc.netspec.expr import Template
 
 Marks = dict[str, tuple[int, int]]
@@ -28,6 +29,7 @@ class Entry:
     """`trainable: false`: the parameters of every layer inside get no gradient (as --freeze)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, eq=False)
 class LayerT(Entry):
     """One layer: a kind (or a template that names a kind or block) and its field templates."""
