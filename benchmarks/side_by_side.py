@@ -8,8 +8,9 @@ worktrees are left alone) and byte-compiled, as the working tree is. Each run is
 that first times a fixed calibration loop (pure Python: small dicts, tuples, text) and then,
 in the same process, `convcalc net FILE --format json` (its imports included, its output
 discarded); the run is reported as a multiple of that calibration loop, so a machine whose
-speed drifts (shared cores, other load) moves both alike. The two trees' runs alternate
-(A, B, A, B, …) and each gives its minimum and median over N runs.
+speed drifts moves both alike. Both are CPU time of the process (`time.process_time`): on a
+machine whose cores are shared with other work, wall time mostly measures the waiting. The two
+trees' runs alternate (A, B, A, B, …) and each gives its minimum and median over N runs.
 
 With `--callgrind`, each tree also runs the same command once under `valgrind --tool=callgrind`
 (end to end, a fresh interpreter): instruction counts do not depend on the machine's load.
@@ -37,26 +38,26 @@ import json, os, runpy, sys, time
 
 def calibration():
     # fixed work of the interpreter's ordinary kinds: small dicts and tuples, calls, text
-    start = time.perf_counter()
+    start = time.process_time()
     kept = []
-    for i in range(100_000):
+    for i in range(300_000):
         row = {"a": i, "b": (i * 7) % 13, "c": (i, i + 1)}
         kept.append(f"{row['a']}:{row['b']}" if row["b"] else str(sum(row["c"])))
     del kept
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 loop = calibration()
 out = os.dup(1)
 devnull = os.open(os.devnull, os.O_WRONLY)
 os.dup2(devnull, 1)
 sys.argv = ["convcalc", *sys.argv[1:]]
-start = time.perf_counter()
+start = time.process_time()
 code = 0
 try:
     runpy.run_module("convcalc", run_name="__main__", alter_sys=True)
 except SystemExit as e:
     code = e.code or 0
-seconds = time.perf_counter() - start
+seconds = time.process_time() - start
 sys.stdout.flush()
 os.write(out, json.dumps({"loop": loop, "run": seconds, "code": code}).encode())
 """
@@ -145,11 +146,11 @@ def side_by_side(rev: str, networks: dict[str, Path], runs: int, callgrind: bool
 
     print(f"convcalc side by side: the working tree against {described}; each run a fresh "
           f"process, `convcalc net FILE --format json` (imports included) over the calibration "
-          f"loop timed just before it in that process; {runs} runs each, alternating; min / "
-          "median")
+          f"loop timed just before it in that process, both in CPU time; {runs} runs each, "
+          "alternating; min / median")
     loops = {label: min(t for (_, lab), s in sides.items() if lab == label for t in s.loops)
              for label in trees}
-    print("calibration loop (fastest): " + "; ".join(f"{label} {t * 1000:.0f} ms"
+    print("calibration loop (fastest, CPU): " + "; ".join(f"{label} {t * 1000:.0f} ms"
                                                       for label, t in loops.items()))
     rows = [("network", *trees, "working tree / earlier (mins)")]
     for name in networks:

@@ -51,7 +51,7 @@ def test_side_by_side_against_a_revision() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("convcalc side by side: the working tree against ")
-    assert lines[1].startswith("calibration loop (fastest): working tree ")
+    assert lines[1].startswith("calibration loop (fastest, CPU): working tree ")
     assert lines[2].split()[0] == "network"
     for line, label in zip(lines[3:], ("20 layers, sequence", "20 layers, residual"),
                            strict=True):
