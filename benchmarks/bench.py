@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py            # 10 runs per row (100k-layer rows and torch: 3)
     python benchmarks/bench.py --runs 20
+    python benchmarks/bench.py --against 5f5c18c [--callgrind]   # side by side with a revision
 
 Rows: (1) cold start of a one-layer command against a bare interpreter; (2) ResNet-50 from its
 YAML against the same floor; (3) generated 10,000- and 100,000-layer networks, plain sequence
@@ -155,9 +156,28 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000",
                         help="the two generated network sizes (a smoke test uses small ones)")
     parser.add_argument("--no-torch", action="store_true", help="skip row (4)")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead of the rows: the smaller generated networks on the working "
+                             "tree and on git revision REV side by side, each run over a "
+                             "calibration loop timed in the same process (see side_by_side.py)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="with --against: also count each side's instructions (valgrind)")
     args = parser.parse_args()
     runs = args.runs
     smaller, larger = sorted(int(n) for n in args.sizes.split(","))
+    if args.against is not None:
+        from side_by_side import side_by_side
+
+        with tempfile.TemporaryDirectory() as tmp:
+            networks = {}
+            for label, make in (("sequence", sequence_spec), ("residual", residual_spec)):
+                path = Path(tmp) / f"{label}{smaller}.yaml"
+                path.write_text(make(smaller))
+                networks[f"{smaller:,} layers, {label}"] = path
+            side_by_side(args.against, networks, runs, args.callgrind)
+        return
+    if args.callgrind:
+        parser.error("--callgrind goes with --against REV")
     byte_compile()
     cc = convcalc_command()
 

@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from convcalc.frozen import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where a problem sits: a file (and line/column), a layer path and name, a field."""

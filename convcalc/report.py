@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from convcalc.frozen import fast_init
 from convcalc.rf import AxisRF, Path, RFState, advance_state
 from convcalc.shapes import Shape
 
@@ -59,6 +60,7 @@ class Formula:
 FormulaSource = Sequence[Formula] | Callable[[], Sequence[Formula]]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LayerReport:
     """What one layer costs and sees. Composite layers carry their parts; totals are their sums."""
@@ -131,20 +133,26 @@ class LayerReport:
     def to_dict(self, receptive_field: RFState | None = None) -> dict[str, Any]:
         """The JSON contract of one layer (`receptive_field` replaces the layer's own)."""
         rf = self.receptive_field if receptive_field is None else receptive_field
+        # the properties (params, flops, memory()) spelt out: this runs once per row of a
+        # network's JSON
+        params = self.weight_params + self.bias_params
+        ins, outs = self.input_elements, self.output_elements
         return {
             "kind": self.kind,
             "name": self.name,
-            "input": self.input.to_dict(),
-            "output": self.output.to_dict(),
-            "params": self.params,
+            "input": {"channels": self.input.channels, "spatial": list(self.input.spatial)},
+            "output": {"channels": self.output.channels, "spatial": list(self.output.spatial)},
+            "params": params,
             "weight_params": self.weight_params,
             "bias_params": self.bias_params,
             "macs": self.macs,
-            "flops": self.flops,
+            "flops": 2 * self.macs,
             "receptive_field": rf_to_dict(rf),
-            "memory": self.memory(),
-            "parts": [p.to_dict() for p in self.parts],
-            "warnings": list(self.all_warnings()),
+            "memory": {"input_elements": ins, "output_elements": outs,
+                       "weight_elements": params, "activation_elements": ins + outs,
+                       "access_cost": self.access_cost},
+            "parts": [p.to_dict() for p in self.parts] if self.parts else [],
+            "warnings": list(self.all_warnings() if self.parts else self.warnings),
         }
 
     def all_warnings(self) -> tuple[str, ...]:
@@ -221,6 +229,7 @@ def composite(kind: str, name: str | None, shape: Shape, output: Shape,
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NetRow:
     """One layer of a network: its report, hierarchical path, and cumulative receptive field."""

@@ -21,9 +21,11 @@ from fractions import Fraction
 from math import gcd, lcm
 
 from convcalc.errors import Location, ShapeError
+from convcalc.frozen import fast_init
 from convcalc.limits import MAX_PERIOD, MAX_RF_WORK
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Progression:
     """Offsets first, first + step, ..., `count` of them (step > 0 unless count == 1)."""
@@ -41,6 +43,7 @@ def check_phases(n: int, what: str, field: str | None = None) -> int:
     return n
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TapMap:
     """Output y = q·n + r reads inputs x = q·m + c for every c in taps[r] (one axis of one layer)."""
@@ -107,6 +110,7 @@ class TapMap:
         return TapMap(0, 1, ((Progression(0, 1, length),),), reduces=True)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AxisRF:
     """Receptive field of every position of a feature map along one axis, in input coordinates."""
@@ -290,6 +294,18 @@ def merge(states: Sequence[AxisRF]) -> tuple[AxisRF, str | None]:
     path is kept and the problem says so. Paths with equal jumps but different centres are
     merged exactly and reported.
     """
+    if len(states) == 2:  # a residual add of two one-interval paths (the common case)
+        a, b = states
+        alo, ahi, blo, bhi = a.lo[0], a.hi[0], b.lo[0], b.hi[0]
+        if (a.period == 1 and b.period == 1 and a.advance == b.advance != 0 and a.whole is None
+                and b.whole is None and alo is not None and ahi is not None and blo is not None
+                and bhi is not None):
+            problem = None
+            if alo + ahi != blo + bhi:
+                shown = " vs ".join(str(Fraction(c, 2)) for c in sorted((alo + ahi, blo + bhi)))
+                problem = f"centres differ ({shown} at output 0)"
+            return AxisRF(1, a.advance, (min(alo, blo),), (max(ahi, bhi),), None,
+                          a.reduced or b.reduced), problem
     whole: tuple[int, int] | None = None
     trunks: list[AxisRF] = []
     for s in states:

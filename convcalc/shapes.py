@@ -9,12 +9,14 @@ from math import prod
 from typing import Any
 
 from convcalc.errors import SpecError
+from convcalc.frozen import fast_init
 from convcalc.limits import MAX_INT
 from convcalc.numbers import NumberError, parse_whole, shown, type_word, value_text
 
 MAX_RANK = 3
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Shape:
     """One sample's feature map: `channels` and `spatial` = (L), (H, W) or (D, H, W); () for a vector."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from convcalc.frozen import fast_init
 from convcalc.shapes import Shape
 
 Path = tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TLayer:
     row: int
@@ -22,6 +24,7 @@ class TLayer:
     output: Shape
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TSeq:
     """Children in order. `path` is the level they live in; `level` says whether this sequence
@@ -35,6 +38,7 @@ class TSeq:
     output: Shape
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TResidual:
     """body(x) + shortcut(x); shortcut None is the identity."""

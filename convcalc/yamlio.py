@@ -101,7 +101,9 @@ class _Loader(_BASE):  # type: ignore[misc]
                 return node.value
             if tag == _INT:
                 assert isinstance(node, yaml.ScalarNode)
-                return self.construct_int(node)
+                # the tag's pattern says decimal digits: under 19 characters it is within int64
+                text = node.value
+                return int(text) if len(text) < MAX_INT_DIGITS else self.construct_int(node)
         elif self.alias_free:
             if isinstance(node, yaml.MappingNode) and tag == _MAP:
                 return self.construct_mapping(node)
@@ -139,6 +141,17 @@ class _Loader(_BASE):  # type: ignore[misc]
         explicit = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
         self.flatten_mapping(node)
         merged = len(node.value) - explicit
+        if not merged:  # no merge keys (the common case): each key once, in order
+            for key_node, value_node in node.value:
+                key = self._child(key_node)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise self.fail(key_node, "a mapping key must be text")
+                if key in result:
+                    raise self.fail(key_node, f"duplicate key {_key_text(key)} (first at line "
+                                              f"{result.marks[key][0]})")
+                result[key] = self._child(value_node)
+                result.marks[key] = _mark(key_node)
+            return result
         # flatten_mapping puts what merge keys bring first; explicit keys may override those
         from_merge: set[Any] = set()
         for i, (key_node, value_node) in enumerate(node.value):

@@ -31,3 +31,40 @@ def test_benchmark_prints_every_row() -> None:
     assert "skipped" in lines[-6] and "skipped" in lines[-4]  # --no-torch: no (4), no ONNX
     assert "skipped" in lines[-3]
     assert "its JSON" in lines[-2] and "without" in lines[-1]
+
+
+def test_side_by_side_against_a_revision() -> None:
+    """`--against REV`: the working tree and the revision (exported by git archive, the
+    repository untouched) on the same generated networks, each as a multiple of a calibration
+    loop timed in the same process."""
+    import shutil
+    import tempfile
+
+    import pytest
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a checkout (the revision is exported with git archive)")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--runs", "1",
+                           "--sizes", "20,200", "--against", "HEAD"], capture_output=True,
+                          text=True, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("convcalc side by side: the working tree against ")
+    assert lines[1].startswith("calibration loop (fastest, CPU): working tree ")
+    assert lines[2].split()[0] == "network"
+    for line, label in zip(lines[3:], ("20 layers, sequence", "20 layers, residual"),
+                           strict=True):
+        assert line.startswith(label)
+        cells = line[len(label):].split()
+        # working tree min / median, the revision's min / median, and the ratio of the minimums
+        assert cells[0].endswith("×") and cells[2].endswith("×"), line
+        assert float(cells[-1]) > 0
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                               text=True, check=False).stdout
+    assert tempfile.gettempdir() not in worktrees  # exported, not checked out as a worktree
+
+    refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--runs",
+                              "1", "--sizes", "20,200", "--against", "no-such-revision"],
+                             capture_output=True, text=True, check=False, cwd=ROOT)
+    assert refused.returncode == 1
+    assert "--against no-such-revision: not a revision" in refused.stderr

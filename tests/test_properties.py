@@ -121,3 +121,21 @@ def test_receptive_field_fast_path_is_the_general_rule(advance: int, lo: int, wi
                                                                          (None,))
     tap = TapMap(m, 1, ((Progression(first, step, count),),))
     assert state.then(tap) == state.general_then(tap)
+
+
+@settings(max_examples=500, deadline=None)
+@given(advance=st.integers(-3, 8), lo=st.integers(-20, 20), width=st.integers(0, 30),
+       other_lo=st.integers(-20, 20), other_width=st.integers(0, 30),
+       other_advance=st.integers(-3, 8), reduced=st.booleans())
+def test_merging_two_one_interval_fields_takes_the_general_rule(
+        advance: int, lo: int, width: int, other_lo: int, other_width: int, other_advance: int,
+        reduced: bool) -> None:
+    """A residual add of two period-1 fields takes a short-cut; it must give what the general
+    merge gives (three paths, the second twice, take the general route: same fields, same
+    centres)."""
+    from convcalc.rf import AxisRF, merge
+
+    a = AxisRF(1, advance, (lo,), (lo + width,), None, reduced)
+    b = AxisRF(1, other_advance, (other_lo,), (other_lo + other_width,))
+    assert merge([a, b]) == merge([a, b, b])
+    assert merge([b, a]) == merge([b, a, a])

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from convcalc.errors import ConvcalcError, Location, SpecError
-from convcalc.layers import KIND_ALIASES, KINDS, canonical_kind, models
+from convcalc.layers import KIND_ALIASES, KINDS, REGISTRY, canonical_kind, models
 from convcalc.limits import MAX_NAME_CHARS, MAX_NESTING
 from convcalc.netspec.expr import (
     BUILTIN_NAMES,
@@ -43,6 +43,7 @@ from convcalc.netspec.nodes import (
     SeqT,
     SplitT,
     UseT,
+    content_key,
 )
 from convcalc.numbers import NumberError, from_float, shown, value_text
 from convcalc.spec import suggest
@@ -282,6 +283,7 @@ class Compiler:
         raw_marks = getattr(raw, "marks", None)
         if not isinstance(raw_marks, dict):
             raw_marks = {}
+        templated = not isinstance(kind, str)
         for key, value in raw.items():
             if key in ENTRY_KEYS:
                 continue
@@ -295,8 +297,12 @@ class Compiler:
                     f"{kind}: {', '.join(allowed)}", self.loc(raw, key, spec_path, label,
                                                                str(key))))
                 continue
+            if type(value) in _CONSTANTS or (type(value) is str and "$" not in value):
+                fields[str(key)] = value  # compiles to itself and reads no parameter
+                continue
             try:  # the field's location is built only for an error (most specs have none)
-                fields[str(key)] = self.template(value, scope, _NOWHERE)
+                t = fields[str(key)] = self.template(value, scope, _NOWHERE)
+                templated = templated or is_template(t)
             except ConvcalcError as e:
                 at = self.loc(raw, key, spec_path, label, str(key))
                 problems.append(e.at(**at.parts()) if e.location is _NOWHERE else e)
@@ -306,9 +312,10 @@ class Compiler:
             for key, value in self.defaults.items():
                 if key in model_fields and key not in fields:
                     fields[key] = value
-        templated = not isinstance(kind, str) or any(is_template(t) for t in fields.values())
+                    templated = templated or is_template(value)
         return LayerT(name, cond, Location(where.file, where.line, where.column, where.path,
-                                           label, where.field), kind, fields, marks, templated)
+                                           label, where.field), kind, fields, marks, templated,
+                      None if templated else content_key(str(kind), fields))
 
     def repeat(self, item: dict[str, Any], spec_path: str, scope: frozenset[str],
                where: Location) -> Entry:
@@ -539,6 +546,15 @@ def _fields_of_kind(kind: str) -> frozenset[str]:
     return frozenset(KINDS[kind].model_fields) - {"kind"}
 
 
+def _some_kind_has(key: Any) -> bool:
+    """Whether some layer kind has the field `key` (not `kind` or `name`): the kinds' modules are
+    imported in registry order only until one has it (`bias`: the first, conv)."""
+    return key not in ("kind", "name") and any(key in _fields_of_kind(k) for k in REGISTRY)
+
+
+_CONSTANTS = frozenset((int, bool, float, type(None)))
+"""Types of YAML values that compile to themselves (see compile_value)."""
+
 _NOWHERE = Location()
 """A placeholder location: an error raised with it gets the real one filled in."""
 
@@ -680,11 +696,10 @@ def compile_network(data: Any, file: str | None = None) -> Network:
     if not isinstance(defaults, dict):
         raise SpecError(f"'defaults' must be a mapping of field: value, got "
                         f"{describe(defaults)}", where)
-    all_fields = ({f for m in models() for f in m.model_fields} - {"kind", "name"}
-                  if defaults else set())
     for key, value in defaults.items():
         at = compiler.loc(defaults, key, f"defaults.{key}")
-        if key not in all_fields:
+        if not _some_kind_has(key):
+            all_fields = {f for m in models() for f in m.model_fields} - {"kind", "name"}
             raise SpecError(f"no layer kind has a field {shown(str(key))}"
                             f"{suggest(str(key), sorted(all_fields))}", at)
         compiler.defaults[key] = compiler.template(value, compiler.top_params, at)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from convcalc.errors import ConvcalcError, Location
+from convcalc.frozen import fast_init
 from convcalc.netspec.expr import Template
 
 Marks = dict[str, tuple[int, int]]
@@ -28,6 +29,7 @@ class Entry:
     """`trainable: false`: the parameters of every layer inside get no gradient (as --freeze)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, eq=False)
 class LayerT(Entry):
     """One layer: a kind (or a template that names a kind or block) and its field templates."""
@@ -37,6 +39,9 @@ class LayerT(Entry):
     marks: Marks = field(default_factory=dict)
     templated: bool = False
     """The kind or some field holds an expression: validated per distinct value set."""
+    key: Any = None
+    """Without templates: the kind and fields as one hashable value (see `content_key`), so that
+    equal entries validate once."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,3 +143,22 @@ class Network:
     """The name when it holds `${…}` (`x_${arch}`): the walk evaluates it like every field."""
     name_at: Location = field(default_factory=Location)
     """Where `name:` stood in the file."""
+
+
+def freeze(value: Any) -> Any:
+    """A YAML value as a hashable one that keeps its types apart (1, 1.0 and true differ)."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    return (type(value).__name__, repr(value) if type(value) is float else value)
+
+
+_PLAIN = frozenset((int, str, bool, type(None)))
+
+
+def content_key(kind: str, fields: dict[str, Any]) -> tuple[Any, ...]:
+    """A constant layer entry's kind and fields as a hashable value: equal exactly when the two
+    entries would validate to equal models (values' types kept apart, as `freeze` does)."""
+    return (kind, *((k, type(v), v) if type(v) in _PLAIN else (k, freeze(v))
+                    for k, v in fields.items()))

@@ -45,6 +45,7 @@ from convcalc.netspec.nodes import (
     SeqT,
     SplitT,
     UseT,
+    content_key,
 )
 from convcalc.numbers import NumberError, fraction_text, shown, value_text
 from convcalc.report import LayerReport, NetRow
@@ -105,14 +106,6 @@ Result = tuple[Shape | None, RFState | None, TNode | None]
 _BLIND: Result = (None, None, None)
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return (type(value).__name__, value)
-
-
 @dataclass
 class Walk:
     net: Network
@@ -123,6 +116,8 @@ class Walk:
     warnings: list[str] = field(default_factory=list)
     records: dict[tuple[Any, ...], _Record] = field(default_factory=dict)
     specs: dict[Any, LayerSpec | ConvcalcError] = field(default_factory=dict)
+    reports: dict[tuple[int, Shape], LayerReport] = field(default_factory=dict)
+    """Each model's report per input shape (the models are the ones `specs` keeps alive)."""
     uses: list[Location] = field(default_factory=list)
     active: list[str] = field(default_factory=list)
     walked_blocks: set[str] = field(default_factory=set)
@@ -269,26 +264,28 @@ class Walk:
 
     def layer(self, e: LayerT, env: Env, ns: Namespace, shape: Shape | None,
               state: RFState | None) -> Result:
-        kind = e.kind if isinstance(e.kind, str) else self.value(e.kind, env, e.where, "kind")
-        if kind is UNKNOWN:
-            return _BLIND
+        kind = e.kind  # a kind written as text is canonical and known (the compiler checked it)
         if not isinstance(kind, str):
-            raise SpecError(f"{source_text(e.kind)} = {shown(str(kind))} is not a layer kind",
-                            e.where)
-        if not isinstance(e.kind, str) and kind in self.net.blocks:
-            # `- $block` (or `- $block: {args}`): a parameter that names a block
-            args = {k: self.value(t, env, e.where, k) for k, t in e.fields.items()}
-            label = self.label(e, env)
-            inner = ns.sub(ns.name(label)) if label is not None else ns
-            result = self.use(kind, args, e.where, inner, shape, state)
-            return result if label is None else self.close(inner.prefix, kind, result)
-        kind = canonical_kind(kind)
-        if kind not in KINDS:
-            from convcalc.spec import suggest
+            kind = self.value(e.kind, env, e.where, "kind")
+            if kind is UNKNOWN:
+                return _BLIND
+            if not isinstance(kind, str):
+                raise SpecError(f"{source_text(e.kind)} = {shown(str(kind))} is not a layer "
+                                "kind", e.where)
+            if kind in self.net.blocks:
+                # `- $block` (or `- $block: {args}`): a parameter that names a block
+                args = {k: self.value(t, env, e.where, k) for k, t in e.fields.items()}
+                label = self.label(e, env)
+                inner = ns.sub(ns.name(label)) if label is not None else ns
+                result = self.use(kind, args, e.where, inner, shape, state)
+                return result if label is None else self.close(inner.prefix, kind, result)
+            kind = canonical_kind(kind)
+            if kind not in KINDS:
+                from convcalc.spec import suggest
 
-            raise SpecError(f"{source_text(e.kind)} = {shown(kind)} is not a layer kind"
-                            f"{suggest(kind, sorted(KINDS))}; see `convcalc kinds`", e.where)
-        label = self.label(e, env)
+                raise SpecError(f"{source_text(e.kind)} = {shown(kind)} is not a layer kind"
+                                f"{suggest(kind, sorted(KINDS))}; see `convcalc kinds`", e.where)
+        label = self.label(e, env) if e.name is not None else None
         path = ns.name(label if label is not None else kind)
         name = dotted(path)
         spec = self.spec(e, kind, env, label, path)
@@ -299,7 +296,10 @@ class Walk:
                                   e.where))
             raise _Stop
         where = e.where
-        report = self.apply(spec, shape, where, name)
+        measured = (id(spec), shape)
+        report = self.reports.get(measured)
+        if report is None:  # a model is measured once per input shape (its report is a value)
+            report = self.reports[measured] = self.apply(spec, shape, where, name)
         before = state
         try:
             state, _ = advance_state(state, report.rf_paths)
@@ -322,10 +322,10 @@ class Walk:
                 if v is UNKNOWN:
                     return None
                 values[k] = _plain(v)
-            key: Any = (kind, label, _freeze(values))
+            key: Any = (content_key(kind, values), label)
         else:
-            values = dict(e.fields)
-            key = (id(e), label)
+            values = e.fields
+            key = (e.key, label)
         found = self.specs.get(key)
         if found is None:
             data = {"kind": kind, **values}

@@ -32,6 +32,8 @@ def to_json(data: Mapping[str, Any], *, compact: bool = False) -> str:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False)
+    if text.isascii() and "\x7f" not in text:  # the common case, without a regex pass
+        return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
