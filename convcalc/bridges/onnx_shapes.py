@@ -19,14 +19,7 @@ folding). This module is the pass over the nodes that puts them together.
 from __future__ import annotations
 
 from convcalc.bridges.onnx_folding import ConstantFolding
-from convcalc.bridges.onnx_nodes import (
-    Attrs,
-    Dims,
-    GraphError,
-    Value,
-    _name,
-    _t,
-)
+from convcalc.bridges.onnx_nodes import Attrs, Dims, GraphError, Value, _name, _t
 from convcalc.bridges.onnx_proto import (
     ATTR_FLOAT,
     ATTR_FLOATS,

@@ -25,10 +25,7 @@ from convcalc.solve.request import (
     parse_count,
 )
 from convcalc.solve.results import Solution, Solved, _target
-from convcalc.solve.size_rules import (
-    KIND_FAMILY,
-    _loss_warnings,
-)
+from convcalc.solve.size_rules import KIND_FAMILY, _loss_warnings
 from convcalc.spec import validate_layer
 
 

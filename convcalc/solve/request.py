@@ -17,10 +17,7 @@ from convcalc.layers import KINDS, canonical_kind
 from convcalc.layers.base import check_divides, per_axis
 from convcalc.shapes import Shape
 from convcalc.solve.results import spec_value
-from convcalc.solve.size_rules import (
-    KIND_FAMILY,
-    SIZE_FIELDS,
-)
+from convcalc.solve.size_rules import KIND_FAMILY, SIZE_FIELDS
 from convcalc.spec import suggest, validate_layer
 
 # --- parsing and checking the request ------------------------------------------------------------
