@@ -75,12 +75,12 @@ class Value:
         return math.prod(self.dims)
 
 
-def _name(n: NodeInfo) -> str:
+def node_label(n: NodeInfo) -> str:
     op = printable(n.op_type, 60)
     return f"node '{printable(n.name)}' ({op})" if n.name else f"a {op} node"
 
 
-def _t(name: str) -> str:
+def tensor_label(name: str) -> str:
     """A tensor's name as a message shows it."""
     return printable(name, 100)
 
@@ -93,7 +93,7 @@ class Attrs:
         self.by_name: dict[str, Attribute] = {}
         for a in node.attributes:
             if a.name in self.by_name:
-                raise GraphError(f"{_name(node)} has attribute '{a.name}' twice")
+                raise GraphError(f"{node_label(node)} has attribute '{a.name}' twice")
             self.by_name[a.name] = a
 
     def _get(self, name: str, kinds: tuple[int, ...]) -> Any:
@@ -102,7 +102,7 @@ class Attrs:
             return None
         if a.type not in kinds:
             want = " or ".join(ATTR_TYPES[k] for k in kinds)
-            raise GraphError(f"{_name(self.node)}: attribute '{name}' is "
+            raise GraphError(f"{node_label(self.node)}: attribute '{name}' is "
                              f"{ATTR_TYPES.get(a.type, 'of unknown type')}; it must be {want}")
         return a.value
 
@@ -111,7 +111,7 @@ class Attrs:
         for name, a in self.by_name.items():
             want = ATTRIBUTE_TYPES.get(name)
             if want is not None and a.type not in want:
-                raise GraphError(f"{_name(self.node)}: attribute '{printable(name, 60)}' is "
+                raise GraphError(f"{node_label(self.node)}: attribute '{printable(name, 60)}' is "
                                  f"{ATTR_TYPES.get(a.type, 'of unknown type')}; it must be "
                                  f"{' or '.join(ATTR_TYPES[k] for k in want)}")
 
@@ -163,15 +163,15 @@ def broadcast(node: NodeInfo, shapes: list[Dims]) -> Dims:
         sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
         sizes.discard(1)
         if len(sizes) > 1:
-            raise GraphError(f"{_name(node)}: inputs of shapes "
-                             f"{' and '.join(_show(s) for s in shapes)} do not broadcast")
+            raise GraphError(f"{node_label(node)}: inputs of shapes "
+                             f"{' and '.join(dims_text(s) for s in shapes)} do not broadcast")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
 
-def _show(dims: Dims) -> str:
+def dims_text(dims: Dims) -> str:
     return "×".join(map(str, dims)) if dims else "a scalar"
 
 
-def _count(n: int, what: str) -> str:
+def count_text(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"

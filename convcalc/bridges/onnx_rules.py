@@ -20,11 +20,11 @@ from convcalc.bridges.onnx_nodes import (
     Dims,
     GraphError,
     Value,
-    _count,
-    _name,
-    _show,
-    _t,
     broadcast,
+    count_text,
+    dims_text,
+    node_label,
+    tensor_label,
 )
 from convcalc.bridges.onnx_proto import NodeInfo, Tensor
 
@@ -89,7 +89,7 @@ class RuleBook:
             return None
         if any(isinstance(x, float) and not x.is_integer() for x in v) or \
                 any(isinstance(x, float) and not math.isfinite(x) for x in v):
-            raise GraphError(f"{_name(n)}: {what} must be whole numbers")
+            raise GraphError(f"{node_label(n)}: {what} must be whole numbers")
         return [int(x) for x in v]
 
     tensor_value: Callable[[Tensor], Value]
@@ -103,10 +103,10 @@ class RuleBook:
         need = MIN_INPUTS.get(op, 1 if op not in ("Constant", "Range") else 0)
         present = [t for t in n.inputs[:need] if t]
         if len(n.inputs) < need or (len(present) < need and op not in ("Gemm",)):
-            raise GraphError(f"{_name(n)} has {_count(len([t for t in n.inputs if t]), 'input')}; "
+            raise GraphError(f"{node_label(n)} has {count_text(len([t for t in n.inputs if t]), 'input')}; "
                              f"{op} needs at least {need}")
         if not n.outputs or not n.outputs[0]:
-            raise GraphError(f"{_name(n)} has no output")
+            raise GraphError(f"{node_label(n)} has no output")
         low, high = INPUTS.get(op, (2, 2) if op in BINARY else (1, 1))
         if op in UNARY or op in BINARY or op in INPUTS or hasattr(self, f"rule_{op}"):
             count = len(n.inputs)
@@ -114,7 +114,7 @@ class RuleBook:
                 count -= 1  # trailing optional inputs left empty
             if not low <= count <= high:
                 most = "any number of" if high == ANY else f"at most {high}"
-                raise GraphError(f"{_name(n)} has {_count(count, 'input')}; {op} takes at "
+                raise GraphError(f"{node_label(n)} has {count_text(count, 'input')}; {op} takes at "
                                  f"least {low} and {most}")
         x = shapes[0] if shapes else None
         if op in UNARY or op in ("Dropout", "Clip", "BatchNormalization", "LayerNormalization",
@@ -134,7 +134,7 @@ class RuleBook:
         if result is not None:
             for r in result:
                 if r is not None and any(d < 0 or d > MAX_DIM for d in r):
-                    raise GraphError(f"{_name(n)}: its output would be {_show(r)}")
+                    raise GraphError(f"{node_label(n)}: its output would be {dims_text(r)}")
         return result
 
     def check_params(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> None:
@@ -147,20 +147,20 @@ class RuleBook:
                 ratio = v[0] if v else ratio
             if not isinstance(ratio, int | float) or not 0 <= ratio < 1 or \
                     not math.isfinite(ratio):
-                raise GraphError(f"{_name(n)}: ratio {ratio} is not in [0, 1)")
+                raise GraphError(f"{node_label(n)}: ratio {ratio} is not in [0, 1)")
         elif op == "GroupNormalization":
             groups = at.integer("num_groups")
             if groups is None:
-                raise GraphError(f"{_name(n)} has no num_groups attribute")
+                raise GraphError(f"{node_label(n)} has no num_groups attribute")
             if x is not None and (len(x) < 2 or groups < 1 or x[1] % groups):
-                raise GraphError(f"{_name(n)}: num_groups {groups} does not divide "
+                raise GraphError(f"{node_label(n)}: num_groups {groups} does not divide "
                                  f"{x[1] if len(x) > 1 else '?'} channels")
         elif op == "BatchNormalization" and x is not None and len(x) > 1:
             for t in n.inputs[1:5]:
                 d = self.dims(t) if t else None
                 if d is not None and d != (x[1],):
-                    raise GraphError(f"{_name(n)}: '{_t(t)}' is {_show(d)}; it must be {x[1]} "
-                                     "(one per channel)")
+                    raise GraphError(f"{node_label(n)}: '{tensor_label(t)}' is {dims_text(d)}; it "
+                                     f"must be {x[1]} (one per channel)")
 
     def slice_bounds(self, n: NodeInfo, at: Attrs, x: Dims
                      ) -> list[tuple[int, int, int]] | None:
@@ -179,16 +179,16 @@ class RuleBook:
         else:
             starts, ends = at.ints("starts"), at.ints("ends")
             if starts is None or ends is None:
-                raise GraphError(f"{_name(n)} has no starts or ends")
+                raise GraphError(f"{node_label(n)} has no starts or ends")
             axes = at.ints("axes") or list(range(len(starts)))
             steps = [1] * len(starts)
         if not len(starts) == len(ends) == len(axes) == len(steps):
-            raise GraphError(f"{_name(n)}: starts, ends, axes and steps differ in length")
+            raise GraphError(f"{node_label(n)}: starts, ends, axes and steps differ in length")
         bounds = [(0, d, 1) for d in x]
         seen = set()
         for s, e, given, st in zip(starts, ends, axes, steps, strict=True):
             if not -len(x) <= given < len(x) or given % len(x) in seen or st == 0:
-                raise GraphError(f"{_name(n)}: axis {given} (step {st}) is not a valid slice")
+                raise GraphError(f"{node_label(n)}: axis {given} (step {st}) is not a valid slice")
             a = given % len(x)
             seen.add(a)
             bounds[a] = slice(s, e, st).indices(x[a])

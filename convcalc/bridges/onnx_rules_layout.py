@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from convcalc.bridges.onnx_nodes import Attrs, Dims, GraphError, _name, _show, broadcast
+from convcalc.bridges.onnx_nodes import Attrs, Dims, GraphError, broadcast, dims_text, node_label
 from convcalc.bridges.onnx_proto import NodeInfo
 from convcalc.bridges.onnx_rules import RuleBook
 
@@ -24,7 +24,7 @@ class LayoutRules(RuleBook):
         assert x is not None
         axis = at.integer("axis", 1)
         if not -len(x) <= axis <= len(x):
-            raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
+            raise GraphError(f"{node_label(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x) + 1 if axis >= 0 else len(x)
         return [(math.prod(x[:axis]), math.prod(x[axis:]))]
 
@@ -40,21 +40,21 @@ class LayoutRules(RuleBook):
         for i, d in enumerate(target):
             if d == 0 and not allow_zero:
                 if i >= len(x):
-                    raise GraphError(f"{_name(n)}: shape {target} copies axis {i} of a rank-"
+                    raise GraphError(f"{node_label(n)}: shape {target} copies axis {i} of a rank-"
                                      f"{len(x)} input")
                 out.append(x[i])
             else:
                 out.append(d)
         if out.count(-1) > 1 or any(d < -1 for d in out):
-            raise GraphError(f"{_name(n)}: shape {target} is not a valid target")
+            raise GraphError(f"{node_label(n)}: shape {target} is not a valid target")
         total = math.prod(x)
         if -1 in out:
             known = math.prod(d for d in out if d != -1)
             if known == 0 or total % known:
-                raise GraphError(f"{_name(n)}: {_show(x)} cannot be reshaped to {target}")
+                raise GraphError(f"{node_label(n)}: {dims_text(x)} cannot be reshaped to {target}")
             out[out.index(-1)] = total // known
         if math.prod(out) != total:
-            raise GraphError(f"{_name(n)}: {_show(x)} cannot be reshaped to {target}")
+            raise GraphError(f"{node_label(n)}: {dims_text(x)} cannot be reshaped to {target}")
         return [tuple(out)]
 
     def axes(self, n: NodeInfo, at: Attrs, index: int, rank: int) -> list[int] | bool | None:
@@ -70,10 +70,10 @@ class LayoutRules(RuleBook):
             return False
         assert values is not None
         if any(not -rank <= a < rank for a in values):
-            raise GraphError(f"{_name(n)}: axes {values} are outside rank {rank}")
+            raise GraphError(f"{node_label(n)}: axes {values} are outside rank {rank}")
         norm = [a % rank for a in values]
         if len(set(norm)) != len(norm):
-            raise GraphError(f"{_name(n)}: axes {values} repeat an axis")
+            raise GraphError(f"{node_label(n)}: axes {values} repeat an axis")
         return norm
 
     def rule_Squeeze(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -87,7 +87,7 @@ class LayoutRules(RuleBook):
             return [tuple(d for d in x if d != 1)]
         assert isinstance(axes, list)
         if any(x[a] != 1 for a in axes):
-            raise GraphError(f"{_name(n)}: squeezes an axis of {_show(x)} that is not 1")
+            raise GraphError(f"{node_label(n)}: squeezes an axis of {dims_text(x)} that is not 1")
         return [tuple(d for i, d in enumerate(x) if i not in axes)]
 
     def rule_Unsqueeze(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -100,7 +100,7 @@ class LayoutRules(RuleBook):
         if axes is None:
             return None
         if axes is False:
-            raise GraphError(f"{_name(n)} has no axes")
+            raise GraphError(f"{node_label(n)} has no axes")
         assert isinstance(axes, list)
         out: list[int] = []
         it = iter(x)
@@ -115,7 +115,7 @@ class LayoutRules(RuleBook):
         perm = at.ints("perm")
         perm = list(range(len(x)))[::-1] if perm is None else perm
         if sorted(perm) != list(range(len(x))):
-            raise GraphError(f"{_name(n)}: perm {perm} is not a permutation of {len(x)} axes")
+            raise GraphError(f"{node_label(n)}: perm {perm} is not a permutation of {len(x)} axes")
         return [tuple(x[p] for p in perm)]
 
     def rule_Concat(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -125,15 +125,15 @@ class LayoutRules(RuleBook):
         parts: list[Dims] = [s for s in shapes if s is not None]
         axis = at.integer("axis")
         if axis is None:
-            raise GraphError(f"{_name(n)} has no axis")
+            raise GraphError(f"{node_label(n)} has no axis")
         rank = len(parts[0])
         if not -rank <= axis < rank or any(len(p) != rank for p in parts):
-            raise GraphError(f"{_name(n)}: inputs {', '.join(map(_show, parts))} do not "
+            raise GraphError(f"{node_label(n)}: inputs {', '.join(map(dims_text, parts))} do not "
                              f"concatenate on axis {axis}")
         axis %= rank
         for p in parts:
             if p[:axis] + p[axis + 1:] != parts[0][:axis] + parts[0][axis + 1:]:
-                raise GraphError(f"{_name(n)}: inputs {', '.join(map(_show, parts))} do not "
+                raise GraphError(f"{node_label(n)}: inputs {', '.join(map(dims_text, parts))} do not "
                                  f"concatenate on axis {axis}")
         out = list(parts[0])
         out[axis] = sum(p[axis] for p in parts)
@@ -145,7 +145,7 @@ class LayoutRules(RuleBook):
         assert x is not None
         axis = at.integer("axis", 0)
         if not -len(x) <= axis < len(x):
-            raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
+            raise GraphError(f"{node_label(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
         sizes = at.ints("split")
         if sizes is None and len(n.inputs) > 1 and n.inputs[1]:
@@ -156,11 +156,11 @@ class LayoutRules(RuleBook):
         if sizes is None:
             parts = at.integer("num_outputs", count)
             if parts != count or parts < 1:
-                raise GraphError(f"{_name(n)}: num_outputs {parts} but {count} outputs")
+                raise GraphError(f"{node_label(n)}: num_outputs {parts} but {count} outputs")
             each = -(-x[axis] // parts)
             sizes = [min(each, max(0, x[axis] - each * i)) for i in range(parts)]
         if len(sizes) != count or sum(sizes) != x[axis] or any(s < 0 for s in sizes):
-            raise GraphError(f"{_name(n)}: split {sizes} does not cut {x[axis]} into {count}")
+            raise GraphError(f"{node_label(n)}: split {sizes} does not cut {x[axis]} into {count}")
         return [(*x[:axis], s, *x[axis + 1:]) for s in sizes]
 
     def rule_Slice(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -187,7 +187,7 @@ class LayoutRules(RuleBook):
                 return None
             axes = [a % len(x) for a in given]
         if pads is None or len(pads) != 2 * len(axes):
-            raise GraphError(f"{_name(n)}: pads {pads} must be {2 * len(axes)} numbers")
+            raise GraphError(f"{node_label(n)}: pads {pads} must be {2 * len(axes)} numbers")
         out = list(x)
         for i, a in enumerate(axes):
             out[a] += pads[i] + pads[len(axes) + i]
@@ -221,7 +221,7 @@ class LayoutRules(RuleBook):
         policy = at.string("keep_aspect_ratio_policy", "stretch")
         if sizes is not None:
             if len(sizes) != len(axes) or policy != "stretch" or any(s < 0 for s in sizes):
-                raise GraphError(f"{_name(n)}: sizes {sizes} do not fit rank {len(x)}")
+                raise GraphError(f"{node_label(n)}: sizes {sizes} do not fit rank {len(x)}")
             out = list(x)
             for a, s in zip(axes, sizes, strict=True):
                 out[a % len(x)] = s
@@ -229,7 +229,7 @@ class LayoutRules(RuleBook):
         if scales is None or len(scales) != len(axes) or any(
                 not isinstance(s, int | float) or not math.isfinite(s) or s <= 0 or s > 1e6
                 for s in scales):
-            raise GraphError(f"{_name(n)}: scales {scales} must be {len(axes)} finite numbers "
+            raise GraphError(f"{node_label(n)}: scales {scales} must be {len(axes)} finite numbers "
                              "> 0")
         scaled = list(x)
         for a, factor in zip(axes, scales, strict=True):
@@ -274,7 +274,7 @@ class LayoutRules(RuleBook):
             return None
         axis = at.integer("axis", 0)
         if not x or not -len(x) <= axis < len(x):
-            raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
+            raise GraphError(f"{node_label(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
         return [(*x[:axis], *idx, *x[axis + 1:])]
 
@@ -286,7 +286,7 @@ class LayoutRules(RuleBook):
         if target is None:
             return None
         if any(d < 0 for d in target):
-            raise GraphError(f"{_name(n)}: shape {target} has a negative size")
+            raise GraphError(f"{node_label(n)}: shape {target} has a negative size")
         return [broadcast(n, [x, tuple(target)])]
 
     def rule_Tile(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
@@ -296,7 +296,7 @@ class LayoutRules(RuleBook):
         if reps is None:
             return None
         if len(reps) != len(x) or any(r < 0 for r in reps):
-            raise GraphError(f"{_name(n)}: repeats {reps} must be {len(x)} numbers ≥ 0")
+            raise GraphError(f"{node_label(n)}: repeats {reps} must be {len(x)} numbers ≥ 0")
         return [tuple(d * r for d, r in zip(x, reps, strict=True))]
 
     def rule_ConstantOfShape(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -305,7 +305,7 @@ class LayoutRules(RuleBook):
         if target is None:
             return None
         if any(d < 0 for d in target):
-            raise GraphError(f"{_name(n)}: shape {target} has a negative size")
+            raise GraphError(f"{node_label(n)}: shape {target} has a negative size")
         return [tuple(target)]
 
     def rule_Range(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]) -> list[Dims | None] | None:
@@ -321,7 +321,7 @@ class LayoutRules(RuleBook):
                 raise OverflowError
             return [(max(0, math.ceil(count)),)]
         except (ZeroDivisionError, OverflowError, TypeError):
-            raise GraphError(f"{_name(n)}: a range from {start} to {limit} by {delta} has no "
+            raise GraphError(f"{node_label(n)}: a range from {start} to {limit} by {delta} has no "
                              "length") from None
 
     def rule_SpaceToDepth(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -330,7 +330,7 @@ class LayoutRules(RuleBook):
         assert x is not None
         b = at.integer("blocksize")
         if b is None or b < 1 or len(x) != 4 or x[2] % b or x[3] % b:
-            raise GraphError(f"{_name(n)}: blocksize {b} does not divide {_show(x)}")
+            raise GraphError(f"{node_label(n)}: blocksize {b} does not divide {dims_text(x)}")
         return [(x[0], x[1] * b * b, x[2] // b, x[3] // b)]
 
     def rule_DepthToSpace(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -339,5 +339,5 @@ class LayoutRules(RuleBook):
         assert x is not None
         b = at.integer("blocksize")
         if b is None or b < 1 or len(x) != 4 or x[1] % (b * b):
-            raise GraphError(f"{_name(n)}: blocksize {b} does not divide {_show(x)}")
+            raise GraphError(f"{node_label(n)}: blocksize {b} does not divide {dims_text(x)}")
         return [(x[0], x[1] // (b * b), x[2] * b, x[3] * b)]

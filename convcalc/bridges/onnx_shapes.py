@@ -19,7 +19,7 @@ folding). This module is the pass over the nodes that puts them together.
 from __future__ import annotations
 
 from convcalc.bridges.onnx_folding import ConstantFolding
-from convcalc.bridges.onnx_nodes import Attrs, Dims, GraphError, Value, _name, _t
+from convcalc.bridges.onnx_nodes import Attrs, Dims, GraphError, Value, node_label, tensor_label
 from convcalc.bridges.onnx_proto import (
     ATTR_FLOAT,
     ATTR_FLOATS,
@@ -78,17 +78,17 @@ class Inference(ConstantFolding, ConvRules, LayoutRules):
         for t in n.inputs:
             if t and t not in self.shapes and t not in self.constants and \
                     t not in self.writer_set():
-                raise GraphError(f"{_name(n)} reads tensor '{_t(t)}', which no node, input or "
+                raise GraphError(f"{node_label(n)} reads tensor '{tensor_label(t)}', which no node, input or "
                                  "initializer gives before it")
         for o in n.outputs:
             if not o:
                 continue
             if o in self.writer:
-                raise GraphError(f"tensor '{_t(o)}' is written by two nodes "
-                                 f"({_name(self.writer[o])} and {_name(n)})")
+                raise GraphError(f"tensor '{tensor_label(o)}' is written by two nodes "
+                                 f"({node_label(self.writer[o])} and {node_label(n)})")
             if o in self.shapes or o in self.constants:
-                raise GraphError(f"{_name(n)} writes tensor '{_t(o)}', which is already an input or "
-                                 "an initializer")
+                raise GraphError(f"{node_label(n)} writes tensor '{tensor_label(o)}', which is already "
+                                 "an input or an initializer")
             self.writer[o] = n
 
     def writer_set(self) -> dict[str, NodeInfo]:
@@ -96,9 +96,9 @@ class Inference(ConstantFolding, ConvRules, LayoutRules):
 
     def constant(self, n: NodeInfo, at: Attrs) -> None:
         if len(n.outputs) != 1 or not n.outputs[0]:
-            raise GraphError(f"{_name(n)} must have one output")
+            raise GraphError(f"{node_label(n)} must have one output")
         if len(at.by_name) != 1:
-            raise GraphError(f"{_name(n)} must have exactly one value attribute")
+            raise GraphError(f"{node_label(n)} must have exactly one value attribute")
         a = next(iter(at.by_name.values()))
         out = n.outputs[0]
         if a.name == "value" and a.type == ATTR_TENSOR:
@@ -113,6 +113,6 @@ class Inference(ConstantFolding, ConvRules, LayoutRules):
         elif a.name == "value_ints" and a.type == ATTR_INTS:
             self.constants[out] = Value((len(a.value),), 7, list(a.value))
         else:
-            raise GraphError(f"{_name(n)}: convcalc reads a Constant's value, value_float(s) or "
+            raise GraphError(f"{node_label(n)}: convcalc reads a Constant's value, value_float(s) or "
                              f"value_int(s) attribute, not '{a.name}' "
                              f"({ATTR_TYPES.get(a.type, '?')})")
