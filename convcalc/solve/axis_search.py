@@ -1,8 +1,8 @@
 """The per-axis search of `convcalc solve size`: every completion of one axis, then the axes combined.
 
 Takes the fixed fields and `Bounds` of one axis; gives, per output length, every `AxisFit` that
-reaches it in answer order (`_axis_table`, cached), the first `limit` combinations over the
-axes (`_combine`) and the reached sizes nearest a goal (`_closest`).
+reaches it in answer order (`axis_table`, cached), the first `limit` combinations over the
+axes (`combine_axes`) and the reached sizes nearest a goal (`closest_sizes`).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _space_size(fixed: Geometry, bounds: Bounds, family: Family) -> int:
 
 
 @lru_cache(maxsize=64)
-def _axis_table(family_name: str, fields: tuple[str, ...], length: int,
+def axis_table(family_name: str, fields: tuple[str, ...], length: int,
                 fixed: tuple[tuple[str, int], ...], bounds: Bounds, ceil_mode: bool,
                 covers: bool, dilate_1: bool) -> dict[int, tuple[AxisFit, ...]]:
     """output length → every completion on this axis that gives it, in answer order."""
@@ -100,7 +100,7 @@ def _axis_table(family_name: str, fields: tuple[str, ...], length: int,
     return {n: tuple(sorted(fits, key=lambda f: f.key)) for n, fits in sorted(table.items())}
 
 
-def _combine(lists: Sequence[Sequence[AxisFit]], dilation: int | None,
+def combine_axes(lists: Sequence[Sequence[AxisFit]], dilation: int | None,
              limit: int, mixed: bool = True) -> tuple[int, list[tuple[AxisFit, ...]]]:
     """(how many, the first `limit`) combinations of one completion per axis: same values on
     every axis first, then by total sum, then per-axis order; with `mixed` False only those
@@ -138,7 +138,7 @@ def _combine(lists: Sequence[Sequence[AxisFit]], dilation: int | None,
     return count, chosen
 
 
-def _closest(reached: Iterable[tuple[int, ...]], goal: tuple[int, ...], *,
+def closest_sizes(reached: Iterable[tuple[int, ...]], goal: tuple[int, ...], *,
              keep: bool = False) -> list[tuple[int, ...]]:
     """Sizes nearest first (sum of per-axis distances, then smallest); `goal` itself only with
     `keep`."""

@@ -16,16 +16,16 @@ from convcalc.layers import KINDS
 from convcalc.report import LayerReport
 from convcalc.shapes import Shape, coerce_shape
 from convcalc.solve.request import (
-    _axis_fixed,
-    _check_channels,
-    _check_fixed,
-    _kind,
+    axis_fixed,
+    check_channels,
+    check_fixed,
     given,
     kind_fields,
+    known_kind,
     parse_count,
 )
-from convcalc.solve.results import Solution, Solved, _target
-from convcalc.solve.size_rules import KIND_FAMILY, _loss_warnings
+from convcalc.solve.results import Solution, Solved, target_dict
+from convcalc.solve.size_rules import KIND_FAMILY, loss_warnings
 from convcalc.spec import validate_layer
 
 
@@ -37,7 +37,7 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
     `analyze_layer` counts them, stay within `max_macs` / `max_params`. Counts only grow with
     `out`, so a doubling then a bisection over multiples finds it exactly. `count`: how many
     multiples fit; `nearest`: the first one over the budget."""
-    kind = _kind(kind)
+    kind = known_kind(kind)
     if "out" not in KINDS[kind].model_fields:
         raise SpecError(f"{kind} has no out channels to size; a budget is for "
                         f"{', '.join(k for k in KIND_FAMILY if 'out' in KINDS[k].model_fields)}")
@@ -51,9 +51,9 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise SpecError(f"option --divisor: {divisor!r} is not allowed; give a whole number ≥ 1")
     shape = coerce_shape(input, channels_first=channels_first)
-    fixed = _check_fixed(kind, fixed)
+    fixed = check_fixed(kind, fixed)
     groups = int(fixed.get("groups", 1))
-    _check_channels(kind, shape, fixed, None)
+    check_channels(kind, shape, fixed, None)
     step = lcm(groups, divisor)
 
     def analyse(multiple: int) -> LayerReport:
@@ -67,7 +67,7 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
     fields = kind_fields(kind)
     layer = validate_layer({"kind": kind, **fixed, "out": step})
     geometry = {f: getattr(layer, f) for f in fields}
-    target = _target(None, macs_limit, params_limit, divisor)
+    target = target_dict(None, macs_limit, params_limit, divisor)
     bounds = {"out_multiple_of": step}
     if not fits(first):
         return Solved("budget", kind, shape, shape.spatial, target, bounds, (*fields, "out"), 0,
@@ -86,8 +86,8 @@ def budget(kind: str, input: str | Shape | Mapping[str, Any],
 def _budget_solution(kind: str, geometry: Mapping[str, Any], report: LayerReport) -> Solution:
     formulas = tuple(f for f in report.formulas if f.metric in ("weights", "bias", "MACs"))
     shape = report.input
-    axes = _axis_fixed(kind_fields(kind), geometry, shape.rank)
+    axes = axis_fixed(kind_fields(kind), geometry, shape.rank)
     return Solution({**geometry, "out": report.output.channels}, report.output,
                     report.output.spatial, formulas,
-                    tuple(_loss_warnings(kind, shape.spatial, axes, False)),
+                    tuple(loss_warnings(kind, shape.spatial, axes, False)),
                     params=report.params, macs=report.macs)

@@ -13,17 +13,17 @@ from convcalc.engine import analyze_layer
 from convcalc.errors import Location, SpecError
 from convcalc.layers import KINDS
 from convcalc.shapes import Shape
-from convcalc.solve.axis_search import _closest
+from convcalc.solve.axis_search import closest_sizes
 from convcalc.solve.request import (
-    _axis_fixed,
-    _check_fixed,
-    _check_limit,
-    _kind,
+    axis_fixed,
+    check_fixed,
+    check_limit,
     given,
     kind_fields,
+    known_kind,
     parse_size,
 )
-from convcalc.solve.results import Solution, Solved, _target, spec_value
+from convcalc.solve.results import Solution, Solved, spec_value, target_dict
 from convcalc.solve.size_rules import (
     CHAIN_DEFAULTS,
     DEFAULT_LIMIT,
@@ -34,7 +34,7 @@ from convcalc.solve.size_rules import (
     MAX_LAYERS,
     NEAREST_PER_SIZE,
     NEAREST_SIZES,
-    _loss_warnings,
+    loss_warnings,
 )
 
 
@@ -44,8 +44,8 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     """The shortest chains of `kind` layers (fixed kernel, padding, dilation; one stride from
     `strides` per layer) that take size `start` to size `end`; layers that keep the size are
     never used. Shortest first, then by their strides read as a sequence."""
-    kind = _kind(kind)
-    _check_limit(limit)
+    kind = known_kind(kind)
+    check_limit(limit)
     if not 1 <= max_layers <= MAX_LAYERS:
         raise SpecError(f"option --max-layers: {max_layers} is not allowed; give 1 to {MAX_LAYERS}")
     fixed = given(fixed)
@@ -62,9 +62,9 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     begin, finish = parse_size(begin, "--from", rank), parse_size(finish, "--to", rank)
     family_name = KIND_FAMILY[kind]
     family = FAMILIES[family_name]
-    fixed = _check_fixed(kind, {**CHAIN_DEFAULTS[family_name], **fixed})
+    fixed = check_fixed(kind, {**CHAIN_DEFAULTS[family_name], **fixed})
     fields = kind_fields(kind)
-    axes = _axis_fixed(fields, fixed, rank)
+    axes = axis_fixed(fields, fixed, rank)
     for axis in axes:
         axis.setdefault("dilation", 2 if kind == "dilated" else 1)
         axis.setdefault("output_padding", 0)
@@ -132,7 +132,7 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
                     **geometry, "stride": s}
             probe = {"out": 1, **spec} if "out" in KINDS[kind].model_fields else spec
             report = analyze_layer(probe, Shape(1, sizes[-1]))  # the project's own check
-            warnings += _loss_warnings(kind, sizes[-1], [{**a, "stride": s} for a in axes],
+            warnings += loss_warnings(kind, sizes[-1], [{**a, "stride": s} for a in axes],
                                        ceil_mode, f"layer {i + 1}: ")
             layers.append(spec)
             sizes.append(report.output.spatial)
@@ -144,11 +144,11 @@ def chain(kind: str, start: str | int | Sequence[int], end: str | int | Sequence
     nearest: list[Solution] = []
     if not found:
         reached = {sz for level in levels[1:] for sz in level}
-        for sizes in _closest(reached, finish)[:NEAREST_SIZES]:
+        for sizes in closest_sizes(reached, finish)[:NEAREST_SIZES]:
             if len(nearest) >= limit:
                 break
             nearest += [solution(c) for c in chains(sizes, min(NEAREST_PER_SIZE,
                                                                limit - len(nearest)))]
     bounds = {"strides": steps, "max_layers": max_layers}
-    return Solved("chain", kind, None, begin, _target(finish), bounds, ("strides",), count,
+    return Solved("chain", kind, None, begin, target_dict(finish), bounds, ("strides",), count,
                   tuple(found), tuple(nearest))

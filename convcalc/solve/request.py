@@ -70,7 +70,7 @@ def parse_count(text: str | int, option: str) -> int:
     return int(value)
 
 
-def _kind(kind: str) -> str:
+def known_kind(kind: str) -> str:
     name = canonical_kind(kind)
     if name not in KIND_FAMILY:
         choices = list(KIND_FAMILY)
@@ -89,7 +89,7 @@ def given(fixed: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (fixed or {}).items() if v is not None}
 
 
-def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
+def check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """Each fixed field through the kind's own model (unknown fields, types and ranges are
     refused as `convcalc layer` refuses them), one field at a time so that a rule between
     fields can still be met by the unknown ones."""
@@ -119,7 +119,7 @@ def _check_fixed(kind: str, fixed: Mapping[str, Any]) -> dict[str, Any]:
     return dict(fixed)
 
 
-def _axis_fixed(fields: Sequence[str], fixed: Mapping[str, Any],
+def axis_fixed(fields: Sequence[str], fixed: Mapping[str, Any],
                 rank: int) -> list[dict[str, int]]:
     """Per axis: the fixed size fields (dilation 1 where the kind has none)."""
     axes: list[dict[str, int]] = [{} for _ in range(rank)]
@@ -136,13 +136,13 @@ def _axis_fixed(fields: Sequence[str], fixed: Mapping[str, Any],
     return axes
 
 
-def _check_channels(kind: str, shape: Shape, fixed: Mapping[str, Any], out: int | None) -> None:
+def check_channels(kind: str, shape: Shape, fixed: Mapping[str, Any], out: int | None) -> None:
     groups = fixed.get("groups", 1)
     check_divides(groups, shape.channels, "groups", "input channels")
     if out is not None:
         check_divides(groups, out, "groups", "output channels")
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if limit < 1:
         raise SpecError(f"option --limit: {limit} is not allowed; give 1 or more")

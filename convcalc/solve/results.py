@@ -92,7 +92,7 @@ def spec_value(values: Sequence[int]) -> int | list[int]:
     return values[0] if len(set(values)) == 1 else list(values)
 
 
-def _target(spatial: Sequence[int] | None, max_macs: int | None = None,
+def target_dict(spatial: Sequence[int] | None, max_macs: int | None = None,
             max_params: int | None = None, divisor: int | None = None) -> dict[str, Any]:
     return {"spatial": None if spatial is None else list(spatial), "max_macs": max_macs,
             "max_params": max_params, "divisor": divisor}

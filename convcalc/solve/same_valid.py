@@ -29,7 +29,7 @@ def _word_size(word: str, family: str, n: int, v: Geometry) -> int:
     return max(0, -(-(n - k_eff + 1) // s))
 
 
-def _word_fits(word: str, family: str, fields: Sequence[str], n: int,
+def word_fits(word: str, family: str, fields: Sequence[str], n: int,
                table: Mapping[int, Sequence[AxisFit]]) -> tuple[AxisFit, ...]:
     """The completions on one axis that give TensorFlow's size for their own fields (VALID:
     also no padding), in answer order."""
@@ -42,7 +42,7 @@ def _word_fits(word: str, family: str, fields: Sequence[str], n: int,
     return tuple(sorted(fits, key=lambda f: f.key))
 
 
-def _same_warnings(fields: Sequence[str], combo: Sequence[AxisFit], spatial: Sequence[int],
+def same_warnings(fields: Sequence[str], combo: Sequence[AxisFit], spatial: Sequence[int],
                    family: str) -> list[str]:
     """Where TensorFlow's SAME pads unevenly (its total P = (⌈n/S⌉ − 1)·S + K_eff − n is odd,
     the extra pixel after), PyTorch's padding, the same on both sides, differs: say so."""
@@ -64,7 +64,7 @@ def _same_warnings(fields: Sequence[str], combo: Sequence[AxisFit], spatial: Seq
             for (total, p), names in axes.items()]
 
 
-def _word_target(word: str, family: str, spatial: Sequence[int],
+def word_target(word: str, family: str, spatial: Sequence[int],
                  axes: Sequence[Mapping[str, int]]) -> tuple[int, ...] | None:
     """SAME's or VALID's size where the fields it depends on are given, else None."""
     need = ("stride",) if word == "same" and family != "transposed" else (

@@ -2,7 +2,7 @@
 
 Gives, per family (conv, transposed, pool), the output length of one axis for given fields (0
 where PyTorch refuses the layer), the padding searched and the input pixels a layer never reads
-(`_loss_warnings` says them); `Bounds`, the search's upper bounds, and the search's limits.
+(`loss_warnings` says them); `Bounds`, the search's upper bounds, and the search's limits.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _unread_warnings(names: Sequence[str], unread: Sequence[int], prefix: str = 
             for n, where in axes.items()]
 
 
-def _loss_warnings(kind: str, lengths: Sequence[int], axes: Sequence[Geometry],
+def loss_warnings(kind: str, lengths: Sequence[int], axes: Sequence[Geometry],
                    ceil_mode: bool, prefix: str = "") -> list[str]:
     """The warnings about input pixels a layer never reads (`formulas.floor_loss`), per axis."""
     loss = FAMILIES[KIND_FAMILY[kind]].loss

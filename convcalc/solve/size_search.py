@@ -17,19 +17,19 @@ from convcalc.errors import Location, ShapeError, SpecError
 from convcalc.layers import KINDS
 from convcalc.layers.base import axis_names
 from convcalc.shapes import Shape, coerce_shape
-from convcalc.solve.axis_search import AxisFit, _axis_table, _closest, _combine
+from convcalc.solve.axis_search import AxisFit, axis_table, closest_sizes, combine_axes
 from convcalc.solve.request import (
-    _axis_fixed,
-    _check_channels,
-    _check_fixed,
-    _check_limit,
-    _kind,
+    axis_fixed,
+    check_channels,
+    check_fixed,
+    check_limit,
     given,
     kind_fields,
+    known_kind,
     parse_size,
 )
-from convcalc.solve.results import Solution, Solved, _target, spec_value
-from convcalc.solve.same_valid import WORDS, _same_warnings, _word_fits, _word_target
+from convcalc.solve.results import Solution, Solved, spec_value, target_dict
+from convcalc.solve.same_valid import WORDS, same_warnings, word_fits, word_target
 from convcalc.solve.size_rules import (
     DEFAULT_LIMIT,
     FAMILIES,
@@ -39,7 +39,7 @@ from convcalc.solve.size_rules import (
     SIZE_FIELDS,
     Bounds,
     Family,
-    _loss_warnings,
+    loss_warnings,
 )
 
 
@@ -50,7 +50,7 @@ def _size_solution(kind: str, shape: Shape, fields: Sequence[str], combo: Sequen
     report = analyze_layer({"kind": kind, **passthrough, **values}, shape)
     formulas = tuple(f for f in report.formulas if f.metric.endswith("_out"))
     axes = [{**_defaults(fields), **dict(zip(fields, f.values, strict=True))} for f in combo]
-    warnings = _loss_warnings(kind, shape.spatial, axes, ceil_mode)
+    warnings = loss_warnings(kind, shape.spatial, axes, ceil_mode)
     return Solution(values, report.output, report.output.spatial, formulas, tuple(warnings))
 
 
@@ -109,10 +109,10 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     `"dilation": "any"` searches it (the dilated kind always searches 2 and up). Answers with
     different values per axis only with `per_axis`, by default when the input's or target's
     sizes or a fixed field differ between axes."""
-    kind = _kind(kind)
+    kind = known_kind(kind)
     bounds = bounds or Bounds()
     bounds.check()
-    _check_limit(limit)
+    check_limit(limit)
     shape = coerce_shape(input, channels_first=channels_first)
     if shape.rank == 0:
         raise ShapeError(f"solve needs a spatial input (L×C, H×W×C or D×H×W×C), got a vector "
@@ -125,7 +125,7 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     any_dilation = fixed.get("dilation") == "any"
     if any_dilation:
         del fixed["dilation"]
-    fixed = _check_fixed(kind, fixed)
+    fixed = check_fixed(kind, fixed)
     fields = kind_fields(kind)
     notes: list[str] = []
     search = dict(fixed)
@@ -147,11 +147,11 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
     passthrough = {k: v for k, v in fixed.items() if k not in fields}
     if "out" in KINDS[kind].model_fields:
         passthrough.setdefault("out", shape.channels)
-    _check_channels(kind, shape, fixed, passthrough.get("out"))
+    check_channels(kind, shape, fixed, passthrough.get("out"))
     ceil_mode = bool(fixed.get("ceil_mode", False))
     covers = kind == "avgpool" and shape.rank == 3  # PyTorch's AvgPool3d: input ≥ kernel
-    axes = _axis_fixed(fields, search, shape.rank)
-    tables = [_axis_table(family_name, fields, n, tuple(sorted(a.items())), bounds, ceil_mode,
+    axes = axis_fixed(fields, search, shape.rank)
+    tables = [axis_table(family_name, fields, n, tuple(sorted(a.items())), bounds, ceil_mode,
                           covers, kind == "dilated")
               for n, a in zip(shape.spatial, axes, strict=True)]
     names = axis_names(shape.rank)
@@ -172,30 +172,30 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
         out = [_size_solution(kind, shape, fields, c, passthrough, ceil_mode) for c in combos]
         if word != "same":
             return out
-        return [replace(s, warnings=(*s.warnings, *_same_warnings(fields, c, shape.spatial,
+        return [replace(s, warnings=(*s.warnings, *same_warnings(fields, c, shape.spatial,
                                                                   family_name)))
                 for s, c in zip(out, combos, strict=True)]
 
     if word is not None:
-        lists = [_word_fits(word, family_name, fields, n, t)
+        lists = [word_fits(word, family_name, fields, n, t)
                  for n, t in zip(shape.spatial, tables, strict=True)]
     else:
         assert target is not None
         lists = [t.get(n, ()) for t, n in zip(tables, target, strict=True)]
-    count, combos = _combine(lists, dilation, limit, per_axis)
+    count, combos = combine_axes(lists, dilation, limit, per_axis)
     nearest: list[Solution] = []
     reason = None
     if count == 0 and target is not None:
         reason = _reason(kind, fixed, shape.spatial, target, tables)
         # the closest sizes reached: on each axis the three nearest it reaches, combined
-        options = [[n for (n,) in _closest([(n,) for n in t], (want,), keep=True)[:3]]
+        options = [[n for (n,) in closest_sizes([(n,) for n in t], (want,), keep=True)[:3]]
                    for t, want in zip(tables, target, strict=True)]
-        candidates = _closest(list(product(*options)), target)
+        candidates = closest_sizes(list(product(*options)), target)
         sizes_shown = 0
         for sizes in candidates:
             if len(nearest) >= limit or sizes_shown == NEAREST_SIZES:
                 break
-            _, found = _combine([t[s] for t, s in zip(tables, sizes, strict=True)], dilation,
+            _, found = combine_axes([t[s] for t, s in zip(tables, sizes, strict=True)], dilation,
                                 min(NEAREST_PER_SIZE, limit - len(nearest)), per_axis)
             nearest += build(found)
             sizes_shown += bool(found)
@@ -204,7 +204,7 @@ def solve(kind: str, input: str | Shape | Mapping[str, Any], output: str | int |
         shown_bounds["dilation"] = 1
     if "stride" in shown_bounds and "stride" in search and "stride" not in fixed:
         shown_bounds["stride"] = 1
-    goal = _target(target if target is not None else _word_target(
+    goal = target_dict(target if target is not None else word_target(
         word or "", family_name, shape.spatial, axes))
     if word is not None:
         goal["word"] = word
