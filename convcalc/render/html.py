@@ -32,15 +32,15 @@ from typing import Any
 
 from convcalc.graph import Graph, liveness
 from convcalc.render.columns import pick, si, thousands
-from convcalc.render.html_charts import INK, SECOND, _axis, _layout, _room, cost_figure
+from convcalc.render.html_charts import INK, SECOND, bar_room, chart_axis, chart_layout, cost_figure
 from convcalc.render.html_net_sections import graph_section, memory_section, rf_section
-from convcalc.render.html_page import Section, _html, page, ready
-from convcalc.render.html_roofline import _time_summary, roofline_section
+from convcalc.render.html_page import Section, macro_html, page, ready
+from convcalc.render.html_roofline import roofline_section, time_summary
 from convcalc.render.html_tables import (
-    _layer_batch,
     batch_text,
     data_table,
     figure,
+    layer_batch,
     numbers_table,
     viewed,
 )
@@ -83,7 +83,7 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
                        caption=f"{len(shown):,} rows" + (f" (blocks deeper than {depth} folded)"
                                                          if depth is not None else "")
                        + "; click a heading to sort (the layer heading restores the order)")
-    sections = [Section("layers", "Layers", _html("scroll", table))]
+    sections = [Section("layers", "Layers", macro_html("scroll", table))]
 
     stages = collapse(rows, depth if depth is not None else 1, report) if rows else []
     by = f"row at --depth {depth}" if depth is not None else "stage (top-level block or layer)"
@@ -111,7 +111,7 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
     if explain:
         lines = [f"{r.path}: {line}" for r in report.rows for line in formula_lines(r.report)
                  if line.startswith(("MACs", "weights"))]
-        sections.append(Section("formulas", "Formulas", _html("preformatted", lines)))
+        sections.append(Section("formulas", "Formulas", macro_html("preformatted", lines)))
     summary = [("layers", f"{len(report.rows):,}"), ("params", thousands(totals["params"])),
                ("MACs", thousands(totals["macs"])), ("FLOPs", thousands(totals["flops"])),
                ("receptive field", "×".join(str(s) for s in rf_to_dict(
@@ -119,7 +119,7 @@ def net_html(report: NetworkReport, graph: Graph, *, depth: int | None = None,
                ("peak activation memory", f"{thousands(live.peak * report.batch)} elements "
                                           f"({si(live.peak * report.batch * dtype[1])}B in "
                                           f"{dtype[0]})")]
-    summary += _time_summary(costing)
+    summary += time_summary(costing)
     if training is not None:
         summary += training_summary(training)
         title_extra = f"; training step ({training.options.optimizer}, {training.options.dtype})"
@@ -147,7 +147,7 @@ def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = Non
     table = data_table(rows, viewed(pick(LAYER_ROWS), view), caption="the layer, then its parts",
                        sortable=True,
                        table_id="layers")
-    sections = [Section("layers", "Layer", _html("scroll", table))]
+    sections = [Section("layers", "Layer", macro_html("scroll", table))]
     parts = rows[1:] if report.parts else rows
     labels = [r["path"] for r in parts]
     caption = (f"MACs (solid) and params (hatched) of {'each part' if report.parts else 'the layer'}"
@@ -161,14 +161,14 @@ def layer_html(report: LayerReport, *, explain: bool = False, costing: Any = Non
     if costing is not None and costing.device is not None:
         sections.append(roofline_section([report.name or report.kind], costing))
     sections.append(Section("formulas", "Formulas",
-                            _html("preformatted", formula_lines(report))))
+                            macro_html("preformatted", formula_lines(report))))
     title = (f"{report.kind}" + (f" '{report.name}'" if report.name else "") +
              f": {report.input.channels_last()} → {report.output.channels_last()}"
-             + batch_text(_layer_batch(report)))
+             + batch_text(layer_batch(report)))
     summary = [("params", thousands(report.params)), ("MACs", thousands(report.macs)),
                ("FLOPs", thousands(report.flops)),
                ("receptive field", "×".join(str(s) for s in rows[0]["receptive_field"]["size"])
-                or "–"), *_time_summary(costing)]
+                or "–"), *time_summary(costing)]
     return page(title, summary, sections, [CONVENTIONS])
 
 
@@ -191,7 +191,7 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
     table = data_table(rows, columns, caption=f"every variant on "
                                               f"{comparison.input.channels_last()}; ratios to "
                                               f"{comparison.baseline}", table_id="layers")
-    sections = [Section("layers", "Variants", _html("scroll", table))]
+    sections = [Section("layers", "Variants", macro_html("scroll", table))]
     ok = [r for r in comparison.results if r.report is not None]
     labels = [r.variant for r in ok]
 
@@ -210,13 +210,13 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
                      "marker": {"color": color, "pattern": {"shape": pattern},
                                 "line": {"color": "#000000", "width": 0.5}},
                      "hovertemplate": "%{y}: %{x:,}<extra>" + name + "</extra>"})
-    layout = _layout(height=max(260, 30 * len(ok) + 120), bargap=0.25,
-                     xaxis=_axis(f"MACs (one scale for every variant; % of {comparison.baseline})",
-                                 domain=[0, 0.44], range=_room([r.report.macs for r in ok], 1.6)),
-                     xaxis2=_axis(f"params (% of {comparison.baseline})", domain=[0.56, 1],
-                                  range=_room([r.report.params for r in ok], 1.6)),
-                     yaxis=_axis("", autorange="reversed", type="category"),
-                     yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
+    layout = chart_layout(height=max(260, 30 * len(ok) + 120), bargap=0.25,
+                     xaxis=chart_axis(f"MACs (one scale for every variant; % of {comparison.baseline})",
+                                 domain=[0, 0.44], range=bar_room([r.report.macs for r in ok], 1.6)),
+                     xaxis2=chart_axis(f"params (% of {comparison.baseline})", domain=[0.56, 1],
+                                  range=bar_room([r.report.params for r in ok], 1.6)),
+                     yaxis=chart_axis("", autorange="reversed", type="category"),
+                     yaxis2=chart_axis("", autorange="reversed", type="category", anchor="x2",
                                   matches="y", showticklabels=False),
                      margin={"l": 110, "r": 90, "t": 30, "b": 50})
     skipped = [r.variant for r in comparison.results if r.report is None]
@@ -238,8 +238,8 @@ def compare_html(comparison: Any, *, parts: bool = False, explain: bool = False,
             lines += [f"{r.variant}: {line}" for line in formula_lines(r.report)
                       if line.startswith(("MACs", "weights", "params"))]
     sections.append(Section("closed-forms", "Closed forms and notes",
-                            _html("bullets", lines, "No closed form applies here.")))
-    batch = next((_layer_batch(r.report) for r in comparison.results if r.report is not None), 1)
+                            macro_html("bullets", lines, "No closed form applies here.")))
+    batch = next((layer_batch(r.report) for r in comparison.results if r.report is not None), 1)
     title = (f"every variant on {comparison.input.channels_last()}; ratios to {comparison.baseline}"
              + batch_text(batch))
     base = next(r for r in comparison.results if r.variant == comparison.baseline) \

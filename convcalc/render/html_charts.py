@@ -23,7 +23,7 @@ INK = "#1f4e79"
 SECOND = "#b35900"
 
 
-def _layout(**more: Any) -> dict[str, Any]:
+def chart_layout(**more: Any) -> dict[str, Any]:
     base = {"font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
             "margin": {"l": 60, "r": 80, "t": 30, "b": 90},
             "legend": {"orientation": "h", "x": 0, "y": 0.01, "yref": "container",
@@ -33,12 +33,12 @@ def _layout(**more: Any) -> dict[str, Any]:
     return base
 
 
-def _axis(title: str, **more: Any) -> dict[str, Any]:
+def chart_axis(title: str, **more: Any) -> dict[str, Any]:
     return {"title": {"text": title}, "gridcolor": "#dddddd", "zerolinecolor": "#999999",
             "linecolor": "#333333", "automargin": True, **more}
 
 
-def _room(values: Sequence[int], factor: float = 1.3) -> list[float]:
+def bar_room(values: Sequence[int], factor: float = 1.3) -> list[float]:
     """An axis range from 0 with room right of the longest bar for its printed value."""
     return [0, factor * max([*values, 1])]
 
@@ -67,35 +67,35 @@ def cost_figure(chart_id: str, labels: Sequence[str], macs: Sequence[int],
         return trace
 
     if horizontal:
-        layout = _layout(height=max(260, 24 * n + 110), bargap=0.25,
-                         xaxis=_axis("MACs", domain=[0, 0.46], range=_room(macs)),
-                         xaxis2=_axis("params", domain=[0.54, 1], range=_room(params)),
-                         yaxis=_axis("", autorange="reversed", type="category"),
-                         yaxis2=_axis("", autorange="reversed", type="category", anchor="x2",
+        layout = chart_layout(height=max(260, 24 * n + 110), bargap=0.25,
+                         xaxis=chart_axis("MACs", domain=[0, 0.46], range=bar_room(macs)),
+                         xaxis2=chart_axis("params", domain=[0.54, 1], range=bar_room(params)),
+                         yaxis=chart_axis("", autorange="reversed", type="category"),
+                         yaxis2=chart_axis("", autorange="reversed", type="category", anchor="x2",
                                       showticklabels=False, matches="y"))
         axes = (("x", "y"), ("x2", "y2"))
     else:
-        layout = _layout(height=460, bargap=0.1,
-                         xaxis=_axis("layer (execution order)", anchor="y"),
-                         yaxis=_axis("MACs", domain=[0.55, 1]),
-                         xaxis2=_axis("layer (execution order)", anchor="y2", matches="x"),
-                         yaxis2=_axis("params", domain=[0, 0.4]))
+        layout = chart_layout(height=460, bargap=0.1,
+                         xaxis=chart_axis("layer (execution order)", anchor="y"),
+                         yaxis=chart_axis("MACs", domain=[0.55, 1]),
+                         xaxis2=chart_axis("layer (execution order)", anchor="y2", matches="x"),
+                         yaxis2=chart_axis("params", domain=[0, 0.4]))
         axes = (("x", "y"), ("x2", "y2"))
     return {"id": chart_id, "layout": layout, "data": [
         bars(macs, "MACs", axes[0], INK, "", text_m),
         bars(params, "params (hatched)", axes[1], SECOND, "/", text_p)]}
 
 
-def _axes_names(rank: int) -> list[str]:
+def axes_names(rank: int) -> list[str]:
     return {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(rank, [f"axis {i}" for i in
                                                                         range(rank)])
 
 
-def _fraction(value: Any) -> float:
+def as_float(value: Any) -> float:
     return float(Fraction(value)) if isinstance(value, str) else float(value)
 
 
-def _powers_of_two(values: Sequence[float]) -> dict[str, Any]:
+def powers_of_two_ticks(values: Sequence[float]) -> dict[str, Any]:
     """Log-axis ticks at the powers of two the values span (jumps are ratios of strides)."""
     positive = [v for v in values if v > 0] or [1.0]
     lo = Fraction(min(positive)).limit_denominator(1 << 20)

@@ -16,13 +16,13 @@ from convcalc.render.columns import si, thousands
 from convcalc.render.html_charts import (
     INK,
     SECOND,
-    _axes_names,
-    _axis,
-    _fraction,
-    _layout,
-    _powers_of_two,
+    as_float,
+    axes_names,
+    chart_axis,
+    chart_layout,
+    powers_of_two_ticks,
 )
-from convcalc.render.html_page import Section, _html
+from convcalc.render.html_page import Section, macro_html
 from convcalc.render.html_tables import figure, numbers_table
 from convcalc.report import NetworkReport
 
@@ -30,9 +30,9 @@ from convcalc.report import NetworkReport
 def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -> Section:
     """Receptive-field size and jump after each row (`table_rows`: convcalc.render.rows'
     net_rows of the report)."""
-    names = _axes_names(report.input.rank)
+    names = axes_names(report.input.rank)
     if not names:
-        return Section("rf", "Receptive field", _html("paragraph", "The input is a vector: no "
+        return Section("rf", "Receptive field", macro_html("paragraph", "The input is a vector: no "
                                                       "spatial axes, no receptive field."))
     rows = [r["receptive_field"] for r in table_rows]
     x = list(range(1, len(rows) + 1))
@@ -50,7 +50,7 @@ def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -
                      "marker": {"symbol": symbols[k % 3], "size": 5},
                      "hovertemplate": "%{customdata}: %{y}<extra>size " + names[i] + "</extra>"})
         data.append({"type": "scatter", "mode": "lines+markers", "name": f"jump ({names[i]})",
-                     "x": x, "y": [_fraction(rf["jump"][i]) for rf in rows], "yaxis": "y2",
+                     "x": x, "y": [as_float(rf["jump"][i]) for rf in rows], "yaxis": "y2",
                      "customdata": [f"{p}: {rf['jump'][i]}" for p, rf in zip(paths, rows,
                                                                                 strict=True)],
                      "line": {"color": SECOND, "dash": "dash", "width": 1.5},
@@ -67,12 +67,12 @@ def rf_section(report: NetworkReport, table_rows: Sequence[Mapping[str, Any]]) -
                             "text": f"input {names[i]} = {sizes[i]}", "showarrow": False,
                             "yanchor": "bottom", "xanchor": "left",
                             "bgcolor": "rgba(255,255,255,0.8)"})
-    layout = _layout(height=420, shapes=shapes, annotations=annotations,
-                     xaxis=_axis("layer (execution order)"),
-                     yaxis=_axis("receptive field size (input pixels)", rangemode="tozero"),
-                     yaxis2=_axis("jump (input pixels between outputs)", overlaying="y",
+    layout = chart_layout(height=420, shapes=shapes, annotations=annotations,
+                     xaxis=chart_axis("layer (execution order)"),
+                     yaxis=chart_axis("receptive field size (input pixels)", rangemode="tozero"),
+                     yaxis2=chart_axis("jump (input pixels between outputs)", overlaying="y",
                                   side="right", type="log", showgrid=False,
-                                  **_powers_of_two([_fraction(rf["jump"][i]) for rf in rows
+                                  **powers_of_two_ticks([as_float(rf["jump"][i]) for rf in rows
                                                     for i in shown_axes])))
     last = rows[-1]
     caption = (f"Receptive field size (solid, left scale) and jump (dashed, right, log scale) "
@@ -111,8 +111,8 @@ def memory_section(live: Liveness, dtype: tuple[str, int], batch: int = 1) -> Se
          "y": [peak], "marker": {"symbol": "star", "size": 16, "color": "#000000"},
          "hovertemplate": f"peak: {peak:,} elements<extra></extra>"},
     ]
-    layout = _layout(height=400, xaxis=_axis("step (execution order; merges are steps)"),
-                     yaxis=_axis("activation elements alive", rangemode="tozero"),
+    layout = chart_layout(height=400, xaxis=chart_axis("step (execution order; merges are steps)"),
+                     yaxis=chart_axis("activation elements alive", rangemode="tozero"),
                      annotations=[{"x": live.peak_index, "y": peak, "text":
                                    f"peak {si(peak)} elements at {escape(live.peak_node.name)}",
                                    "showarrow": True, "arrowhead": 2, "ax": 40, "ay": -30,
@@ -126,7 +126,7 @@ def memory_section(live: Liveness, dtype: tuple[str, int], batch: int = 1) -> Se
                             ([i, n, f"{d:,}", f"{a:,}"] for i, n, d, a in
                              zip(x, names, live.during, live.after, strict=True)))
     alive = [(a.node.name, f"{a.elements:,}", a.node.output.channels_last()) for a in live.alive]
-    body = _html("memory", figure("chart-memory", caption, numbers, "Line chart: " + caption),
+    body = macro_html("memory", figure("chart-memory", caption, numbers, "Line chart: " + caption),
                  alive)
     fig = {"id": "chart-memory", "data": data, "layout": layout}
     return Section("memory", "Activation memory", body, (fig,))
@@ -221,4 +221,4 @@ def graph_section(graph: Graph, depth: int | None) -> Section:
                f"and splits), {len(graph.edges):,} edges, {len(graph.groups):,} blocks"
                + (f"; blocks deeper than {depth} start folded" if depth is not None else "")
                + ".")
-    return Section("graph", "Graph", _html("graph", toolbar, members(None)))
+    return Section("graph", "Graph", macro_html("graph", toolbar, members(None)))

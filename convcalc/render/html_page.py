@@ -116,7 +116,7 @@ def _macro(name: str) -> Any:
     return getattr(_environment().get_template("parts.html.j2").module, name)
 
 
-def _html(name: str, *args: Any) -> Markup:
+def macro_html(name: str, *args: Any) -> Markup:
     return cast("Markup", _macro(name)(*args))
 
 

@@ -13,8 +13,8 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.render.columns import si
-from convcalc.render.html_charts import INK, SECOND, _axis, _layout
-from convcalc.render.html_page import Section, _html
+from convcalc.render.html_charts import INK, SECOND, chart_axis, chart_layout
+from convcalc.render.html_page import Section, macro_html
 from convcalc.render.html_tables import figure, numbers_table
 
 PLACES = ("top left", "bottom right", "top right", "bottom left")
@@ -40,7 +40,7 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
                               r.bound, seconds_text(r.time_s)]
                              for lbl, r in zip(labels, lines, strict=True)))
     if first is None:
-        return Section("roofline", "Roofline", _html("paragraph", "Nothing to bound."))
+        return Section("roofline", "Roofline", macro_html("paragraph", "Nothing to bound."))
     ridge = first.ridge
     drawn = [(lbl, r) for lbl, r in zip(labels, lines, strict=True) if r.macs and r.traffic]
     skipped = len(lines) - len(drawn)
@@ -74,10 +74,10 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
                                 for _, r in chosen]},
             "hovertemplate": "%{customdata}<extra>" + bound + "-bound</extra>"})
     low = min([lo * bandwidth, *(float(r.macs / r.time_s) for _, r in drawn)])
-    layout = _layout(height=440,
-                     xaxis=_axis("arithmetic intensity (MAC per byte moved, log scale)",
+    layout = chart_layout(height=440,
+                     xaxis=chart_axis("arithmetic intensity (MAC per byte moved, log scale)",
                                  type="log", exponentformat="SI"),
-                     yaxis=_axis("attainable MAC/s (log scale)", type="log", exponentformat="SI",
+                     yaxis=chart_axis("attainable MAC/s (log scale)", type="log", exponentformat="SI",
                                  range=[math.log10(low / 2), math.log10(peak * 4)]),
                      shapes=[{"type": "line", "x0": float(ridge), "x1": float(ridge),
                               "yref": "paper", "y0": 0, "y1": 1,
@@ -103,7 +103,7 @@ def roofline_section(labels: Sequence[str], costing: Any, *, what: str = "layer"
                    (fig,))
 
 
-def _time_summary(costing: Any) -> list[tuple[str, str]]:
+def time_summary(costing: Any) -> list[tuple[str, str]]:
     """The summary's bound line when a device is given."""
     if costing is None or costing.device is None:
         return []

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from convcalc.render.columns import Column
-from convcalc.render.html_page import _html
+from convcalc.render.html_page import macro_html
 from convcalc.report import LayerReport
 
 if TYPE_CHECKING:
@@ -75,17 +75,17 @@ def data_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, 
                 cells.append((justify, _sort_value(value), None, lines))
         body.append(cells)
     foot = None if total is None else [(c.justify, c.show(c.raw(total))) for c in columns]
-    return _html("data_table", head, body, foot, caption, table_id, sortable)
+    return macro_html("data_table", head, body, foot, caption, table_id, sortable)
 
 
 def numbers_table(caption: str, headers: Sequence[str],
                   rows: Iterable[Sequence[object]]) -> Markup:
     """A chart's numbers as a plain table (its text alternative), folded under the chart."""
-    return _html("numbers_table", caption, headers, rows)
+    return macro_html("numbers_table", caption, headers, rows)
 
 
 def figure(chart_id: str, caption: str, numbers: Markup, description: str) -> Markup:
-    return _html("figure", chart_id, caption, numbers, description)
+    return macro_html("figure", chart_id, caption, numbers, description)
 
 
 def viewed(columns: Sequence[Column], view: Any) -> list[Column]:
@@ -118,5 +118,5 @@ def batch_text(batch: int) -> str:
     return f", batch {batch}" if batch != 1 else ""
 
 
-def _layer_batch(report: LayerReport) -> int:
+def layer_batch(report: LayerReport) -> int:
     return report.input_elements // report.input.elements if report.input.elements else 1

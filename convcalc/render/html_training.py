@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from convcalc.render.columns import si, thousands
-from convcalc.render.html_charts import INK, SECOND, _axis, _layout
+from convcalc.render.html_charts import INK, SECOND, chart_axis, chart_layout
 from convcalc.render.html_page import Section
 from convcalc.render.html_tables import figure, numbers_table
 
@@ -67,9 +67,9 @@ def training_memory_section(training: Any) -> Section:
                             f"{escape(where)}", "showarrow": True, "arrowhead": 2,
                             "ax": 40 if index < len(points) / 2 else -40, "ay": -30,
                             "bgcolor": "rgba(255,255,255,0.85)"})
-    layout = _layout(height=420, shapes=shapes, annotations=annotations,
-                     xaxis=_axis("op (forward in execution order, then backward in reverse)"),
-                     yaxis=_axis("bytes in use", range=[0, 1.2 * max([*used, state, 1])]))
+    layout = chart_layout(height=420, shapes=shapes, annotations=annotations,
+                     xaxis=chart_axis("op (forward in execution order, then backward in reverse)"),
+                     yaxis=chart_axis("bytes in use", range=[0, 1.2 * max([*used, state, 1])]))
     options = training.options
     caption = (f"Memory of a training step ({options.optimizer}, {options.dtype}): bytes in use "
                f"after each of the {len(forward):,} forward ops (solid) and {len(backward):,} "
