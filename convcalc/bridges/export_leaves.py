@@ -59,7 +59,7 @@ def _conv(rank: int, cin: int, out: int, kernel: Any, *, stride: Any = 1, paddin
     return f"{_dim('Conv', rank)}({', '.join(args)})"
 
 
-def _seq(parts: list[tuple[str, str]]) -> str:
+def sequential_code(parts: list[tuple[str, str]]) -> str:
     inner = ", ".join(f"({name!r}, {ctor})" for name, ctor in parts)
     return f"nn.Sequential(OrderedDict([{inner}]))"
 
@@ -104,7 +104,7 @@ def _depthwise_leaf(spec: Any, inp: Shape) -> Leaf:
 
 def _dwsep_leaf(spec: Any, inp: Shape) -> Leaf:
     c, mid = inp.channels, inp.channels * spec.multiplier
-    return Leaf(_seq([
+    return Leaf(sequential_code([
         ("depthwise", _conv(inp.rank, c, mid, spec.kernel, stride=spec.stride,
                             padding=spec.padding, dilation=spec.dilation, groups=c,
                             bias=spec.bias)),
@@ -125,7 +125,7 @@ def _spatial_sep_leaf(spec: Any, inp: Shape) -> Leaf:
         parts.append((str(axis), _conv(rank, part.input.channels, part.output.channels,
                                     along(spec.kernel), stride=along(spec.stride), padding=pad,
                                     dilation=along(spec.dilation), bias=spec.bias)))
-    return Leaf(_seq(parts))
+    return Leaf(sequential_code(parts))
 
 
 def _transposed_leaf(spec: Any, inp: Shape) -> Leaf:
@@ -146,7 +146,7 @@ def _shuffle_unit_leaf(spec: Any, inp: Shape) -> Leaf:
     pad = [k // 2 for k in ([spec.kernel] if isinstance(spec.kernel, int) else spec.kernel)]
     padding: Any = pad[0] if isinstance(spec.kernel, int) else pad
     rank = inp.rank
-    return Leaf(_seq([
+    return Leaf(sequential_code([
         ("gconv1", _conv(rank, inp.channels, g1.output.channels, 1, groups=spec.groups,
                          bias=spec.bias)),
         ("shuffle", f"ChannelShuffle({spec.groups})"),

@@ -2,8 +2,8 @@
 
 Takes the spec's names; gives names torch accepts for `add_module` (`torch_names`, against
 `TORCH_TAKEN`), the expression that reaches a submodule (`self.x` or `self._modules['…']`),
-what no class or variable of the file may be called (`_RESERVED`), a class name from a label
-(`_camel`) and text safe in the file's docstring (`_doc_text`).
+what no class or variable of the file may be called (`RESERVED_NAMES`), a class name from a label
+(`class_name`) and text safe in the file's docstring (`docstring_text`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def torch_names(names: list[str]) -> list[str]:
     return out
 
 
-def _ref(name: str) -> str:
+def module_ref(name: str) -> str:
     # only plain ASCII words become attributes: Python folds other identifiers (NFKC: x² is x2)
     if name.isascii() and name.isidentifier() and not keyword.iskeyword(name):
         return f"self.{name}"
@@ -79,19 +79,19 @@ def _ref(name: str) -> str:
 
 _FILE_NAMES = frozenset({"OrderedDict", "torch", "nn", "INPUT", "build", "Level", *HELPERS})
 """Module-level names of the written file."""
-_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | \
+RESERVED_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | \
     frozenset(keyword.softkwlist) | _FILE_NAMES
 """What a class or a variable of build() must never be called: a keyword, a builtin, or a name
 the file defines or imports."""
 
 
-def _camel(label: str) -> str:
+def class_name(label: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", label) or ["Block"]
     name = "".join(w[:1].upper() + w[1:] for w in words)
     return name if name[0].isalpha() else f"Block{name}"
 
 
-def _doc_text(text: str) -> str:
+def docstring_text(text: str) -> str:
     """Text safe inside a triple-quoted docstring, on one line: backslashes, line breaks and
     every other character that is not printable written as escapes, quotes escaped (`\\"`:
     no closing quotes, and the docstring reads back as the name)."""

@@ -26,8 +26,15 @@ import re
 from dataclasses import dataclass, field
 
 from convcalc.bridges.export_classes import HELPERS
-from convcalc.bridges.export_leaves import _seq, leaf
-from convcalc.bridges.export_names import _RESERVED, TORCH_TAKEN, _camel, _doc_text, _ref, torch_names
+from convcalc.bridges.export_leaves import leaf, sequential_code
+from convcalc.bridges.export_names import (
+    RESERVED_NAMES,
+    TORCH_TAKEN,
+    class_name,
+    docstring_text,
+    module_ref,
+    torch_names,
+)
 from convcalc.report import NetworkReport
 from convcalc.tree import TBranches, TLayer, TNode, TResidual, TSeq, TSplit
 
@@ -45,7 +52,7 @@ class _Writer:
     lines: list[str] = field(default_factory=list)
     """build()'s body: one assignment per level, innermost first."""
     counter: int = 0
-    idents: set[str] = field(default_factory=lambda: set(_RESERVED))
+    idents: set[str] = field(default_factory=lambda: set(RESERVED_NAMES))
     """Python names taken: classes (module level) and build()'s variables, one pool so that no
     variable ever shadows a class, a builtin or an import."""
     registered: dict[int, str] = field(default_factory=dict)
@@ -114,7 +121,7 @@ class _Writer:
         return self.level(node.children, node.label, node.path)
 
     def call(self, node: TNode, x: str) -> str:
-        ref = _ref(self.registered[id(node)])
+        ref = module_ref(self.registered[id(node)])
         if isinstance(node, TLayer):
             row = self.report.rows[node.row]
             return leaf(row.spec, row.report.input).call.format(m=ref, x=x)
@@ -161,7 +168,7 @@ class _Writer:
         plain = self.plain(children)
         var = self.ident("_".join(path) or "model")
         if plain and path:
-            expr = _seq(built)
+            expr = sequential_code(built)
         else:
             cls = self.class_for(label if path else self.report.name, body, not path)
             inner = ",\n    ".join(f"({name!r}, {ctor})" for name, ctor in built)
@@ -175,7 +182,7 @@ class _Writer:
         found = self.by_forward.get(code)
         if found is not None and not top:
             return found
-        base = _camel(label)
+        base = class_name(label)
         name, n = base, 1
         while name in self.idents:
             n += 1
@@ -199,8 +206,8 @@ def export_pytorch(report: NetworkReport, source: str | None = None) -> str:
     totals = report.totals()
     shape = (1, report.input.channels, *report.input.spatial)
     head = [
-        f'"""{_doc_text(report.name)}, written by convcalc {__version__}'
-        + (f" from {_doc_text(source)}" if source else "") + '.',
+        f'"""{docstring_text(report.name)}, written by convcalc {__version__}'
+        + (f" from {docstring_text(source)}" if source else "") + '.',
         "",
         f"Input {report.input.channels_last()} (H×W×C), output {report.output.channels_last()}; "
         f"{totals['params']:,} parameters and",
