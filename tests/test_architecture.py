@@ -52,7 +52,34 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
      ("convcalc.engine", "convcalc.netspec", "convcalc.network", "convcalc.sources",
       "convcalc.bridges", "convcalc.render", "convcalc.cli"),
      "the ground floor: layer kinds, formulas and report types know nothing above them"),
+    # the floors inside the split modules (issue 21)
+    (("convcalc.solve.size_rules", "convcalc.solve.request", "convcalc.solve.axis_search",
+      "convcalc.solve.same_valid", "convcalc.solve.results"),
+     ("convcalc.engine", "convcalc.solve.size_search", "convcalc.solve.budget_search",
+      "convcalc.solve.chain_search"),
+     "solve's rules, request and per-axis search are formulas; only the three searches build "
+     "layers (with the engine)"),
+    (("convcalc.bridges.onnx_nodes", "convcalc.bridges.onnx_rules",
+      "convcalc.bridges.onnx_rules_conv", "convcalc.bridges.onnx_rules_layout",
+      "convcalc.bridges.onnx_folding"),
+     ("convcalc.bridges.onnx_shapes", "convcalc.bridges.onnx_import", "convcalc.bridges.to_spec",
+      "convcalc.bridges.translate"),
+     "the ONNX shape rules know the wire format, not the pass that runs them nor the import"),
+    (("convcalc.bridges.export_leaves", "convcalc.bridges.export_classes",
+      "convcalc.bridges.export_classes_tokens", "convcalc.bridges.export_names"),
+     ("convcalc.bridges.pytorch_export",),
+     "the export's parts know nothing of the writer that walks the levels"),
+    (("convcalc.render.html_page", "convcalc.render.html_tables", "convcalc.render.html_charts"),
+     ("convcalc.render.html", "convcalc.render.html_net_sections",
+      "convcalc.render.html_training", "convcalc.render.html_roofline"),
+     "the page, tables and chart style know no section nor the pages they make up"),
+    (("convcalc.render.html_charts",), ("convcalc.render.html_page",),
+     "chart data is plotly.js dictionaries: no template, no HTML"),
 ]
+
+SPLIT_LIMIT = 600
+"""issue 21: no module of these packages grows into the room everything lives in."""
+SPLIT_PACKAGES = ("convcalc.bridges", "convcalc.render", "convcalc.solve")
 
 
 @dataclass(frozen=True)
@@ -218,3 +245,19 @@ def test_no_cycle_detector_is_blind() -> None:
     """The cycle finder finds a planted circle."""
     planted = [*RUNTIME, Edge("convcalc.shapes", "convcalc.engine", 0, False, False)]
     assert any("convcalc.engine" in c and "convcalc.shapes" in c for c in find_cycles(planted))
+
+
+def test_no_module_of_the_split_packages_is_too_long() -> None:
+    """issue 21: bridges/, render/ and solve/ keep each module under ~600 lines; a module that
+    grows past it is split by concern, with names that explain themselves."""
+    long = {name: n for name, path in MODULES.items() if _within(name, SPLIT_PACKAGES)
+            and (n := len(path.read_text("utf-8").splitlines())) > SPLIT_LIMIT}
+    assert long == {}, f"over {SPLIT_LIMIT} lines: {long}"
+    assert sum(_within(name, SPLIT_PACKAGES) for name in MODULES) > 60  # the walker sees them
+
+
+def test_the_split_rules_name_real_modules() -> None:
+    """A rule about a module that does not exist holds for nothing: every name in RULES is a
+    module or a package of convcalc."""
+    named = {m for who, banned, _ in RULES for m in (*who, *banned)}
+    assert sorted(m for m in named if m not in MODULES) == []

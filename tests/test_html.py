@@ -66,12 +66,12 @@ def test_without_plotly_the_report_is_whole(monkeypatch: pytest.MonkeyPatch,
                                             tmp_path: Path) -> None:
     """issue 21: plotly.js's cartesian bundle comes with convcalc, so the plotly package is not
     needed: every command writes its report with it, and says so in the page."""
-    from convcalc.render import html
+    from convcalc.render import html_page
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "plotly" else real(name, *a))
-    html.plotly_js.cache_clear()
+    html_page.plotly_js.cache_clear()
     try:
         for args in (["net", "examples/resnet18.yaml"], ["layer", "conv", "-i", "8x8x3",
                                                           "--kernel", "3", "--out", "4"],
@@ -80,12 +80,12 @@ def test_without_plotly_the_report_is_whole(monkeypatch: pytest.MonkeyPatch,
             assert CARTESIAN_BANNER in text
             assert re.search(r"charts by plotly\.js v[0-9.]+ \(cartesian bundle\)", text)
     finally:
-        html.plotly_js.cache_clear()
+        html_page.plotly_js.cache_clear()
 
 
 def _foreign_chart_page() -> str:
     """A page with a chart of a trace type the cartesian bundle does not draw (a Sankey)."""
-    from convcalc.render.html import CARTESIAN_TRACES, Section, page
+    from convcalc.render.html_page import CARTESIAN_TRACES, Section, page
 
     assert "sankey" not in CARTESIAN_TRACES
     chart = {"id": "chart-x", "data": [{"type": "sankey"}], "layout": {}}
@@ -98,9 +98,9 @@ def test_a_chart_the_cartesian_bundle_lacks_takes_the_full_bundle(
     """The fallback: a trace type outside the cartesian bundle embeds the plotly package's full
     bundle; without plotly, one line names the type and how to install it."""
     from convcalc.errors import SpecError
-    from convcalc.render import html
+    from convcalc.render import html_page
 
-    html.plotly_js.cache_clear()
+    html_page.plotly_js.cache_clear()
     try:
         if importlib.util.find_spec("plotly") is not None:
             text = _foreign_chart_page()
@@ -109,13 +109,13 @@ def test_a_chart_the_cartesian_bundle_lacks_takes_the_full_bundle(
         real = importlib.util.find_spec
         monkeypatch.setattr(importlib.util, "find_spec",
                             lambda name, *a: None if name == "plotly" else real(name, *a))
-        html.plotly_js.cache_clear()
+        html_page.plotly_js.cache_clear()
         with pytest.raises(SpecError) as error:
             _foreign_chart_page()
         message = str(error.value)
         assert "\n" not in message and "sankey" in message and "pip install plotly" in message
     finally:
-        html.plotly_js.cache_clear()
+        html_page.plotly_js.cache_clear()
 
 
 @needs_html
@@ -210,17 +210,17 @@ def layers_table(text: str) -> str:
 
 @needs_html
 def test_without_jinja2_one_line_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from convcalc.render import html
+    from convcalc.render import html_page
 
     monkeypatch.setitem(sys.modules, "jinja2", None)  # import jinja2 now raises ImportError
-    html._environment.cache_clear()
+    html_page._environment.cache_clear()
     try:
         result = runner.invoke(app, ["net", "examples/resnet18.yaml", "--format", "html"])
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr.count("\n") == 1
         assert "needs jinja2" in result.stderr and "pip install 'convcalc[html]'" in result.stderr
     finally:
-        html._environment.cache_clear()
+        html_page._environment.cache_clear()
 
 
 @needs_html
@@ -228,7 +228,7 @@ def test_every_string_is_escaped_by_the_templates() -> None:
     """Autoescaping: text that looks like markup reaches the page as text, in cells, in data-v
     attributes, in captions and in the numbers' tables."""
     from convcalc.render.columns import Column
-    from convcalc.render.html import data_table, numbers_table
+    from convcalc.render.html_tables import data_table, numbers_table
 
     nasty = """<script>alert("x")</script> & 'q'"""
     column = Column("path", "layer <b>", lambda r: r["path"], justify="left")
@@ -460,7 +460,7 @@ def test_the_packaged_bundle_draws_the_trace_types_it_is_chosen_for(browser: Bro
                                                                      tmp_path: Path) -> None:
     """The trace types convcalc takes the cartesian bundle for are those the bundle registers
     (read from plotly.js itself in the page), and they hold every type the report draws."""
-    from convcalc.render.html import CARTESIAN_TRACES
+    from convcalc.render.html_page import CARTESIAN_TRACES
 
     path = write_html(tmp_path, "types", [*TRAIN_ARGS, "--format", "html"])
     page = browser.open(path)

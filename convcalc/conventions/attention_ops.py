@@ -1,6 +1,6 @@
 """The torch calls of the attention kinds as the export writes them, and every tool's rule for them.
 
-The export (convcalc/bridges/pytorch_export.py, its `SelfAttention`, `TokenMLP`,
+The export (convcalc/bridges/export_classes_tokens.py, its `SelfAttention`, `TokenMLP`,
 `PatchMerging`, `ClassToken`, `PosEmbedding` helpers) writes attention with explicit calls, never
 `nn.MultiheadAttention` or `F.scaled_dot_product_attention`: so PyTorch's FlopCounterMode counts
 the same with and without grad (no fused fast path runs; measured on vit_b_16, swin_t,

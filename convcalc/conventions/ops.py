@@ -305,7 +305,7 @@ KIND_OPS: dict[str, Callable[[Any, LayerReport], list[Op]]] = {
     "flatten": _one("flatten"), "shuffle": _one("channel_shuffle"),
     **{act: _one(act) for act in ACTIVATIONS},
 }
-"""convcalc kind → the torch calls of its exported module (pytorch_export.LEAVES, call by call);
+"""convcalc kind → the torch calls of its exported module (export_leaves.LEAVES, call by call);
 the attention kinds join from convcalc.conventions.attention_ops."""
 
 
