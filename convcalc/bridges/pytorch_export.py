@@ -320,11 +320,14 @@ class SelfAttention(nn.Module):
         xw = self._partition(x, padded, window).contiguous()  # one addmm (as TokenMLP)
         b, t, _ = xw.shape
         d = c // self.heads
-        qkv_bias = self.qkv.bias
-        if self.logit_scale is not None and qkv_bias is not None:  # V2: no k bias
-            qkv_bias = qkv_bias.clone()
-            qkv_bias[c:2 * c].zero_()
-        qkv = nn.functional.linear(xw, self.qkv.weight, qkv_bias)
+        if self.logit_scale is None:
+            qkv = self.qkv(xw)
+        else:  # V2 (torchvision's): the k third of the bias zeroed, so F.linear, not the module
+            qkv_bias = self.qkv.bias
+            if qkv_bias is not None:
+                qkv_bias = qkv_bias.clone()
+                qkv_bias[c:2 * c].zero_()
+            qkv = nn.functional.linear(xw, self.qkv.weight, qkv_bias)
         qkv = qkv.reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         if self.logit_scale is not None:

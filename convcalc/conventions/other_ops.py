@@ -126,7 +126,7 @@ def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = ()) -> O
             parts: list[tuple[str, int]] = []
             for op in ops:
                 category, rule = OTHER_OPS[op.op]
-                if category:
+                if category and not op.once:  # once: on parameters or buffers, not the data
                     n = rule(op)
                     parts.append((category, n))
                     value += n

@@ -7,6 +7,8 @@
         -o tests/fixtures/peers/networks.json --per-module resnet18,mobilenet_v2,dcgan_generator
     python scripts/peers/run_peers.py scripts/peers/models.py:attention \
         -o tests/fixtures/peers/attention.json --tools ptflops,ptflops-aten,fvcore,thop,torchinfo
+    python scripts/peers/run_peers.py scripts/peers/models.py:examples --merge \
+        --only lraspp_mobilenet_v3_large -o tests/fixtures/peers/examples.json --tools ...
 
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
 of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
@@ -29,6 +31,10 @@ Per model, per tool the record holds:
   version, warnings, error
 and `flop_counter` holds PyTorch's FlopCounterMode: flops, macs = flops // 2, per_module (leaves),
 by_op. `torch_params` is sum(p.numel()).
+
+`--merge` writes the records into the existing file, replacing those of the same name and
+keeping the others; a merged record whose environment differs from the file's (another tool
+set, another version) carries its own `environment`, so the file says where each was measured.
 """
 
 from __future__ import annotations
@@ -549,6 +555,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-module", default="all",
                         help="'all', 'none', or comma-separated model names that keep per-module data")
     parser.add_argument("--only", default="", help="comma-separated model names to run (default: all)")
+    parser.add_argument("--merge", action="store_true",
+                        help="merge the records into the existing OUT (same names replaced)")
     args = parser.parse_args(argv)
 
     runners = [t for t in args.tools.split(",") if t]
@@ -585,7 +593,16 @@ def main(argv: list[str] | None = None) -> None:
         failed = [t for t, r in record["tools"].items() if "error" in r]
         print(f"{name}: {time.perf_counter() - started:.1f}s"
               + (f"  failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
-    data = {"factory": args.factory, "environment": environment(), "models": records}
+    env = environment()
+    data = {"factory": args.factory, "environment": env, "models": records}
+    if args.merge and args.out.exists():
+        data = json.loads(args.out.read_text())
+        if data["factory"] != args.factory:
+            raise SystemExit(f"--merge: {args.out} was made by {data['factory']}, "
+                             f"not {args.factory}")
+        for name, record in records.items():
+            data["models"][name] = record | ({} if env == data["environment"]
+                                             else {"environment": env})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     print(f"wrote {args.out} ({len(records)} models)", file=sys.stderr)
