@@ -4,8 +4,9 @@ The reference is the real tools (ptflops, fvcore, thop, torchinfo, calflops, Dee
 PyTorch's FlopCounterMode, run by scripts/peers/run_peers.py on each network built the way
 `convcalc export --to pytorch` writes it: tests/fixtures/peers/examples.json (every
 examples/*.yaml but the attention ones), kinds.json (one-layer specs of every kind, and the
-merges) and attention.json (the attention kinds' probes and vit_b_16, swin_t, maxvit_t; calflops
-and DeepSpeed are not installable beside this torch, so it holds the other tools). The fixtures
+merges) and attention.json (the attention kinds' probes and vit_b_16, swin_t, maxvit_t,
+swin_v2_t; calflops and DeepSpeed are not installable beside this torch, so it holds the other
+tools, as do the records of the examples measured here, DERIVED_EXAMPLES). The fixtures
 run everywhere; the tools are run live on fresh random networks where they are importable, and
 the other-ops count is checked against the calls torch really makes wherever torch is.
 """
@@ -77,7 +78,10 @@ def test_every_tool_prints_what_convcalc_says(fixture: str, name: str) -> None:
         mine = analysis.count(tool)
         where = f"{name} / {tool}"
         if tool not in record["tools"]:  # not installable when the fixture was made
-            assert fixture == "attention" and tool in UNMEASURED_TOOLS, where
+            assert tool in UNMEASURED_TOOLS, where
+            assert fixture == "attention" or name in DERIVED_EXAMPLES, where
+            env = record.get("environment", FIXTURES[fixture]["environment"])
+            assert env[mine_package(tool)] is None, f"{where}: measured, so record it"
             continue
         measured = record["tools"][tool]
         assert pip_version(measured["version"]) == mine.version, where
@@ -117,15 +121,22 @@ def test_every_row_is_what_the_tool_counts_for_its_modules(fixture: str, name: s
         assert list(theirs.values()) == list(analysis.count(tool).rows), f"{name} / {tool}"
 
 
+def mine_package(tool: str) -> str:
+    return C.CONVENTIONS[tool].package
+
+
 def test_the_fixtures_name_the_versions_the_conventions_mirror() -> None:
-    for data in FIXTURES.values():
-        env = data["environment"]
+    # a record merged from another environment (run_peers.py --merge) names its own
+    envs = [env for data in FIXTURES.values()
+            for env in (data["environment"], *(r["environment"] for r in data["models"].values()
+                                               if "environment" in r))]
+    for env in envs:
         assert env["torch"].startswith(C.CONVENTIONS["torch"].version)
         for tool in PEER_TOOLS:
-            if env[C.CONVENTIONS[tool].package] is None:
+            if env[mine_package(tool)] is None:
                 assert tool in UNMEASURED_TOOLS
                 continue
-            assert pip_version(env[C.CONVENTIONS[tool].package]) == C.CONVENTIONS[tool].version
+            assert pip_version(env[mine_package(tool)]) == C.CONVENTIONS[tool].version
 
 
 def test_the_probes_cover_every_kind_and_merge() -> None:
@@ -150,7 +161,10 @@ def test_the_probes_cover_every_kind_and_merge() -> None:
         for n, (shape, layers) in models.KIND_PROBES.items()}
     assert sorted(FIXTURES["examples"]["models"]) == sorted(
         p.stem for p in (ROOT / "examples").glob("*.yaml")
-        if p.stem not in ATTENTION_EXAMPLES | PEERS_NOT_MEASURED_YET)
+        if p.stem not in ATTENTION_EXAMPLES)
+    # the records merged without calflops and DeepSpeed are these, and say so
+    assert {n for n, r in FIXTURES["examples"]["models"].items()
+            if not UNMEASURED_TOOLS & set(r["tools"])} == DERIVED_EXAMPLES
     attention = FIXTURES["attention"]["models"]
     probed = {entry["kind"] for n, (_, layers) in models.ATTENTION_PROBES.items()
               for entry in _walk(layers)}
@@ -173,16 +187,18 @@ def _walk(layers: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-# calflops and DeepSpeed were not installed where these examples were added: their peer record
-# is for `scripts/peers/run_peers.py scripts/peers/models.py:examples --only NAME` in the peers
-# venv (scripts/peers/setup.sh --deepspeed), merged into tests/fixtures/peers/examples.json
-PEERS_NOT_MEASURED_YET = {"deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
-                          "swin_v2_t"}
+DERIVED_EXAMPLES = {"deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"}
+"""Examples whose examples.json record holds ptflops (both backends), fvcore, thop and torchinfo
+(`run_peers.py scripts/peers/models.py:examples --merge --only NAME --tools
+ptflops,ptflops-aten,fvcore,thop,torchinfo`, here): their calflops and DeepSpeed counts are
+derived from those tools' rules (convcalc/conventions/calflops.py, deepspeed.py), not measured,
+as for the attention fixture (UNMEASURED_TOOLS). A run in the peers venv (scripts/peers/
+setup.sh --deepspeed) with all the tools, merged the same way, replaces them."""
 
 
 ATTENTION_KINDS = {"self_attention", "mlp", "patch_merging", "to_tokens", "to_map",
                    "take_token", "class_token", "pos_embedding"}
-ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t"}
+ATTENTION_EXAMPLES = {"vit_b_16", "swin_t", "maxvit_t", "swin_v2_t"}
 
 
 UNMEASURED_TOOLS = {"calflops", "calflops-flops", "deepspeed", "deepspeed-flops"}
@@ -269,7 +285,8 @@ OTHER_OPS_EXAMPLES = {"dcgan_generator": None, "octave_resnet": "64x64x3",
 
 ATTENTION_OTHER_OPS = {**{name: None for name in FIXTURES["attention"]["models"]
                           if name not in ATTENTION_EXAMPLES},
-                       "swin_t": "64x64x3", "maxvit_t": None, "vit_b_16": "32x32x3"}
+                       "swin_t": "64x64x3", "maxvit_t": None, "vit_b_16": "32x32x3",
+                       "swin_v2_t": "64x64x3"}
 """The attention probes, and the examples on a smaller input."""
 
 OTHER_OPS_SPECS: dict[str, dict[str, Any]] = {

@@ -89,6 +89,10 @@ def other_ops(model: Any, input_shape: tuple[int, ...]) -> dict[str, int]:
         elif name.startswith("upsample_"):
             if "nearest" not in name:
                 by["upsample"] += (2 ** (first.dim() - 1) - 1) * first.numel()
+        elif name == "linalg_vector_norm":  # F.normalize (Swin V2's q, k): a square, an add
+            by["normalization"] += 2 * args[0].numel()
+        elif name in ("clamp_min", "div"):  # … its clamp_min(ε) per row, the division
+            by["normalization"] += first.numel()
         elif name == "add":
             by["add"] += first.numel()
         elif name == "mul":

@@ -15,7 +15,7 @@ causes; docs/peer-tools.md has each tool's source lines and the measurements.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -58,15 +58,19 @@ class Analysis:
 
     report: NetworkReport
     ops: Sequence[Sequence[Op]]
+    """One sample's calls, whatever the report's batch."""
     params: int
     unplaced: Sequence[Op] = ()
     """Merges of a network without layers: in the totals, in no row."""
+    batch: int = 1
+    """The samples each tool is given (the report's --batch)."""
     _counts: dict[str, Count] = field(default_factory=dict)
 
     def count(self, tool: str) -> Count:
         """What `tool` prints for this network, per row and by cause."""
         if tool not in self._counts:
-            self._counts[tool] = count(convention(tool), self.ops, self.params, self.unplaced)
+            self._counts[tool] = count(convention(tool), self.ops, self.params, self.unplaced,
+                                       self.batch)
         return self._counts[tool]
 
     def counts(self, tools: Iterable[str] = TOOLS) -> list[Count]:
@@ -74,23 +78,42 @@ class Analysis:
 
     @cached_property
     def other_ops(self) -> OtherOps:
-        return other_ops(self.ops, self.unplaced)
+        return other_ops(self.ops, self.unplaced, self.batch)
 
 
 def analyse(report: NetworkReport) -> Analysis:
-    """The torch calls of a network as the export writes it, ready to be counted."""
+    """The torch calls of a network as the export writes it, ready to be counted (on the
+    report's batch: each tool given that many samples)."""
     params = sum(row.report.params for row in report.rows)
-    return Analysis(report, network_ops(report), params, unplaced_ops(report))
+    return Analysis(report, per_sample(network_ops(report), report.batch), params,
+                    unplaced_ops(report), report.batch)
 
 
-def layer_network(spec: Any, report: LayerReport) -> NetworkReport:
-    """One layer as a network of one (for `convcalc layer --conventions`)."""
+def per_sample(ops: list[list[Op]], batch: int) -> list[list[Op]]:
+    """One sample's calls from a batched report's: the MACs of a call that runs per sample
+    divided by the batch (the report multiplied them); shared lists stay shared."""
+    if batch == 1:
+        return ops
+    done: dict[int, list[Op]] = {}
+    out = []
+    for row in ops:
+        found = done.get(id(row))
+        if found is None:
+            found = done[id(row)] = [op if op.once or not op.macs else
+                                     replace(op, macs=op.macs // batch) for op in row]
+        out.append(found)
+    return out
+
+
+def layer_network(spec: Any, report: LayerReport, batch: int = 1) -> NetworkReport:
+    """One layer as a network of one (for `convcalc layer --conventions`); `report` is for
+    `batch` samples."""
     path = report.name or report.kind
     row = NetRow(path, report, report.receptive_field, spec, (path,))
     tree = TSeq((TLayer(0, report.input, report.output),), (), "network", False, report.input,
                 report.output)
     return NetworkReport(path, report.input, report.output, (row,), (), tree, {},
-                         report.receptive_field)
+                         report.receptive_field, batch=batch)
 
 
 @dataclass(frozen=True)
@@ -137,11 +160,12 @@ def op_forms(report: NetworkReport) -> dict[str, int]:
     return found
 
 
-def layer_peers(spec: Any, report: LayerReport, *, every: bool, tool: str | None) -> Peers:
+def layer_peers(spec: Any, report: LayerReport, *, every: bool, tool: str | None,
+                batch: int = 1) -> Peers:
     """`convcalc layer` with `--conventions` and/or `--convention TOOL`: the layer as a network
-    of one."""
+    of one (`report` for `batch` samples)."""
     chosen = convention(tool).tool if tool is not None else None
-    analysis = analyse(layer_network(spec, report))
+    analysis = analyse(layer_network(spec, report, batch))
     table = TOOLS if every else tuple(dict.fromkeys(("torch", chosen or "torch")))
     return Peers(analysis.report.name, analysis.count("torch"),
                  analysis.count(chosen) if chosen else None, tuple(analysis.counts(table)),

@@ -38,34 +38,40 @@ from collections.abc import Callable, Sequence
 from math import prod
 from typing import Any
 
+from convcalc.conventions.op_forms import by_form
 from convcalc.conventions.ops import KIND_OPS, Op, make
 from convcalc.report import LayerReport
 from convcalc.shapes import Shape
 
 OPS = ("token_linear", "token_linear_bias", "matmul", "attention_scale", "position_bias",
-       "mask_add", "attention_softmax", "layernorm", "class_token", "pos_embedding", "view")
+       "mask_add", "attention_softmax", "layernorm", "class_token", "pos_embedding", "view",
+       "cosine_normalize", "logit_scale")
 """The torch calls only the attention kinds make."""
 
 OP_CAUSE = {
     "token_linear": "skipped", "token_linear_bias": "bias", "matmul": "skipped",
     "attention_scale": "elementwise", "position_bias": "elementwise", "mask_add": "elementwise",
     "attention_softmax": "activation", "layernorm": "normalization", "class_token": "skipped",
-    "pos_embedding": "elementwise", "view": "skipped",
+    "pos_embedding": "elementwise", "view": "skipped", "cosine_normalize": "normalization",
+    "logit_scale": "elementwise",
 }
 """The cause of a difference on each call (base.OP_CAUSE takes these)."""
 
 
 # --- the calls of each kind ----------------------------------------------------------------------
 
-def token_linear_ops(part: LayerReport, bias: bool, lead: int = 1) -> list[Op]:
+def token_linear_ops(part: LayerReport, bias: bool, lead: int = 1, form: str = "module",
+                     once: bool = False) -> list[Op]:
     """`nn.Linear` at every token of a report part (`layers.mlp.token_linear`): `lead` is the
-    input tensor's first dimension (the windows of an attention, else 1)."""
+    input tensor's first dimension (the windows of an attention, else 1); `form` "function"
+    for `F.linear(x, weight, bias)` (Swin V2's qkv); `once` for the position-bias MLP (its MACs
+    are then one pass's, whatever the batch)."""
     rows = prod(part.input.spatial)
     inp = Shape(part.input.channels, (lead, rows // lead))
     out = Shape(part.output.channels, (lead, rows // lead))
-    ops = [make("token_linear", inp, out, macs=part.macs, bias=bias)]
+    ops = [make("token_linear", inp, out, macs=part.macs, bias=bias, form=form, once=once)]
     if bias:
-        ops.append(make("token_linear_bias", inp, out, bias=True))
+        ops.append(make("token_linear_bias", inp, out, bias=True, form=form, once=once))
     return ops
 
 
@@ -81,10 +87,20 @@ def _self_attention(spec: Any, r: LayerReport) -> list[Op]:
         windows = per_axis(spec.window, len(padded), "window")
         lead = prod(n // w for n, w in zip(padded, windows, strict=True))
     scores_shape = scores.output
-    ops = [*token_linear_ops(qkv, spec.bias, lead),
-           make("attention_scale", qkv.input, qkv.input),          # q · d^-½, T·C elements
-           make("matmul", qkv.output, scores_shape, macs=scores.macs)]
-    if spec.position_bias:  # kernel: the window, whose table the module holds
+    if spec.cosine:  # Swin V2: F.linear (the k bias zeroed), F.normalize(q), F.normalize(k)
+        heads = parts["logit_scale"].weight_params
+        ops = [*token_linear_ops(qkv, spec.bias, lead, form="function"),
+               make("cosine_normalize", qkv.input, qkv.input, heads=heads),
+               make("matmul", qkv.output, scores_shape, macs=scores.macs),
+               make("logit_scale", scores_shape, scores_shape, heads=heads)]
+    else:
+        ops = [*token_linear_ops(qkv, spec.bias, lead),
+               make("attention_scale", qkv.input, qkv.input),          # q · d^-½, T·C elements
+               make("matmul", qkv.output, scores_shape, macs=scores.macs)]
+    if spec.bias_mlp is not None:
+        ops += _bias_mlp(parts["cpb_mlp"])
+        ops.append(make("position_bias", scores_shape, scores_shape))
+    elif spec.position_bias:  # kernel: the window, whose table the module holds
         ops.append(make("position_bias", scores_shape, scores_shape,
                         kernel=tuple(per_axis(spec.window, len(padded), "window"))))
     if spec.window is not None and spec.partition == "window" and _shifted(spec, padded):
@@ -93,6 +109,20 @@ def _self_attention(spec: Any, r: LayerReport) -> list[Op]:
             make("matmul", scores_shape, context.output, macs=context.macs),
             *token_linear_ops(proj, spec.proj_bias, lead)]
     return ops
+
+
+def _bias_mlp(mlp: LayerReport) -> list[Op]:
+    """Swin V2's position bias, once per pass on the (1, 2w−1, …, rank) coordinate table: the
+    `cpb_mlp` modules nn.Linear(rank, h), nn.ReLU(inplace=True), nn.Linear(h, heads, no bias),
+    then the gather, `torch.sigmoid` (a torch function: `form` method) and `16 *` (an operator)
+    on the heads·n² biases; the add to the scores follows (`position_bias`)."""
+    fc1, relu, fc2, gather = mlp.parts
+    return [*token_linear_ops(fc1, True, once=True),
+            make("relu", relu.input, relu.output, once=True),
+            *token_linear_ops(fc2, False, once=True),
+            make("sigmoid", gather.output, gather.output, form="method", once=True),
+            make("mul", gather.output, gather.output, operands=(Shape(1, (1,) * gather.output.rank),
+                                                                 gather.output), once=True)]
 
 
 def _shifted(spec: Any, padded: tuple[int, ...]) -> bool:
@@ -111,9 +141,12 @@ def _mlp(spec: Any, r: LayerReport) -> list[Op]:
 
 
 def _patch_merging(spec: Any, r: LayerReport) -> list[Op]:
-    _, norm, reduction = r.parts
-    return [make("layernorm", norm.input, norm.output, affine=True, bias=True),
-            *token_linear_ops(reduction, spec.bias)]
+    parts = {p.name: p for p in r.parts}
+    norm = parts["norm"]
+    ops = [make("layernorm", norm.input, norm.output, affine=True, bias=True)]
+    linear = token_linear_ops(parts["reduction"], spec.bias)
+    # Swin V2 (`norm: after`): the linear, then LayerNorm(out)
+    return linear + ops if spec.norm == "after" else ops + linear
 
 
 KIND_OPS.update({
@@ -142,17 +175,28 @@ def _layernorm(op: Op) -> int:
     return op.n_in * (4 + (1 if op.affine else 0) + (1 if op.bias else 0))
 
 
+def _cosine_normalize(op: Op) -> int:
+    """F.normalize of q and of k, each T·C elements in T·heads rows of d: the L2 norm (d
+    squares and d adds per row, the sqrt), its clamp_min(ε) (one per row) and the division (one
+    per element): 2·(3·T·C + T·heads)."""
+    rows = op.n_in // (op.input.channels // op.heads) if op.heads else 0
+    return 2 * (3 * op.n_in + rows)
+
+
 OTHER_OPS: dict[str, tuple[str, Callable[[Op], int]]] = {
     "attention_scale": ("multiply", _numel), "position_bias": ("add", _numel),
     "mask_add": ("add", _numel), "attention_softmax": ("activation", _numel),
     "layernorm": ("normalization", _layernorm), "pos_embedding": ("add", _numel),
+    "cosine_normalize": ("normalization", _cosine_normalize), "logit_scale": ("multiply", _numel),
     **dict.fromkeys(("token_linear", "token_linear_bias", "matmul", "class_token", "view"),
                     ("", _none)),
 }
 """Other ops of the attention calls (other_ops.OTHER_OPS takes these): the scale is one multiply
 per q element, each bias, mask or positional add one add per element, the softmax one
-activation per score, layer norm as every norm. The shifted-window mask is built from constants
-(its few ops on the mask, not on the data, are not counted)."""
+activation per score, layer norm as every norm; Swin V2's cosine attention L2-normalises q and k
+(`_cosine_normalize`) and multiplies each score by its head's scale. The shifted-window mask is
+built from constants and Swin V2's position-bias MLP runs on its coordinate table (`once`): their
+ops, not on the data, are not counted (other_ops skips a `once` call)."""
 
 
 # --- every tool's rules ------------------------------------------------------------------------
@@ -196,8 +240,10 @@ RULES: dict[str, dict[str, Rule]] = {
     # numel(a) · b[-1]); nn.LayerNorm has bn_flops_counter_hook (pytorch_ops.py:51-57, 304):
     # numel(x), not doubled (a LayerNorm has no `affine` attribute). `*`, `+` and
     # Tensor.softmax are not patched.
-    "ptflops": _rules({"token_linear": _macs, "token_linear_bias": _numel, "matmul": _macs,
-                       "layernorm": lambda op: op.n_in}),
+    # F.linear is not patched (pytorch_engine.py:349 is commented out): Swin V2's qkv, written
+    # F.linear(x, weight, bias), counts 0
+    "ptflops": _rules({"token_linear": by_form(_macs), "token_linear_bias": by_form(_numel),
+                       "matmul": _macs, "layernorm": lambda op: op.n_in}),
     # aten backend: aten.addmm with its bias (every token linear's input is contiguous: addmm),
     # aten.bmm for the matmuls (aten_ops.py:23-54, 109-116)
     "ptflops-aten": _rules({"token_linear": _macs, "token_linear_bias": _numel,
@@ -209,12 +255,16 @@ RULES: dict[str, dict[str, Rule]] = {
                       "layernorm": lambda op: op.n_in * (5 if op.affine else 4)}),
     # count_linear: in_features · numel(y); count_normalization for nn.LayerNorm: 2·numel,
     # ×2 with elementwise_affine (basic_hooks.py:60-69); functional matmuls are never seen
-    "thop": _rules({"token_linear": _macs,
+    # (Swin V2's qkv, F.linear, runs no module: 0)
+    "thop": _rules({"token_linear": by_form(_macs),
                     "layernorm": lambda op: 2 * op.n_in * (2 if op.affine else 1)}),
     # by parameters (layer_info.py:225-245): weight and bias × output.shape[0]; a LayerNorm
     # its 2·4C; ClassToken's `token`, PosEmbedding's `table` and SelfAttention's
-    # `relative_position_bias_table` are not named weight or bias: 0
-    "torchinfo": _rules({"token_linear": _lead_weight, "token_linear_bias": _lead_bias,
+    # `relative_position_bias_table` are not named weight or bias: 0; Swin V2's qkv module never
+    # runs (its forward calls F.linear on the weights): 0, and Swin V2's `logit_scale` is no
+    # weight or bias either
+    "torchinfo": _rules({"token_linear": by_form(_lead_weight),
+                         "token_linear_bias": by_form(_lead_bias),
                          "layernorm": _layernorm_params}),
     # calflops 0.3.2 and DeepSpeed's FlopsProfiler, derived from their source (calflops
     # pytorch_ops.py `_patch_functionals`, `_patch_tensor_methods`; DeepSpeed profiler.py, the
@@ -234,11 +284,22 @@ RULES: dict[str, dict[str, Rule]] = {
 
 
 def nonleaf_params(row: Sequence[Op]) -> int:
-    """Parameters the export holds in a module with children (SelfAttention's
-    `relative_position_bias_table`, ∏(2w−1)·heads): torchinfo's `Params size` leaves them out
-    (it sums leaf modules, model_statistics.py:31-41)."""
-    return sum(prod(2 * w - 1 for w in op.kernel) * (op.input.channels // prod(op.kernel))
-               for op in row if op.op == "position_bias")
+    """Parameters torchinfo's `Params size` leaves out (it sums the leaf modules that ran,
+    model_statistics.py:31-41): those the export holds in a module with children
+    (SelfAttention's `relative_position_bias_table`, ∏(2w−1)·heads, and Swin V2's
+    `logit_scale`, heads) and those of a module that never runs (Swin V2's `qkv`, whose weights
+    SelfAttention passes to F.linear: in·out, + out with a bias)."""
+    n = 0
+    for op in row:
+        if op.op == "position_bias" and op.kernel:
+            n += prod(2 * w - 1 for w in op.kernel) * (op.input.channels // prod(op.kernel))
+        elif op.op == "logit_scale":
+            n += op.heads
+        elif op.op == "token_linear" and op.form == "function":
+            n += op.input.channels * op.output.channels
+        elif op.op == "token_linear_bias" and op.form == "function":
+            n += op.output.channels
+    return n
 
 
 __all__ = ["OPS", "OP_CAUSE", "OTHER_OPS", "RULES", "nonleaf_params", "token_linear_ops"]

@@ -40,6 +40,8 @@ CAUSES: dict[str, str] = {
     "per_sample": "nn.Linear applied at every position of channels-last data (ConvNeXt's "
                   "blocks), its weights counted once per sample, not per position",
     "skipped": "operators PyTorch counts and the tool does not see",
+    "batch": "the samples of a batch the tool does not count: its call builds an input of one "
+             "sample (ptflops), so at --batch N it prints one sample's count",
 }
 """Every cause a difference is filed under, in the order they are printed."""
 
@@ -81,6 +83,13 @@ class Convention:
     """Overrides of OP_CAUSE for this tool."""
     fails: Callable[[Sequence[Sequence[Op]], int], str | None] = lambda ops, params: None
     """The error the tool raises on this network (the calls, the parameter count), or None."""
+    one_sample: bool = False
+    """The tool's call builds its own input of one sample (ptflops' (C, H, W)): at --batch N it
+    prints the batch-1 count. Otherwise it is given the N samples and counts every call on them
+    N times (`batched`), a call that runs once per pass (`Op.once`) once."""
+    batched: Mapping[str, Callable[[Op, int], int]] = field(default_factory=dict)
+    """A call whose count on N samples is not N times its count on one (thop's float
+    truncation of an adaptive pool, calflops' upsampling to a size): (call, N) → count."""
 
     def cause(self, op: str) -> str:
         return self.causes.get(op) or OP_CAUSE[op]
@@ -115,12 +124,14 @@ class Count:
 
 
 def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int,
-          unplaced: Sequence[Op] = ()) -> Count:
+          unplaced: Sequence[Op] = (), batch: int = 1) -> Count:
     """Apply a convention's rules to every call, row by row: the total, the rows, the causes.
-    `unplaced` calls (a network without layers) count in the total only."""
-    rules = convention.rules
+    `unplaced` calls (a network without layers) count in the total only. The calls are one
+    sample's; `batch` samples are what the tool and PyTorch are given (Convention.one_sample,
+    Convention.batched)."""
     scale = 2 if convention.unit == "FLOPs" else 1
     cause_of = {op: convention.cause(op) for op in OPS}
+    rules = convention.rules if batch == 1 else _at_batch(convention, batch)
     rows: list[int] = []
     diff: dict[str, int] = {}
     reference = 0
@@ -134,17 +145,22 @@ def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int,
             for op in ops:
                 n = rules[op.op](op)
                 value += n
-                torch = scale * op.macs
+                torch = scale * op.macs * (1 if op.once else batch)
                 torch_total += torch
                 if n != torch:
-                    causes.append((cause_of[op.op], n - torch))
+                    if convention.one_sample and not op.once and batch > 1:
+                        # the samples the tool does not see, then its own difference on one
+                        causes.append(("batch", scale * op.macs * (1 - batch)))
+                        torch = scale * op.macs
+                    if n != torch:
+                        causes.append((cause_of[op.op], n - torch))
             found = memo[id(ops)] = (value, torch_total, causes)
         rows.append(found[0])
         reference += found[1]
         for cause, n in found[2]:
             diff[cause] = diff.get(cause, 0) + n
     total = sum(rows)
-    for op in unplaced:
+    for op in unplaced:  # merges: no MACs, so no batch cause
         n, torch = rules[op.op](op), scale * op.macs
         total += n
         reference += torch
@@ -156,6 +172,26 @@ def count(convention: Convention, per_row: Sequence[Sequence[Op]], params: int,
     return Count(convention.tool, convention.version, label, convention.unit,
                  None if error else total, tuple(rows), {} if error else ordered, reference,
                  error)
+
+
+def _at_batch(convention: Convention, batch: int) -> dict[str, Rule]:
+    """The rules on `batch` samples: one sample's (one_sample), else N times one sample's but
+    for a call that runs once per pass and the calls the convention counts otherwise."""
+    rules = convention.rules
+    if convention.one_sample:
+        return dict(rules)
+
+    def on_batch(op_name: str) -> Rule:
+        one, special = rules[op_name], convention.batched.get(op_name)
+
+        def rule(op: Op) -> int:
+            if op.once:
+                return one(op)
+            return special(op, batch) if special is not None else batch * one(op)
+
+        return rule
+
+    return {op: on_batch(op) for op in rules}
 
 
 def zero(op: Op) -> int:

@@ -160,6 +160,8 @@ CALFLOPS_FLOPS = Convention(
         **attention_ops.RULES["calflops-flops"],
     }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd FLOPs",
+    # upsampling to a size counts int(∏size) per call, whatever the batch (derived, as above)
+    batched={"upsample": lambda op, n: prod(op.size) if op.size else n * numel_in(op)},
     causes={"conv": "same_padding", "conv_transpose": "transposed_groups"},
     fails=fails,
 )

@@ -62,5 +62,7 @@ DEEPSPEED_FLOPS = Convention(
         **attention_ops.RULES["deepspeed-flops"],
     }, ["linear_bias", *UNCOUNTED]),
     label=lambda value: "fwd flops per GPU",
+    # upsampling to a size counts int(∏size) per call, whatever the batch (derived)
+    batched={"upsample": lambda op, n: prod(op.size) if op.size else n * upsample(op)},
     causes={"conv": "same_padding"},
 )

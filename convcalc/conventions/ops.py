@@ -81,6 +81,13 @@ class Op:
     form: str = "module"
     """How the model writes the call (the layer's `op`, convcalc.conventions.op_forms):
     module, function, method or channels_last."""
+    heads: int = 0
+    """An attention call's heads (Swin V2's cosine attention: its norms' rows, its logit
+    scale's parameters)."""
+    once: bool = False
+    """Run once per forward pass on parameters or buffers, not on the samples (Swin V2's
+    position-bias MLP on its coordinate table): a batch does not multiply it, and it is not
+    work on the data (no other ops)."""
 
 
 def make(op: str, inp: Shape, out: Shape, **fields: Any) -> Op:

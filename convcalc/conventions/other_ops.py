@@ -113,9 +113,11 @@ class OtherOps:
         return sum(self.by_category.values())
 
 
-def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = ()) -> OtherOps:
-    """Other ops of every row (its layer's calls and the merges after it); `unplaced` calls
-    (a network without layers) count in the categories only."""
+def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = (),
+              batch: int = 1) -> OtherOps:
+    """Other ops of every row (its layer's calls and the merges after it) on `batch` samples
+    (the calls are one sample's); `unplaced` calls (a network without layers) count in the
+    categories only."""
     by = dict.fromkeys(CATEGORIES, 0)
     rows: list[int] = []
     memo: dict[int, tuple[int, list[tuple[str, int]]]] = {}  # shared lists counted once
@@ -126,8 +128,8 @@ def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = ()) -> O
             parts: list[tuple[str, int]] = []
             for op in ops:
                 category, rule = OTHER_OPS[op.op]
-                if category:
-                    n = rule(op)
+                if category and not op.once:  # once: on parameters or buffers, not the data
+                    n = batch * rule(op)
                     parts.append((category, n))
                     value += n
             found = memo[id(ops)] = (value, parts)
@@ -137,5 +139,5 @@ def other_ops(per_row: Sequence[Sequence[Op]], unplaced: Sequence[Op] = ()) -> O
     for op in unplaced:
         category, rule = OTHER_OPS[op.op]
         if category:
-            by[category] += rule(op)
+            by[category] += batch * rule(op)
     return OtherOps(tuple(rows), by)

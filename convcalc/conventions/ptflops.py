@@ -120,6 +120,7 @@ PTFLOPS = Convention(
         "stochastic_depth",
     ]),
     label=label,
+    one_sample=True,  # get_model_complexity_info builds a (1, C, H, W) input
 )
 
 PTFLOPS_ATEN = Convention(
@@ -137,4 +138,5 @@ PTFLOPS_ATEN = Convention(
                                        "conv_transpose_bias", "linear", "linear_bias",
                                        *attention_ops.OPS)]),
     label=label,
+    one_sample=True,  # get_model_complexity_info builds a (1, C, H, W) input
 )

@@ -50,13 +50,16 @@ def avgpool(op: Op) -> int:
     return op.n_out
 
 
-def adaptive_avgpool(op: Op) -> int:
+def adaptive_avgpool(op: Op, batch: int = 1) -> int:
     """`count_adap_avgpool` (basic_hooks.py:114-121, calc_func.py:69-72):
-    int((∏(in_i / out_i) + 1) · numel(y)), in float64 and truncated, as thop computes it."""
+    int((∏(in_i / out_i) + 1) · numel(y)), in float64 and truncated, as thop computes it (on a
+    batch, numel(y) holds every sample: truncated once)."""
+    if op.form in ("function", "method"):
+        return 0
     kernel = 1.0
     for n_in, n_out in zip(op.input.spatial, op.output.spatial, strict=True):
         kernel *= float(n_in) / float(n_out)
-    return int((kernel + 1) * op.n_out)
+    return int((kernel + 1) * (batch * op.n_out))
 
 
 def layernorm(op: Op) -> int:
@@ -85,7 +88,7 @@ THOP = Convention(
         "conv": conv, "conv_transpose": conv, "linear": linear, "batchnorm": batchnorm,
         # a function or a tensor method (`op: function`, `op: method`) is no module: 0
         "softmax": by_form(softmax), "avgpool": by_form(avgpool),
-        "adaptive_avgpool": by_form(adaptive_avgpool), "upsample": by_form(upsample),
+        "adaptive_avgpool": adaptive_avgpool, "upsample": by_form(upsample),
         "layernorm2d": layernorm, **attention_ops.RULES["thop"],
     }, [
         "conv_bias", "conv_transpose_bias", "linear_bias",   # bias ignored
@@ -97,4 +100,5 @@ THOP = Convention(
         "add", "mul", "cat", "split",                         # functional: never counted
     ]),
     label=lambda value: "macs",
+    batched={"adaptive_avgpool": adaptive_avgpool},
 )

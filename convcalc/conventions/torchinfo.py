@@ -115,18 +115,23 @@ def sizes(ops: Sequence[Sequence[Op]], input_elements: int, params: int, batch: 
           element_bytes: int) -> Sizes:
     """torchinfo's size lines for the exported network's calls (`convcalc.conventions.ops`,
     batch 1) at `batch`, every tensor `element_bytes` wide (the model's dtype)."""
-    held: dict[int, tuple[int, int]] = {}  # equal layers share one list of calls: sum it once
-    outputs = nonleaf = 0
+    held: dict[int, tuple[int, int, int]] = {}  # equal layers share one list of calls: once
+    outputs = once = nonleaf = 0
     for row in ops:
         n = held.get(id(row))
         if n is None:
-            n = held[id(row)] = (_held(row), attention_ops.nonleaf_params(row))
+            n = held[id(row)] = (_held(row, False), _held(row, True),
+                                 attention_ops.nonleaf_params(row))
         outputs += n[0]
-        nonleaf += n[1]
-    return Sizes(input_elements * batch * element_bytes + STORAGE_OBJECT, 2 * outputs * batch * element_bytes,
-                 (params - nonleaf) * element_bytes)
+        once += n[1]
+        nonleaf += n[2]
+    return Sizes(input_elements * batch * element_bytes + STORAGE_OBJECT,
+                 2 * (outputs * batch + once) * element_bytes, (params - nonleaf) * element_bytes)
 
 
-def _held(row: Sequence[Op]) -> int:
-    return sum(op.n_out for op in row
-               if op.op in PARAMETRISED or (op.op in NORMS and (op.affine or op.bias)))
+def _held(row: Sequence[Op], once: bool) -> int:
+    """Outputs of the leaf modules with parameters that run: per sample, or (`once`) once per
+    pass (Swin V2's position-bias MLP on its table). A token linear written F.linear (Swin V2's
+    qkv) runs no module."""
+    return sum(op.n_out for op in row if op.once == once and op.form != "function" and (
+        op.op in PARAMETRISED or (op.op in NORMS and (op.affine or op.bias))))

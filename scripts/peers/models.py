@@ -492,12 +492,30 @@ ATTENTION_PROBES: dict[str, tuple[str, list[Any]]] = {
     "tokens_and_back": ("4x4x8", [CARRIER, {"kind": "to_tokens"}, {"kind": "to_map",
                                                                   "size": [4, 4]}]),
     "take_token_3": ("10x8", [CARRIER, {"kind": "take_token", "index": 3}]),
+    # Swin V2: scaled cosine attention (F.linear qkv with the k bias zeroed, F.normalize, a
+    # logit scale per head), the position-bias MLP on the coordinate table (once per pass), alone
+    # and together, shifted, padded, 1-D; patch merging with the norm after the reduction
+    "attention_cosine": ("8x8x16", [{"kind": "self_attention", "heads": 2, "window": 4,
+                                     "cosine": True}]),
+    "attention_v2_shift": ("8x8x16", [{"kind": "layernorm"}, {
+        "kind": "self_attention", "heads": 2, "window": 4, "shift": 2, "cosine": True,
+        "bias_mlp": 32}]),
+    "attention_v2_pad_nobias": ("6x6x16", [{"kind": "self_attention", "heads": 4, "window": 4,
+                                            "shift": 2, "cosine": True, "bias_mlp": 16,
+                                            "bias": False, "proj_bias": False}]),
+    "attention_bias_mlp": ("8x6x8", [{"kind": "self_attention", "heads": 1, "window": [4, 3],
+                                      "bias_mlp": 24}]),
+    "attention_v2_1d": ("12x8", [{"kind": "self_attention", "heads": 2, "window": 4, "shift": 1,
+                                  "cosine": True, "bias_mlp": 16}]),
+    "patch_merging_after": ("6x6x8", [{"kind": "patch_merging", "norm": "after"}]),
+    "patch_merging_after_odd_bias": ("5x7x8", [{"kind": "patch_merging", "out": 12,
+                                                "bias": True, "norm": "after"}]),
 }
-ATTENTION_EXAMPLES = ("vit_b_16", "swin_t", "maxvit_t")
+ATTENTION_EXAMPLES = ("vit_b_16", "swin_t", "maxvit_t", "swin_v2_t")
 
 
 def attention() -> list[SourcedEntry]:
-    """The attention probes and the three attention examples, exported and built."""
+    """The attention probes and the four attention examples, exported and built."""
     import torch
 
     torch.manual_seed(0)

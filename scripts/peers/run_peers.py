@@ -7,13 +7,16 @@
         -o tests/fixtures/peers/networks.json --per-module resnet18,mobilenet_v2,dcgan_generator
     python scripts/peers/run_peers.py scripts/peers/models.py:attention \
         -o tests/fixtures/peers/attention.json --tools ptflops,ptflops-aten,fvcore,thop,torchinfo
+    python scripts/peers/run_peers.py scripts/peers/models.py:examples --merge \
+        --only lraspp_mobilenet_v3_large -o tests/fixtures/peers/examples.json --tools ...
 
 A factory is `path/to/file.py:function` or `dotted.module:function`; the function returns a list
 of (name, nn.Module, input (C, H, W)), or (name, nn.Module, input, source) where `source` is a
 JSON-able mapping copied into the record (models.py:examples and :kinds name the convcalc spec
 each model was exported from, so the tests can analyse the same spec). Every tool runs on its
-own deep copy of the model, in eval mode, on a batch of one, with its printing captured
-(stdout, stderr, file descriptors 1 and 2, logging and Python warnings), and with torch's
+own deep copy of the model, in eval mode, on a batch of one (`--batch N`: N samples; ptflops
+builds its own input of one), with its printing captured (stdout, stderr, file descriptors 1
+and 2, logging and Python warnings), and with torch's
 functions restored afterwards whatever it did. A tool that fails records its error text; the
 run goes on.
 
@@ -29,6 +32,10 @@ Per model, per tool the record holds:
   version, warnings, error
 and `flop_counter` holds PyTorch's FlopCounterMode: flops, macs = flops // 2, per_module (leaves),
 by_op. `torch_params` is sum(p.numel()).
+
+`--merge` writes the records into the existing file, replacing those of the same name and
+keeping the others; a merged record whose environment differs from the file's (another tool
+set, another version) carries its own `environment`, so the file says where each was measured.
 """
 
 from __future__ import annotations
@@ -214,11 +221,16 @@ def line_with(text: str, start: str) -> str | None:
 Result = dict[str, Any]
 
 
+SETTINGS = {"batch": 1}
+"""`batch`: samples in the input the tools are given (`--batch`); ptflops builds its own input
+of one sample from (C, H, W) whatever this says."""
+
+
 def _input(chw: tuple[int, ...]) -> Any:
     import torch
 
     torch.manual_seed(0)
-    return torch.randn(1, *chw)
+    return torch.randn(SETTINGS["batch"], *chw)
 
 
 def run_ptflops(model: Any, chw: tuple[int, ...], text: Callable[[], str]) -> Result:
@@ -392,8 +404,9 @@ def run_calflops(model: Any, chw: tuple[int, ...], text: Callable[[], str]) -> d
 
     pipeline.CalFlopsPipline.end_flops_calculate = end  # type: ignore[method-assign]
     try:
-        flops, macs, params = calculate_flops(model, input_shape=(1, *chw), print_results=True,
-                                              print_detailed=False, output_as_string=False)
+        flops, macs, params = calculate_flops(model, input_shape=(SETTINGS["batch"], *chw),
+                                              print_results=True, print_detailed=False,
+                                              output_as_string=False)
     finally:
         pipeline.CalFlopsPipline.end_flops_calculate = orig_end  # type: ignore[method-assign]
     printed = text()
@@ -422,8 +435,9 @@ def run_deepspeed(model: Any, chw: tuple[int, ...], text: Callable[[], str]) -> 
 
     prof.FlopsProfiler.end_profile = end  # type: ignore[method-assign]
     try:
-        flops, macs, params = get_model_profile(model, input_shape=(1, *chw), print_profile=True,
-                                                detailed=False, as_string=False)
+        flops, macs, params = get_model_profile(model, input_shape=(SETTINGS["batch"], *chw),
+                                                print_profile=True, detailed=False,
+                                                as_string=False)
     finally:
         prof.FlopsProfiler.end_profile = orig_end  # type: ignore[method-assign]
     printed = text()
@@ -549,6 +563,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-module", default="all",
                         help="'all', 'none', or comma-separated model names that keep per-module data")
     parser.add_argument("--only", default="", help="comma-separated model names to run (default: all)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="samples in the input (ptflops always builds one)")
+    parser.add_argument("--merge", action="store_true",
+                        help="merge the records into the existing OUT (same names replaced)")
     args = parser.parse_args(argv)
 
     runners = [t for t in args.tools.split(",") if t]
@@ -556,6 +574,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown tools: {sorted(unknown)}; known: {list(RUNNERS)}")
     only = {n for n in args.only.split(",") if n}
+    SETTINGS["batch"] = args.batch
     keep = args.per_module
 
     with captured():  # importing torchvision, deepspeed etc. prints; keep the terminal clean
@@ -567,7 +586,7 @@ def main(argv: list[str] | None = None) -> None:
         detail = keep == "all" or (keep != "none" and name in keep.split(","))
         started = time.perf_counter()
         record: dict[str, Any] = {
-            "input": list(chw),
+            "input": list(chw) if args.batch == 1 else [args.batch, *chw],
             "torch_params": sum(p.numel() for p in model.parameters()),
             "flop_counter": flop_counter(model, chw),
             "tools": {},
@@ -585,7 +604,16 @@ def main(argv: list[str] | None = None) -> None:
         failed = [t for t, r in record["tools"].items() if "error" in r]
         print(f"{name}: {time.perf_counter() - started:.1f}s"
               + (f"  failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
-    data = {"factory": args.factory, "environment": environment(), "models": records}
+    env = environment()
+    data = {"factory": args.factory, "environment": env, "models": records}
+    if args.merge and args.out.exists():
+        data = json.loads(args.out.read_text())
+        if data["factory"] != args.factory:
+            raise SystemExit(f"--merge: {args.out} was made by {data['factory']}, "
+                             f"not {args.factory}")
+        for name, record in records.items():
+            data["models"][name] = record | ({} if env == data["environment"]
+                                             else {"environment": env})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     print(f"wrote {args.out} ({len(records)} models)", file=sys.stderr)
