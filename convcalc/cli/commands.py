@@ -153,7 +153,7 @@ def layer(r: LayerRequest, out: Output) -> None:
         from convcalc.conventions import layer_peers
         from convcalc.render.conventions_view import layer_output
 
-        peers = layer_peers(model, report, every=r.conventions, tool=r.convention)
+        peers = layer_peers(model, report, every=r.conventions, tool=r.convention, batch=batch)
         emit(layer_output(report, peers, out.format, explain=r.explain, costing=cost), view,
              out.target)
         return
