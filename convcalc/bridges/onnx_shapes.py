@@ -575,6 +575,10 @@ class Inference:
             if x is not None and (len(x) < 2 or groups < 1 or x[1] % groups):
                 raise GraphError(f"{_name(n)}: num_groups {groups} does not divide "
                                  f"{x[1] if len(x) > 1 else '?'} channels")
+        elif op in ("Softmax", "LogSoftmax", "Hardmax") and x is not None:
+            axis = at.integer("axis", -1)
+            if not -len(x) <= axis < len(x):
+                raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
         elif op == "BatchNormalization" and x is not None and len(x) > 1:
             for t in n.inputs[1:5]:
                 d = self.dims(t) if t else None
@@ -1034,6 +1038,11 @@ class Inference:
         if not x or not -len(x) <= axis < len(x):
             raise GraphError(f"{_name(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
+        index = self.values(n.inputs[1])
+        if index and x[axis] and any(isinstance(i, int) and not -x[axis] <= i < x[axis]
+                                     for i in index):
+            raise GraphError(f"{_name(n)}: an index of {index[:4]} is outside axis {axis} of "
+                             f"size {x[axis]}")
         return [(*x[:axis], *idx, *x[axis + 1:])]
 
     def rule_Expand(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]
@@ -1156,6 +1165,8 @@ def _gather(values: list[Any], shape: Dims, index: list[Any], axis: int) -> list
     out = []
     for o in range(outer):
         for raw in index:
+            if isinstance(raw, float) and not math.isfinite(raw):
+                return None  # a NaN or infinite index (a hostile constant): no values
             i = int(raw)
             if not -size <= i < size:
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -21,6 +22,17 @@ class Uncounted(LayerSpec):
     kind: Literal["uncounted"] = "uncounted"
     operator: str = Field(min_length=1, max_length=200)
     output: str
+
+    @field_validator("operator")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        # It reaches terminals, reports and comments: a newline or a bidi control in it
+        # would break or reorder their lines (an import writes such characters escaped).
+        bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+        if bad:
+            raise ValueError(f"{ascii(bad[0])} is not allowed (write it escaped, as an import "
+                             "does: \\n)")
+        return value
 
     @field_validator("output")
     @classmethod
