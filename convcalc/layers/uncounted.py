@@ -30,8 +30,9 @@ class Uncounted(LayerSpec):
         # would break or reorder their lines (an import writes such characters escaped).
         bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
         if bad:
-            raise ValueError(f"{ascii(bad[0])} is not allowed (write it escaped, as an import "
-                             "does: \\n)")
+            escaped = bad[0].encode("unicode_escape").decode()
+            raise ValueError(f"{ascii(bad[0])} is not allowed (write the text {escaped} "
+                             "instead, as an import does)")
         return value
 
     @field_validator("output")
