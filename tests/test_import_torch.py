@@ -9,6 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from convcalc.api import analyze_network
 from convcalc.cli import app
 from convcalc.yamlio import load_yaml_text
 
@@ -181,3 +182,30 @@ def test_an_exported_file_imports_from_the_current_directory_or_by_path(
     assert totals[0]["params"] == totals[1]["params"] and totals[0]["macs"] == totals[1]["macs"]
     assert "no such file" in one_line_error(["import", "--torch", "missing.py:build",
                                              "--input", "8x8x3"])
+
+
+@pytest.mark.torch
+def test_an_ellipsis_index_reads_the_last_axes(torch: object) -> None:
+    """`x[..., :2, :, :]` indexes the axes after `...` from the end (it was read as x itself,
+    then refused with a conv shape that did not match): a channel split, as x[:, :2]."""
+    import torch as T
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Halves(T.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = T.nn.Conv2d(2, 4, 3, padding=1)
+            self.b = T.nn.Conv2d(2, 6, 3, padding=1)
+
+        def forward(self, x: object) -> object:
+            return T.cat([self.a(x[..., :2, :, :]), self.b(x[:, 2:, ...])], 1)  # type: ignore[index]
+
+    model = Halves().eval()
+    with T.no_grad(), FlopCounterMode(display=False) as counter:
+        model(T.zeros(1, 4, 8, 8))
+    report = analyze_network(import_torch(model, Shape(4, (8, 8))).spec)
+    assert report.totals()["macs"] == counter.get_total_flops() // 2
+    assert report.totals()["params"] == sum(p.numel() for p in model.parameters())

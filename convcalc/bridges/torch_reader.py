@@ -158,10 +158,12 @@ class _Reader:
 
     def slice(self, n: Any, x: str, index: Any) -> None:
         items = index if isinstance(index, tuple) else (index,)
+        dots = [i for i, item in enumerate(items) if item is Ellipsis]
+        if dots:  # x[..., :4]: the items after `...` index the last axes
+            fill = len(self.shapes[x]) - (len(items) - 1)
+            items = (*items[:dots[0]], *(slice(None),) * fill, *items[dots[0] + 1:])
         starts, ends, axes = [], [], []
         for axis, item in enumerate(items):
-            if item is Ellipsis:
-                break
             if isinstance(item, int) and not isinstance(item, bool) and \
                     all(i == slice(None) for i in items[:axis]):
                 # x[:, 0]: one index along an axis (ViT's class token), as ONNX's Gather

@@ -227,6 +227,11 @@ CASES: dict[str, tuple[Builder, int, str]] = {
         [tensor("k", [4], dtype=INT64, values=INPUT),
          tensor("ix", [4], values=[0.0, float("nan"), 2.0, 3.0])], INPUT)), 2,
         "the graph's output 'y' has a shape convcalc cannot work out"),
+    "dropout_of_a_constant_with_the_input_as_ratio": (file(
+        "dropout_of_a_constant_with_the_input_as_ratio", simple(
+            [node("Dropout", ["i", "x"], ["y"], name="d")],
+            [tensor("i", [1], dtype=INT64, values=[1])], INPUT)), 1,
+        "d (Dropout): its data 'i' is a constant"),
     # an unreadable operator's hostile name reaches the spec escaped (`$` read as a parameter,
     # escapes past the field's 200 characters, once)
     "unknown_op_with_dollars": (file("unknown_op_with_dollars", unknown_op("${bad} $x")), 0,
