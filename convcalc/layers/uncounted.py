@@ -31,7 +31,7 @@ class Uncounted(LayerSpec):
         bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
         if bad:
             escaped = bad[0].encode("unicode_escape").decode()
-            raise ValueError(f"{ascii(bad[0])} is not allowed (write the text {escaped} "
+            raise ValueError(f"{bad[0]!a} is not allowed (write the text {escaped} "
                              "instead, as an import does)")
         return value
 
