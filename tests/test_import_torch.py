@@ -209,3 +209,28 @@ def test_an_ellipsis_index_reads_the_last_axes(torch: object) -> None:
     report = analyze_network(import_torch(model, Shape(4, (8, 8))).spec)
     assert report.totals()["macs"] == counter.get_total_flops() // 2
     assert report.totals()["params"] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
+def test_a_softmax_without_dim_takes_torchs_implicit_axis(torch: object) -> None:
+    """F.softmax(x) and nn.Softmax() without `dim` normalise over axis 1 of a 4-D tensor
+    (torch's legacy rule): a channel softmax (F.softmax(x, dim=None) was a traceback, and
+    nn.Softmax() was read over the last axis: an uncounted identity)."""
+    import torch as T
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Both(T.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = T.nn.Conv2d(3, 4, 3)
+            self.soft = T.nn.Softmax()
+
+        def forward(self, x: object) -> object:
+            return T.nn.functional.softmax(self.soft(self.conv(x)), dim=None)
+
+    imported = import_torch(Both().eval(), Shape(3, (8, 8)))
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in imported.spec["layers"]]
+    assert kinds == ["conv", "softmax", "softmax"] and imported.warnings == []

@@ -12,7 +12,7 @@ import operator
 from typing import Any
 
 from convcalc.bridges.graph import Const, Dims, Graph, Node
-from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor
+from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor, softmax_dim
 from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.bridges.torch_outputs import dropped_results, output_tensors
 from convcalc.bridges.torch_trace import _is_layer_norm_2d, _is_stochastic_depth
@@ -246,7 +246,7 @@ class _Reader:
         elif isinstance(m, nn.Hardsigmoid):
             emit("HardSigmoid", [x], {"alpha": 1 / 6, "beta": 0.5})
         elif isinstance(m, nn.Softmax):
-            emit("Softmax", [x], {"axis": -1 if m.dim is None else m.dim})
+            emit("Softmax", [x], {"axis": softmax_dim(m.dim, len(self.shapes[x]))})
         elif isinstance(m, nn.modules.dropout._DropoutNd):
             emit("Dropout", [x], {"ratio": m.p})
         elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d):
