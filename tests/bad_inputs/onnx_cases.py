@@ -119,6 +119,12 @@ def unknown_op(op: str) -> bytes:
     return model(g + ld(13, value("u", [1, 8, 3, 3])))
 
 
+def einsum(equation: str) -> bytes:
+    """One Einsum of the input and a constant, as MaxViT's attention products are written."""
+    return model(graph([node("Einsum", ["x", "k"], ["y"], name="e", equation=equation)],
+                       [value("x", [1, 2, 3, 4])], [value("y")], [tensor("k", [1, 2, 5, 4])]))
+
+
 CASES: dict[str, tuple[Builder, int, str]] = {
     # the file itself
     "not_protobuf": (file("not_protobuf", b"this is not a model\n" * 20), 2, "not an ONNX model"),
@@ -232,6 +238,10 @@ CASES: dict[str, tuple[Builder, int, str]] = {
             [node("Dropout", ["i", "x"], ["y"], name="d")],
             [tensor("i", [1], dtype=INT64, values=[1])], INPUT)), 1,
         "d (Dropout): its data 'i' is a constant"),
+    "einsum_two_arrows": (file("einsum_two_arrows", einsum("->->")), 2,
+                          "node 'e' (Einsum): equation '->->' is not one of the form ab,bc->ac"),
+    "einsum_output_axis_twice": (file("einsum_output_axis_twice", einsum("bhid,bhjd->bhii")), 2,
+                                 "equation 'bhid,bhjd->bhii' is not one of the form"),
     # an unreadable operator's hostile name reaches the spec escaped (`$` read as a parameter,
     # escapes past the field's 200 characters, once)
     "unknown_op_with_dollars": (file("unknown_op_with_dollars", unknown_op("${bad} $x")), 0,
