@@ -138,7 +138,7 @@ def softmax_dim(dim: Any, rank: int) -> int:
 
 def _softmax(r: _Reader, n: Any) -> None:
     x = r.ref(n.args[0])
-    r.emit(n, "Softmax", [x], {"axis": softmax_dim(_arg(n, 1, "dim"), len(r.shapes[x]))})
+    r.emit(n, "Softmax", [x], {"axis": softmax_dim(_arg(n, 1, "dim"), len(r.shapes.get(x, ())))})
 
 
 def _dropout(r: _Reader, n: Any) -> None:

@@ -246,7 +246,7 @@ class _Reader:
         elif isinstance(m, nn.Hardsigmoid):
             emit("HardSigmoid", [x], {"alpha": 1 / 6, "beta": 0.5})
         elif isinstance(m, nn.Softmax):
-            emit("Softmax", [x], {"axis": softmax_dim(m.dim, len(self.shapes[x]))})
+            emit("Softmax", [x], {"axis": softmax_dim(m.dim, len(self.shapes.get(x, ())))})
         elif isinstance(m, nn.modules.dropout._DropoutNd):
             emit("Dropout", [x], {"ratio": m.p})
         elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d):
