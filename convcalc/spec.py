@@ -48,7 +48,8 @@ FIELD_HELP = {
     "hidden": "a whole number ≥ 1 (hidden channels)",
     "window": "a whole number ≥ 1, or a list with one per spatial axis",
     "shift": "a whole number ≥ 0, or a list with one per spatial axis",
-    "size": "a whole number ≥ 1, a list with one per spatial axis, or text such as 520x520",
+    "size": "a whole number ≥ 1, or a list with one per spatial axis (upsample also takes "
+            "text such as 520x520)",
     "output": "a quoted shape such as '14x14x256', '196x768' or '1000' (H×W×C, L×C or C)",
     "operator": "the operator's name: 1 to 200 characters, none of them a control character",
 }
