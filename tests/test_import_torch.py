@@ -234,3 +234,27 @@ def test_a_softmax_without_dim_takes_torchs_implicit_axis(torch: object) -> None
     imported = import_torch(Both().eval(), Shape(3, (8, 8)))
     kinds = [next(iter(x)) if isinstance(x, dict) else x for x in imported.spec["layers"]]
     assert kinds == ["conv", "softmax", "softmax"] and imported.warnings == []
+
+
+@pytest.mark.torch
+def test_a_layer_subclass_with_its_own_forward_is_named(torch: object) -> None:
+    """A subclass of a torch layer is read as its torch base; one whose forward does more (here
+    the conv runs twice: torch counts twice the MACs) is named in a note, not silently counted
+    as the base (a subclass that keeps the base's forward, as torchvision's Conv3DSimple, is
+    not)."""
+    import torch as T
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Twice(T.nn.Conv2d):
+        def forward(self, x: object) -> object:
+            return super().forward(super().forward(x))
+
+    class Same(T.nn.Conv2d):
+        pass
+
+    model = T.nn.Sequential(Twice(4, 4, 3, padding=1), Same(4, 4, 1)).eval()
+    imported = import_torch(model, Shape(4, (8, 8)))
+    assert imported.notes == ["Twice (an nn.Conv2d) has a forward of its own, read as its torch "
+                              "base: what else it computes is not counted (1: 0)"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node
+from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
 from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor, softmax_dim
 from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.bridges.torch_outputs import dropped_results, output_tensors
@@ -46,6 +46,7 @@ class _Reader:
         self.tensor: dict[str, str] = {}  # fx node name → tensor name
         self.counter = 0
         self.notes: list[str] = []
+        self.own_forward: dict[str, list[str]] = {}  # subclass of a torch layer → its modules
 
     def read(self) -> Graph:
         graph_input = ""
@@ -64,6 +65,11 @@ class _Reader:
             else:
                 self.record(n)
                 self.visit(n)
+        for what, where in self.own_forward.items():
+            self.notes.append(
+                f"{printable(what)} has a forward of its own, read as its torch base: what else "
+                f"it computes is not counted ({len(where)}: {printable(', '.join(where[:3]))}"
+                f"{', …' if len(where) > 3 else ''})")
         name = type(self.gm).__name__ if self.label is None else self.label
         short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         graph = Graph(short, self.nodes, graph_input, "", self.shapes, self.constants, self.notes,
@@ -192,6 +198,12 @@ class _Reader:
         scope = tuple(str(n.target).split("."))
         cls = type(m).__name__
         self.classes[scope] = cls
+        base = next(c for c in type(m).__mro__ if c.__module__.startswith("torch.nn"))
+        if base is not nn.Module and getattr(type(m), "forward", None) is not \
+                getattr(base, "forward", None) and \
+                not _is_layer_norm_2d(m):  # read as its torch base: say so, not silently
+            self.own_forward.setdefault(f"{cls} (an nn.{base.__name__})", []).append(
+                str(n.target))
         x = self.ref(n.args[0]) if n.args else self.ref(next(iter(n.kwargs.values())))
 
         def emit(op: str, inputs: list[str], attrs: dict[str, Any] | None = None) -> None:
