@@ -25,7 +25,7 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
 
     `input` overrides the spec's input shape, `params` its parameters (as `--set` does; the key
     `input` sets the input too); `strict` refuses an imported model's operators convcalc cannot
-    count. Returns a NetworkReport whose `.to_dict()` is the JSON of
+    count (and a spec's `uncounted` layers). Returns a NetworkReport whose `.to_dict()` is the JSON of
     `convcalc net`.
     """
     from convcalc.engine import analyze_network as analyze
@@ -33,4 +33,13 @@ def analyze_network(source: str | Path | Mapping[str, Any] | Network,
 
     spec = imported(source, input, channels_first=channels_first, params=params,
                     strict=strict)  # ONNX, torch
-    return analyze(spec, input, params=params, channels_first=channels_first, batch=batch)
+    report = analyze(spec, input, params=params, channels_first=channels_first, batch=batch)
+    uncounted = [row.path for row in report.rows if row.report.kind == "uncounted"]
+    if strict and uncounted:  # a spec an import wrote without --strict holds them too
+        from convcalc.bridges.ops import UnsupportedError
+
+        raise UnsupportedError(
+            f"--strict: {len(uncounted)} uncounted layer{'s' if len(uncounted) != 1 else ''} "
+            f"(0 params, 0 MACs; the totals exclude {'them' if len(uncounted) != 1 else 'it'}): "
+            f"{', '.join(uncounted[:8])}{', …' if len(uncounted) > 8 else ''}")
+    return report

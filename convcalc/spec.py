@@ -39,6 +39,19 @@ FIELD_HELP = {
     "gate": "sigmoid or hardsigmoid",
     "p": "a probability in [0, 1], e.g. 0.2",
     "init": "a number > 0, e.g. 1e-6",
+    "cosine": "true or false",
+    "position_bias": "true or false",
+    "proj_bias": "true or false",
+    "bias_mlp": "a whole number ≥ 1 (the position-bias MLP's hidden width)",
+    "heads": "a whole number ≥ 1",
+    "head_dim": "a whole number ≥ 1 (channels per head)",
+    "hidden": "a whole number ≥ 1 (hidden channels)",
+    "window": "a whole number ≥ 1, or a list with one per spatial axis",
+    "shift": "a whole number ≥ 0, or a list with one per spatial axis",
+    "size": "a whole number ≥ 1, or a list with one per spatial axis (upsample also takes "
+            "text such as 520x520)",
+    "output": "a quoted shape such as '14x14x256', '196x768' or '1000' (H×W×C, L×C or C)",
+    "operator": "the operator's name: 1 to 200 characters, none of them a control character",
 }
 
 

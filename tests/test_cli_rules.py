@@ -105,6 +105,9 @@ EXAMPLES: list[tuple[str, str]] = [
      'h200-sxm, v100-sxm2, t4'),
     ("solve conv -i 28x28x1 --output 28 --device l4",
      'SPEC, --device, --train and --dtype belong to solve batch'),
+    ("solve batch mobilenet_v2 --train --device t4 --max-macs 100 -o 7",
+     '--output, --max-macs: not used with solve batch (the network is SPEC\'s; --input and '
+     '--channels-first may change its input)'),
     ("solve maxpool -i 28x28x1 --output 14 --groups 2",
      'option --groups: maxpool has no groups; its options: --kernel, --stride, --padding, --dilation,'
      ' --ceil-mode'),

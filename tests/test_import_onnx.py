@@ -389,3 +389,15 @@ def test_folded_batchnorm_says_what_conventions_describe_and_unfolds(tmp_path: P
     code, _, err = run(["import", "--torch", "torchvision.models:resnet18", "--input",
                         "224x224x3", "--unfold-bn"])
     assert code == 2 and "--unfold-bn applies to an ONNX file" in err
+
+
+def test_unfold_bn_with_nothing_folded_says_so(tmp_path: Path) -> None:
+    """--unfold-bn on a graph whose convs have no exporter-made bias changes nothing, in words
+    (it was silent: the user could not tell the option from a no-op)."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="/conv/Conv"),
+             helper.make_node("Relu", ["c"], ["y"], name="/relu/Relu")]
+    path = save(tmp_path, nodes, [weight("w", 8, 3, 3, 3)], [1, 3, 8, 8])
+    code, out, err = run(["import", str(path), "--unfold-bn"])
+    assert code == 0 and "--unfold-bn: no conv looks like a BatchNorm was folded" in err
+    assert [row.report.kind for row in analyze_network(load_yaml_text(out)).rows] == \
+        ["conv", "relu"]

@@ -9,6 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from convcalc.api import analyze_network
 from convcalc.cli import app
 from convcalc.yamlio import load_yaml_text
 
@@ -181,3 +182,79 @@ def test_an_exported_file_imports_from_the_current_directory_or_by_path(
     assert totals[0]["params"] == totals[1]["params"] and totals[0]["macs"] == totals[1]["macs"]
     assert "no such file" in one_line_error(["import", "--torch", "missing.py:build",
                                              "--input", "8x8x3"])
+
+
+@pytest.mark.torch
+def test_an_ellipsis_index_reads_the_last_axes(torch: object) -> None:
+    """`x[..., :2, :, :]` indexes the axes after `...` from the end (it was read as x itself,
+    then refused with a conv shape that did not match): a channel split, as x[:, :2]."""
+    import torch as T
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Halves(T.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = T.nn.Conv2d(2, 4, 3, padding=1)
+            self.b = T.nn.Conv2d(2, 6, 3, padding=1)
+
+        def forward(self, x: object) -> object:
+            return T.cat([self.a(x[..., :2, :, :]), self.b(x[:, 2:, ...])], 1)  # type: ignore[index]
+
+    model = Halves().eval()
+    with T.no_grad(), FlopCounterMode(display=False) as counter:
+        model(T.zeros(1, 4, 8, 8))
+    report = analyze_network(import_torch(model, Shape(4, (8, 8))).spec)
+    assert report.totals()["macs"] == counter.get_total_flops() // 2
+    assert report.totals()["params"] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
+def test_a_softmax_without_dim_takes_torchs_implicit_axis(torch: object) -> None:
+    """F.softmax(x) and nn.Softmax() without `dim` normalise over axis 1 of a 4-D tensor
+    (torch's legacy rule): a channel softmax (F.softmax(x, dim=None) was a traceback, and
+    nn.Softmax() was read over the last axis: an uncounted identity)."""
+    import torch as T
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Both(T.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = T.nn.Conv2d(3, 4, 3)
+            self.soft = T.nn.Softmax()
+
+        def forward(self, x: object) -> object:
+            return T.nn.functional.softmax(self.soft(self.conv(x)), dim=None)
+
+    imported = import_torch(Both().eval(), Shape(3, (8, 8)))
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in imported.spec["layers"]]
+    assert kinds == ["conv", "softmax", "softmax"] and imported.warnings == []
+
+
+@pytest.mark.torch
+def test_a_layer_subclass_with_its_own_forward_is_named(torch: object) -> None:
+    """A subclass of a torch layer is read as its torch base; one whose forward does more (here
+    the conv runs twice: torch counts twice the MACs) is named in a note, not silently counted
+    as the base (a subclass that keeps the base's forward, as torchvision's Conv3DSimple, is
+    not)."""
+    import torch as T
+
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Twice(T.nn.Conv2d):
+        def forward(self, x: object) -> object:
+            return super().forward(super().forward(x))
+
+    class Same(T.nn.Conv2d):
+        pass
+
+    model = T.nn.Sequential(Twice(4, 4, 3, padding=1), Same(4, 4, 1)).eval()
+    imported = import_torch(model, Shape(4, (8, 8)))
+    assert imported.notes == ["Twice (an nn.Conv2d) has a forward of its own, read as its torch "
+                              "base: what else it computes is not counted (1: 0)"]

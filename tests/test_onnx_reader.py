@@ -434,3 +434,19 @@ def test_an_operator_without_a_rule_takes_the_shape_the_file_states(tmp_path: Pa
                               + ld(13, value("y", [1, 8, 6, 6]))))
     result = run(["import", str(dynamic), "--input", "10x10x3"])
     assert result.exit_code == 2 and "has a shape convcalc cannot work out" in result.stderr
+
+
+def test_o_refuses_the_models_external_data(tmp_path: Path) -> None:
+    """`-o` to the file a model keeps its weights in is refused as `-o` to the model is (it was
+    replaced by the import's YAML: the model destroyed); another file is written."""
+    from bad_inputs.onnx_cases import external
+
+    model_path = external("data.bin")(tmp_path)
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"\x01" + b"\x00" * 7 + b"\x20\x01" + b"\x00" * 6)
+    before = data.read_bytes()
+    for command in ("import", "net", "export"):
+        result = run([command, str(model_path), "-o", str(data)])
+        assert result.exit_code == 2 and "is an input of this command" in result.stderr, command
+    assert data.read_bytes() == before
+    assert run(["import", str(model_path), "-o", str(tmp_path / "m.yaml")]).exit_code == 0

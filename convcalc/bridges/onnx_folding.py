@@ -203,6 +203,8 @@ def _gather(values: list[Any], shape: Dims, index: list[Any], axis: int) -> list
     out = []
     for o in range(outer):
         for raw in index:
+            if isinstance(raw, float) and not math.isfinite(raw):
+                return None  # a NaN or infinite index (a hostile constant): no values
             i = int(raw)
             if not -size <= i < size:
                 return None

@@ -94,6 +94,24 @@ def _opset(model: ModelInfo, path: str) -> int:
     return int(version)
 
 
+def external_files(path: str) -> list[str]:
+    """The files beside the model that its tensors keep their data in (external data), for
+    `-o` to refuse as it refuses the model; none when the file is not a model (the import says
+    why)."""
+    try:
+        model, _ = read_model(path)
+    except SpecError:
+        return []
+    tensors = list(model.graph.initializers)
+    for node in model.graph.nodes:
+        for a in node.attributes:
+            tensors += [v for v in (a.value if isinstance(a.value, list) else [a.value])
+                        if isinstance(v, Tensor)]
+    folder = os.path.dirname(path)
+    return sorted({os.path.join(folder, t.external["location"]) for t in tensors
+                   if t.external and t.external.get("location")})
+
+
 def spatial_rank(path: str) -> int | None:
     """The spatial axes of the model's one data input (2 for N×C×H×W), read from the file's
     structure alone; None where the file does not say (the import then says why)."""

@@ -155,6 +155,10 @@ class RuleBook:
             if x is not None and (len(x) < 2 or groups < 1 or x[1] % groups):
                 raise GraphError(f"{node_label(n)}: num_groups {groups} does not divide "
                                  f"{x[1] if len(x) > 1 else '?'} channels")
+        elif op in ("Softmax", "LogSoftmax", "Hardmax") and x is not None:
+            axis = at.integer("axis", -1)
+            if not -len(x) <= axis < len(x):
+                raise GraphError(f"{node_label(n)}: axis {axis} is outside rank {len(x)}")
         elif op == "BatchNormalization" and x is not None and len(x) > 1:
             for t in n.inputs[1:5]:
                 d = self.dims(t) if t else None

@@ -207,6 +207,9 @@ class ConvRules(RuleBook):
         eq = text.replace(" ", "")
         if "->" not in eq or "..." in eq or any(s is None for s in shapes):
             return None
+        if eq.count("->") != 1 or len(set(eq.split("->")[1])) != len(eq.split("->")[1]):
+            raise GraphError(f"{node_label(n)}: equation {text[:60]!r} is not one of the form "
+                             "ab,bc->ac (one arrow, each output axis once)")
         left, out = eq.split("->")
         terms = left.split(",")
         if len(terms) != len(shapes):

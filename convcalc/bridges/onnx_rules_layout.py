@@ -276,6 +276,11 @@ class LayoutRules(RuleBook):
         if not x or not -len(x) <= axis < len(x):
             raise GraphError(f"{node_label(n)}: axis {axis} is outside rank {len(x)}")
         axis %= len(x)
+        index = self.values(n.inputs[1])
+        if index and x[axis] and any(isinstance(i, int) and not -x[axis] <= i < x[axis]
+                                     for i in index):
+            raise GraphError(f"{node_label(n)}: an index of {index[:4]} is outside axis {axis} of "
+                             f"size {x[axis]}")
         return [(*x[:axis], *idx, *x[axis + 1:])]
 
     def rule_Expand(self, n: NodeInfo, at: Attrs, shapes: list[Dims | None]

@@ -128,8 +128,17 @@ def _clip(lo: float, hi: float) -> Callable[[_Reader, Any], None]:
     return _unary("Clip", min=lo, max=hi)
 
 
+def softmax_dim(dim: Any, rank: int) -> int:
+    """The axis torch's softmax takes: `dim`, or without one (F.softmax(x), nn.Softmax()) its
+    legacy rule (torch.nn.functional._get_softmax_dim): 0 at rank 0, 1 or 3, else 1."""
+    if dim is not None:
+        return int(dim)
+    return 0 if rank in (0, 1, 3) else 1
+
+
 def _softmax(r: _Reader, n: Any) -> None:
-    r.emit(n, "Softmax", [r.ref(n.args[0])], {"axis": _arg(n, 1, "dim", -1)})
+    x = r.ref(n.args[0])
+    r.emit(n, "Softmax", [x], {"axis": softmax_dim(_arg(n, 1, "dim"), len(r.shapes.get(x, ())))})
 
 
 def _dropout(r: _Reader, n: Any) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node
-from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor
+from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
+from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor, softmax_dim
 from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.bridges.torch_outputs import dropped_results, output_tensors
 from convcalc.bridges.torch_trace import _is_layer_norm_2d, _is_stochastic_depth
@@ -46,6 +46,7 @@ class _Reader:
         self.tensor: dict[str, str] = {}  # fx node name → tensor name
         self.counter = 0
         self.notes: list[str] = []
+        self.own_forward: dict[str, list[str]] = {}  # subclass of a torch layer → its modules
 
     def read(self) -> Graph:
         graph_input = ""
@@ -64,6 +65,11 @@ class _Reader:
             else:
                 self.record(n)
                 self.visit(n)
+        for what, where in self.own_forward.items():
+            self.notes.append(
+                f"{printable(what)} has a forward of its own, read as its torch base: what else "
+                f"it computes is not counted ({len(where)}: {printable(', '.join(where[:3]))}"
+                f"{', …' if len(where) > 3 else ''})")
         name = type(self.gm).__name__ if self.label is None else self.label
         short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         graph = Graph(short, self.nodes, graph_input, "", self.shapes, self.constants, self.notes,
@@ -158,10 +164,12 @@ class _Reader:
 
     def slice(self, n: Any, x: str, index: Any) -> None:
         items = index if isinstance(index, tuple) else (index,)
+        dots = [i for i, item in enumerate(items) if item is Ellipsis]
+        if dots:  # x[..., :4]: the items after `...` index the last axes
+            fill = len(self.shapes[x]) - (len(items) - 1)
+            items = (*items[:dots[0]], *(slice(None),) * fill, *items[dots[0] + 1:])
         starts, ends, axes = [], [], []
         for axis, item in enumerate(items):
-            if item is Ellipsis:
-                break
             if isinstance(item, int) and not isinstance(item, bool) and \
                     all(i == slice(None) for i in items[:axis]):
                 # x[:, 0]: one index along an axis (ViT's class token), as ONNX's Gather
@@ -190,6 +198,12 @@ class _Reader:
         scope = tuple(str(n.target).split("."))
         cls = type(m).__name__
         self.classes[scope] = cls
+        base = next(c for c in type(m).__mro__ if c.__module__.startswith("torch.nn"))
+        if base is not nn.Module and getattr(type(m), "forward", None) is not \
+                getattr(base, "forward", None) and \
+                not _is_layer_norm_2d(m):  # read as its torch base: say so, not silently
+            self.own_forward.setdefault(f"{cls} (an nn.{base.__name__})", []).append(
+                str(n.target))
         x = self.ref(n.args[0]) if n.args else self.ref(next(iter(n.kwargs.values())))
 
         def emit(op: str, inputs: list[str], attrs: dict[str, Any] | None = None) -> None:
@@ -244,7 +258,7 @@ class _Reader:
         elif isinstance(m, nn.Hardsigmoid):
             emit("HardSigmoid", [x], {"alpha": 1 / 6, "beta": 0.5})
         elif isinstance(m, nn.Softmax):
-            emit("Softmax", [x], {"axis": -1 if m.dim is None else m.dim})
+            emit("Softmax", [x], {"axis": softmax_dim(m.dim, len(self.shapes.get(x, ())))})
         elif isinstance(m, nn.modules.dropout._DropoutNd):
             emit("Dropout", [x], {"ratio": m.p})
         elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d):

@@ -13,7 +13,7 @@ from typing import Any
 
 from convcalc.bridges import translate_tokens as tokens
 from convcalc.bridges.fuse import Fuser
-from convcalc.bridges.graph import Dims, Node
+from convcalc.bridges.graph import Dims, Node, printable
 from convcalc.bridges.ops import ACTS, BIAS_KINDS, Op
 from convcalc.bridges.translate_tokens import keep_view, uncounted
 
@@ -64,6 +64,10 @@ class Translator(Fuser):
         ins = self.data_inputs(n)
         op = n.op
         if op in ("Identity", "Dropout") and len(ins) == 1:
+            if ins[0] != n.inputs[0]:  # Dropout(constant, ratio=the input): no data flows
+                raise self.fail(n, f"its data {printable(n.inputs[0])!r} is a constant and its "
+                                   "ratio is computed from the input; convcalc reads Dropout "
+                                   "on data")
             if op == "Dropout":
                 ratio = self.const(n.inputs[1]) if len(n.inputs) > 1 and n.inputs[1] else None
                 p = ratio[0] if ratio else n.attrs.get("ratio", 0.5)

@@ -210,6 +210,7 @@ def uncounted(t: Translator, n: Node, x: str, out: str, shape: tuple[int, ...]) 
     t.views.pop(out, None)
     canon = t.canon(out)
     text = "x".join(str(v) for v in (*canon.spatial, canon.channels))
-    op = printable(n.op, 200)
+    op = printable(n.op, 200).replace("$", "\\x24")  # `$` would read as a parameter
+    op = op if len(op) <= 200 else op[:199] + "…"  # escapes lengthen it: the field's limit
     t.add("layer", n, [x], [out], "uncounted", f"{op}: not counted", operator=op,
           output=text)

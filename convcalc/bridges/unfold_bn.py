@@ -37,6 +37,11 @@ def note_folding(graph: Graph, *, unfold: bool = False) -> None:
     """Say what the import describes when BatchNorm looks folded; with `unfold`, unfold it."""
     folded = folded_convs(graph)
     if not folded:
+        if unfold:  # asked for, and nothing to do: say so rather than nothing
+            graph.notes.append(
+                "--unfold-bn: no conv looks like a BatchNorm was folded into it (the graph has "
+                "a BatchNormalization, or no conv has a bias made at export, named onnx::…); "
+                "nothing unfolded")
         return
     if unfold:
         for node in folded:

@@ -28,12 +28,14 @@ def output_target(output: str | None, fmt: Format | None, inputs: tuple[str | No
     command without formats writes its one text whatever the suffix)."""
     from convcalc.output import check_target, format_for
 
-    target = check_target(output, _input_files(inputs), option=option)
+    target = check_target(output, _input_files(inputs, output not in (None, "-")),
+                          option=option)
     return Output(target, format_for(fmt, target, warn=warn) if formats else Format.table)
 
 
-def _input_files(names: tuple[str | None, ...]) -> list[str]:
-    """The files a command reads: each name as given, and a bundled example's file."""
+def _input_files(names: tuple[str | None, ...], to_file: bool = True) -> list[str]:
+    """The files a command reads: each name as given, a bundled example's file, and (writing
+    to a file) an ONNX model's external data files."""
     import os
 
     from convcalc.bundled import example_path
@@ -43,6 +45,10 @@ def _input_files(names: tuple[str | None, ...]) -> list[str]:
         if name is None or name == "":
             continue
         files.append(name)  # "-": check_target compares the output with standard input's file
+        if to_file and name.lower().endswith(".onnx") and os.path.isfile(name):
+            from convcalc.bridges.onnx_import import external_files
+
+            files += external_files(name)
         if not os.path.exists(name):
             bundled = example_path(name)
             if bundled is not None:

@@ -281,9 +281,10 @@ class NetRequest(Request):
     freeze: FreezeOption = None
     checkpoint: CheckpointOption = None
     optimizer: OptimizerOption = "adam"
-    strict: Annotated[bool, typer.Option("--strict", help="An ONNX model or PyTorch factory: "
-                                                          "refuse operators convcalc cannot "
-                                                          "count (exit 1).")] = False
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse operators convcalc cannot "
+                                                          "count (an ONNX model's, a PyTorch "
+                                                          "factory's, a spec's uncounted "
+                                                          "layers; exit 1).")] = False
 
     def inputs(self) -> tuple[str | None, ...]:
         return (self.spec,)

@@ -373,6 +373,12 @@ RULES: tuple[Rule, ...] = (
                                                     "{memory_presets}"),
     Refuse("solve", ("SPEC", "--device", "--train", "--dtype"), NOT_SOLVE_BATCH,
            "SPEC, --device, --train and --dtype belong to solve batch"),
+    Refuse("solve", ("--output", "--max-kernel", "--max-stride", "--max-dilation", "--max-macs",
+                     "--max-params", "--divisor", "--strides", "--max-layers", "--limit",
+                     "--from", "--to", "--kernel", "--stride", "--padding", "--dilation",
+                     "--output-padding", "--groups", "--out", "--no-bias", "--ceil-mode"),
+           Task(("batch",)), "{options}: not used with solve batch (the network is SPEC's; "
+                             "--input and --channels-first may change its input)"),
     KindFields("solve", ("--kernel", "--stride", "--padding", "--dilation", "--output-padding",
                          "--groups", "--out", "--no-bias", "--ceil-mode"), NOT_SOLVE_BATCH),
     Refuse("solve", ("--input", "--output", "--max-kernel", "--max-stride", "--max-dilation",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -21,6 +22,18 @@ class Uncounted(LayerSpec):
     kind: Literal["uncounted"] = "uncounted"
     operator: str = Field(min_length=1, max_length=200)
     output: str
+
+    @field_validator("operator")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        # It reaches terminals, reports and comments: a newline or a bidi control in it
+        # would break or reorder their lines (an import writes such characters escaped).
+        bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+        if bad:
+            escaped = bad[0].encode("unicode_escape").decode()
+            raise ValueError(f"{bad[0]!a} is not allowed (write the text {escaped} "
+                             "instead, as an import does)")
+        return value
 
     @field_validator("output")
     @classmethod

@@ -111,6 +111,20 @@ BIG = (tensor("sh", [2], INT64, [200000, 200000]), tensor("one", [1], values=[1.
 RANGE = (tensor("s", [], INT64, [0]), tensor("l", [], INT64, [10**10]), tensor("d", [], INT64, [1]))
 
 # name: (builder, exit code, fragment)
+def unknown_op(op: str) -> bytes:
+    """conv, an operator convcalc cannot read named `op` (its output's shape declared), relu:
+    an `uncounted` layer whose operator is `op`."""
+    g = graph([CONV, node(op, ["c"], ["u"], name="n"), node("Relu", ["u"], ["y"], name="r")],
+              [value("x", INPUT)], [value("y", [1, 8, 3, 3])], [W])
+    return model(g + ld(13, value("u", [1, 8, 3, 3])))
+
+
+def einsum(equation: str) -> bytes:
+    """One Einsum of the input and a constant, as MaxViT's attention products are written."""
+    return model(graph([node("Einsum", ["x", "k"], ["y"], name="e", equation=equation)],
+                       [value("x", [1, 2, 3, 4])], [value("y")], [tensor("k", [1, 2, 5, 4])]))
+
+
 CASES: dict[str, tuple[Builder, int, str]] = {
     # the file itself
     "not_protobuf": (file("not_protobuf", b"this is not a model\n" * 20), 2, "not an ONNX model"),
@@ -208,6 +222,32 @@ CASES: dict[str, tuple[Builder, int, str]] = {
         INPUT)), 0, '"params": 216'),
     "unused_gib_constant": (gib_constant, 0, '"params": 216'),
     "unused_external_data": (external_unused, 0, '"params": 216'),
+    # an invalid axis or index on the ops attention is read from (accepted silently once)
+    "softmax_axis_99": (file("softmax_axis_99", after_conv("Softmax", axis=99)), 2,
+                        "node 'n' (Softmax): axis 99 is outside rank 4"),
+    "gather_index_past_the_axis": (file("gather_index_past_the_axis", after_conv(
+        "Gather", "ix", inits=(tensor("ix", [1], dtype=INT64, values=[8]),), axis=1)), 2,
+        "node 'n' (Gather): an index of [8] is outside axis 1 of size 8"),
+    "gather_nan_index_of_a_constant": (file("gather_nan_index_of_a_constant", simple(
+        [node("Gather", ["k", "ix"], ["s"], name="g"), node("Reshape", ["x", "s"], ["y"])],
+        [tensor("k", [4], dtype=INT64, values=INPUT),
+         tensor("ix", [4], values=[0.0, float("nan"), 2.0, 3.0])], INPUT)), 2,
+        "the graph's output 'y' has a shape convcalc cannot work out"),
+    "dropout_of_a_constant_with_the_input_as_ratio": (file(
+        "dropout_of_a_constant_with_the_input_as_ratio", simple(
+            [node("Dropout", ["i", "x"], ["y"], name="d")],
+            [tensor("i", [1], dtype=INT64, values=[1])], INPUT)), 1,
+        "d (Dropout): its data 'i' is a constant"),
+    "einsum_two_arrows": (file("einsum_two_arrows", einsum("->->")), 2,
+                          "node 'e' (Einsum): equation '->->' is not one of the form ab,bc->ac"),
+    "einsum_output_axis_twice": (file("einsum_output_axis_twice", einsum("bhid,bhjd->bhii")), 2,
+                                 "equation 'bhid,bhjd->bhii' is not one of the form"),
+    # an unreadable operator's hostile name reaches the spec escaped (`$` read as a parameter,
+    # escapes past the field's 200 characters, once)
+    "unknown_op_with_dollars": (file("unknown_op_with_dollars", unknown_op("${bad} $x")), 0,
+                                'x24{bad} \\\\x24x: not counted'),
+    "unknown_op_of_300_bidi_controls": (file("unknown_op_of_300_bidi_controls",
+                                             unknown_op("\u202e" * 300)), 0, '"kind": "uncounted"'),
     "expand_200000_squared_as_a_shape": (file("expand_200000_squared_as_a_shape", simple(
         [CONV, node("Expand", ["one", "sh"], ["e"]), node("Reshape", ["c", "e"], ["y"])],
         [W, *BIG], INPUT)), 2, "shape"),
