@@ -327,8 +327,9 @@ def _fit(table: Table, cells: _Cells, settings: Settings) -> tuple[list[_Fitted]
         fitted.append(_Fitted(p, units, shown, bar, widths(p, units, shown), prose, gap))
     if len(pages) > 1:
         moved = [c.header for p in pages[1:] for c, role in p if role != "name"]
-        notes.append(f"(the output is {width} columns wide: {', '.join(moved)} in the "
-                     f"table{'s' if len(pages) > 2 else ''} below; --width or --columns to change)")
+        where = "second and later tables" if len(pages) > 2 else "second table"
+        notes.append(f"(the output is {width} columns wide: {', '.join(moved)} in the {where}; "
+                     "--width or --columns to change)")
     hidden = [c.key for c, _ in extra if (c, "extra") not in fitted[0].columns]
     if hidden and table.note_more:
         notes.append(f"(more columns: --columns {','.join(hidden)})")
