@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -245,3 +246,41 @@ def test_option_names_come_from_the_typer_declarations() -> None:
     assert names["out"] == "--out" and names["bias"] == "--no-bias"
     assert names["output_padding"] == "--output-padding" and names["input"] == "--input"
     assert option_names(solve)["max_kernel"] == "--max-kernel"
+
+
+ATTENTION_KINDS = [
+    # (`layer` options, the same layer as a spec's entry)
+    ("self_attention -i 14x14x768 --heads 12", {"self_attention": {"heads": 12}}),
+    ("self_attention -i 56x56x96 --head-dim 32 --window 7 --shift 3 --position-bias",
+     {"self_attention": {"head_dim": 32, "window": 7, "shift": 3, "position_bias": True}}),
+    ("self_attention -i 56x56x96 --heads 3 --window 8,8 --bias-mlp 512 --cosine",
+     {"self_attention": {"heads": 3, "window": [8, 8], "bias_mlp": 512, "cosine": True}}),
+    ("self_attention -i 28x28x64 --head-dim 32 --window 7 --partition grid --position-bias",
+     {"self_attention": {"head_dim": 32, "window": 7, "partition": "grid",
+                         "position_bias": True}}),
+    ("mlp -i 196x768 --ratio 4", {"mlp": {"ratio": 4}}),
+    ("mlp -i 196x768 --hidden 1000 --out 10 --activation relu --no-bias",
+     {"mlp": {"hidden": 1000, "out": 10, "activation": "relu", "bias": False}}),
+    ("patch_merging -i 56x56x96 --norm after --out 100",
+     {"patch_merging": {"norm": "after", "out": 100}}),
+    ("class_token -i 196x768 --count 2", {"class_token": {"count": 2}}),
+    ("take_token -i 197x768 --index 5", {"take_token": {"index": 5}}),
+    ("to_map -i 196x768 --size 14x14", {"to_map": {"size": [14, 14]}}),
+]
+
+
+@pytest.mark.parametrize(("args", "entry"), ATTENTION_KINDS, ids=[a for a, _ in ATTENTION_KINDS])
+def test_attention_kinds_through_layer_equal_net(args: str, entry: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    """Each attention kind's options give the layer a one-layer spec gives `net`."""
+    words = args.split()
+    code, out, err = run(["layer", *words, "--format", "json"])
+    assert code == 0, err
+    layer = json.loads(out)
+    spec = tmp_path / "one.yaml"
+    spec.write_text(json.dumps({"input": words[2], "layers": [entry]}))
+    code, out, err = run(["net", str(spec), "--format", "json"])
+    assert code == 0, err
+    totals = json.loads(out)["totals"]
+    assert (layer["params"], layer["macs"]) == (totals["params"], totals["macs"])
+    assert layer["output"] == json.loads(out)["output"]

@@ -16,13 +16,19 @@ from typer.testing import CliRunner
 from convcalc.cli import app
 from convcalc.cli.commands import prepare
 from convcalc.cli.requests import REQUESTS, Request, fields_by_option, option_names
-from convcalc.cli.rules import RULES, Given, Missing, Rule, Task, first_broken
+from convcalc.cli.rules import LAYER_FIELDS, RULES, Given, Missing, Rule, Task, first_broken
 
 COMMANDS = typer.main.get_command(app).commands  # type: ignore[attr-defined]
 
 EXAMPLES: list[tuple[str, str]] = [
     ("layer pointwise -i 8x8x4 --out 8 --kernel 3",
      'option --kernel: pointwise has no kernel; its options: --out, --stride, --groups, --no-bias'),
+    ("layer mlp -i 196x64 --ratio 4 --heads 2 --window 7",
+     'option --heads, --window: mlp has no heads or window; its options: --hidden, --ratio, '
+     '--out, --activation, --no-bias'),
+    ("layer self_attention -i 196x64 --heads 2 --ratio 4",
+     'option --ratio: self_attention has no ratio; its options: --heads, --head-dim, --window, '
+     '--shift, --partition, --position-bias, --bias-mlp, --cosine, --no-bias'),
     ("layer conv -i 8x8x4 --out 8 --kernel 3 --conventions --format html",
      '--conventions is not shown by --format html: use --format table, markdown, csv, latex or json'),
     ("layer conv -i 8x8x4 --out 8 --kernel 3 --convention thop --format mermaid",
@@ -227,3 +233,23 @@ def test_a_group_of_rules_is_one_line_naming_every_option() -> None:
     assert broken is not None
     assert broken[1] == ("--dtype, --bandwidth, --conventions are not shown by --format dot: "
                          "use --format table, markdown, csv, latex or json")
+
+
+LAYER_VALUES = {"--padding": "1", "--alpha-in": "0.5", "--alpha-out": "0.5", "--mode": "nearest",
+                "--partition": "grid", "--ratio": "4", "--activation": "relu",
+                "--norm": "after"}
+"""A value each layer option takes (the others: a whole number; flags none)."""
+
+
+@pytest.mark.parametrize("option", LAYER_FIELDS)
+def test_every_layer_option_is_refused_by_a_kind_without_its_field(option: str) -> None:
+    """Each of layer's field options (the attention kinds' too) is one a kind without that
+    field refuses, in the KindFields wording (to_tokens has no field)."""
+    flag = option in ("--no-bias", "--ceil-mode", "--position-bias", "--cosine")
+    args = ["layer", "to_tokens", "-i", "8x8x4", option,
+            *([] if flag else [LAYER_VALUES.get(option, "2")])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    field = option.removeprefix("--no-").removeprefix("--")
+    assert result.stderr == (f"convcalc: error: option {option}: to_tokens has no {field}; "
+                             f"its options: none beyond --input\n")

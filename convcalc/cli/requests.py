@@ -163,6 +163,34 @@ class LayerRequest(Request):
     scale: Axes = None
     mode: Annotated[str | None, typer.Option(help="Upsample mode: nearest or bilinear.")] = None
     output_size: Axes = None
+    heads: Annotated[int | None, typer.Option(help="Attention heads (or --head-dim).")] = None
+    head_dim: Annotated[int | None, typer.Option(help="Attention: channels per head, C / "
+                                                      "heads.")] = None
+    window: Annotated[str | None, typer.Option(help="Attention within windows of this size "
+                                                    "(per axis): 7 or 7,7.")] = None
+    shift: Annotated[str | None, typer.Option(help="Attention: shift the windows by this "
+                                                   "(Swin's shifted windows): 3 or 3,3.")] = None
+    partition: Annotated[str | None, typer.Option(help="Attention: window (default) or grid "
+                                                       "(MaxViT).")] = None
+    position_bias: Annotated[bool, typer.Option("--position-bias", help="Attention: a learnt "
+                                                "relative-position bias table.")] = False
+    bias_mlp: Annotated[int | None, typer.Option(help="Attention: Swin V2's position-bias MLP, "
+                                                      "its hidden width (512).")] = None
+    cosine: Annotated[bool, typer.Option("--cosine", help="Attention: Swin V2's scaled cosine "
+                                                          "attention.")] = False
+    hidden: Annotated[int | None, typer.Option(help="MLP hidden channels (or --ratio).")] = None
+    ratio: Annotated[str | None, typer.Option(help="MLP hidden channels as a share of the "
+                                                   "input's: 4.")] = None
+    activation: Annotated[str | None, typer.Option(help="MLP activation: gelu, relu, silu, "
+                                                        "hardswish or tanh.")] = None
+    norm: Annotated[str | None, typer.Option(help="Patch merging: LayerNorm before (default) "
+                                                  "or after the linear.")] = None
+    count: Annotated[int | None, typer.Option(help="Class tokens to prepend (default 1).")] \
+        = None
+    index: Annotated[int | None, typer.Option(help="take_token: the token taken (default "
+                                                   "0).")] = None
+    size: Annotated[str | None, typer.Option(help="to_map: the map's size, per axis: "
+                                                  "14x14.")] = None
     name: Annotated[str | None, typer.Option(help="A name for the layer.")] = None
     channels_first: Annotated[bool, typer.Option("--channels-first", help="Read --input as "
                                                  "C×H×W: 8x7x7 = 8 channels of 7×7.")] = False
@@ -192,6 +220,12 @@ class LayerRequest(Request):
              "output_size": self.output_size, "padding": self.padding, "out": self.out,
              "groups": self.groups, "alpha_in": self.alpha_in, "alpha_out": self.alpha_out,
              "multiplier": self.multiplier, "mid": self.mid, "mode": self.mode,
+             "heads": self.heads, "head_dim": self.head_dim, "window": self.window,
+             "shift": self.shift, "partition": self.partition,
+             "position_bias": self.position_bias, "bias_mlp": self.bias_mlp,
+             "cosine": self.cosine, "hidden": self.hidden, "ratio": self.ratio,
+             "activation": self.activation, "norm": self.norm, "count": self.count,
+             "index": self.index, "size": self.size,
              "name": self.name, "no_bias": self.no_bias, "ceil_mode": self.ceil_mode},
             {"padding": ("same", "valid")})
 

@@ -285,7 +285,10 @@ GRAPH_ONLY = ("--format {format} draws a network's graph: use it with `convcalc 
 NOT_WITH_TRAIN = "{options} {does} not apply with --train"
 LAYER_FIELDS = ("--out", "--kernel", "--stride", "--padding", "--dilation", "--groups",
                 "--no-bias", "--output-padding", "--alpha-in", "--alpha-out", "--multiplier",
-                "--mid", "--ceil-mode", "--scale", "--mode", "--output-size")
+                "--mid", "--ceil-mode", "--scale", "--mode", "--output-size", "--heads",
+                "--head-dim", "--window", "--shift", "--partition", "--position-bias",
+                "--bias-mlp", "--cosine", "--hidden", "--ratio", "--activation", "--norm",
+                "--count", "--index", "--size")
 TRAIN = Given(("--train",))
 BY_KIND = Given(("--by",))
 """--by kind (the one value RULES let through)."""

@@ -107,7 +107,8 @@ def parse_axes(option: str, text: str, *, words: tuple[str, ...] = ()) -> int | 
     return numbers[0] if len(numbers) == 1 else numbers
 
 
-AXES = ("kernel", "stride", "padding", "dilation", "output_padding", "scale", "output_size")
+AXES = ("kernel", "stride", "padding", "dilation", "output_padding", "scale", "output_size",
+        "window", "shift", "size")
 """The fields given per axis: 3, or 3,5."""
 
 
