@@ -166,25 +166,25 @@ class LayerRequest(Request):
     heads: Annotated[int | None, typer.Option(help="Attention heads (or --head-dim).")] = None
     head_dim: Annotated[int | None, typer.Option(help="Attention: channels per head, C / "
                                                       "heads.")] = None
-    window: Annotated[str | None, typer.Option(help="Attention within windows of this size "
-                                                    "(per axis): 7 or 7,7.")] = None
-    shift: Annotated[str | None, typer.Option(help="Attention: shift the windows by this "
-                                                   "(Swin's shifted windows): 3 or 3,3.")] = None
+    window: Annotated[str | None, typer.Option(help="Attention within windows, per axis: 7 "
+                                                    "or 7,7.")] = None
+    shift: Annotated[str | None, typer.Option(help="Attention: Swin's window shift, per "
+                                                   "axis: 3.")] = None
     partition: Annotated[str | None, typer.Option(help="Attention: window (default) or grid "
                                                        "(MaxViT).")] = None
     position_bias: Annotated[bool, typer.Option("--position-bias", help="Attention: a learnt "
                                                 "relative-position bias table.")] = False
-    bias_mlp: Annotated[int | None, typer.Option(help="Attention: Swin V2's position-bias MLP, "
-                                                      "its hidden width (512).")] = None
+    bias_mlp: Annotated[int | None, typer.Option(help="Attention: Swin V2's bias MLP width "
+                                                      "(512).")] = None
     cosine: Annotated[bool, typer.Option("--cosine", help="Attention: Swin V2's scaled cosine "
                                                           "attention.")] = False
     hidden: Annotated[int | None, typer.Option(help="MLP hidden channels (or --ratio).")] = None
     ratio: Annotated[str | None, typer.Option(help="MLP hidden channels as a share of the "
                                                    "input's: 4.")] = None
-    activation: Annotated[str | None, typer.Option(help="MLP activation: gelu, relu, silu, "
-                                                        "hardswish or tanh.")] = None
-    norm: Annotated[str | None, typer.Option(help="Patch merging: LayerNorm before (default) "
-                                                  "or after the linear.")] = None
+    activation: Annotated[str | None, typer.Option(
+        help="MLP activation: gelu, relu, silu, hardswish, tanh.")] = None
+    norm: Annotated[str | None, typer.Option(help="patch_merging: norm before (default) or "
+                                                  "after.")] = None
     count: Annotated[int | None, typer.Option(help="Class tokens to prepend (default 1).")] \
         = None
     index: Annotated[int | None, typer.Option(help="take_token: the token taken (default "
