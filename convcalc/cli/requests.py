@@ -182,7 +182,7 @@ class LayerRequest(Request):
     ratio: Annotated[str | None, typer.Option(help="MLP hidden channels as a share of the "
                                                    "input's: 4.")] = None
     activation: Annotated[str | None, typer.Option(
-        help="MLP activation: gelu, relu, silu, hardswish, tanh.")] = None
+        help="MLP: gelu, relu, silu, hardswish or tanh.")] = None
     norm: Annotated[str | None, typer.Option(help="patch_merging: norm before (default) or "
                                                   "after.")] = None
     count: Annotated[int | None, typer.Option(help="Class tokens to prepend (default 1).")] \
