@@ -83,9 +83,11 @@ def torch_network(target: str, input: Shape, *, strict: bool = False) -> Network
     """A PyTorch factory's module as a compiled network, traced on `input`."""
     from dataclasses import replace
 
+    from convcalc.bridges.graph import escaped
     from convcalc.bridges.torch_import import import_torch
     from convcalc.network import parse_network
 
     imported = import_torch(target, input, strict=strict)
     net = parse_network(imported.spec, target)
-    return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))
+    return replace(net, warnings=(*map(escaped, (*imported.notes, *imported.warnings)),
+                                 *net.warnings))  # a report warning is one line

@@ -27,7 +27,7 @@ onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from convcalc.bridges.onnx_import import import_onnx  # noqa: E402
+from convcalc.bridges.onnx_import import import_onnx, onnx_network  # noqa: E402
 from convcalc.engine import analyze_network  # noqa: E402
 from convcalc.yamlio import load_yaml_text  # noqa: E402
 
@@ -401,3 +401,26 @@ def test_unfold_bn_with_nothing_folded_says_so(tmp_path: Path) -> None:
     assert code == 0 and "--unfold-bn: no conv looks like a BatchNorm was folded" in err
     assert [row.report.kind for row in analyze_network(load_yaml_text(out)).rows] == \
         ["conv", "relu"]
+
+
+def test_an_uncounted_node_name_is_escaped_once_in_the_header_comment(tmp_path: Path) -> None:
+    """A node named with a line break and `$`: the warning keeps the name as it is, the YAML
+    comment writes the line break as `\\n` once (not `\\\\n`), stderr shows it on one line, and
+    `net` on the YAML counts the conv's 112 parameters."""
+    inits = [weight("w", 4, 3, 3, 3), weight("b", 4)]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+             helper.make_node("Hardmax", ["c"], ["y"], name="a\nb $x")]
+    path = save(tmp_path, nodes, inits, [1, 3, 8, 8])
+    imported = import_onnx(str(path))
+    assert imported.warnings[0].endswith("Hardmax ×1 (a\nb $x)")
+    header = [line for line in imported.yaml.splitlines() if line.startswith("# warning:")]
+    assert header == ["# warning: " + imported.warnings[0].replace("\n", "\\n")]
+    assert header[0].endswith("Hardmax ×1 (a\\nb $x)")
+    assert "# Hardmax: not counted" in imported.yaml
+    out = tmp_path / "m.yaml"
+    out.write_text(imported.yaml, encoding="utf-8")
+    assert analyze_network(out).totals()["params"] == graph_params(inits) == 112
+    assert onnx_network(str(path)).warnings[0].endswith("(a\\nb $x)")  # a report's line
+    code, _, err = run(["import", str(path), "-o", str(tmp_path / "n.yaml")])
+    assert code == 0
+    assert "(a\\nb $x)" in err and "a\\\\nb" not in err

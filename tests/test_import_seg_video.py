@@ -7,6 +7,7 @@ otherwise."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,30 @@ def test_a_shared_parameter_is_never_counted_silently_twice(torch: Any) -> None:
     assert "conv.weight ×2, conv.bias ×2, w ×2" in imported.warnings[0]
     assert f"({params:,} parameters more than the model; MACs unchanged)" in imported.warnings[0]
     assert totals(imported) == (2 * params, macs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("path", [[{"conv": {"out": 6, "kernel": 3}}], ["relu"],
+                                  [{"maxpool": {"kernel": 2}}]])
+def test_merge_first_with_an_empty_first_path_imports_back(torch: Any, tmp_path: Path,
+                                                           path: list[Any]) -> None:
+    """`branches: {merge: first, paths: [[], […]]}` exported (`convcalc export`) and imported
+    back (`convcalc import --torch FILE:build`): the first path is the identity, `[]` again;
+    the other path, even of layers without parameters (its result dropped by forward, which
+    torch still runs), is an output of its own, so the spec is never empty and the totals,
+    activations included, are the spec's."""
+    runner = CliRunner()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: first\ninput: 8x8x3\nlayers:\n  - branches:\n      merge: first\n"
+                    f"      paths: [[], {json.dumps(path)}]\n", encoding="utf-8")
+    model, out = tmp_path / "m.py", tmp_path / "back.yaml"
+    result = runner.invoke(app, ["export", str(spec), "-o", str(model)])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["import", "--torch", f"{model}:build", "--input", "8x8x3",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    back = load_yaml_text(out.read_text(encoding="utf-8"))
+    assert back["layers"][0]["branches"]["paths"][0] == []
+    mine, theirs = convcalc.analyze_network(spec), convcalc.analyze_network(out)
+    assert theirs.totals() == mine.totals()
+    assert [r.report.kind for r in theirs.rows] == [r.report.kind for r in mine.rows]

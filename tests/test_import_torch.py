@@ -258,3 +258,33 @@ def test_a_layer_subclass_with_its_own_forward_is_named(torch: object) -> None:
     imported = import_torch(model, Shape(4, (8, 8)))
     assert imported.notes == ["Twice (an nn.Conv2d) has a forward of its own, read as its torch "
                               "base: what else it computes is not counted (1: 0)"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("index", "said"), [
+    ((slice(None), slice(None), slice(1, None)), "a slice along the H axis (1:8 of 8)"),
+    ((Ellipsis, slice(2, 5)), "a slice along the W axis (2:5 of 8)"),
+])
+def test_a_slice_along_a_spatial_axis_is_said_as_such(torch: object, index: tuple[object, ...],
+                                                      said: str) -> None:
+    """`x[:, :, 1:]` cuts rows, not channels: the one-line error names the node and the axis it
+    slices, and says what convcalc reads (a slice as one path of a channel split)."""
+    import torch as T
+
+    from convcalc.bridges.ops import UnsupportedError
+    from convcalc.bridges.torch_import import import_torch
+    from convcalc.shapes import Shape
+
+    class Rows(T.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = T.nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x: object) -> object:
+            return self.conv(x)[index]  # type: ignore[index]
+
+    with pytest.raises(UnsupportedError) as e:
+        import_torch(Rows(), Shape(3, (8, 8)))
+    assert str(e.value) == (f"getitem (Slice): {said}: convcalc reads a slice only as one path "
+                            "of a channel split (slices of the channels that together cover "
+                            "them, each concatenated back)")

@@ -15,6 +15,7 @@ from convcalc.bridges.fuse_attention import AttentionFuser, MlpFuser
 from convcalc.bridges.graph import Const, Dims, Node
 from convcalc.bridges.ops import FIRST_ONLY, Op
 from convcalc.errors import ConvcalcError
+from convcalc.layers.base import axis_names
 
 
 class Fuser(AttentionFuser, MlpFuser):
@@ -194,25 +195,47 @@ class Fuser(AttentionFuser, MlpFuser):
                 kept.append(n)
         return kept
 
-    def channel_range(self, n: Node, shape: Dims) -> tuple[int, int] | None:
+    def slice_ranges(self, n: Node, shape: Dims) -> list[tuple[int, int, int]] | None:
+        """A Slice node's (axis, start, end) for each axis it cuts, bounds clipped to the
+        shape; None when its bounds are not constants or a step is not 1."""
         starts, ends = self.const(n.inputs[1]), self.const(n.inputs[2])
         axes = self.const(n.inputs[3]) if len(n.inputs) > 3 and n.inputs[3] else None
         steps = self.const(n.inputs[4]) if len(n.inputs) > 4 and n.inputs[4] else None
         if starts is None or ends is None:
             return None
         axes = axes if axes is not None else tuple(range(len(starts)))
-        lo, hi = 0, shape[1]
+        cut = []
         for s0, e0, a0, st in zip(starts, ends, axes, steps or (1,) * len(starts), strict=True):
             a = int(a0) % len(shape)
             if st != 1:
                 return None
             s = max(0, int(s0) + shape[a] if int(s0) < 0 else int(s0))
             e = min(shape[a], int(e0) + shape[a] if int(e0) < 0 else int(e0))
-            if a == 1:
-                lo, hi = s, e
-            elif (s, e) != (0, shape[a]):
-                return None
+            if (s, e) != (0, shape[a]):
+                cut.append((a, s, e))
+        return cut
+
+    def channel_range(self, n: Node, shape: Dims) -> tuple[int, int] | None:
+        cut = self.slice_ranges(n, shape)
+        if cut is None or any(a != 1 for a, _, _ in cut):
+            return None
+        lo, hi = next(((s, e) for _, s, e in cut), (0, shape[1]))
         return (lo, hi) if lo < hi else None
+
+    def slice_text(self, n: Node, x: str) -> str:
+        """What a Slice the import cannot read does, in the model's terms: `a slice along the H
+        axis (1:8 of 8)`, the axes named as convcalc names them (N, C, then D/H/W or L)."""
+        raw = self.raw(x)
+        cut = self.slice_ranges(n, raw)
+        if cut is None:
+            return "a slice with bounds or steps that are not constants"
+        if not cut:
+            return "a slice"
+        lay = self.layout.get(x, tuple(range(len(raw))))
+        names = ("N", "C", *axis_names(len(raw) - 2))
+        parts = [f"{names[lay[a]] if lay[a] < len(names) else f'axis {a}'} axis ({s}:{e} of "
+                 f"{raw[a]})" for a, s, e in cut]
+        return "a slice along the " + " and the ".join(parts)
 
     def composites(self) -> None:
         """A leaf module that ran as several ops with one input and one output, which a

@@ -24,8 +24,18 @@ Dims = tuple[int, ...]
 def printable(text: str, limit: int = 200) -> str:
     """A model's name as a message shows it: control, format and separator characters escaped
     (`\\n`, `\\x1b`, `\\u2028`), long names shortened; ordinary names unchanged."""
-    if len(text) > limit:
-        text = text[:limit - 1] + "…"
+    return escaped(shortened(text, limit))
+
+
+def shortened(text: str, limit: int = 200) -> str:
+    """A long name cut to `limit` characters, NOT escaped: for an import's notes and warnings,
+    which each place they land escapes once for its grammar (the YAML comment, stderr, the
+    report's warnings)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def escaped(text: str) -> str:
+    """`text` on one line: control, format and separator characters escaped (`\\n`)."""
     return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
                    for c in text)
 
@@ -110,7 +120,7 @@ class Graph:
         if tensors[0] in self.shapes:
             self.shapes[joined] = self.shapes[tensors[0]]
         self.output = joined
-        names = ", ".join(printable(n, 40) for n, _ in outputs[:10])
+        names = ", ".join(shortened(n, 40) for n, _ in outputs[:10])
         more = ", …" if len(outputs) > 10 else ""
         self.notes.append(f"the model has {len(outputs)} outputs ({names}{more}): the spec goes "
                           f"on with the first; every other one ends a path of a `branches` "

@@ -17,7 +17,7 @@ import re
 import stat
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
+from convcalc.bridges.graph import Const, Dims, Graph, Node, escaped, printable
 from convcalc.bridges.onnx_proto import (
     LimitError,
     ModelInfo,
@@ -350,4 +350,5 @@ def onnx_network(path: str, input: Shape | None = None, *, strict: bool = False)
 
     imported = import_onnx(path, input, strict=strict)
     net = parse_network(imported.spec, path)
-    return replace(net, warnings=(*imported.notes, *imported.warnings, *net.warnings))
+    return replace(net, warnings=(*map(escaped, (*imported.notes, *imported.warnings)),
+                                 *net.warnings))  # a report warning is one line

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc.bridges.graph import Dims, Graph, Node, printable
+from convcalc.bridges.graph import Dims, Graph, Node, printable, shortened
 from convcalc.errors import ConvcalcError
 from convcalc.limits import MAX_NESTING, MAX_YAML_DEPTH
 from convcalc.shapes import Shape
@@ -91,7 +91,7 @@ class BuilderState:
                                 f"{message}")
 
     def uncountable(self, node: Node) -> None:
-        self.uncounted.setdefault(printable(node.op), []).append(printable(node.name or node.op))
+        self.uncounted.setdefault(shortened(node.op), []).append(shortened(node.name or node.op))
 
     # -- tensors
 

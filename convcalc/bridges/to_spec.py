@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from convcalc.bridges.blocks import Blocks
-from convcalc.bridges.graph import Graph, printable
+from convcalc.bridges.graph import Graph, shortened
 from convcalc.bridges.items import Imported, Leaf, Sequence, leaves
 from convcalc.bridges.naming import Namer, label
 from convcalc.bridges.op_form_import import write_forms
@@ -156,7 +156,7 @@ def _shared_parameters(graph: Graph) -> str | None:
     if not shared:
         return None
     extra = sum(graph.constants[t].elements * (k - 1) for t, k in shared.items())
-    names = ", ".join(f"{printable(t, 60)} ×{k}" for t, k in list(shared.items())[:3])
+    names = ", ".join(f"{shortened(t, 60)} ×{k}" for t, k in list(shared.items())[:3])
     more = ", …" if len(shared) > 3 else ""
     return (f"{len(shared)} parameter tensor{'s' if len(shared) != 1 else ''} used by several "
             f"layers ({names}{more}): the model holds each once, the spec counts it in every "

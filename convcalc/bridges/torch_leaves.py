@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from convcalc.bridges.graph import shortened
+
 _SWIN_ATTENTION = ("ShiftedWindowAttention", "ShiftedWindowAttentionV2")
 _MERGING = ("PatchMerging", "PatchMergingV2")
 _MAXVIT = ("RelativePositionalMultiHeadAttention", "WindowPartition", "WindowDepartition",
@@ -113,7 +115,7 @@ def read_leaf(reader: Any, n: Any, m: Any, x: str, scope: tuple[str, ...], cls: 
     try:
         found = leaf_op(m, args, same_tensor=len({a.name for a in nodes}) == 1)
     except ValueError as e:
-        reader.notes.append(f"{n.target} ({cls}): {e}; left uncounted")
+        reader.notes.append(f"{shortened(str(n.target))} ({cls}): {e}; left uncounted")
         found = (cls, {})
     if found is None:
         return False

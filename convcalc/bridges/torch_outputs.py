@@ -65,8 +65,9 @@ def dropped_results(nodes: list[Node], outputs: list[str]) -> list[tuple[str, st
     """Results forward computes and then drops (`self.head(x)` whose value nothing uses, as a
     `convcalc export` of `merge: first` writes): torch runs them and FlopCounterMode counts
     them, so they are outputs too. (name, tensor) of each tensor that no node uses and no
-    output is, when a parameter or MAC op made it or leads only to it; a result of several
-    outputs (a split's unused part) is a view and costs nothing."""
+    output is, when a parameter or MAC op or a module call (a layer: `self.relu(x)`, a path of
+    parameter-free layers) made it or leads only to it; a result of several outputs (a split's
+    unused part) is a view and costs nothing."""
     used = {t for n in nodes for t in n.inputs} | set(outputs)
     producer = {o: n for n in nodes for o in n.outputs}
     live: set[int] = set()
@@ -86,7 +87,7 @@ def dropped_results(nodes: list[Node], outputs: list[str]) -> list[tuple[str, st
             if id(m) in seen or id(m) in live:
                 continue
             seen.add(id(m))
-            costly = m.op in COSTLY
+            costly = m.op in COSTLY or m.form == "module"
             todo.extend(producer[t] for t in m.inputs if t in producer)
         if costly:
             found.append((f"{n.name} (dropped)", n.outputs[0]))

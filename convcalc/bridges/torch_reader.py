@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from convcalc.bridges.graph import Const, Dims, Graph, Node, printable
+from convcalc.bridges.graph import Const, Dims, Graph, Node, shortened
 from convcalc.bridges.torch_functions import FUNCTIONS, _meta_shape, _pair, _tensor, softmax_dim
 from convcalc.bridges.torch_leaves import read_leaf
 from convcalc.bridges.torch_outputs import dropped_results, output_tensors
@@ -67,8 +67,8 @@ class _Reader:
                 self.visit(n)
         for what, where in self.own_forward.items():
             self.notes.append(
-                f"{printable(what)} has a forward of its own, read as its torch base: what else "
-                f"it computes is not counted ({len(where)}: {printable(', '.join(where[:3]))}"
+                f"{shortened(what)} has a forward of its own, read as its torch base: what else "
+                f"it computes is not counted ({len(where)}: {shortened(', '.join(where[:3]))}"
                 f"{', …' if len(where) > 3 else ''})")
         name = type(self.gm).__name__ if self.label is None else self.label
         short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]

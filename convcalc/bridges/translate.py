@@ -422,9 +422,9 @@ class Translator(Fuser):
         if self.raw(n.outputs[0]) == raw:
             self.unknown(n, x, ins)
             return
-        raise self.fail(n, "takes a part of the tensor that is not one path of a channel split "
-                           "(slices of the channels that together cover them, each "
-                           "concatenated back)")
+        raise self.fail(n, f"{self.slice_text(n, x)}: convcalc reads a slice only as one path "
+                           "of a channel split (slices of the channels that together cover "
+                           "them, each concatenated back)")
 
     def op_ChannelShuffle(self, n: Node, x: str, ins: list[str]) -> None:
         self.need_canonical(n, x)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.graph import Node, printable
+from convcalc.bridges.graph import Node, printable, shortened
 from convcalc.bridges.ops import BuilderState, View
 
 if TYPE_CHECKING:
@@ -212,5 +212,5 @@ def uncounted(t: Translator, n: Node, x: str, out: str, shape: tuple[int, ...]) 
     text = "x".join(str(v) for v in (*canon.spatial, canon.channels))
     op = printable(n.op, 200).replace("$", "\\x24")  # `$` would read as a parameter
     op = op if len(op) <= 200 else op[:199] + "…"  # escapes lengthen it: the field's limit
-    t.add("layer", n, [x], [out], "uncounted", f"{op}: not counted", operator=op,
+    t.add("layer", n, [x], [out], "uncounted", f"{shortened(n.op)}: not counted", operator=op,
           output=text)
