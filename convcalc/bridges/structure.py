@@ -53,20 +53,7 @@ class Recoverer(Translator):
                     groups.append([i])
             if all(len(g) == 1 for g in groups):
                 continue
-            inputs = []
-            for g in groups:
-                if len(g) == 1:
-                    inputs.append(join.inputs[g[0]])
-                    continue
-                name = f"{join.outputs[0]}#{g[0]}"
-                sub = Op("concat", [join.inputs[i] for i in g], [name], join.node)
-                self.producer[name] = sub
-                self.ops.insert(self.ops.index(join), sub)
-                self.g.shapes[name] = self.concat_shape(sub.inputs)
-                self.layout[name] = self.layout.get(sub.inputs[0],
-                                                    tuple(range(len(self.raw(sub.inputs[0])))))
-                inputs.append(name)
-            join.inputs = inputs
+            self.regroup(join, groups, "concat")
         for i, op in enumerate(self.ops):
             op.pos = i
 
@@ -91,23 +78,32 @@ class Recoverer(Translator):
                 members.setdefault(self.find(group, i), []).append(i)
             if len(members) == len(join.inputs) or len(members) == 1:
                 continue
-            inputs = []
-            for first, g in members.items():
-                if len(g) == 1:
-                    inputs.append(join.inputs[g[0]])
-                    continue
-                name = f"{join.outputs[0]}#{first}"
-                sub = Op("first", [join.inputs[i] for i in g], [name], join.node)
-                self.producer[name] = sub
-                self.ops.insert(self.ops.index(join), sub)
-                self.g.shapes[name] = self.raw(sub.inputs[0])
-                self.layout[name] = self.layout.get(sub.inputs[0],
-                                                    tuple(range(len(self.raw(sub.inputs[0])))))
-                inputs.append(name)
-                work.append(sub)
-            join.inputs = inputs
+            work += self.regroup(join, list(members.values()), "first")
         for i, op in enumerate(self.ops):
             op.pos = i
+
+    def regroup(self, join: Op, groups: list[list[int]], kind: str) -> list[Op]:
+        """Each group of two or more of `join`'s inputs becomes one join of `kind` of its own
+        (placed before `join`, named after its first input), which `join` then takes in their
+        place; the new joins, in order."""
+        inputs: list[str] = []
+        made: list[Op] = []
+        for g in groups:
+            if len(g) == 1:
+                inputs.append(join.inputs[g[0]])
+                continue
+            name = f"{join.outputs[0]}#{g[0]}"
+            sub = Op(kind, [join.inputs[i] for i in g], [name], join.node)
+            self.producer[name] = sub
+            self.ops.insert(self.ops.index(join), sub)
+            first = sub.inputs[0]
+            self.g.shapes[name] = self.concat_shape(sub.inputs) if kind == "concat" \
+                else self.raw(first)
+            self.layout[name] = self.layout.get(first, tuple(range(len(self.raw(first)))))
+            inputs.append(name)
+            made.append(sub)
+        join.inputs = inputs
+        return made
 
     @staticmethod
     def find(group: list[int], i: int) -> int:
