@@ -98,19 +98,14 @@ class ConvRules(RuleBook):
         assert x is not None
         w = self.weight(n, 1, "weight")
         group = at.integer("group", 1)
-        if len(x) < 3 or len(w) != len(x):
-            raise GraphError(f"{node_label(n)}: input {dims_text(x)} and weight {dims_text(w)} need the same "
-                             "rank, at least 3")
+        _check_rank(n, x, w)
         if group < 1 or x[1] % group or w[0] % group:
             raise GraphError(f"{node_label(n)}: group {group} must divide the input's {x[1]} "
                              f"channels and the weight's {w[0]} outputs")
         if w[1] * group != x[1]:
             raise GraphError(f"{node_label(n)}: weight {dims_text(w)} takes {w[1] * group} input channels "
                              f"(group {group}); the input has {x[1]}")
-        kernel = at.ints("kernel_shape")
-        if kernel is not None and list(kernel) != list(w[2:]):
-            raise GraphError(f"{node_label(n)}: kernel_shape {kernel} differs from the weight's "
-                             f"{list(w[2:])}")
+        _check_kernel(n, at, w)
         self.bias(n, 2, w[0])
         spatial, _ = window(n, at, x, list(w[2:]))
         return [(x[0], w[0], *spatial)]
@@ -129,16 +124,11 @@ class ConvRules(RuleBook):
         w = self.weight(n, 1, "weight")
         group = at.integer("group", 1)
         rank = len(x) - 2
-        if len(x) < 3 or len(w) != len(x):
-            raise GraphError(f"{node_label(n)}: input {dims_text(x)} and weight {dims_text(w)} need the same "
-                             "rank, at least 3")
+        _check_rank(n, x, w)
         if group < 1 or w[0] != x[1] or x[1] % group:
             raise GraphError(f"{node_label(n)}: weight {dims_text(w)} takes {w[0]} input channels; the "
                              f"input has {x[1]} (group {group})")
-        kernel = at.ints("kernel_shape")
-        if kernel is not None and list(kernel) != list(w[2:]):
-            raise GraphError(f"{node_label(n)}: kernel_shape {kernel} differs from the weight's "
-                             f"{list(w[2:])}")
+        _check_kernel(n, at, w)
         self.bias(n, 2, w[1] * group)
         k = list(w[2:])
         strides = _axes_attr(n, at, "strides", rank, 1)
@@ -247,3 +237,18 @@ class ConvRules(RuleBook):
         if len(b) == 1:
             out = out[:-1]
         return [out]
+
+
+def _check_rank(n: NodeInfo, x: Dims, w: Dims) -> None:
+    """A conv's input and weight: N×C×spatial and O×I×kernel, one rank, at least 3."""
+    if len(x) < 3 or len(w) != len(x):
+        raise GraphError(f"{node_label(n)}: input {dims_text(x)} and weight {dims_text(w)} need "
+                         "the same rank, at least 3")
+
+
+def _check_kernel(n: NodeInfo, at: Attrs, w: Dims) -> None:
+    """A conv's `kernel_shape`, where given, is its weight's."""
+    kernel = at.ints("kernel_shape")
+    if kernel is not None and list(kernel) != list(w[2:]):
+        raise GraphError(f"{node_label(n)}: kernel_shape {kernel} differs from the weight's "
+                         f"{list(w[2:])}")
